@@ -1,0 +1,33 @@
+# Jotty: every target creates the virtual environment it needs on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench check services clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/jotty demo
+
+services:
+	bash scripts/services.sh
+
+test: $(STAMP) services
+	$(PY) -m pytest
+
+check: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/mypy
+
+bench: $(STAMP) services
+	$(PY) bench/queue.py
+
+clean:
+	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

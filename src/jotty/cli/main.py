@@ -1,0 +1,17 @@
+"""The ``jotty`` command: one typer app; each area registers its commands in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="jotty",
+    help="Jotty: run multi-agent work, queue it durably, and learn which agent to use.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,45 @@
+-- Jotty's additions to the queue: added columns only, plus tables of its own (prefixed jotty_).
+ALTER TABLE tasks ADD COLUMN parent_id TEXT;
+ALTER TABLE tasks ADD COLUMN metadata TEXT;
+ALTER TABLE tasks ADD COLUMN result TEXT;
+ALTER TABLE tasks ADD COLUMN run_after REAL;
+ALTER TABLE tasks ADD COLUMN lease_owner TEXT;
+ALTER TABLE tasks ADD COLUMN lease_id TEXT;
+ALTER TABLE tasks ADD COLUMN lease_expires_at REAL;
+ALTER TABLE tasks ADD COLUMN host TEXT;
+
+CREATE INDEX IF NOT EXISTS idx_jotty_tasks_claim ON tasks(priority, created_at, task_id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS idx_jotty_tasks_lease ON tasks(lease_expires_at) WHERE status = 'in_progress';
+CREATE INDEX IF NOT EXISTS idx_jotty_tasks_parent ON tasks(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_jotty_tasks_filename ON tasks(filename) WHERE filename IS NOT NULL;
+
+-- Every transition of every task: who, when, from, to, why.
+CREATE TABLE IF NOT EXISTS jotty_task_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    actor TEXT,
+    reason TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_jotty_task_history_task ON jotty_task_history(task_id, id);
+
+CREATE TABLE IF NOT EXISTS jotty_task_templates (
+    name TEXT PRIMARY KEY,
+    fields TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+-- Events of tasks and runs (the runs layer writes here too).
+CREATE TABLE IF NOT EXISTS jotty_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    type TEXT NOT NULL,
+    run_id TEXT,
+    task_id TEXT,
+    step_path TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS idx_jotty_events_run ON jotty_events(run_id, id) WHERE run_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_jotty_events_task ON jotty_events(task_id, id) WHERE task_id IS NOT NULL;

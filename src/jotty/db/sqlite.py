@@ -1,0 +1,82 @@
+"""SQLite connections for the embedded store: WAL, ``synchronous=NORMAL``, a busy timeout, and
+errors translated into ``StoreError``s that say what to do."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from jotty.errors import StoreCorruptError, StoreError, StoreReadOnlyError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+@contextlib.contextmanager
+def translate_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn sqlite3 errors about the file itself into ``StoreError``s naming the file and the fix."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise _translate(exc, os.fspath(path)) from exc
+
+
+def _translate(exc: sqlite3.DatabaseError, path: str) -> Exception:
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return StoreCorruptError(
+            f"{path} is not a readable SQLite database ({exc}). Jotty did not change it: restore it "
+            "from a backup, or point the store (db_path, JOTTY_HOME) at another file."
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreReadOnlyError(
+            f"cannot write the database {path} ({exc}): make the file and its directory writable "
+            "by this user, or point the store (db_path, JOTTY_HOME) at a writable place."
+        )
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return StoreError(
+            f"the database {path} stayed locked for {BUSY_TIMEOUT_MS // 1000} s ({exc}): another "
+            "process holds a long write transaction; find and stop it."
+        )
+    return exc
+
+
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open (creating if needed) an SQLite store in autocommit mode; transactions are explicit."""
+    file = Path(path)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreReadOnlyError(
+            f"cannot create the directory {file.parent} for the database ({exc}): create it, or "
+            "point the store at a writable place."
+        ) from exc
+    with translate_errors(file):
+        conn = sqlite3.connect(
+            file, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: one short write transaction, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
