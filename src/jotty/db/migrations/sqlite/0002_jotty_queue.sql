@@ -43,3 +43,9 @@ CREATE TABLE IF NOT EXISTS jotty_events (
 );
 CREATE INDEX IF NOT EXISTS idx_jotty_events_run ON jotty_events(run_id, id) WHERE run_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_jotty_events_task ON jotty_events(task_id, id) WHERE task_id IS NOT NULL;
+
+-- The last generated number of supervisor-style ids (TASK-YYYYMMDD-NNNNN) per day.
+CREATE TABLE IF NOT EXISTS jotty_id_counters (
+    day TEXT PRIMARY KEY,
+    last INTEGER NOT NULL
+);
