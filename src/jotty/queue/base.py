@@ -442,7 +442,7 @@ class TaskQueue(abc.ABC):
         if "depends_on" in updates:
             deps = check.string_list("depends_on", updates["depends_on"])
             updates["depends_on"] = deps
-            await self._check_dependencies([Task(task_id=task_id, title="-", depends_on=deps)], replacing=True)
+            await self._check_dependencies([Task(task_id=task_id, title="-", depends_on=deps)])
         if "metadata" in updates:
             current = await self._fetch(task_id)
             if current is None:
@@ -583,12 +583,12 @@ class TaskQueue(abc.ABC):
     def _notify(self) -> None:
         """Wake idle workers after new work was stored (backends override)."""
 
-    async def _check_dependencies(self, batch: list[Task], *, replacing: bool = False) -> None:
+    async def _check_dependencies(self, batch: list[Task]) -> None:
         """Every dependency exists (in the store or the batch) and no cycle appears."""
         graph: dict[str, list[str]] = {t.task_id: list(t.depends_on) for t in batch if t.task_id}
-        wanted = {d for t in batch for d in t.depends_on} - set(graph)
-        if not wanted and not replacing:
+        if not any(t.depends_on for t in batch):
             return
+        wanted = {d for t in batch for d in t.depends_on} - set(graph)
         known = await self._dependency_map(wanted)
         missing = wanted - set(known)
         if missing:

@@ -20,16 +20,37 @@ from jotty.queue.policy import HOSTNAME, plan_failure, progress_percent, task_id
 from jotty.queue.task import Task, TaskStatus, new_lease_id, utcnow
 
 
+class _Store:
+    """The state that handles opened with ``shared_with`` have in common."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, Task] = {}
+        self.history: list[HistoryEntry] = []
+        self.templates: dict[str, dict[str, Any]] = {}
+        self.day_counters: dict[str, int] = {}
+        self.wake = asyncio.Event()
+
+
 class MemoryTaskQueue(TaskQueue):
     """An in-process ``TaskQueue`` with the same semantics as the durable backends."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, shared_with: MemoryTaskQueue | None = None, **options: Any) -> None:
+        """``shared_with`` opens another handle (its own worker id and options) on the same tasks,
+        as a second worker process would open the same database."""
         super().__init__(**options)
-        self._tasks: dict[str, Task] = {}
-        self._history_log: list[HistoryEntry] = []
-        self._templates: dict[str, dict[str, Any]] = {}
-        self._day_counters: dict[str, int] = {}
-        self._wake = asyncio.Event()
+        self._store = shared_with._store if shared_with is not None else _Store()
+        self._tasks = self._store.tasks
+        self._templates = self._store.templates
+        self._day_counters = self._store.day_counters
+        self._wake = self._store.wake
+
+    @property
+    def _history_log(self) -> list[HistoryEntry]:
+        return self._store.history
+
+    @_history_log.setter
+    def _history_log(self, entries: list[HistoryEntry]) -> None:
+        self._store.history = entries
 
     # ------------------------------------------------------------------ helpers
 
@@ -73,6 +94,7 @@ class MemoryTaskQueue(TaskQueue):
         for other in list(self._tasks.values()):
             if task_id in other.depends_on and other.status in (TaskStatus.PENDING, TaskStatus.BACKLOG):
                 self._set_status(other, TaskStatus.BLOCKED, actor, f"dependency {task_id} did not complete")
+                self._block_dependents(other.task_id, actor)
 
     def _roll_up(self, parent_id: str) -> None:
         parent = self._tasks.get(parent_id)
