@@ -7,6 +7,7 @@ workers) and must hand back queues on the same store for the same ``tmp_path``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,8 @@ def register_backend(name: str, factory: Factory) -> None:
     BACKENDS[name] = factory
 
 
-try:  # server backends register themselves when their modules exist
+with contextlib.suppress(ImportError):  # server backends register themselves when their module exists
     from tests.queue import server_backends  # noqa: F401
-except ImportError:
-    pass
 
 
 @pytest.fixture(params=sorted(BACKENDS))

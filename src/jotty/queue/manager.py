@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from jotty.errors import ValidationError
 from jotty.queue.base import TaskQueue
@@ -207,7 +207,10 @@ class TaskQueueManager:
         due = await self.queue.next_due()
         if due is not None:
             timeout = max(0.001, min(timeout, due - time.time()))
-        waiters = [asyncio.create_task(self.queue.wait_for_work(timeout)), asyncio.create_task(self._stopping.wait())]
+        waiters: list[asyncio.Task[Any]] = [
+            asyncio.create_task(self.queue.wait_for_work(timeout)),
+            asyncio.create_task(self._stopping.wait()),
+        ]
         if self._running:
             waiters.append(asyncio.create_task(self._wait_for_slot(timeout)))
         try:
@@ -268,16 +271,17 @@ class TaskQueueManager:
 def _as_callable(handler: Handler | TaskHandler) -> Callable[[Task], Awaitable[Any]]:
     method = getattr(handler, "handle_task", None)
     if method is not None and inspect.iscoroutinefunction(method):
-        return method  # type: ignore[no-any-return]
+        return cast(Callable[[Task], Awaitable[Any]], method)
     if not callable(handler):
         raise ValidationError(
             f"handler must be a callable taking a Task, or an object with async handle_task(task); got {handler!r}"
         )
-    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None)):
-        return handler  # type: ignore[return-value]
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__):
+        return cast(Callable[[Task], Awaitable[Any]], handler)
+    function = cast(Callable[[Task], Any], handler)
 
     async def in_thread(task: Task) -> Any:
-        result = await asyncio.to_thread(handler, task)  # type: ignore[arg-type]
+        result = await asyncio.to_thread(function, task)
         if inspect.isawaitable(result):
             return await result
         return result

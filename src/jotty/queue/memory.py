@@ -38,7 +38,7 @@ class MemoryTaskQueue(TaskQueue):
         """``shared_with`` opens another handle (its own worker id and options) on the same tasks,
         as a second worker process would open the same database."""
         super().__init__(**options)
-        self._store = shared_with._store if shared_with is not None else _Store()
+        self._store: _Store = shared_with._store if shared_with is not None else _Store()
         self._tasks = self._store.tasks
         self._templates = self._store.templates
         self._day_counters = self._store.day_counters

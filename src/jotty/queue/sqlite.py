@@ -22,12 +22,13 @@ from jotty.db import connect, migrate_sqlite, translate_errors, write_transactio
 from jotty.errors import ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix
-from jotty.queue.task import TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, utcnow
+from jotty.queue.task import SELECT_COLUMNS, TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, utcnow
 from jotty.queue.wake import WakeChannel
 
 T = TypeVar("T")
 
-_INSERT = f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
+# agent_type is always written: left out, the supervisor's schema would default it to 'claude'.
+_ALWAYS = frozenset({"task_id", "agent_type"})
 _HISTORY = (
     "INSERT INTO jotty_task_history (task_id, from_status, to_status, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -39,6 +40,18 @@ _DEPS_DONE = """(t.depends_on IS NULL OR t.depends_on IN ('', '[]') OR NOT EXIST
     LEFT JOIN tasks dep ON dep.task_id = d.value
     WHERE dep.status IS NOT 'completed'))"""
 _CLEAR_LEASE = "pid = NULL, lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL"
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert task rows naming only their non-NULL columns (binding dozens of NULLs costs more than
+    the insert itself); rows with the same columns go in one ``executemany``."""
+    groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        present = tuple(i for i, value in enumerate(row) if value is not None or TASK_COLUMNS[i] in _ALWAYS)
+        groups.setdefault(present, []).append(tuple(row[i] for i in present))
+    for present, values in groups.items():
+        names = ", ".join(TASK_COLUMNS[i] for i in present)
+        conn.executemany(f"INSERT INTO tasks ({names}) VALUES ({', '.join('?' * len(present))})", values)
 
 
 def _where(filters: Filters, alias: str = "") -> tuple[str, list[Any]]:
@@ -198,13 +211,9 @@ class SQLiteTaskQueue(TaskQueue):
                     "ON CONFLICT(day) DO UPDATE SET last = excluded.last",
                     (f"{now:%Y%m%d}", number),
                 )
-            rows = []
-            for t, task_id in zip(tasks, ids, strict=True):
-                row = t.to_row()
-                row["task_id"] = task_id
-                rows.append(tuple(row[c] for c in TASK_COLUMNS))
+            rows = [(task_id, *t.to_values()[1:]) for t, task_id in zip(tasks, ids, strict=True)]
             try:
-                self._conn.executemany(_INSERT, rows)
+                _insert_rows(self._conn, rows)
             except sqlite3.IntegrityError:
                 raise self._duplicate(ids) from None
             self._log([(i, None, str(t.status), actor, "created") for t, i in zip(tasks, ids, strict=True)])
@@ -239,19 +248,19 @@ class SQLiteTaskQueue(TaskQueue):
     # ------------------------------------------------------------------ reading
 
     def _fetch_sync(self, task_id: str) -> Task | None:
-        row = self._conn.execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
-        return Task.from_row(row) if row is not None else None
+        row = self._conn.execute(f"SELECT {SELECT_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        return Task.from_values(row) if row is not None else None
 
     async def _fetch(self, task_id: str) -> Task | None:
         return await self._run(self._fetch_sync, task_id)
 
     def _select_sync(self, filters: Filters, limit: int | None) -> list[Task]:
         where, params = _where(filters)
-        sql = f"SELECT * FROM tasks {'WHERE ' + where if where else ''} {_ORDER}"
+        sql = f"SELECT {SELECT_COLUMNS} FROM tasks {'WHERE ' + where if where else ''} {_ORDER}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [Task.from_row(r) for r in self._conn.execute(sql, params)]
+        return [Task.from_values(r) for r in self._conn.execute(sql, params)]
 
     async def _select(self, filters: Filters, limit: int | None) -> list[Task]:
         return await self._run(self._select_sync, filters, limit)
@@ -297,16 +306,16 @@ class SQLiteTaskQueue(TaskQueue):
                         lease_owner = ?, lease_expires_at = ?, pid = ?, host = ?, started_at = ?,
                         last_heartbeat = ?, run_after = NULL
                     WHERE task_id IN (
-                        SELECT t.task_id FROM tasks t
+                        SELECT t.task_id FROM tasks t INDEXED BY idx_jotty_tasks_claim
                         WHERE t.status = 'pending' AND (t.run_after IS NULL OR t.run_after <= ?)
                           {"AND " + where if where else ""} AND {_DEPS_DONE}
                         ORDER BY t.priority, t.created_at, t.task_id LIMIT ?)
-                    RETURNING *""",
+                    RETURNING {SELECT_COLUMNS}""",
                 [worker, now + lease, pid, HOSTNAME, stamp, stamp, now, *params, n],
             ).fetchall()
             if rows:
                 self._log([(r["task_id"], "pending", "in_progress", worker, "claimed") for r in rows])
-        tasks = [Task.from_row(r) for r in rows]
+        tasks = [Task.from_values(r) for r in rows]
         tasks.sort(key=lambda t: (t.priority, t.created_at or utcnow(), t.task_id))
         return tasks
 
@@ -522,8 +531,7 @@ class SQLiteTaskQueue(TaskQueue):
             for i in clash:
                 self._conn.execute("DELETE FROM tasks WHERE task_id = ?", (i,))
             self._conn.executemany("DELETE FROM jotty_task_history WHERE task_id = ?", [(i,) for i in ids])
-            rows = [t.to_row() for t in tasks]
-            self._conn.executemany(_INSERT, [tuple(r[c] for c in TASK_COLUMNS) for r in rows])
+            _insert_rows(self._conn, [t.to_values() for t in tasks])
             self._conn.executemany(
                 _HISTORY,
                 [(h.task_id, h.from_status, h.to_status, h.actor, h.reason, format_time(h.at)) for h in history],

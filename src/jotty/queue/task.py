@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
@@ -35,8 +36,6 @@ class TaskPriority(IntEnum):
 
 # Columns whose supervisor representation is a JSON list in a TEXT column.
 LIST_COLUMNS = ("tags", "depends_on", "blocks", "context_files")
-# Columns Jotty stores as JSON text.
-JSON_COLUMNS = ("metadata", "result")
 TIME_COLUMNS = ("created_at", "started_at", "completed_at", "last_heartbeat")
 
 
@@ -50,8 +49,8 @@ def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -165,59 +164,101 @@ class Task:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
         """Build a Task from ``to_dict()`` output or a stored row; unknown keys are ignored."""
-        known = {f.name for f in fields(cls)}
-        kwargs: dict[str, Any] = {}
-        for key, value in data.items():
-            if key not in known:
-                continue
-            if key in TIME_COLUMNS:
-                value = parse_time(value)
-            elif key in LIST_COLUMNS:
-                value = parse_list(value)
-            elif key == "metadata":
-                value = _parse_json(value, {}) or {}
-                if not isinstance(value, dict):
-                    value = {"value": value}
-            elif key == "status":
-                value = TaskStatus(value)
-            elif key in ("priority", "progress_percent", "retry_count", "max_retries"):
-                value = int(value) if value is not None else getattr(cls, key, 0)
-            elif (key == "description" and value is None) or (key == "category" and value is None):
-                value = ""
-            elif key == "created_by" and value is None:
-                value = "system"
-            kwargs[key] = value
-        return cls(**kwargs)
+        convert = _FROM_STORED
+        return cls(
+            **{
+                key: (convert[key](value) if key in convert else value)
+                for key, value in data.items()
+                if key in _FIELD_NAMES
+            }
+        )
 
     @classmethod
     def from_row(cls, row: Any) -> Task:
         """Build a Task from a ``tasks`` row (a mapping with JSON text in metadata and result)."""
         data = dict(row)
-        for key in JSON_COLUMNS:
-            if isinstance(data.get(key), str):
-                data[key] = _parse_json(data[key], None)
+        result = data.get("result")
+        if isinstance(result, str):
+            data["result"] = _parse_json(result, None)
         return cls.from_dict(data)
+
+    @classmethod
+    def from_values(cls, values: Iterable[Any]) -> Task:
+        """Build a Task from stored values in ``TASK_COLUMNS`` order (the fast path of the SQL backends)."""
+        task = cls(*[convert(value) for convert, value in zip(_ROW_CONVERTERS, values, strict=True)])
+        if isinstance(task.result, str):
+            task.result = _parse_json(task.result, None)
+        return task
 
     def to_row(self) -> dict[str, Any]:
         """The task as column values for the ``tasks`` table (lists and dicts as JSON text)."""
-        row: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in TIME_COLUMNS:
-                value = format_time(value)
-            elif f.name in LIST_COLUMNS:
-                value = json.dumps(list(value)) if value else None
-            elif f.name == "metadata":
-                value = json.dumps(value) if value else None
-            elif f.name == "result":
-                value = json.dumps(value) if value is not None else None
-            elif f.name == "status":
-                value = str(value)
-            elif f.name == "priority":
-                value = int(value)
-            row[f.name] = value
-        return row
+        return dict(zip(TASK_COLUMNS, self.to_values(), strict=True))
+
+    def to_values(self) -> tuple[Any, ...]:
+        """Stored values in ``TASK_COLUMNS`` order, for ``INSERT`` statements."""
+        return tuple(
+            convert(value) if convert is not None and value is not None else value
+            for convert, value in zip(_TO_STORED, self.__dict__.values(), strict=True)
+        )
 
 
 TASK_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Task))
 """Every column of the ``tasks`` table that Jotty reads and writes."""
+_FIELD_NAMES = frozenset(TASK_COLUMNS)
+
+
+def _default_if_none(default: Any) -> Callable[[Any], Any]:
+    return lambda value: default if value is None else value
+
+
+def _int_or(default: int) -> Callable[[Any], Any]:
+    return lambda value: default if value is None else int(value)
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    loaded = _parse_json(value, {}) or {}
+    return loaded if isinstance(loaded, dict) else {"value": loaded}
+
+
+# How each stored (or to_dict) value becomes a Task attribute; other fields are taken as they are.
+_FROM_STORED: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(TIME_COLUMNS, parse_time),
+    **dict.fromkeys(LIST_COLUMNS, parse_list),
+    "metadata": _metadata,
+    "status": TaskStatus,
+    "priority": _int_or(TaskPriority.MEDIUM),
+    "progress_percent": _int_or(0),
+    "retry_count": _int_or(0),
+    "max_retries": _int_or(3),
+    "description": _default_if_none(""),
+    "category": _default_if_none(""),
+    "created_by": _default_if_none("system"),
+}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _json_list(value: list[str]) -> str | None:
+    return json.dumps(value) if value else None
+
+
+def _json_dict(value: dict[str, Any]) -> str | None:
+    return json.dumps(value) if value else None
+
+
+# How each Task attribute is stored (None: as it is). NULL stays NULL.
+_TO_STORED: tuple[Callable[[Any], Any] | None, ...] = tuple(
+    format_time if name in TIME_COLUMNS
+    else _json_list if name in LIST_COLUMNS
+    else _json_dict if name == "metadata"
+    else json.dumps if name == "result"
+    else str if name == "status"
+    else int if name == "priority"
+    else None
+    for name in TASK_COLUMNS
+)  # fmt: skip
+_ROW_CONVERTERS = tuple(_FROM_STORED.get(name, _same) for name in TASK_COLUMNS)
+SELECT_COLUMNS = ", ".join(TASK_COLUMNS)
+"""The task columns in ``Task`` field order, for ``SELECT``/``RETURNING`` lists read by ``from_values``."""

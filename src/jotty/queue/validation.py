@@ -49,6 +49,8 @@ def text(name: str, value: Any, *, required: bool = False, limit: int = MAX_TEXT
         if required:
             raise ValidationError(f"{name} is required")
         return None
+    if type(value) is str and value.isascii() and len(value) <= limit and not required:
+        return value  # the common case: nothing to encode or measure
     if isinstance(value, bytes | bytearray):
         raise ValidationError(f"{name} must be text (str), not bytes: decode it first, e.g. .decode('utf-8')")
     if not isinstance(value, str):
@@ -130,8 +132,10 @@ def task(t: Task) -> Task:
         setattr(t, name, string_list(name, getattr(t, name)))
     if not isinstance(t.metadata, dict):
         raise ValidationError(f"metadata must be a dict, got {type(t.metadata).__name__}")
-    json_value("metadata", t.metadata)
-    json_value("result", t.result)
+    if t.metadata:
+        json_value("metadata", t.metadata)
+    if t.result is not None:
+        json_value("result", t.result)
     if t.task_id:
         text("task_id", t.task_id, limit=200)
     if t.task_id and t.task_id in t.depends_on:
