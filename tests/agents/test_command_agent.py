@@ -328,3 +328,10 @@ def test_bad_configuration_is_rejected(kwargs: dict[str, Any], message: str) -> 
 def test_argv_template_round_trip() -> None:
     agent = CommandAgent(["claude", "-p", "{input}"])
     assert agent.argv == ["claude", "-p", "{input}"] and agent.name == "claude"
+
+
+async def test_default_log_dir_is_under_jotty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOTTY_HOME", str(tmp_path / "home"))
+    result = await CommandAgent(script("print('x')")).run(None)
+    log = Path(result.artifacts["log_file"])
+    assert log.parent == tmp_path / "home" / "logs" and log.read_text() == "x\n"
