@@ -1,0 +1,31 @@
+-- Durable runs: one row per run, one row per finished step (its checkpoint). Events go to jotty_events.
+CREATE TABLE IF NOT EXISTS jotty_runs (
+    run_id TEXT PRIMARY KEY,
+    flow TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    status TEXT NOT NULL CHECK(status IN ('running', 'completed', 'partial', 'failed')),
+    input TEXT,
+    output TEXT,
+    error TEXT,
+    summary TEXT,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    sessions INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS idx_jotty_runs_created ON jotty_runs(created_at);
+CREATE INDEX IF NOT EXISTS idx_jotty_runs_status ON jotty_runs(status, created_at);
+
+CREATE TABLE IF NOT EXISTS jotty_run_steps (
+    run_id TEXT NOT NULL,
+    step_path TEXT NOT NULL,
+    status TEXT NOT NULL,
+    output TEXT,
+    record TEXT NOT NULL,
+    extra TEXT,
+    finished_at REAL NOT NULL,
+    PRIMARY KEY (run_id, step_path)
+);

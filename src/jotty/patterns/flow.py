@@ -1,0 +1,66 @@
+"""``Flow``: the base of every pattern. A flow is an ``Agent``, so flows nest in any pattern."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+from jotty.agents.base import Agent, AgentResult, RunContext
+from jotty.context import TokenBudget
+from jotty.events import EventSink
+from jotty.patterns.execution import Scope
+from jotty.patterns.names import check_name
+from jotty.patterns.result import RunResult
+from jotty.patterns.runner import run_flow
+from jotty.patterns.stream import RunStream
+from jotty.runs import StoreArg
+
+
+class Flow(Agent, abc.ABC):
+    """A composition of agents and flows. ``run`` executes it; ``stream`` yields its events live.
+
+    To write a new pattern, implement ``execute`` (run children with ``jotty.patterns.step.run_step``)
+    and ``describe`` (the structure a resumed run must match).
+    """
+
+    kind: ClassVar[str] = "flow"
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = check_name(self.kind if name is None else name, f"{type(self).__name__}(name=...)")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    async def run(
+        self,
+        input: Any,
+        ctx: RunContext | None = None,
+        *,
+        store: StoreArg = None,
+        run_id: str | None = None,
+        sink: EventSink | None = None,
+        budget: TokenBudget | None = None,
+    ) -> RunResult:
+        """Run the flow on ``input`` and return its ``RunResult``.
+
+        ``store`` (a path, URL or ``RunStore``) makes the run durable: each finished step is
+        checkpointed, and running the same ``run_id`` again resumes it. ``sink`` receives every
+        event as it happens. ``budget`` limits tokens. Called as an agent (with ``ctx``), the flow
+        runs in memory under the caller's step path and passes its events to the caller's sink.
+        """
+        return await run_flow(self, input, ctx=ctx, store=store, run_id=run_id, sink=sink, budget=budget)
+
+    def stream(
+        self, input: Any, *, store: StoreArg = None, run_id: str | None = None, budget: TokenBudget | None = None
+    ) -> RunStream:
+        """Run the flow and yield its events as they happen: ``async for event in flow.stream(x)``;
+        the ``RunResult`` is then ``stream.result``."""
+        return RunStream(lambda sink: self.run(input, store=store, run_id=run_id, sink=sink, budget=budget))
+
+    @abc.abstractmethod
+    async def execute(self, input: Any, scope: Scope) -> AgentResult:
+        """Execute once within a run, at ``scope.path``; a failure is returned, not raised."""
+
+    @abc.abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """The flow's structure (kinds and names of its step paths), JSON-serialisable."""

@@ -1,0 +1,132 @@
+"""``Parallel``: branches run at once on the same input; partial success is reported, not hidden."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from jotty.agents.base import Agent, AgentResult
+from jotty.errors import ValidationError
+from jotty.patterns.execution import Scope
+from jotty.patterns.flow import Flow
+from jotty.patterns.names import check_count, check_timeout
+from jotty.patterns.step import Step, named_steps, run_step
+from jotty.runs import StepRecord, StepStatus
+
+_SUCCESS = (StepStatus.COMPLETED, StepStatus.PARTIAL)
+
+
+def _branch_name(index: int, _step: Step) -> str:
+    return f"branch-{index}"
+
+
+class Parallel(Flow):
+    """Run every branch on the input at once; the output is the list of branch outputs in branch
+    order (``None`` for a failed branch).
+
+    ``max_concurrency`` caps how many branches run at a time; ``timeout`` bounds each branch call
+    (seconds, unless its Step sets its own); ``min_success`` branches must succeed (default: all).
+    With fewer, the Parallel fails, and it stops the branches still running as soon as that is
+    certain. Failed branches are named in the error and in ``result.steps``; a run whose Parallel
+    tolerated failures ends ``partial``.
+    """
+
+    kind = "parallel"
+
+    def __init__(
+        self,
+        branches: Sequence[Step | Agent],
+        *,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        min_success: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        where = f"Parallel {self.name!r}"
+        steps = named_steps(branches, where, _branch_name)
+        self.timeout = check_timeout(timeout, where)
+        if self.timeout is not None:
+            steps = [s if s.timeout is not None else replace(s, timeout=self.timeout) for s in steps]
+        self.branches = steps
+        self.max_concurrency = (
+            None if max_concurrency is None else check_count(max_concurrency, f"{where}: max_concurrency")
+        )
+        count = len(steps)
+        if min_success is None:
+            min_success = count
+        check_count(min_success, f"{where}: min_success", minimum=0)
+        if min_success > count:
+            raise ValidationError(
+                f"{where}: min_success={min_success} but it has only {count} branches; give at most {count}"
+            )
+        self.min_success = min_success
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "branches": [b.describe() for b in self.branches]}
+
+    async def execute(self, input: Any, scope: Scope) -> AgentResult:
+        branches = self.branches
+        limit = self.max_concurrency
+        gate = asyncio.Semaphore(limit) if limit is not None and limit < len(branches) else None
+        tolerated = len(branches) - self.min_success
+        failures = 0
+        tasks: list[asyncio.Task[tuple[StepRecord, AgentResult]]] = []
+
+        def stop_all() -> None:
+            current = asyncio.current_task()  # cancelling itself would turn its own outcome into a cancel
+            for task in tasks:
+                if task is not current:
+                    task.cancel()
+
+        async def branch(step: Step) -> tuple[StepRecord, AgentResult]:
+            nonlocal failures
+            try:
+                if gate is None:
+                    outcome = await run_step(step, input, scope, role="branch")
+                else:
+                    async with gate:
+                        outcome = await run_step(step, input, scope, role="branch")
+            except Exception:
+                stop_all()
+                raise
+            if outcome[0].status not in _SUCCESS:
+                failures += 1
+                if failures > tolerated:
+                    stop_all()
+            return outcome
+
+        loop = asyncio.get_running_loop()
+        tasks.extend(loop.create_task(branch(step)) for step in branches)
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        return self._merge(scope, outcomes)
+
+    def _merge(self, scope: Scope, outcomes: list[tuple[StepRecord, AgentResult] | BaseException]) -> AgentResult:
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+        outputs: list[Any] = []
+        lost: list[str] = []
+        for step, outcome in zip(self.branches, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                record = scope.ex.begin(f"{scope.path}/{step.name}", step.name or "", step.kind)
+                record.status = StepStatus.CANCELLED
+                record.error = "cancelled: the Parallel could no longer reach min_success"
+                outputs.append(None)
+            else:
+                record, result = outcome
+                outputs.append(result.output if record.status is not StepStatus.FAILED else None)
+            if record.status not in _SUCCESS:
+                lost.append(f"{record.path} ({record.status}: {record.error})")
+        succeeded = len(self.branches) - len(lost)
+        if succeeded < self.min_success:
+            return AgentResult.failure(
+                f"parallel {self.name!r}: {succeeded} of {len(self.branches)} branches succeeded, "
+                f"{self.min_success} needed; lost: {'; '.join(lost)}",
+                output=outputs,
+            )
+        if lost:
+            scope.partial = True
+        return AgentResult(output=outputs)

@@ -1,0 +1,180 @@
+"""How a flow run starts, resumes and finishes: in memory, or durably in a run store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from jotty.agents.base import AgentResult, RunContext
+from jotty.context import BudgetExceededError, ContextWindow, TokenBudget, TokenShape
+from jotty.errors import RunError
+from jotty.events import EventSink, EventType
+from jotty.patterns.execution import Execution, Scope
+from jotty.patterns.result import RunResult
+from jotty.runs import RunFinish, RunRecord, RunStatus, RunStore, StoreArg, current_owner, using_store
+from jotty.runs.codec import dumps
+from jotty.runs.owner import live_other_owner
+
+if TYPE_CHECKING:
+    from jotty.patterns.flow import Flow
+
+logger = logging.getLogger(__name__)
+
+
+def new_run_id() -> str:
+    """A fresh run id."""
+    return f"run-{uuid.uuid4().hex[:16]}"
+
+
+async def run_flow(
+    flow: Flow,
+    input: Any,
+    *,
+    ctx: RunContext | None,
+    store: StoreArg,
+    run_id: str | None,
+    sink: EventSink | None,
+    budget: TokenBudget | None,
+) -> RunResult:
+    """Run ``flow``: in memory when there is no ``store``, else durably (starting or resuming)."""
+    if run_id is not None and (not isinstance(run_id, str) or not run_id):
+        raise RunError(f"run_id must be a non-empty string, got {run_id!r}")
+    if store is None:
+        root = flow.name
+        if ctx is not None:
+            run_id = run_id or ctx.run_id
+            root = ctx.step_path or root
+            sink = sink if sink is not None else ctx.sink
+        ex = Execution(run_id or new_run_id(), sink=sink, budget=budget)
+        return await _session(flow, input, ex, root, resumed=False)
+    async with using_store(store) as opened:
+        return await _durable(flow, input, opened, run_id or new_run_id(), sink, budget)
+
+
+def shape_of(flow: Flow) -> str:
+    """The flow's structure as canonical JSON: a resumed run must have the same."""
+    return json.dumps(flow.describe(), sort_keys=True, separators=(",", ":"))
+
+
+async def _durable(
+    flow: Flow, input: Any, store: RunStore, run_id: str, sink: EventSink | None, budget: TokenBudget | None
+) -> RunResult:
+    shape = shape_of(flow)
+    stored = await store.get_run(run_id)
+    ex = Execution(run_id, sink=sink, store=store, budget=budget)
+    if stored is None:
+        await store.create_run(run_id, flow.name, shape, input, current_owner())
+        return await _session(flow, input, ex, flow.name, resumed=False)
+    _check_resumable(stored, shape, input)
+    if stored.finished:
+        events = [e.event for e in await store.get_events(run_id)]
+        return _stored_result(flow, stored, events)
+    await store.claim_run(run_id, current_owner())
+    checkpoints = await store.load_checkpoints(run_id)
+    ex.restore(checkpoints)
+    ex.windows.restore([ContextWindow.from_dict(w) for w in stored.windows])
+    logger.info("resuming run %s from %d checkpointed steps", run_id, len(checkpoints))
+    return await _session(flow, input, ex, flow.name, resumed=True)
+
+
+def _check_resumable(stored: RunRecord, shape: str, input: Any) -> None:
+    run_id = stored.run_id
+    if stored.shape != shape:
+        raise RunError(
+            f"run {run_id!r} was started with a different flow shape; stored: {_clip(stored.shape)}; "
+            f"this flow: {_clip(shape)}. Resume it with the flow it started with, or use a new run_id."
+        )
+    if dumps(input, f"the input of run {run_id!r}") != dumps(stored.input, "the stored input"):
+        raise RunError(
+            f"run {run_id!r} was started with a different input: run it again with the same input "
+            "(jotty.runs.resume(run_id, flow) reads it from the store), or use a new run_id"
+        )
+    if stored.status is RunStatus.RUNNING and live_other_owner(stored.owner):
+        raise RunError(
+            f"run {run_id!r} is still running in process {stored.owner}: wait for it to finish, or "
+            "stop that process, before resuming it"
+        )
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed: bool) -> RunResult:
+    """Execute ``flow`` once within ``ex`` and finish the run (in the store too, for a durable run)."""
+    start = perf_counter()
+    info = {"flow": flow.name, "kind": flow.kind, "restored_steps": len(ex.done)}
+    await ex.emit(EventType.RUN_RESUMED if resumed else EventType.RUN_STARTED, root, info)
+    scope = Scope(ex, root, {})
+    try:
+        try:
+            result = await flow.execute(input, scope)
+        except BudgetExceededError as exc:
+            result = AgentResult.failure(str(exc))
+    except BaseException as exc:
+        await _record_crash(ex, root, exc)
+        raise
+    status = RunStatus.FAILED if not result.ok else RunStatus.PARTIAL if scope.partial else RunStatus.COMPLETED
+    shape = ex.windows.shape(flow.kind)
+    tokens = shape.total
+    duration = perf_counter() - start
+    done = {
+        "status": str(status),
+        "duration": duration,
+        "prompt_tokens": tokens.prompt,
+        "completion_tokens": tokens.completion,
+        "windows": len(shape.windows),
+    }
+    if result.error:
+        done["error"] = result.error
+    await ex.emit(EventType.RUN_FAILED if status is RunStatus.FAILED else EventType.RUN_COMPLETED, root, done)
+    steps = list(ex.records.values())
+    if ex.store is not None:
+        finish = RunFinish(status, result.output, result.error, steps, shape.to_dict()["windows"], tokens)
+        await ex.store.finish_run(ex.run_id, finish, ex.unflushed())
+    return RunResult(
+        output=result.output,
+        ok=result.ok,
+        error=result.error,
+        tokens=tokens,
+        duration=duration,
+        artifacts=result.artifacts,
+        run_id=ex.run_id,
+        status=status,
+        steps=steps,
+        events=ex.events,
+        token_shape=shape,
+        resumed=resumed,
+    )
+
+
+async def _record_crash(ex: Execution, root: str, exc: BaseException) -> None:
+    """Mark a durable run failed when its session ends by an exception (it stays resumable)."""
+    if ex.store is None:
+        return
+    error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    await ex.emit(EventType.RUN_FAILED, root, {"status": "failed", "error": error})
+    shape = ex.windows.shape("")
+    finish = RunFinish(RunStatus.FAILED, None, error, list(ex.records.values()), shape.to_dict()["windows"])
+    try:
+        await ex.store.finish_run(ex.run_id, finish, ex.unflushed())
+    except Exception:
+        logger.exception("could not record the end of run %s in %s", ex.run_id, ex.store.location)
+
+
+def _stored_result(flow: Flow, stored: RunRecord, events: list[Any]) -> RunResult:
+    return RunResult(
+        output=stored.output,
+        ok=True,
+        error=stored.error,
+        tokens=stored.tokens,
+        run_id=stored.run_id,
+        status=stored.status,
+        steps=stored.steps,
+        events=events,
+        token_shape=TokenShape.from_dict({"pattern": flow.kind, "windows": stored.windows}),
+        resumed=True,
+    )

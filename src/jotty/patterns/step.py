@@ -1,0 +1,314 @@
+"""Steps and how one runs: an agent or nested flow at a stable path, its contracts, timeout and
+error strategy, and its checkpoint.
+
+``run_step`` is the one way every pattern runs a child: it restores a finished step instead of
+running it again, runs the agent (``invoke``), applies the error strategy, and checkpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from time import perf_counter
+from typing import Any
+
+from jotty.agents.base import Agent, AgentResult, RunContext
+from jotty.errors import ValidationError
+from jotty.events import EventType
+from jotty.patterns.contracts import Checker, Contract, compile_contract
+from jotty.patterns.execution import Execution, Scope
+from jotty.patterns.flow import Flow
+from jotty.patterns.names import check_name, check_timeout, check_unique
+from jotty.patterns.strategies import PASS_THROUGH, Abort, Fallback, Retry, Skip, Strategy, check_strategy
+from jotty.runs import Checkpoint, StepRecord, StepStatus
+
+_ABORT = Abort()
+_STARTED, _COMPLETED, _FAILED = EventType.STEP_STARTED, EventType.STEP_COMPLETED, EventType.STEP_FAILED
+
+
+@dataclass(eq=False)
+class Step:
+    """An agent (or nested flow) in a pattern, with its name, error strategy and contracts.
+
+    ``on_error`` defaults to ``Abort()``. ``input``/``output`` are contracts (a class, a pydantic
+    model, a typing form or a predicate); a broken one is a failure handled by ``on_error``.
+    ``timeout`` bounds each call, in seconds. A pattern names an unnamed step (a Chain by its
+    agent's name, a Parallel ``branch-<i>``).
+    """
+
+    agent: Agent
+    name: str | None = None
+    on_error: Strategy | None = None
+    input: Contract | None = None
+    output: Contract | None = None
+    timeout: float | None = None
+    _check_in: Checker | None = field(default=None, init=False, repr=False)
+    _check_out: Checker | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        label = f"Step {self.name!r}" if self.name is not None else "Step"
+        if not isinstance(self.agent, Agent):
+            raise ValidationError(
+                f"{label} needs an Agent or a flow, got {type(self.agent).__name__}: wrap a function "
+                "in FunctionAgent(fn)"
+            )
+        if self.name is not None:
+            check_name(self.name, label)
+        if self.on_error is not None:
+            check_strategy(self.on_error, f"{label}: on_error")
+        self.timeout = check_timeout(self.timeout, label)
+        if self.input is not None:
+            self._check_in = compile_contract(self.input, f"{label}: input")
+        if self.output is not None:
+            self._check_out = compile_contract(self.output, f"{label}: output")
+
+    @property
+    def kind(self) -> str:
+        """``agent``, or the kind of the nested flow."""
+        return self.agent.kind if isinstance(self.agent, Flow) else "agent"
+
+    def describe(self) -> dict[str, Any]:
+        """The step's part of its flow's structure: its name, and nested flows (its own, fallbacks')."""
+        out: dict[str, Any] = {"name": self.name}
+        if isinstance(self.agent, Flow):
+            out["flow"] = self.agent.describe()
+        strategy: Strategy | None = self.on_error
+        while isinstance(strategy, Retry | Fallback):
+            if isinstance(strategy, Fallback) and isinstance(strategy.agent, Flow):
+                out["fallback"] = strategy.agent.describe()
+            strategy = strategy.then
+        return out
+
+
+def named_steps(items: Iterable[Step | Agent], where: str, default: Callable[[int, Step], str]) -> list[Step]:
+    """``items`` as named ``Step``s (agents wrapped, unnamed steps named by ``default``), checked:
+    at least one, and no name twice. The caller's ``Step`` objects are not changed."""
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise ValidationError(f"{where}: give a list of steps (Step or Agent), got {type(items).__name__}")
+    steps: list[Step] = []
+    for index, item in enumerate(items):
+        if isinstance(item, Step):
+            step = item
+        elif isinstance(item, Agent):
+            step = Step(item)
+        else:
+            raise ValidationError(
+                f"{where}: item {index} is a {type(item).__name__}, not a Step or an Agent; wrap a "
+                "function in FunctionAgent(fn)"
+            )
+        steps.append(step if step.name is not None else replace(step, name=default(index, step)))
+    if not steps:
+        raise ValidationError(f"{where} is empty: give it at least one step")
+    check_unique((s.name or "" for s in steps), where)
+    return steps
+
+
+def agent_name(_index: int, step: Step) -> str:
+    """Default step name: the agent's name."""
+    return step.agent.name
+
+
+async def run_step(
+    step: Step,
+    value: Any,
+    scope: Scope,
+    *,
+    role: str = "step",
+    data: dict[str, Any] | None = None,
+    path: str | None = None,
+    window: str | None = None,
+) -> tuple[StepRecord, AgentResult]:
+    """Run ``step`` on ``value`` as a child of ``scope`` and return its final record and result.
+
+    ``role`` is the kind of the step's context window (``step``, ``branch``, ``sub``, ...);
+    ``data`` the window's explicit context (default: a copy of the parent's); ``path`` defaults to
+    ``<scope.path>/<step.name>`` and ``window`` to the path. A finished step is restored, not run.
+    """
+    ex = scope.ex
+    if path is None:
+        path = f"{scope.path}/{step.name}"
+    checkpoint = ex.done.get(path)
+    if checkpoint is not None:
+        return await _restored(step, checkpoint, scope)
+    record = ex.begin(path, step.name or path, step.kind)
+    call = _Call(step, value, scope, record, path, path if window is None else window, role, data)
+    start = perf_counter()
+    result = await call.invoke(step.agent)
+    if not result.ok:
+        result = await call.handle(result)
+    record.duration = perf_counter() - start
+    scope.add_tokens(record.tokens)
+    if record.status is not StepStatus.FAILED:
+        if record.status is not StepStatus.COMPLETED:
+            scope.partial = True
+        await ex.finish(record, result.output)
+    return record, result
+
+
+async def attempt(
+    step: Step,
+    value: Any,
+    scope: Scope,
+    record: StepRecord,
+    *,
+    path: str,
+    window: str,
+    role: str,
+    data: dict[str, Any],
+    who: str | None = None,
+) -> AgentResult:
+    """One call of ``step.agent`` for ``record``, without error strategy or checkpoint: for patterns
+    that decide themselves what a failure means (a Team reassigns the work)."""
+    return await _Call(step, value, scope, record, path, window, role, data).invoke(step.agent, who=who)
+
+
+async def _restored(step: Step, checkpoint: Checkpoint, scope: Scope) -> tuple[StepRecord, AgentResult]:
+    record = checkpoint.record
+    await scope.ex.emit(EventType.STEP_RESTORED, record.path, {"status": str(record.status)})
+    output = checkpoint.output
+    if record.status is StepStatus.COMPLETED:
+        if step._check_out is not None:
+            output = step._check_out(output)[0]  # a model checkpointed as JSON comes back as the model
+    else:
+        scope.partial = True
+    return record, AgentResult(output=output, tokens=record.tokens)
+
+
+class _Call:
+    """One step's calls: its attempts, its fallback, its strategy."""
+
+    __slots__ = ("data", "path", "record", "role", "scope", "step", "value", "window")
+
+    def __init__(
+        self,
+        step: Step,
+        value: Any,
+        scope: Scope,
+        record: StepRecord,
+        path: str,
+        window: str,
+        role: str,
+        data: dict[str, Any] | None,
+    ) -> None:
+        self.step, self.value, self.scope, self.record = step, value, scope, record
+        self.path, self.window, self.role = path, window, role
+        self.data = dict(scope.data) if data is None else data
+
+    async def invoke(self, agent: Agent, suffix: str = "", who: str | None = None) -> AgentResult:
+        """One call of ``agent`` (``suffix`` ``/fallback`` places a fallback beside the step),
+        recorded as made by ``who`` (default: the agent's name)."""
+        record, ex, path = self.record, self.scope.ex, self.path + suffix
+        record.attempts += 1
+        record.agent = who = agent.name if who is None else who
+        await ex.emit(_STARTED, path, {"attempt": record.attempts, "agent": who, "role": self.role})
+        start = perf_counter()
+        result, partial = await self._attempt(agent, path, self.window + suffix)
+        if result.ok and self.step._check_out is not None:
+            output, reason = self.step._check_out(result.output)
+            if reason is None:
+                result.output = output
+            else:
+                result = AgentResult.failure(f"the output of step {path!r} {reason}", tokens=result.tokens)
+        duration = perf_counter() - start
+        tokens = result.tokens
+        if tokens.prompt or tokens.completion:
+            record.tokens = record.tokens + tokens
+        if result.ok:
+            record.status = StepStatus.PARTIAL if partial else StepStatus.COMPLETED
+            record.error = None
+            await ex.emit(
+                _COMPLETED,
+                path,
+                {
+                    "attempt": record.attempts,
+                    "duration": duration,
+                    "window": self.window + suffix,
+                    "prompt_tokens": tokens.prompt,
+                    "completion_tokens": tokens.completion,
+                },
+            )
+        else:
+            record.status = StepStatus.FAILED
+            record.error = result.error or "failed without an error message"
+            await ex.emit(_FAILED, path, {"attempt": record.attempts, "duration": duration, "error": record.error})
+        return result
+
+    async def _attempt(self, agent: Agent, path: str, window: str) -> tuple[AgentResult, bool]:
+        value = self.value
+        if self.step._check_in is not None:
+            value, reason = self.step._check_in(value)
+            if reason is not None:
+                return AgentResult.failure(f"the input of step {path!r} {reason}"), False
+        timeout = self.step.timeout
+        if timeout is None:
+            return await _call(agent, value, self.scope.ex, path, window, self.role, self.data)
+        try:
+            async with asyncio.timeout(timeout):
+                return await _call(agent, value, self.scope.ex, path, window, self.role, self.data)
+        except TimeoutError:
+            return AgentResult.failure(f"step {path!r} timed out after {timeout:g} s"), False
+
+    async def handle(self, result: AgentResult) -> AgentResult:
+        """Apply the step's error strategy to a failed ``result``; return the final result."""
+        record = self.record
+        strategy: Strategy = self.step.on_error if self.step.on_error is not None else _ABORT
+        while True:
+            if isinstance(strategy, Retry):
+                if record.attempts >= strategy.max_attempts:
+                    strategy = strategy.then
+                    continue
+                delay = strategy.delay(record.attempts)
+                await self._handled(strategy, delay=delay)
+                if delay:
+                    await asyncio.sleep(delay)
+                result = await self.invoke(self.step.agent)
+            elif isinstance(strategy, Fallback):
+                await self._handled(strategy, fallback=strategy.agent.name)
+                result = await self.invoke(strategy.agent, "/fallback")
+                strategy = strategy.then
+            elif isinstance(strategy, Skip):
+                await self._handled(strategy)
+                record.status = StepStatus.SKIPPED
+                output = self.value if strategy.output is PASS_THROUGH else strategy.output
+                return AgentResult(output=output, tokens=result.tokens)
+            else:
+                await self._handled(strategy)
+                return result
+            if result.ok:
+                return result
+
+    async def _handled(self, strategy: Strategy, **data: Any) -> None:
+        record = self.record
+        record.strategy = strategy.name
+        await self.scope.ex.emit(
+            EventType.CHAIN_ERROR_HANDLED,
+            self.path,
+            {"strategy": strategy.name, "attempt": record.attempts, "error": record.error, **data},
+        )
+
+
+async def _call(
+    agent: Agent, value: Any, ex: Execution, path: str, window: str, role: str, data: dict[str, Any]
+) -> tuple[AgentResult, bool]:
+    """Run a nested flow in a child scope, or an agent in its context window (tokens counted)."""
+    if isinstance(agent, Flow):
+        child = Scope(ex, path, data)
+        result = await agent.execute(value, child)
+        result.tokens = child.tokens
+        return result, child.partial
+    return await call_agent(agent, value, ex, RunContext(ex.run_id, path, data, ex.receive), window, role), False
+
+
+async def call_agent(agent: Agent, value: Any, ex: Execution, ctx: RunContext, window: str, role: str) -> AgentResult:
+    """Call an agent once; an exception becomes a failure, and its tokens count in ``window``."""
+    try:
+        result = await agent.run(value, ctx)
+    except Exception as exc:
+        result = AgentResult.failure(f"{type(exc).__name__}: {exc}")
+    if not isinstance(result, AgentResult):
+        result = AgentResult.failure(f"agent {agent.name!r} returned {type(result).__name__}, not an AgentResult")
+    over_budget = ex.account(window, role, result.tokens)
+    if over_budget is not None and result.ok:
+        return AgentResult.failure(over_budget, tokens=result.tokens)
+    return result
