@@ -1,0 +1,285 @@
+"""``LLMAgent``: a model behind any OpenAI-compatible chat-completions endpoint.
+
+Streams text as ``text_chunk`` events, runs the Python functions it is given as tools
+(``tool_call``/``tool_result`` events), retries transient failures itself with exponential
+backoff and jitter (honouring ``Retry-After``; each retry emits ``llm_retry``) and reports token
+usage. The ``openai`` package (``jotty[llm]``) is imported only when an ``LLMAgent`` is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from time import perf_counter
+from typing import Any
+
+from jotty.agents.base import Agent, AgentResult, RunContext, TokenUsage
+from jotty.agents.completion import Completion, IncompleteResponseError, ToolCall, complete, complete_streaming
+from jotty.agents.llm_config import API_KEY_VARS, LOCAL_API_KEY, MODEL_VARS, LLMConfig
+from jotty.agents.retry import Backoff, retry_after, retryable_status
+from jotty.agents.template import as_text
+from jotty.agents.tools import Tool, as_tools
+from jotty.errors import AgentError, ValidationError
+from jotty.events import EventType
+
+logger = logging.getLogger(__name__)
+
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+
+
+class LLMAgent(Agent):
+    """Chat completions with an optional system prompt, tools, streaming and retries.
+
+    ``input`` is a user message (a string), one message dict or a list of message dicts
+    (``{"role": ..., "content": ...}``); messages in ``ctx.data[history_key]`` (default
+    ``"history"``) come before it. The output is the model's final text; ``artifacts`` hold the
+    model, the number of requests and the whole conversation (``messages``).
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        system: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        tools: Sequence[Callable[..., Any] | Tool] = (),
+        stream: bool = False,
+        max_tool_rounds: int = 8,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        timeout: float = 120.0,
+        params: Mapping[str, Any] | None = None,
+        history_key: str = "history",
+        name: str | None = None,
+        client: Any = None,
+    ) -> None:
+        for label, value in (("max_tool_rounds", max_tool_rounds), ("max_retries", max_retries)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValidationError(f"LLMAgent {label} must be an integer >= 0, got {value!r}")
+        if not timeout > 0:
+            raise ValidationError(f"LLMAgent timeout must be > 0 seconds, got {timeout!r}")
+        # A client given by the caller carries its own endpoint and key; only the model is needed.
+        self.config = LLMConfig.resolve(model, base_url, api_key or (LOCAL_API_KEY if client else None))
+        self._openai = _import_openai()
+        self.system = system
+        self.tools = as_tools(tools)
+        self.stream = stream
+        self.max_tool_rounds = max_tool_rounds
+        self.max_retries = max_retries
+        self.backoff = Backoff(backoff, max_backoff)
+        self.timeout = timeout
+        self.params = dict(params or {})
+        self.history_key = history_key
+        self.name = name or f"llm:{self.config.model}"
+        self._client = client
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+    def __repr__(self) -> str:
+        return f"LLMAgent({self.config.model!r}, base_url={self.config.base_url!r})"
+
+    async def run(self, input: Any, ctx: RunContext | None = None) -> AgentResult:
+        """Ask the model, running tool calls until it answers in text or ``max_tool_rounds`` is spent."""
+        start = perf_counter()
+        ctx = ctx if ctx is not None else RunContext()
+        messages = self._messages(input, ctx)
+        usage = TokenUsage()
+        requests = 0
+
+        def artifacts(completion: Completion | None = None) -> dict[str, Any]:
+            return {
+                "model": self.config.model,
+                "requests": requests,
+                "finish_reason": completion.finish_reason if completion else None,
+                "messages": messages,
+            }
+
+        for round_number in range(self.max_tool_rounds + 1):
+            try:
+                completion, attempts = await self._request(messages, ctx)
+            except _RequestFailedError as exc:
+                requests += exc.attempts
+                return AgentResult.failure(
+                    str(exc), tokens=usage, duration=perf_counter() - start, artifacts=artifacts()
+                )
+            requests += attempts
+            usage += completion.usage
+            messages.append(completion.message())
+            if not completion.tool_calls:
+                return AgentResult(
+                    output=completion.content,
+                    tokens=usage,
+                    duration=perf_counter() - start,
+                    artifacts=artifacts(completion),
+                )
+            if round_number == self.max_tool_rounds:
+                break
+            messages.extend(await asyncio.gather(*(self._call_tool(c, ctx) for c in completion.tool_calls)))
+        error = (
+            f"the model still asked for tools after {self.max_tool_rounds} tool rounds: raise "
+            "max_tool_rounds or tell it in the system prompt when to answer"
+        )
+        return AgentResult.failure(error, tokens=usage, duration=perf_counter() - start, artifacts=artifacts())
+
+    def _messages(self, input: Any, ctx: RunContext) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        if self.system:
+            messages.append({"role": "system", "content": self.system})
+        history = ctx.data.get(self.history_key)
+        if history is not None:
+            messages.extend(_checked_messages(history, f"ctx.data[{self.history_key!r}]"))
+        if isinstance(input, str):
+            messages.append({"role": "user", "content": input})
+        elif isinstance(input, Mapping) and "role" in input:
+            messages.extend(_checked_messages([input], "input"))
+        elif isinstance(input, list | tuple) and input and all(isinstance(m, Mapping) for m in input):
+            messages.extend(_checked_messages(input, "input"))
+        elif input is None:
+            raise AgentError("LLMAgent got no input: give a prompt string or a list of messages")
+        else:
+            messages.append({"role": "user", "content": as_text(input)})
+        return messages
+
+    def _client_for_loop(self) -> Any:
+        if self._client is not None:
+            return self._client
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._openai.AsyncOpenAI(
+                api_key=self.config.api_key,
+                base_url=self.config.base_url,
+                timeout=self.timeout,
+                max_retries=0,  # retries are ours: observable, with Retry-After and jitter
+            )
+            self._clients[loop] = client
+        return client
+
+    async def _request(self, messages: list[dict[str, Any]], ctx: RunContext) -> tuple[Completion, int]:
+        """One completion, retried on transient failures; raise ``_RequestFailedError`` when it gives up."""
+        client = self._client_for_loop()
+        request: dict[str, Any] = {**self.params, "model": self.config.model, "messages": messages}
+        if self.tools:
+            request["tools"] = [tool.schema() for tool in self.tools.values()]
+        openai = self._openai
+        for attempt in range(self.max_retries + 1):
+            emitted = False
+
+            async def on_text(text: str) -> None:
+                nonlocal emitted
+                emitted = True
+                try:
+                    await ctx.emit(EventType.TEXT_CHUNK, content=text)
+                except Exception as exc:
+                    raise _SinkError from exc
+
+            headers: Mapping[str, str] | None = None
+            try:
+                if self.stream:
+                    return await complete_streaming(client, request, on_text), attempt + 1
+                return await complete(client, request), attempt + 1
+            except openai.APIStatusError as exc:
+                retryable, headers = retryable_status(exc.status_code), exc.response.headers
+                reason = f"HTTP {exc.status_code}: {_status_message(exc)}{_hint(exc.status_code)}"
+            except openai.APITimeoutError:
+                retryable, reason = True, f"no response within {self.timeout}s"
+            except openai.APIConnectionError as exc:
+                retryable, reason = True, f"cannot connect: {exc.__cause__ or exc}"
+            except IncompleteResponseError as exc:
+                retryable, reason = True, str(exc)
+            except _SinkError as exc:
+                raise exc.__cause__ or exc from None  # the caller's event sink failed: not ours to hide
+            except Exception as exc:
+                logger.debug("LLM request failed unexpectedly", exc_info=True)
+                retryable, reason = False, f"{type(exc).__name__}: {exc}"
+            where = self.config.base_url or "the OpenAI API"
+            if not retryable or emitted or attempt == self.max_retries:
+                tries = f" after {attempt + 1} attempts" if attempt else ""
+                raise _RequestFailedError(
+                    f"LLM request to {where} (model {self.config.model!r}) failed{tries}: {reason}", attempt + 1
+                )
+            delay = self.backoff.delay(attempt, retry_after(headers))
+            logger.warning("LLM request to %s failed (%s); retry %d in %.2fs", where, reason, attempt + 1, delay)
+            await ctx.emit(EventType.LLM_RETRY, attempt=attempt + 1, delay=delay, error=reason)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _call_tool(self, call: ToolCall, ctx: RunContext) -> dict[str, Any]:
+        """Run one tool call; any problem becomes error content for the model, never an exception."""
+        await ctx.emit(EventType.TOOL_CALL, name=call.name, arguments=call.arguments, id=call.id)
+        error: str | None = None
+        result: Any = None
+        tool = self.tools.get(call.name)
+        if tool is None:
+            error = f"unknown tool {call.name!r}; available tools: {', '.join(self.tools) or 'none'}"
+        else:
+            try:
+                arguments = json.loads(call.arguments or "{}")
+                if not isinstance(arguments, dict):
+                    raise ValueError(f"expected a JSON object, got {type(arguments).__name__}")
+            except ValueError as exc:
+                error = f"the arguments are not a valid JSON object ({exc}): {call.arguments[:200]!r}"
+            else:
+                try:
+                    result = await tool.call(arguments, ctx)
+                except Exception as exc:
+                    logger.info("tool %s raised %s: %s", call.name, type(exc).__name__, exc)
+                    error = f"{type(exc).__name__}: {exc}"
+        if error is not None:
+            await ctx.emit(EventType.TOOL_RESULT, name=call.name, id=call.id, error=error)
+            content = json.dumps({"error": error}, ensure_ascii=False)
+        else:
+            content = as_text(result)
+            await ctx.emit(EventType.TOOL_RESULT, name=call.name, id=call.id, result=content)
+        return {"role": "tool", "tool_call_id": call.id, "content": content}
+
+
+class _SinkError(Exception):
+    """The event sink raised while text was streaming (the cause is the sink's exception)."""
+
+
+class _RequestFailedError(Exception):
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+def _import_openai() -> Any:
+    try:
+        import openai
+    except ImportError as exc:
+        raise AgentError("LLMAgent needs the openai package: pip install 'jotty[llm]'") from exc
+    return openai
+
+
+def _checked_messages(messages: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(messages, list | tuple):
+        raise AgentError(f"{where} must be a list of message dicts, got {type(messages).__name__}")
+    out = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, Mapping) or message.get("role") not in _ROLES:
+            raise AgentError(
+                f"{where}[{i}] is not a chat message: give a dict like {{'role': 'user', 'content': '...'}} "
+                f"with role one of {', '.join(sorted(_ROLES))}; got {message!r:.200}"
+            )
+        out.append(dict(message))
+    return out
+
+
+def _status_message(exc: Any) -> str:
+    body = exc.body
+    if isinstance(body, Mapping) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    return str(exc.message)
+
+
+def _hint(status: int) -> str:
+    if status in (401, 403):
+        return f" (check the API key: api_key=... or {' / '.join(API_KEY_VARS)})"
+    if status == 404:
+        return f" (check the model name and base URL: model=... or {' / '.join(MODEL_VARS)})"
+    return ""
