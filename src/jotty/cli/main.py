@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import typer
 
+from jotty.cli.queue import queue_app
+from jotty.cli.worker import worker
+
 app = typer.Typer(
     name="jotty",
     help="Jotty: run multi-agent work, queue it durably, and learn which agent to use.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(queue_app, name="queue")
+app.command("worker")(worker)
 
 
 def main() -> None:
