@@ -60,7 +60,7 @@ def _where(filters: Filters, alias: str = "") -> tuple[str, list[Any]]:
     for column, value in filters:
         name = f"{alias}{column}"
         if isinstance(value, list):
-            parts.append(f"{name} IN ({', '.join('?' * len(value))})")
+            parts.append(f"({name} IN ({', '.join('?' * len(value))}){f' OR {name} IS NULL' if None in value else ''})")
             params.extend(value)
         elif value is None:
             parts.append(f"{name} IS NULL")
