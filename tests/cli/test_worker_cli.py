@@ -175,8 +175,10 @@ def test_sigterm_lets_a_running_task_finish_and_claims_nothing_new(
     workers: Callable[..., Worker], db: Path, tmp_path: Path
 ) -> None:
     first, second = add(db, Task(title="running", priority=1), Task(title="waiting", priority=2))
-    worker = workers("--handler", "handlers:slow", "--grace", "60")
+    worker = workers("--handler", "handlers:slow", "--grace", "60", "--lease", "7")
     until(lambda: (tmp_path / f"{first}.started").exists())
+    lease_left = (read(db, first).lease_expires_at or 0) - time.time()
+    assert 0 < lease_left <= 7.5  # --lease sets the claim's lease (the default is 30 s)
     worker.proc.send_signal(signal.SIGTERM)
     until(lambda: "SIGTERM" in worker.stderr)
     (tmp_path / "finish").touch()
