@@ -120,8 +120,9 @@ def worker(
 ) -> None:
     """Run queued tasks through a handler: `async def handle(task)` or a plain function.
 
-    What the handler returns becomes the task's result; an exception fails the attempt (it is
-    retried while retries remain). SIGTERM/Ctrl-C stop gracefully.
+    Its return value becomes the task's result; an exception fails the attempt (retried while retries remain).
+
+    SIGTERM or Ctrl-C stops gracefully (running tasks get --grace seconds, then go back to pending).
     """
     with friendly_errors():
         function = load_handler(handler)
