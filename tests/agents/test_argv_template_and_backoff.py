@@ -43,6 +43,8 @@ def test_malformed_placeholders_are_rejected(source: str) -> None:
 def test_non_string_values_render_as_json_and_missing_ones_are_named() -> None:
     template = Template.parse("--data={input}")
     assert template.render({"input": {"k": [1, None]}}) == '--data={"k": [1, null]}'
+    assert template.render({"input": None}) == "--data="
+    assert template.render({"input": 7}) == "--data=7"
     with pytest.raises(AgentError, match=r"needs \{input\}.*known: none"):
         template.render({})
 

@@ -234,9 +234,11 @@ async def test_cancellation_kills_the_whole_process_group(tmp_path: Path) -> Non
 async def test_what_the_program_leaves_running_is_stopped_when_it_exits(tmp_path: Path) -> None:
     pid_file = tmp_path / "background.pid"
     code = """
-        import subprocess, sys
+        import os, subprocess, sys, time
         subprocess.Popen([sys.executable, '-c',
             'import os, sys, time; open(sys.argv[1], "w").write(str(os.getpid())); time.sleep(60)', sys.argv[1]])
+        while not (os.path.exists(sys.argv[1]) and open(sys.argv[1]).read()):
+            time.sleep(0.01)
         print('launched')
     """
     agent = CommandAgent(script(code, str(pid_file)), log_dir=tmp_path, grace_period=1.0)
@@ -244,8 +246,7 @@ async def test_what_the_program_leaves_running_is_stopped_when_it_exits(tmp_path
     result = await agent.run(None)
     assert result.ok and result.output == "launched"
     assert time.monotonic() - start < 10  # not stuck on the pipe the background process inherited
-    if pid_file.exists() and pid_file.read_text():
-        assert wait_until_dead(int(pid_file.read_text())) == []
+    assert wait_until_dead(int(pid_file.read_text())) == []
 
 
 async def test_on_start_failure_stops_the_process_and_propagates(tmp_path: Path) -> None:

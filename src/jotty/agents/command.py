@@ -44,15 +44,19 @@ _STDERR_TAIL_CHARS = 2000
 class CommandAgent(Agent):
     """Run a program once per input.
 
-    ``argv`` is a list of templates: ``{input}`` is the run's input and ``{key}`` a key of the
-    context data (non-strings are passed as JSON); ``cwd`` and ``log_file`` are templates too.
-    ``env`` is merged over ``os.environ``. With ``stdin=True`` the input is written to the
-    program's stdin, otherwise stdin is empty. The output is stdout stripped (``output="text"``)
-    or parsed (``output="json"``); a non-zero exit is a failure carrying the tail of stderr.
+    ``argv`` is a list of templates, one argument each (no shell): ``{input}`` is the run's input,
+    ``{key}`` a key of the context data, ``{{``/``}}`` literal braces; ``None`` becomes an empty
+    string and other non-strings JSON. ``cwd`` and ``log_file`` are templates too. ``env`` is
+    merged over ``os.environ``. With ``stdin=True`` the input is written to the program's stdin,
+    otherwise stdin is empty. The output is stdout stripped (``output="text"``) or parsed
+    (``output="json"``); a non-zero exit is a failure carrying the tail of stderr.
 
-    Each run emits ``process_started`` (pid, argv, log_file, cwd) and one ``process_output``
-    event per line (stream, line, pid), calls ``on_start(pid)`` if given, and reports pid, argv,
-    exit code, log file and cwd in ``AgentResult.artifacts``.
+    The log file (``log_file``, else a new file in ``log_dir``, default ``$JOTTY_HOME/logs``)
+    receives stdout and stderr as they arrive, appended. Each run emits ``process_started``
+    (pid, argv, log_file, cwd) and one ``process_output`` event per line (stream, line, pid),
+    calls ``on_start(pid)`` if given (sync or async), and reports pid, argv, exit code, log
+    file and cwd in ``AgentResult.artifacts``. Timeout and cancellation stop the whole process
+    group: SIGTERM, ``grace_period`` seconds, then SIGKILL.
     """
 
     def __init__(

@@ -79,7 +79,9 @@ class Template:
 
 
 def as_text(value: Any) -> str:
-    """A value as one argument: strings as they are, anything else as JSON."""
+    """A value as one argument: strings as they are, ``None`` as empty, anything else as JSON."""
     if isinstance(value, str):
         return value
+    if value is None:
+        return ""
     return json.dumps(value, default=str, ensure_ascii=False)
