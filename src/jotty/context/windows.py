@@ -114,5 +114,5 @@ class WindowLedger:
             self.add(w.path, w.kind, w.tokens).calls += w.calls - 1
 
     def shape(self, pattern: str) -> TokenShape:
-        """The token shape so far."""
-        return TokenShape(pattern, [ContextWindow(**w.to_dict()) for w in self._windows.values()])
+        """The token shape: the ledger's own windows (take it when the run is over)."""
+        return TokenShape(pattern, list(self._windows.values()))

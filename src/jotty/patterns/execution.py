@@ -1,25 +1,33 @@
 """The state of one run while it executes: events, step records, checkpoints and token windows.
 
 Patterns never touch the store directly: ``Execution.finish`` checkpoints a step (in memory, and
-in the store for a durable run, together with the events emitted since the last write).
+in the store for a durable run). A checkpoint is written before the run goes on, in its own short
+transaction; the run's events ride along in those transactions every 0.1 s (and all at the end),
+so a fast run does not pay an event write per step.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
-from jotty.agents.base import TokenUsage
+from jotty.agents.base import Agent, AgentResult, TokenUsage
 from jotty.context import TokenBudget, WindowLedger
 from jotty.events import Event, EventSink
+from jotty.patterns.eventlog import EventLog
 from jotty.runs import Checkpoint, RunStore, StepRecord, StepStatus
+
+EVENT_FLUSH_SECONDS = 0.1
+EVENT_FLUSH_COUNT = 500
 
 
 class Execution:
     """One session of a run. ``done`` holds every finished step by path: a step found there is
     never run again, neither after a resume nor when a retry re-enters a nested flow."""
 
-    __slots__ = ("_flushed", "budget", "done", "events", "records", "run_id", "sink", "store", "windows")
+    __slots__ = ("_flushed", "_flushed_at", "budget", "done", "events", "records", "run_id", "sink", "store", "windows")
 
     def __init__(
         self,
@@ -33,22 +41,39 @@ class Execution:
         self.sink = sink
         self.store = store
         self.budget = budget
-        self.events: list[Event] = []
+        self.events = EventLog(run_id)
         self.records: dict[str, StepRecord] = {}
         self.done: dict[str, Checkpoint] = {}
         self.windows = WindowLedger()
         self._flushed = 0
+        self._flushed_at = perf_counter()
+
+    def note(self, type: str, path: str, data: dict[str, Any]) -> Event | None:
+        """Record an event; return it when a sink waits for it (``publish`` it then)."""
+        if self.sink is None:
+            self.events.add(type, path, data)
+            return None
+        event = Event(type, path, self.run_id, data)
+        self.events.add_event(event)
+        return event
+
+    async def publish(self, event: Event) -> None:
+        """Pass a noted event to the sink."""
+        if self.sink is not None:
+            await self.sink(event)
 
     async def emit(self, type: str, path: str, data: dict[str, Any]) -> None:
-        """Record an event and pass it to the sink."""
-        event = Event(type, path, self.run_id, data)
-        self.events.append(event)
-        if self.sink is not None:
+        """Record an event and pass it to the sink, if any."""
+        if self.sink is None:
+            self.events.add(type, path, data)
+        else:
+            event = Event(type, path, self.run_id, data)
+            self.events.add_event(event)
             await self.sink(event)
 
     async def receive(self, event: Event) -> None:
         """The sink agents emit into (``RunContext.sink``)."""
-        self.events.append(event)
+        self.events.add_event(event)
         if self.sink is not None:
             await self.sink(event)
 
@@ -56,7 +81,18 @@ class Execution:
         """Events not yet written to the store (and from now on counted as written)."""
         events = self.events[self._flushed :]
         self._flushed = len(self.events)
+        self._flushed_at = perf_counter()
         return events
+
+    def due_events(self) -> list[Event]:
+        """The unwritten events, when it is time to write them (they ride along with checkpoints:
+        at most every ``EVENT_FLUSH_SECONDS`` or ``EVENT_FLUSH_COUNT`` events, and at the end)."""
+        if (
+            len(self.events) - self._flushed < EVENT_FLUSH_COUNT
+            and perf_counter() - self._flushed_at < EVENT_FLUSH_SECONDS
+        ):
+            return []
+        return self.unflushed()
 
     def restore(self, checkpoints: list[Checkpoint]) -> None:
         """Start from the checkpoints of earlier sessions."""
@@ -73,29 +109,37 @@ class Execution:
             record.status = StepStatus.RUNNING
         return record
 
+    def keep(self, record: StepRecord, output: Any, extra: dict[str, Any] | None = None) -> Checkpoint:
+        """Checkpoint a finished step in memory only (enough for a run without a store)."""
+        checkpoint = self.done[record.path] = Checkpoint(record.path, output, record, extra)
+        return checkpoint
+
     async def finish(self, record: StepRecord, output: Any, extra: dict[str, Any] | None = None) -> None:
         """Checkpoint a finished step: in the store first (a failure there leaves it unfinished)."""
-        checkpoint = Checkpoint(record.path, output, record, extra)
         if self.store is not None:
-            await self.store.save_checkpoint(self.run_id, checkpoint, self.unflushed())
-        self.done[record.path] = checkpoint
+            checkpoint = Checkpoint(record.path, output, record, extra)
+            await self.store.save_checkpoint(self.run_id, checkpoint, self.due_events())
+        self.keep(record, output, extra)
 
-    def account(self, window: str, kind: str, tokens: TokenUsage) -> str | None:
-        """Count a call's tokens in ``window``; the reason when that breaks the window budget.
-
-        Raises ``BudgetExceededError`` when the run's total budget is spent.
-        """
-        used = self.windows.add(window, kind, tokens)
-        if self.budget is None:
-            return None
-        self.budget.check_total(self.windows.prompt + self.windows.completion)
-        return self.budget.window_error(used)
+    def accept(self, agent: Agent, result: Any, window: str, kind: str) -> AgentResult:
+        """An agent's return value as a checked result, its tokens counted in ``window`` (created
+        with ``kind``). A call that breaks the window's budget fails; ``BudgetExceededError`` is
+        raised when the run's total budget is spent."""
+        if not isinstance(result, AgentResult):
+            return AgentResult.failure(f"agent {agent.name!r} returned {type(result).__name__}, not an AgentResult")
+        used = self.windows.add(window, kind, result.tokens)
+        if self.budget is not None:
+            self.budget.check_total(self.windows.prompt + self.windows.completion)
+            over = self.budget.window_error(used)
+            if over is not None and result.ok:
+                return AgentResult.failure(over, tokens=result.tokens)
+        return result
 
 
 class Scope:
     """Where a flow executes: its run, its step path, its context data, and what its steps used."""
 
-    __slots__ = ("completion", "data", "ex", "partial", "path", "prompt")
+    __slots__ = ("completion", "data", "ex", "on_loss", "partial", "path", "prompt")
 
     def __init__(self, ex: Execution, path: str, data: dict[str, Any]) -> None:
         self.ex = ex
@@ -104,6 +148,8 @@ class Scope:
         self.partial = False
         self.prompt = 0
         self.completion = 0
+        self.on_loss: Callable[[StepRecord], None] | None = None
+        """Called with each child step that ends failed or skipped (a Parallel counts them)."""
 
     @property
     def tokens(self) -> TokenUsage:

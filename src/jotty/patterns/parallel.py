@@ -72,35 +72,29 @@ class Parallel(Flow):
         limit = self.max_concurrency
         gate = asyncio.Semaphore(limit) if limit is not None and limit < len(branches) else None
         tolerated = len(branches) - self.min_success
-        failures = 0
+        lost = 0
         tasks: list[asyncio.Task[tuple[StepRecord, AgentResult]]] = []
 
-        def stop_all() -> None:
-            current = asyncio.current_task()  # cancelling itself would turn its own outcome into a cancel
-            for task in tasks:
-                if task is not current:
-                    task.cancel()
+        def on_loss(_record: StepRecord) -> None:
+            nonlocal lost
+            lost += 1
+            if lost > tolerated:  # min_success is out of reach: stop the branches still running
+                current = asyncio.current_task()
+                for task in tasks:
+                    if task is not current:  # cancelling itself would turn its own outcome into a cancel
+                        task.cancel()
 
-        async def branch(step: Step) -> tuple[StepRecord, AgentResult]:
-            nonlocal failures
-            try:
-                if gate is None:
-                    outcome = await run_step(step, input, scope, role="branch")
-                else:
-                    async with gate:
-                        outcome = await run_step(step, input, scope, role="branch")
-            except Exception:
-                stop_all()
-                raise
-            if outcome[0].status not in _SUCCESS:
-                failures += 1
-                if failures > tolerated:
-                    stop_all()
-            return outcome
-
+        branch_scope = Scope(scope.ex, scope.path, scope.data)
+        branch_scope.on_loss = on_loss
         loop = asyncio.get_running_loop()
-        tasks.extend(loop.create_task(branch(step)) for step in branches)
+        for step in branches:
+            if gate is None:
+                tasks.append(loop.create_task(run_step(step, input, branch_scope, role="branch")))
+            else:
+                tasks.append(loop.create_task(_gated(gate, step, input, branch_scope)))
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        scope.add_tokens(branch_scope.tokens)
+        scope.partial = scope.partial or branch_scope.partial
         return self._merge(scope, outcomes)
 
     def _merge(self, scope: Scope, outcomes: list[tuple[StepRecord, AgentResult] | BaseException]) -> AgentResult:
@@ -130,3 +124,8 @@ class Parallel(Flow):
         if lost:
             scope.partial = True
         return AgentResult(output=outputs)
+
+
+async def _gated(gate: asyncio.Semaphore, step: Step, input: Any, scope: Scope) -> tuple[StepRecord, AgentResult]:
+    async with gate:
+        return await run_step(step, input, scope, role="branch")

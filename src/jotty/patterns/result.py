@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from jotty.agents.base import AgentResult
@@ -22,7 +23,7 @@ class RunResult(AgentResult):
     run_id: str = ""
     status: RunStatus = RunStatus.COMPLETED
     steps: list[StepRecord] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: Sequence[Event] = field(default_factory=list)
     token_shape: TokenShape = field(default_factory=lambda: TokenShape(""))
     resumed: bool = False
 

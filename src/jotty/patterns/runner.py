@@ -133,7 +133,8 @@ async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed:
     await ex.emit(EventType.RUN_FAILED if status is RunStatus.FAILED else EventType.RUN_COMPLETED, root, done)
     steps = list(ex.records.values())
     if ex.store is not None:
-        finish = RunFinish(status, result.output, result.error, steps, shape.to_dict()["windows"], tokens)
+        unsaved = [r for r in steps if r.path not in ex.done]
+        finish = RunFinish(status, result.output, result.error, unsaved, shape.to_dict()["windows"], tokens)
         await ex.store.finish_run(ex.run_id, finish, ex.unflushed())
     return RunResult(
         output=result.output,
@@ -158,7 +159,8 @@ async def _record_crash(ex: Execution, root: str, exc: BaseException) -> None:
     error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     await ex.emit(EventType.RUN_FAILED, root, {"status": "failed", "error": error})
     shape = ex.windows.shape("")
-    finish = RunFinish(RunStatus.FAILED, None, error, list(ex.records.values()), shape.to_dict()["windows"])
+    unsaved = [r for r in ex.records.values() if r.path not in ex.done]
+    finish = RunFinish(RunStatus.FAILED, None, error, unsaved, shape.to_dict()["windows"])
     try:
         await ex.store.finish_run(ex.run_id, finish, ex.unflushed())
     except Exception:

@@ -8,7 +8,7 @@ running it again, runs the agent (``invoke``), applies the error strategy, and c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
@@ -45,6 +45,8 @@ class Step:
     timeout: float | None = None
     _check_in: Checker | None = field(default=None, init=False, repr=False)
     _check_out: Checker | None = field(default=None, init=False, repr=False)
+    kind: str = field(default="agent", init=False, repr=False)
+    """``agent``, or the kind of the nested flow."""
 
     def __post_init__(self) -> None:
         label = f"Step {self.name!r}" if self.name is not None else "Step"
@@ -62,11 +64,7 @@ class Step:
             self._check_in = compile_contract(self.input, f"{label}: input")
         if self.output is not None:
             self._check_out = compile_contract(self.output, f"{label}: output")
-
-    @property
-    def kind(self) -> str:
-        """``agent``, or the kind of the nested flow."""
-        return self.agent.kind if isinstance(self.agent, Flow) else "agent"
+        self.kind = self.agent.kind if isinstance(self.agent, Flow) else "agent"
 
     def describe(self) -> dict[str, Any]:
         """The step's part of its flow's structure: its name, and nested flows (its own, fallbacks')."""
@@ -138,11 +136,18 @@ async def run_step(
     if not result.ok:
         result = await call.handle(result)
     record.duration = perf_counter() - start
-    scope.add_tokens(record.tokens)
-    if record.status is not StepStatus.FAILED:
-        if record.status is not StepStatus.COMPLETED:
+    scope.prompt += record.prompt_tokens
+    scope.completion += record.completion_tokens
+    status = record.status
+    if status is not StepStatus.FAILED:
+        if status is not StepStatus.COMPLETED:
             scope.partial = True
-        await ex.finish(record, result.output)
+        if ex.store is None:
+            ex.keep(record, result.output)
+        else:
+            await ex.finish(record, result.output)
+    if scope.on_loss is not None and (status is StepStatus.FAILED or status is StepStatus.SKIPPED):
+        scope.on_loss(record)
     return record, result
 
 
@@ -178,7 +183,7 @@ async def _restored(step: Step, checkpoint: Checkpoint, scope: Scope) -> tuple[S
 class _Call:
     """One step's calls: its attempts, its fallback, its strategy."""
 
-    __slots__ = ("data", "path", "record", "role", "scope", "step", "value", "window")
+    __slots__ = ("data", "partial", "path", "record", "role", "scope", "step", "value", "window")
 
     def __init__(
         self,
@@ -194,18 +199,40 @@ class _Call:
         self.step, self.value, self.scope, self.record = step, value, scope, record
         self.path, self.window, self.role = path, window, role
         self.data = dict(scope.data) if data is None else data
+        self.partial = False
 
     async def invoke(self, agent: Agent, suffix: str = "", who: str | None = None) -> AgentResult:
         """One call of ``agent`` (``suffix`` ``/fallback`` places a fallback beside the step),
         recorded as made by ``who`` (default: the agent's name)."""
-        record, ex, path = self.record, self.scope.ex, self.path + suffix
+        record, ex, step = self.record, self.scope.ex, self.step
+        path, window = self.path + suffix, self.window + suffix
         record.attempts += 1
         record.agent = who = agent.name if who is None else who
-        await ex.emit(_STARTED, path, {"attempt": record.attempts, "agent": who, "role": self.role})
+        event = ex.note(_STARTED, path, {"attempt": record.attempts, "agent": who, "role": self.role})
+        if event is not None:
+            await ex.publish(event)
         start = perf_counter()
-        result, partial = await self._attempt(agent, path, self.window + suffix)
-        if result.ok and self.step._check_out is not None:
-            output, reason = self.step._check_out(result.output)
+        value, reason, self.partial = self.value, None, False
+        if step._check_in is not None:
+            value, reason = step._check_in(value)
+        if reason is not None:
+            result = AgentResult.failure(f"the input of step {path!r} {reason}")
+        elif step.timeout is not None:
+            try:
+                async with asyncio.timeout(step.timeout):
+                    result = await self._start(agent, value, path, window)
+            except TimeoutError:
+                result = AgentResult.failure(f"step {path!r} timed out after {step.timeout:g} s")
+        elif isinstance(agent, Flow):
+            result = await self._nested(agent, value, path)
+        else:  # the common case, inlined: one coroutine less per step
+            try:
+                result = await agent.run(value, RunContext(ex.run_id, path, self.data, ex.receive))
+            except Exception as exc:
+                result = raised(exc)
+            result = ex.accept(agent, result, window, self.role)
+        if result.ok and step._check_out is not None:
+            output, reason = step._check_out(result.output)
             if reason is None:
                 result.output = output
             else:
@@ -213,41 +240,39 @@ class _Call:
         duration = perf_counter() - start
         tokens = result.tokens
         if tokens.prompt or tokens.completion:
-            record.tokens = record.tokens + tokens
+            record.add_tokens(tokens)
         if result.ok:
-            record.status = StepStatus.PARTIAL if partial else StepStatus.COMPLETED
+            record.status = StepStatus.PARTIAL if self.partial else StepStatus.COMPLETED
             record.error = None
-            await ex.emit(
-                _COMPLETED,
-                path,
-                {
-                    "attempt": record.attempts,
-                    "duration": duration,
-                    "window": self.window + suffix,
-                    "prompt_tokens": tokens.prompt,
-                    "completion_tokens": tokens.completion,
-                },
-            )
+            data = {
+                "attempt": record.attempts,
+                "duration": duration,
+                "window": window,
+                "prompt_tokens": tokens.prompt,
+                "completion_tokens": tokens.completion,
+            }
+            event = ex.note(_COMPLETED, path, data)
+            if event is not None:
+                await ex.publish(event)
         else:
             record.status = StepStatus.FAILED
             record.error = result.error or "failed without an error message"
             await ex.emit(_FAILED, path, {"attempt": record.attempts, "duration": duration, "error": record.error})
         return result
 
-    async def _attempt(self, agent: Agent, path: str, window: str) -> tuple[AgentResult, bool]:
-        value = self.value
-        if self.step._check_in is not None:
-            value, reason = self.step._check_in(value)
-            if reason is not None:
-                return AgentResult.failure(f"the input of step {path!r} {reason}"), False
-        timeout = self.step.timeout
-        if timeout is None:
-            return await _call(agent, value, self.scope.ex, path, window, self.role, self.data)
-        try:
-            async with asyncio.timeout(timeout):
-                return await _call(agent, value, self.scope.ex, path, window, self.role, self.data)
-        except TimeoutError:
-            return AgentResult.failure(f"step {path!r} timed out after {timeout:g} s"), False
+    def _start(self, agent: Agent, value: Any, path: str, window: str) -> Awaitable[AgentResult]:
+        """The call of a nested flow (in a child scope) or of an agent (in its window)."""
+        ex = self.scope.ex
+        if isinstance(agent, Flow):
+            return self._nested(agent, value, path)
+        return call_agent(agent, value, ex, RunContext(ex.run_id, path, self.data, ex.receive), window, self.role)
+
+    async def _nested(self, flow: Flow, value: Any, path: str) -> AgentResult:
+        child = Scope(self.scope.ex, path, self.data)
+        result = await flow.execute(value, child)
+        result.tokens = child.tokens
+        self.partial = child.partial
+        return result
 
     async def handle(self, result: AgentResult) -> AgentResult:
         """Apply the step's error strategy to a failed ``result``; return the final result."""
@@ -288,27 +313,15 @@ class _Call:
         )
 
 
-async def _call(
-    agent: Agent, value: Any, ex: Execution, path: str, window: str, role: str, data: dict[str, Any]
-) -> tuple[AgentResult, bool]:
-    """Run a nested flow in a child scope, or an agent in its context window (tokens counted)."""
-    if isinstance(agent, Flow):
-        child = Scope(ex, path, data)
-        result = await agent.execute(value, child)
-        result.tokens = child.tokens
-        return result, child.partial
-    return await call_agent(agent, value, ex, RunContext(ex.run_id, path, data, ex.receive), window, role), False
-
-
 async def call_agent(agent: Agent, value: Any, ex: Execution, ctx: RunContext, window: str, role: str) -> AgentResult:
     """Call an agent once; an exception becomes a failure, and its tokens count in ``window``."""
     try:
         result = await agent.run(value, ctx)
     except Exception as exc:
-        result = AgentResult.failure(f"{type(exc).__name__}: {exc}")
-    if not isinstance(result, AgentResult):
-        result = AgentResult.failure(f"agent {agent.name!r} returned {type(result).__name__}, not an AgentResult")
-    over_budget = ex.account(window, role, result.tokens)
-    if over_budget is not None and result.ok:
-        return AgentResult.failure(over_budget, tokens=result.tokens)
-    return result
+        result = raised(exc)
+    return ex.accept(agent, result, window, role)
+
+
+def raised(exc: Exception) -> AgentResult:
+    """The failure of an agent that raised ``exc``."""
+    return AgentResult.failure(f"{type(exc).__name__}: {exc}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from json import encoder as _json_encoder
 from typing import Any
 
 from jotty.errors import RunError
@@ -19,10 +21,33 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__module__}.{type(value).__qualname__} is not JSON-serialisable")
 
 
+def _compact_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """A reusable compact JSON encoder: ``json.dumps`` builds its C encoder on every call, which
+    costs more than encoding the small payloads of a step."""
+    make = getattr(_json_encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=default).encode
+    markers: dict[int, Any] = {}
+    encode = make(markers, default, _json_encoder.encode_basestring, None, ":", ",", False, False, True)
+
+    def dumps(value: Any) -> str:
+        try:
+            return "".join(encode(value, 0))
+        except BaseException:
+            markers.clear()  # an interrupted encoding leaves its containers marked
+            raise
+
+    return dumps
+
+
+_strict = _compact_encoder(_default)
+_loose = _compact_encoder(repr)
+
+
 def dumps(value: Any, what: str) -> str:
     """``value`` as compact JSON; ``CheckpointError`` naming ``what`` when it cannot be."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default)
+        return _strict(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise CheckpointError(
             f"{what} cannot be checkpointed: {exc}. A durable run stores every step's output as "
@@ -33,7 +58,10 @@ def dumps(value: Any, what: str) -> str:
 
 def dumps_loose(value: Any) -> str:
     """JSON for observability data (event payloads): anything not serialisable becomes its repr."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=repr)
+    try:
+        return _loose(value)
+    except (ValueError, RecursionError):  # a circular payload
+        return _loose(repr(value))
 
 
 def loads(text: str | None) -> Any:

@@ -52,12 +52,22 @@ class StepRecord:
     agent: str | None = None
     started_at: float = 0.0
     duration: float = 0.0
-    tokens: TokenUsage = field(default_factory=TokenUsage)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     restored: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status in DONE_STATUSES
+
+    @property
+    def tokens(self) -> TokenUsage:
+        """Tokens used by this step's calls (a nested flow's: all its steps')."""
+        return TokenUsage(self.prompt_tokens, self.completion_tokens)
+
+    def add_tokens(self, tokens: TokenUsage) -> None:
+        self.prompt_tokens += tokens.prompt
+        self.completion_tokens += tokens.completion
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""
@@ -72,8 +82,8 @@ class StepRecord:
             "agent": self.agent,
             "started_at": self.started_at,
             "duration": self.duration,
-            "prompt_tokens": self.tokens.prompt,
-            "completion_tokens": self.tokens.completion,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
         }
 
     @classmethod
@@ -89,7 +99,8 @@ class StepRecord:
             agent=data["agent"],
             started_at=data["started_at"],
             duration=data["duration"],
-            tokens=TokenUsage(data["prompt_tokens"], data["completion_tokens"]),
+            prompt_tokens=data["prompt_tokens"],
+            completion_tokens=data["completion_tokens"],
             restored=restored,
         )
 

@@ -102,13 +102,12 @@ def summary_from_row(row: Sequence[Any]) -> RunSummary:
 
 
 def record_from_row(row: Sequence[Any], step_records: Sequence[str]) -> RunRecord:
-    """A ``RunRecord`` from a ``SELECT_RUN`` row; ``step_records`` serve a run with no summary yet."""
+    """A ``RunRecord`` from a ``SELECT_RUN`` row and its checkpointed ``step_records``."""
     s = summary_from_row(row)
     summary = loads(row[14]) or {}
-    if "steps" in summary:
-        steps = [StepRecord.from_dict(d) for d in summary["steps"]]
-    else:
-        steps = [StepRecord.from_dict(loads(text), restored=True) for text in step_records]
+    steps = [StepRecord.from_dict(loads(text)) for text in step_records]
+    steps += [StepRecord.from_dict(d) for d in summary.get("steps", [])]
+    steps.sort(key=lambda r: r.started_at)
     return RunRecord(
         **vars(s),
         shape=row[11],

@@ -48,7 +48,7 @@ class SQLiteRunStore(RunStore):
             row = self._conn.execute(sql.SELECT_RUN, (run_id,)).fetchone()
             if row is None:
                 return None
-            steps = [] if row[14] else [r[0] for r in self._conn.execute(sql.SELECT_STEP_RECORDS, (run_id,))]
+            steps = [r[0] for r in self._conn.execute(sql.SELECT_STEP_RECORDS, (run_id,))]
         return sql.record_from_row(tuple(row), steps)
 
     async def list_runs(self, *, status: RunStatus | None = None, limit: int = 50) -> list[RunSummary]:

@@ -31,7 +31,8 @@ class StoredEvent:
 
 @dataclass
 class RunFinish:
-    """How a run session ended: what ``RunStore.finish_run`` writes."""
+    """How a run session ended: what ``RunStore.finish_run`` writes. ``steps`` are the records of
+    steps without a checkpoint (failed, cancelled); the checkpointed ones are stored already."""
 
     status: RunStatus
     output: Any = None

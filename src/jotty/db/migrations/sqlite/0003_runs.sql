@@ -1,4 +1,5 @@
 -- Durable runs: one row per run, one row per finished step (its checkpoint). Events go to jotty_events.
+-- A run's summary keeps the records of steps that have no checkpoint (failed, cancelled) and its windows.
 CREATE TABLE IF NOT EXISTS jotty_runs (
     run_id TEXT PRIMARY KEY,
     flow TEXT NOT NULL,
@@ -17,7 +18,6 @@ CREATE TABLE IF NOT EXISTS jotty_runs (
     finished_at REAL
 );
 CREATE INDEX IF NOT EXISTS idx_jotty_runs_created ON jotty_runs(created_at);
-CREATE INDEX IF NOT EXISTS idx_jotty_runs_status ON jotty_runs(status, created_at);
 
 CREATE TABLE IF NOT EXISTS jotty_run_steps (
     run_id TEXT NOT NULL,
@@ -28,4 +28,4 @@ CREATE TABLE IF NOT EXISTS jotty_run_steps (
     extra TEXT,
     finished_at REAL NOT NULL,
     PRIMARY KEY (run_id, step_path)
-);
+) WITHOUT ROWID;
