@@ -13,7 +13,7 @@ class Reason(StrEnum):
     EXPLOIT = "exploit"
     """It has the best learned value, backed by experience in this state."""
     PREDICTOR = "predictor"
-    """It has the best value, estimated mostly by the outcome predictor (little experience here yet)."""
+    """It has the best value, carried by the outcome predictor: few visits of this state yet."""
     EXPLORE = "explore"
     """Another actor looks better, but this one is little known: trying it may teach more."""
     STUCK = "stuck"
@@ -27,8 +27,10 @@ class CandidateScore:
     """How the router scored one candidate.
 
     ``q`` and ``n`` are the learned value and visits of (state, actor); ``p_success`` the predictor's
-    probability of success; ``expected`` the estimate used (``q`` blended with the predictor's
-    value by ``n``); ``ucb_bonus`` the exploration bonus; ``score = expected + ucb_bonus``.
+    probability of success and ``evidence`` the observations behind it; ``expected`` the estimate
+    used (``q`` and the predictor's value, weighted by their evidence); ``ucb_bonus`` the exploration
+    bonus; ``score = expected + ucb_bonus``. ``untried``: never run on any goal; ``abandoned``:
+    stuck on this goal.
     """
 
     actor: str

@@ -3,14 +3,17 @@
 Usage (what the Conductor does for each run)::
 
     router = Router(["coder", "reviewer", "writer"], store="jotty.db")
-    run = router.start("fix the failing login test", {"category": "code"})
-    while True:
+    run = router.start("fix the failing login test", {"category": "code", "task_id": task_id})
+    for _ in range(max_iterations):
         decision = router.choose(run)            # RouteDecision: actor, scores, reason
-        ok = ...                                 # run decision.actor
-        router.record(run, decision.actor, success=ok, tokens=1200, seconds=8.5)
-        if ok:
+        ...                                      # run decision.actor, then report what happened:
+        router.record(run, decision.actor, success=accepted, validated=verdict,  # True/False/None
+                      failed=raised, tokens=usage.total, seconds=elapsed)
+        if accepted:
             break
     summary = router.finish(run)                 # TD(lambda) update; LearningSummary for the result
+
+``choose`` raises ``ActorsExhaustedError`` when every candidate is stuck on the goal.
 
 The router keeps no learned state in memory: every choice reads the store and every update is an
 increment written in one short transaction, so chat, sync runs and queue workers in several
@@ -66,12 +69,18 @@ def _check_actors(actors: Sequence[str]) -> tuple[str, ...]:
 
 
 class Router:
-    """Chooses actors by learned value plus an exploration bonus; learns by TD(lambda).
+    """Chooses actors by estimated value plus an exploration bonus; learns by TD(lambda).
 
-    ``alpha`` is the step size, ``gamma`` the discount, ``lam`` the trace decay. ``explore`` scales
-    the exploration bonus. ``prior_strength`` is how many observations the predictor's estimate is
-    worth against learned values. An actor that fails the same goal ``stuck_after`` times in a row
-    is abandoned for it. ``weights`` turn step outcomes into rewards.
+    A candidate's estimate combines its learned ``Q(state, actor)`` with the outcome predictor's
+    value for this goal, each weighted by the observations behind it; the UCB-style bonus favours
+    actors with little evidence; actors never tried at all go first.
+
+    ``actors`` are every name the router may choose. ``store`` is a ``LearningStore``, an SQLite
+    connection, a path or URL, or None (the default store). ``alpha`` is the TD step size, ``gamma``
+    the discount, ``lam`` the trace decay, ``explore`` the weight of the exploration bonus and
+    ``prior_strength`` the pseudo-observations behind the predictor's prior at each level. An actor
+    that fails the same goal ``stuck_after`` times in a row is abandoned for that goal. ``weights``
+    turn step outcomes into rewards.
     """
 
     def __init__(
@@ -235,16 +244,26 @@ class Router:
         scores = {}
         for actor in names:
             est, learned = estimates[actor], q.get((state, actor), QValue())
-            prior = est.mean_reward + self.gamma * (1.0 - est.p_success) * continuation
-            w_q = min(learned.visits, 1.0 / self.alpha)
-            w_m = m + est.evidence
-            expected = (w_q * learned.q + w_m * prior) / (w_q + w_m)
+            # The predictor's value: expected reward now, plus the discounted value of going on after a
+            # failure. It and Q are weighted by the observations behind them (Q, a moving average
+            # with step alpha, is worth at most 1/alpha).
+            predicted = est.mean_reward + self.gamma * (1.0 - est.p_success) * continuation
+            q_weight = min(learned.visits, 1.0 / self.alpha)
+            p_weight = m + est.evidence
+            expected = (q_weight * learned.q + p_weight * predicted) / (q_weight + p_weight)
             bonus = ucb_bonus(est.evidence, total, self.explore)
-            untried = (actor, ALL_GOALS) not in stats
             scores[actor] = CandidateScore(
-                actor, learned.q, learned.visits, est.p_success, est.evidence, expected, bonus,
-                expected + bonus, untried, actor in stuck,
-            )  # fmt: skip
+                actor=actor,
+                q=learned.q,
+                n=learned.visits,
+                p_success=est.p_success,
+                evidence=est.evidence,
+                expected=expected,
+                ucb_bonus=bonus,
+                score=expected + bonus,
+                untried=(actor, ALL_GOALS) not in stats,
+                abandoned=actor in stuck,
+            )
         return scores
 
     def _reason(

@@ -8,7 +8,7 @@ from typing import Any
 
 from jotty.learning.features import ALL_GOALS, GoalFeatures
 from jotty.learning.predictor import estimate
-from jotty.learning.records import FeatureStats
+from jotty.learning.records import FeatureStats, QValue
 from jotty.learning.store import LearningStore
 from jotty.learning.trajectory import state_key
 
@@ -69,33 +69,49 @@ def _mean(total: float, stats: FeatureStats) -> float | None:
     return total / stats.attempts if stats.attempts else None
 
 
+def _row(actor: str, category: str, s: FeatureStats, p_success: float, start: QValue | None) -> LearningRow:
+    return LearningRow(
+        actor=actor,
+        category=category,
+        attempts=s.attempts,
+        successes=s.successes,
+        success_rate=s.success_rate,
+        p_success=p_success,
+        mean_reward=_mean(s.reward, s),
+        mean_tokens=_mean(s.tokens, s),
+        mean_seconds=_mean(s.seconds, s),
+        q_start=start.q if start else None,
+        visits=start.visits if start else 0,
+    )
+
+
 def learning_table(
-    store: LearningStore, actors: Sequence[str] | None = None, prior_strength: float = 3.0
+    store: LearningStore, actors: Sequence[str] | None = None, prior_strength: float = 4.0
 ) -> LearningTable:
-    """Everything the store has learned (about ``actors``, default all), actor by actor."""
+    """Everything the store has learned (about ``actors``, default all), actor by actor.
+
+    ``prior_strength`` should be the router's, so ``p_success`` matches what the router predicts.
+    """
     stats = store.all_feature_stats()
     q = store.all_q_values()
     known = sorted({a for a, _ in stats} | {a for _, a in q}) if actors is None else list(actors)
     rows, keywords = [], []
     for actor in known:
         mine = {feature: s for (a, feature), s in stats.items() if a == actor}
-        for feature in sorted(mine, key=lambda f: (f != ALL_GOALS, f)):
-            s = mine[feature]
+        if ALL_GOALS in mine:
+            overall = estimate({ALL_GOALS: mine[ALL_GOALS]}, _goal(""), prior_strength)
+            rows.append(_row(actor, ALL_CATEGORIES, mine[ALL_GOALS], overall.p_success, None))
+        for feature, s in sorted(mine.items()):
             kind, _, value = feature.partition(":")
-            if kind == "keyword":
+            if kind == "category":
+                p_success = estimate(mine, _goal(value), prior_strength).p_success
+                rows.append(_row(actor, value, s, p_success, q.get((state_key(value, 0, "start"), actor))))
+            elif kind == "keyword":
                 keywords.append(KeywordRow(actor, value, s.attempts, s.successes, s.success_rate))
-                continue
-            category = value if kind == "category" else ALL_CATEGORIES
-            start = q.get((state_key(category, 0, "start"), actor)) if kind == "category" else None
-            p = estimate(mine, GoalFeatures(category, (), ""), prior_strength).p_success
-            if kind != "category":
-                p = estimate({ALL_GOALS: s}, GoalFeatures("", (), ""), prior_strength).p_success
-            rows.append(
-                LearningRow(
-                    actor, category, s.attempts, s.successes, s.success_rate, p, _mean(s.reward, s),
-                    _mean(s.tokens, s), _mean(s.seconds, s),
-                    start.q if start else None, start.visits if start else 0,
-                )
-            )  # fmt: skip
     keywords.sort(key=lambda k: (-k.attempts, k.actor, k.keyword))
     return LearningTable(tuple(rows), tuple(keywords))
+
+
+def _goal(category: str) -> GoalFeatures:
+    """A goal of ``category`` with no keywords (what the table predicts for)."""
+    return GoalFeatures(category, (), "")
