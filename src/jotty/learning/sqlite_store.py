@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from jotty.db import connect, migrate_sqlite, translate_errors, write_transaction
 from jotty.learning.records import FeatureStats, Key, Observation, QValue
@@ -32,15 +33,23 @@ _ADD_FAILURE = (
     "updated_at = excluded.updated_at"
 )
 _CLEAR_FAILURES = "DELETE FROM jotty_learning_streaks WHERE goal_key = ? AND actor = ?"
-_STATS_COLUMNS = "actor, feature, attempts, successes, reward, tokens, seconds"
 
 
-def _marks(values: Collection[object]) -> str:
-    return ", ".join("?" * len(values))
+_SELECT_Q = "SELECT state, actor, q, visits FROM jotty_learning_q"
+_SELECT_STATS = "SELECT actor, feature, attempts, successes, reward, tokens, seconds FROM jotty_learning_stats"
 
 
-def _stats(row: tuple[str, str, int, int, float, int, float]) -> FeatureStats:
-    return FeatureStats(int(row[2]), int(row[3]), float(row[4]), int(row[5]), float(row[6]))
+def _where_in(first: str, firsts: Collection[object], second: str, seconds: Collection[object]) -> str:
+    """`` WHERE first IN (?, ...) AND second IN (?, ...)``."""
+    return f" WHERE {first} IN ({', '.join('?' * len(firsts))}) AND {second} IN ({', '.join('?' * len(seconds))})"
+
+
+def _q_values(rows: Iterable[Sequence[Any]]) -> dict[Key, QValue]:
+    return {(r[0], r[1]): QValue(float(r[2]), int(r[3])) for r in rows}
+
+
+def _feature_stats(rows: Iterable[Sequence[Any]]) -> dict[tuple[str, str], FeatureStats]:
+    return {(r[0], r[1]): FeatureStats(int(r[2]), int(r[3]), float(r[4]), int(r[5]), float(r[6])) for r in rows}
 
 
 class SQLiteLearningStore(LearningStore):
@@ -64,16 +73,14 @@ class SQLiteLearningStore(LearningStore):
         with self._lock, translate_errors(self._where):
             yield self._conn
 
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        with self._guard() as conn:
+            return conn.execute(sql, params).fetchall()
+
     def q_values(self, states: Collection[str], actors: Collection[str]) -> dict[Key, QValue]:
         if not states or not actors:
             return {}
-        sql = (
-            f"SELECT state, actor, q, visits FROM jotty_learning_q WHERE state IN ({_marks(states)}) "
-            f"AND actor IN ({_marks(actors)})"
-        )
-        with self._guard() as conn:
-            rows = conn.execute(sql, [*states, *actors]).fetchall()
-        return {(r[0], r[1]): QValue(float(r[2]), int(r[3])) for r in rows}
+        return _q_values(self._rows(_SELECT_Q + _where_in("state", states, "actor", actors), [*states, *actors]))
 
     def update_q(self, keys: Collection[Key], update: QUpdateFn) -> dict[Key, tuple[QValue, QValue]]:
         states = {state for state, _ in keys}
@@ -91,20 +98,14 @@ class SQLiteLearningStore(LearningStore):
     def feature_stats(self, actors: Collection[str], features: Collection[str]) -> dict[tuple[str, str], FeatureStats]:
         if not actors or not features:
             return {}
-        sql = (
-            f"SELECT {_STATS_COLUMNS} FROM jotty_learning_stats WHERE actor IN ({_marks(actors)}) "
-            f"AND feature IN ({_marks(features)})"
-        )
-        with self._guard() as conn:
-            rows = conn.execute(sql, [*actors, *features]).fetchall()
-        return {(r[0], r[1]): _stats(r) for r in rows}
+        where = _where_in("actor", actors, "feature", features)
+        return _feature_stats(self._rows(_SELECT_STATS + where, [*actors, *features]))
 
     def failure_streaks(self, goal_key: str, actors: Collection[str]) -> dict[str, int]:
         if not actors:
             return {}
-        sql = f"SELECT actor, failures FROM jotty_learning_streaks WHERE goal_key = ? AND actor IN ({_marks(actors)})"
-        with self._guard() as conn:
-            rows = conn.execute(sql, [goal_key, *actors]).fetchall()
+        where = _where_in("goal_key", [goal_key], "actor", actors)
+        rows = self._rows("SELECT actor, failures FROM jotty_learning_streaks" + where, [goal_key, *actors])
         return {r[0]: int(r[1]) for r in rows}
 
     def add_observation(self, observation: Observation, goal_key: str) -> None:
@@ -118,14 +119,10 @@ class SQLiteLearningStore(LearningStore):
                 conn.execute(_ADD_FAILURE, (goal_key, o.actor, now))
 
     def all_q_values(self) -> dict[Key, QValue]:
-        with self._guard() as conn:
-            rows = conn.execute("SELECT state, actor, q, visits FROM jotty_learning_q").fetchall()
-        return {(r[0], r[1]): QValue(float(r[2]), int(r[3])) for r in rows}
+        return _q_values(self._rows(_SELECT_Q))
 
     def all_feature_stats(self) -> dict[tuple[str, str], FeatureStats]:
-        with self._guard() as conn:
-            rows = conn.execute(f"SELECT {_STATS_COLUMNS} FROM jotty_learning_stats").fetchall()
-        return {(r[0], r[1]): _stats(r) for r in rows}
+        return _feature_stats(self._rows(_SELECT_STATS))
 
     def close(self) -> None:
         if self._owned:
