@@ -200,7 +200,7 @@ class Router:
             updates=updates,
             abandoned=stuck_actors(run.failures(), self.actors, self.stuck_after),
         )
-        logger.info(
+        logger.debug(
             "learned from run %s (%s): %d steps, reward %.3f",
             run.run_id or "-",
             run.features.category,
