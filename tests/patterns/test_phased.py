@@ -8,7 +8,7 @@ import pytest
 
 from jotty.agents import FunctionAgent
 from jotty.errors import ValidationError
-from jotty.patterns import Phase, Phased
+from jotty.patterns import Phase, Phased, Retry, Step
 from jotty.runs import RunStatus, StepStatus
 from tests.patterns.helpers import agent, always_failing
 
@@ -113,3 +113,10 @@ def test_bad_phases_are_clear_errors() -> None:
         Phased([Phase("orchestrator", [a])])
     with pytest.raises(ValidationError, match="max_attempts=0"):
         Phase("p", [a], max_attempts=0)
+
+
+async def test_a_retried_phase_gives_its_steps_a_fresh_retry_budget() -> None:
+    flaky, flaky_fn = agent("flaky", "ok", fail=3)
+    result = await Phased([Phase("p", [Step(flaky, on_error=Retry(2))], max_attempts=2)]).run("x")
+    assert result.output == "ok" and flaky_fn.calls == 4  # two calls per run of the phase
+    assert result.step("phased/p/flaky").attempts == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -15,7 +16,7 @@ from jotty.agents import AgentResult, FunctionAgent
 from jotty.errors import NotFoundError, RunError
 from jotty.patterns import Chain, Member, Parallel, Phase, Phased, Step, Supervisor, Team, TeamTask
 from jotty.runs import CheckpointError, RunStatus, SQLiteRunStore, StepStatus, get_events, get_run, resume
-from tests.patterns.helpers import agent
+from tests.patterns.helpers import agent, blocked
 
 
 class Switch:
@@ -197,5 +198,29 @@ async def test_an_open_store_serves_many_runs(store: str) -> None:
             result = await Chain([a]).run(n, store=opened, run_id=f"many-{n}")
             assert result.output == n
         assert [s.status for s in (await get_run("many-2", opened)).steps] == [StepStatus.COMPLETED]
+    finally:
+        await opened.close()
+
+
+async def test_the_same_run_cannot_run_twice_at_once(store: str) -> None:
+    started = asyncio.Event()
+    flow = Chain([blocked("slow", started)])
+    first = asyncio.ensure_future(flow.run("x", store=store, run_id="twice"))
+    await started.wait()
+    with pytest.raises(RunError, match="already running in this process"):
+        await flow.run("x", store=store, run_id="twice")
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    stored = await get_run("twice", store)
+    assert stored.status is RunStatus.FAILED and stored.error == "CancelledError"
+
+
+async def test_a_run_created_meanwhile_by_another_process_is_a_clear_error(store: str) -> None:
+    opened = SQLiteRunStore(store)
+    try:
+        await opened.create_run("race", "chain", "{}", None, "elsewhere:1")
+        with pytest.raises(RunError, match="started by another process a moment ago"):
+            await opened.create_run("race", "chain", "{}", None, "here:2")
     finally:
         await opened.close()

@@ -144,8 +144,10 @@ class Crew:
                     worker.busy = False
                     await self._settle(item, worker, task.result())
         finally:
-            for task in running:
-                task.cancel()
+            if running:  # left by an error or a cancel: stop the work still under way
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def _pick(self, item: WorkItem) -> Worker | None:
         for worker in self.workers:

@@ -64,12 +64,9 @@ class Execution:
 
     async def emit(self, type: str, path: str, data: dict[str, Any]) -> None:
         """Record an event and pass it to the sink, if any."""
-        if self.sink is None:
-            self.events.add(type, path, data)
-        else:
-            event = Event(type, path, self.run_id, data)
-            self.events.add_event(event)
-            await self.sink(event)
+        event = self.note(type, path, data)
+        if event is not None:
+            await self.publish(event)
 
     async def receive(self, event: Event) -> None:
         """The sink agents emit into (``RunContext.sink``)."""

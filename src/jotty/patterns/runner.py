@@ -59,7 +59,24 @@ def shape_of(flow: Flow) -> str:
     return json.dumps(flow.describe(), sort_keys=True, separators=(",", ":"))
 
 
+_ACTIVE: set[tuple[str, str]] = set()
+"""(store, run id) of the durable runs this process is running now."""
+
+
 async def _durable(
+    flow: Flow, input: Any, store: RunStore, run_id: str, sink: EventSink | None, budget: TokenBudget | None
+) -> RunResult:
+    key = (store.location, run_id)
+    if key in _ACTIVE:
+        raise RunError(f"run {run_id!r} is already running in this process: await it instead of starting it twice")
+    _ACTIVE.add(key)
+    try:
+        return await _start_or_resume(flow, input, store, run_id, sink, budget)
+    finally:
+        _ACTIVE.discard(key)
+
+
+async def _start_or_resume(
     flow: Flow, input: Any, store: RunStore, run_id: str, sink: EventSink | None, budget: TokenBudget | None
 ) -> RunResult:
     shape = shape_of(flow)

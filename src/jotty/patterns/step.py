@@ -130,14 +130,15 @@ async def run_step(
     if checkpoint is not None:
         return await _restored(step, checkpoint, scope)
     record = ex.begin(path, step.name or path, step.kind)
+    prompt, completion = record.prompt_tokens, record.completion_tokens  # a step run again has some
     call = _Call(step, value, scope, record, path, path if window is None else window, role, data)
     start = perf_counter()
     result = await call.invoke(step.agent)
     if not result.ok:
         result = await call.handle(result)
     record.duration = perf_counter() - start
-    scope.prompt += record.prompt_tokens
-    scope.completion += record.completion_tokens
+    scope.prompt += record.prompt_tokens - prompt
+    scope.completion += record.completion_tokens - completion
     status = record.status
     if status is not StepStatus.FAILED:
         if status is not StepStatus.COMPLETED:
@@ -183,7 +184,7 @@ async def _restored(step: Step, checkpoint: Checkpoint, scope: Scope) -> tuple[S
 class _Call:
     """One step's calls: its attempts, its fallback, its strategy."""
 
-    __slots__ = ("data", "partial", "path", "record", "role", "scope", "step", "value", "window")
+    __slots__ = ("calls", "data", "partial", "path", "record", "role", "scope", "step", "value", "window")
 
     def __init__(
         self,
@@ -200,6 +201,8 @@ class _Call:
         self.path, self.window, self.role = path, window, role
         self.data = dict(scope.data) if data is None else data
         self.partial = False
+        self.calls = 0
+        """Calls in this run of the step (a Retry counts these; ``record.attempts`` counts all runs')."""
 
     async def invoke(self, agent: Agent, suffix: str = "", who: str | None = None) -> AgentResult:
         """One call of ``agent`` (``suffix`` ``/fallback`` places a fallback beside the step),
@@ -207,6 +210,7 @@ class _Call:
         record, ex, step = self.record, self.scope.ex, self.step
         path, window = self.path + suffix, self.window + suffix
         record.attempts += 1
+        self.calls += 1
         record.agent = who = agent.name if who is None else who
         event = ex.note(_STARTED, path, {"attempt": record.attempts, "agent": who, "role": self.role})
         if event is not None:
@@ -280,10 +284,10 @@ class _Call:
         strategy: Strategy = self.step.on_error if self.step.on_error is not None else _ABORT
         while True:
             if isinstance(strategy, Retry):
-                if record.attempts >= strategy.max_attempts:
+                if self.calls >= strategy.max_attempts:
                     strategy = strategy.then
                     continue
-                delay = strategy.delay(record.attempts)
+                delay = strategy.delay(self.calls)
                 await self._handled(strategy, delay=delay)
                 if delay:
                     await asyncio.sleep(delay)

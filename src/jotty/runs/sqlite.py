@@ -7,11 +7,13 @@ Calls run on the event loop's thread: a checkpoint costs tens of microseconds in
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from jotty.db import connect, migrate_sqlite, translate_errors, write_transaction
+from jotty.errors import RunError
 from jotty.events import Event
 from jotty.runs import sql
 from jotty.runs.records import Checkpoint, RunRecord, RunStatus, RunSummary
@@ -38,7 +40,14 @@ class SQLiteRunStore(RunStore):
                 conn.executemany(sql.INSERT_EVENT, events)
 
     async def create_run(self, run_id: str, flow: str, shape: str, input: Any, owner: str) -> None:
-        self._write([(sql.INSERT_RUN, sql.run_params(run_id, flow, shape, input, owner, time.time()))], [])
+        params = sql.run_params(run_id, flow, shape, input, owner, time.time())
+        try:
+            self._write([(sql.INSERT_RUN, params)], [])
+        except sqlite3.IntegrityError as exc:
+            raise RunError(
+                f"run {run_id!r} was started by another process a moment ago: run it again to resume "
+                "it once that process is done, or use a new run_id"
+            ) from exc
 
     async def claim_run(self, run_id: str, owner: str) -> None:
         self._write([(sql.CLAIM_RUN, (owner, time.time(), run_id))], [])

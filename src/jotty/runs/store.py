@@ -50,7 +50,8 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     async def create_run(self, run_id: str, flow: str, shape: str, input: Any, owner: str) -> None:
-        """Add a new run in status ``running``; ``CheckpointError`` when ``input`` is not JSON."""
+        """Add a new run in status ``running``; ``CheckpointError`` when ``input`` is not JSON,
+        ``RunError`` when the run exists already (another process just started it)."""
 
     @abc.abstractmethod
     async def claim_run(self, run_id: str, owner: str) -> None:
