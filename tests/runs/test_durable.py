@@ -42,13 +42,14 @@ def store(tmp_path: Path) -> str:
 async def test_every_finished_step_is_checkpointed_under_its_path(store: str) -> None:
     a, _ = agent("fetch", lambda x: x + 1)
     b, _ = agent("analyze", lambda x: x * 2)
-    result = await Chain([a, b]).run(1, store=store, run_id="n-1")
+    result = await Chain([a, b]).run(1, store=store, run_id="n-1", metadata={"spec": "flows/n.yaml"})
     assert result.output == 4 and result.run_id == "n-1" and not result.resumed
     with sqlite3.connect(store) as conn:
         rows = dict(conn.execute("SELECT step_path, output FROM jotty_run_steps WHERE run_id = 'n-1'").fetchall())
     assert rows == {"chain/fetch": "2", "chain/analyze": "4"}
     stored = await get_run("n-1", store)
     assert stored.status is RunStatus.COMPLETED and stored.output == 4 and stored.input == 1
+    assert stored.metadata == {"spec": "flows/n.yaml"}
     assert [s.path for s in stored.steps] == ["chain/fetch", "chain/analyze"]
     assert [w["path"] for w in stored.windows] == ["chain/fetch", "chain/analyze"]
     events = [e.event.type for e in await get_events("n-1", store)]

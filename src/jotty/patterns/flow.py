@@ -40,22 +40,34 @@ class Flow(Agent, abc.ABC):
         run_id: str | None = None,
         sink: EventSink | None = None,
         budget: TokenBudget | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> RunResult:
         """Run the flow on ``input`` and return its ``RunResult``.
 
         ``store`` (a path, URL or ``RunStore``) makes the run durable: each finished step is
         checkpointed, and running the same ``run_id`` again resumes it. ``sink`` receives every
-        event as it happens. ``budget`` limits tokens. Called as an agent (with ``ctx``), the flow
-        runs in memory under the caller's step path and passes its events to the caller's sink.
+        event as it happens. ``budget`` limits tokens. ``metadata`` (JSON) is stored with a new
+        durable run (``get_run(...).metadata``). Called as an agent (with ``ctx``), the flow runs
+        in memory under the caller's step path and passes its events to the caller's sink.
         """
-        return await run_flow(self, input, ctx=ctx, store=store, run_id=run_id, sink=sink, budget=budget)
+        return await run_flow(
+            self, input, ctx=ctx, store=store, run_id=run_id, sink=sink, budget=budget, metadata=metadata
+        )
 
     def stream(
-        self, input: Any, *, store: StoreArg = None, run_id: str | None = None, budget: TokenBudget | None = None
+        self,
+        input: Any,
+        *,
+        store: StoreArg = None,
+        run_id: str | None = None,
+        budget: TokenBudget | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> RunStream:
         """Run the flow and yield its events as they happen: ``async for event in flow.stream(x)``;
-        the ``RunResult`` is then ``stream.result``."""
-        return RunStream(lambda sink: self.run(input, store=store, run_id=run_id, sink=sink, budget=budget))
+        the ``RunResult`` is then ``stream.result``. The arguments are those of ``run``."""
+        return RunStream(
+            lambda sink: self.run(input, store=store, run_id=run_id, sink=sink, budget=budget, metadata=metadata)
+        )
 
     @abc.abstractmethod
     async def execute(self, input: Any, scope: Scope) -> AgentResult:

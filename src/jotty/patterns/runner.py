@@ -38,6 +38,7 @@ async def run_flow(
     run_id: str | None,
     sink: EventSink | None,
     budget: TokenBudget | None,
+    metadata: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run ``flow``: in memory when there is no ``store``, else durably (starting or resuming)."""
     if run_id is not None and (not isinstance(run_id, str) or not run_id):
@@ -51,7 +52,7 @@ async def run_flow(
         ex = Execution(run_id or new_run_id(), sink=sink, budget=budget)
         return await _session(flow, input, ex, root, resumed=False)
     async with using_store(store) as opened:
-        return await _durable(flow, input, opened, run_id or new_run_id(), sink, budget)
+        return await _durable(flow, input, opened, run_id or new_run_id(), sink, budget, metadata)
 
 
 def shape_of(flow: Flow) -> str:
@@ -64,26 +65,38 @@ _ACTIVE: set[tuple[str, str]] = set()
 
 
 async def _durable(
-    flow: Flow, input: Any, store: RunStore, run_id: str, sink: EventSink | None, budget: TokenBudget | None
+    flow: Flow,
+    input: Any,
+    store: RunStore,
+    run_id: str,
+    sink: EventSink | None,
+    budget: TokenBudget | None,
+    metadata: dict[str, Any] | None,
 ) -> RunResult:
     key = (store.location, run_id)
     if key in _ACTIVE:
         raise RunError(f"run {run_id!r} is already running in this process: await it instead of starting it twice")
     _ACTIVE.add(key)
     try:
-        return await _start_or_resume(flow, input, store, run_id, sink, budget)
+        return await _start_or_resume(flow, input, store, run_id, sink, budget, metadata)
     finally:
         _ACTIVE.discard(key)
 
 
 async def _start_or_resume(
-    flow: Flow, input: Any, store: RunStore, run_id: str, sink: EventSink | None, budget: TokenBudget | None
+    flow: Flow,
+    input: Any,
+    store: RunStore,
+    run_id: str,
+    sink: EventSink | None,
+    budget: TokenBudget | None,
+    metadata: dict[str, Any] | None,
 ) -> RunResult:
     shape = shape_of(flow)
     stored = await store.get_run(run_id)
     ex = Execution(run_id, sink=sink, store=store, budget=budget)
     if stored is None:
-        await store.create_run(run_id, flow.name, shape, input, current_owner())
+        await store.create_run(run_id, flow.name, shape, input, current_owner(), metadata)
         return await _session(flow, input, ex, flow.name, resumed=False)
     _check_resumable(stored, shape, input)
     if stored.finished:

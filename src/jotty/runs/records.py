@@ -137,7 +137,8 @@ class RunRecord(RunSummary):
 
     ``shape`` is the flow's structure (JSON text) a resume must match. ``steps`` are the final
     records of a finished run, or the checkpointed ones of a run that is running or died.
-    ``windows`` is the token shape (dicts of ``jotty.context.ContextWindow``).
+    ``windows`` is the token shape (dicts of ``jotty.context.ContextWindow``). ``metadata`` is what
+    the caller stored with the run when it started (say, the spec file a CLI needs to resume it).
     """
 
     shape: str = ""
@@ -145,6 +146,7 @@ class RunRecord(RunSummary):
     output: Any = None
     steps: list[StepRecord] = field(default_factory=list)
     windows: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:

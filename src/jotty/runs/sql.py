@@ -17,8 +17,8 @@ from jotty.runs.records import Checkpoint, RunRecord, RunStatus, RunSummary, Ste
 from jotty.runs.store import RunFinish, StoredEvent
 
 INSERT_RUN = (
-    "INSERT INTO jotty_runs (run_id, flow, shape, status, input, owner, sessions, created_at, updated_at) "
-    "VALUES (?, ?, ?, 'running', ?, ?, 1, ?, ?)"
+    "INSERT INTO jotty_runs (run_id, flow, shape, status, input, metadata, owner, sessions, created_at, updated_at) "
+    "VALUES (?, ?, ?, 'running', ?, ?, ?, 1, ?, ?)"
 )
 CLAIM_RUN = (
     "UPDATE jotty_runs SET status = 'running', owner = ?, sessions = sessions + 1, updated_at = ?, "
@@ -32,7 +32,7 @@ SUMMARY_COLUMNS = (
     "run_id, flow, status, error, created_at, updated_at, finished_at, sessions, owner, "
     "prompt_tokens, completion_tokens"
 )
-SELECT_RUN = f"SELECT {SUMMARY_COLUMNS}, shape, input, output, summary FROM jotty_runs WHERE run_id = ?"
+SELECT_RUN = f"SELECT {SUMMARY_COLUMNS}, shape, input, output, summary, metadata FROM jotty_runs WHERE run_id = ?"
 LIST_RUNS = f"SELECT {SUMMARY_COLUMNS} FROM jotty_runs ORDER BY created_at DESC, run_id LIMIT ?"
 LIST_RUNS_BY_STATUS = (
     f"SELECT {SUMMARY_COLUMNS} FROM jotty_runs WHERE status = ? ORDER BY created_at DESC, run_id LIMIT ?"
@@ -54,9 +54,13 @@ SELECT_EVENTS = "SELECT id, at, type, step_path, data FROM jotty_events WHERE ru
 # Rows <-> records: the same for every SQL backend.
 
 
-def run_params(run_id: str, flow: str, shape: str, input: Any, owner: str, now: float) -> tuple[Any, ...]:
+def run_params(
+    run_id: str, flow: str, shape: str, input: Any, metadata: dict[str, Any] | None, owner: str, now: float
+) -> tuple[Any, ...]:
     """Parameters of ``INSERT_RUN``."""
-    return (run_id, flow, shape, dumps(input, f"the input of run {run_id!r}"), owner, now, now)
+    text = dumps(input, f"the input of run {run_id!r}")
+    extra = None if metadata is None else dumps(metadata, f"the metadata of run {run_id!r}")
+    return (run_id, flow, shape, text, extra, owner, now, now)
 
 
 def finish_params(run_id: str, finish: RunFinish, now: float) -> tuple[Any, ...]:
@@ -115,6 +119,7 @@ def record_from_row(row: Sequence[Any], step_records: Sequence[str]) -> RunRecor
         output=loads(row[13]),
         steps=steps,
         windows=summary.get("windows", []),
+        metadata=loads(row[15]) or {},
     )
 
 

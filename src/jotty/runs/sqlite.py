@@ -39,8 +39,10 @@ class SQLiteRunStore(RunStore):
             if events:
                 conn.executemany(sql.INSERT_EVENT, events)
 
-    async def create_run(self, run_id: str, flow: str, shape: str, input: Any, owner: str) -> None:
-        params = sql.run_params(run_id, flow, shape, input, owner, time.time())
+    async def create_run(
+        self, run_id: str, flow: str, shape: str, input: Any, owner: str, metadata: dict[str, Any] | None = None
+    ) -> None:
+        params = sql.run_params(run_id, flow, shape, input, metadata, owner, time.time())
         try:
             self._write([(sql.INSERT_RUN, params)], [])
         except sqlite3.IntegrityError as exc:

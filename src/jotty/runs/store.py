@@ -49,9 +49,11 @@ class RunStore(abc.ABC):
     """The store's path or URL, for messages."""
 
     @abc.abstractmethod
-    async def create_run(self, run_id: str, flow: str, shape: str, input: Any, owner: str) -> None:
-        """Add a new run in status ``running``; ``CheckpointError`` when ``input`` is not JSON,
-        ``RunError`` when the run exists already (another process just started it)."""
+    async def create_run(
+        self, run_id: str, flow: str, shape: str, input: Any, owner: str, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Add a new run in status ``running``; ``CheckpointError`` when ``input`` (or ``metadata``)
+        is not JSON, ``RunError`` when the run exists already (another process just started it)."""
 
     @abc.abstractmethod
     async def claim_run(self, run_id: str, owner: str) -> None:

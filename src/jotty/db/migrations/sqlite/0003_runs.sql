@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS jotty_runs (
     output TEXT,
     error TEXT,
     summary TEXT,
+    metadata TEXT,
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     owner TEXT,
