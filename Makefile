@@ -26,8 +26,12 @@ check: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench examples
 	$(VENV)/bin/mypy
 
+# Benchmarks run as modules (python -m bench.NAME): bench/queue.py would shadow the stdlib queue.
 bench: $(STAMP) services
-	$(PY) bench/queue.py
+	$(PY) -m bench.queue
+	$(PY) -m bench.patterns
+	$(PY) -m bench.learning
+	$(PY) -m bench.distributed
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

@@ -66,40 +66,44 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
-def _applied_sqlite(conn: sqlite3.Connection) -> int | None:
+def _applied_sqlite(conn: sqlite3.Connection) -> set[int] | None:
     row = conn.execute(
         "SELECT name FROM sqlite_master WHERE type='table' AND name='jotty_schema_migrations'"
     ).fetchone()
     if row is None:
         return None
-    return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM jotty_schema_migrations").fetchone()[0])
+    return {int(r[0]) for r in conn.execute("SELECT version FROM jotty_schema_migrations")}
 
 
-def _check_not_newer(applied: int | None, where: str) -> None:
-    known = latest_version("sqlite")
-    if applied is not None and applied > known:
+def check_not_newer(applied: set[int], known: tuple[Migration, ...], where: str) -> None:
+    """Refuse a store migrated by a newer Jotty (a version this code does not know)."""
+    unknown = applied - {m.version for m in known}
+    if unknown:
+        newest = max(m.version for m in known) if known else 0
         raise SchemaVersionError(
-            f"{where} has schema version {applied}, newer than this Jotty knows ({known}): upgrade "
+            f"{where} has schema version {max(unknown)}, newer than this Jotty knows ({newest}): upgrade "
             "Jotty (pip install -U jotty); nothing was changed."
         )
 
 
 def migrate_sqlite(conn: sqlite3.Connection, where: str = "the database") -> int:
-    """Bring an SQLite store to the latest version; safe when several processes start at once."""
+    """Apply every migration the store lacks; safe when several processes start at once."""
+    known = load_migrations("sqlite")
     applied = _applied_sqlite(conn)
-    _check_not_newer(applied, where)
-    if applied == latest_version("sqlite"):
-        return applied
+    if applied is not None:
+        check_not_newer(applied, known, where)
+        if applied >= {m.version for m in known}:
+            return latest_version("sqlite")
     with write_transaction(conn):
         conn.execute(
             "CREATE TABLE IF NOT EXISTS jotty_schema_migrations ("
             "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
             "applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
         )
-        applied = _applied_sqlite(conn) or 0
-        _check_not_newer(applied, where)
-        for migration in load_migrations("sqlite"):
-            if migration.version <= applied:
+        applied = _applied_sqlite(conn) or set()
+        check_not_newer(applied, known, where)
+        for migration in known:
+            if migration.version in applied:
                 continue
             for statement in split_statements(migration.sql):
                 if _column_exists(conn, statement):

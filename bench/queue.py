@@ -1,0 +1,297 @@
+"""Queue benchmark: Jotty's SQLiteTaskQueue against Huey's SqliteHuey, in one run, same machine.
+
+Measures enqueue rate (single and batched), end-to-end rate (claim + run a no-op + complete +
+history) with 1 and 4 worker processes, and idle wake-up latency (enqueue -> handler start).
+Prints a markdown table with the targets of the queue issue.
+
+    .venv/bin/python -m bench.queue [--tasks 20000] [--quick]
+
+(Run it as a module: a script run from bench/ would shadow the standard library's ``queue``.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from huey import SqliteHuey
+from huey.consumer import Consumer
+
+from jotty.queue import SQLiteTaskQueue, Task
+from jotty.queue.manager import TaskQueueManager
+
+CONCURRENCY = 64  # coroutines per Jotty worker process (the handler is a no-op coroutine)
+
+
+# ---------------------------------------------------------------------------------------- Huey
+
+
+def make_huey(path: Path) -> tuple[SqliteHuey, Callable[..., Any]]:
+    huey = SqliteHuey(filename=str(path), results=False)
+
+    @huey.task(name="noop")
+    def noop(stamp: float = 0.0) -> None:
+        return None
+
+    return huey, noop
+
+
+def reporting(work: Callable[[], int], done: Any) -> None:
+    """Run a worker's work and put its count, or its traceback, on the ``done`` queue."""
+    try:
+        done.put(work())
+    except BaseException:
+        done.put(traceback.format_exc())
+        raise
+
+
+def huey_drain(path: Path, go: Any, done: Any) -> None:
+    def work() -> int:
+        huey, _ = make_huey(path)
+        go.wait()
+        count = 0
+        while (task := huey.dequeue()) is not None:
+            huey.execute(task)
+            count += 1
+        return count
+
+    reporting(work, done)
+
+
+def huey_wake_consumer(path: Path, stamps: Any) -> None:
+    huey = SqliteHuey(filename=str(path), results=False)
+
+    @huey.task(name="noop")
+    def noop(stamp: float = 0.0) -> None:
+        stamps.put(time.time() - stamp)
+
+    Consumer(huey, workers=1, periodic=False).run()  # Huey's defaults: 0.1 s first poll, backoff to 10 s
+
+
+# ---------------------------------------------------------------------------------------- Jotty
+
+
+async def _noop(task: Task) -> None:
+    return None
+
+
+def jotty_drain(path: Path, go: Any, done: Any) -> None:
+    async def main() -> int:
+        queue = SQLiteTaskQueue(path)
+        go.wait()
+        stats = await TaskQueueManager(_noop, queue, max_concurrent=CONCURRENCY).run(burst=True)
+        await queue.close()
+        return stats.completed
+
+    reporting(lambda: asyncio.run(main()), done)
+
+
+def jotty_wake_worker(path: Path, stamps: Any, ready: Any) -> None:
+    async def record(task: Task) -> None:
+        stamps.put(time.time() - float(task.metadata["stamp"]))
+
+    async def main() -> None:
+        queue = SQLiteTaskQueue(path)
+        manager = TaskQueueManager(record, queue, max_concurrent=4, poll_interval=5.0)
+        runner = asyncio.create_task(manager.run())
+        await queue.wait_for_work(0.001)  # binds the wake-up socket before we say ready
+        ready.set()
+        await runner
+
+    asyncio.run(main())
+
+
+# ---------------------------------------------------------------------------------------- measuring
+
+
+def fresh(directory: Path, name: str) -> Path:
+    path = directory / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def drain_rate(target: Callable[..., None], path: Path, workers: int, expected: int) -> float:
+    ctx = mp.get_context("spawn")
+    go, done = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(path, go, done)) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    time.sleep(1.5)  # let the workers import and open the store; the clock starts at go
+    started = time.perf_counter()
+    go.set()
+    counts = [done.get(timeout=600) for _ in procs]
+    elapsed = time.perf_counter() - started
+    failures = [c for c in counts if isinstance(c, str)]
+    if failures:
+        raise RuntimeError(f"a {target.__name__} worker failed:\n{failures[0]}")
+    total = sum(counts)
+    for p in procs:
+        p.join()
+    if total != expected:
+        raise RuntimeError(f"{target.__name__}: {total} tasks ran, expected {expected}")
+    return total / elapsed
+
+
+def jotty_enqueue(directory: Path, n: int, batched: bool) -> float:
+    async def main() -> float:
+        queue = SQLiteTaskQueue(fresh(directory, "enqueue.db"))
+        tasks = [Task(title=f"task {i}") for i in range(n)]
+        started = time.perf_counter()
+        if batched:
+            for i in range(0, n, 5000):
+                await queue.enqueue_many(tasks[i : i + 5000])
+        else:
+            for task in tasks:
+                await queue.enqueue(task)
+        rate = n / (time.perf_counter() - started)
+        await queue.close()
+        return rate
+
+    return asyncio.run(main())
+
+
+def huey_enqueue(directory: Path, n: int) -> float:
+    _, noop = make_huey(fresh(directory, "huey-enqueue.db"))
+    started = time.perf_counter()
+    for _ in range(n):
+        noop()
+    return n / (time.perf_counter() - started)
+
+
+def jotty_e2e(directory: Path, n: int, workers: int) -> float:
+    path = fresh(directory, f"jotty-e2e-{workers}.db")
+
+    async def fill() -> None:
+        queue = SQLiteTaskQueue(path)
+        for i in range(0, n, 5000):
+            await queue.enqueue_many([Task(title=f"task {j}") for j in range(i, min(n, i + 5000))])
+        await queue.close()
+
+    asyncio.run(fill())
+    rate = drain_rate(jotty_drain, path, workers, n)
+
+    async def check() -> None:
+        queue = SQLiteTaskQueue(path)
+        stats = await queue.get_stats()
+        sample = (await queue.list_tasks(limit=1))[0]
+        history = await queue.get_history(sample.task_id)
+        await queue.close()
+        assert stats["completed"] == n, stats
+        assert [h.to_status for h in history] == ["pending", "in_progress", "completed"], history
+
+    asyncio.run(check())
+    return rate
+
+
+def huey_e2e(directory: Path, n: int, workers: int) -> float:
+    path = fresh(directory, f"huey-e2e-{workers}.db")
+    _, noop = make_huey(path)
+    for _ in range(n):
+        noop()
+    return drain_rate(huey_drain, path, workers, n)
+
+
+def jotty_wake(directory: Path, samples: int) -> list[float]:
+    path = fresh(directory, "jotty-wake.db")
+    ctx = mp.get_context("spawn")
+    stamps, ready = ctx.Queue(), ctx.Event()
+    asyncio.run(SQLiteTaskQueue(path).close())  # create the store first
+    worker = ctx.Process(target=jotty_wake_worker, args=(path, stamps, ready), daemon=True)
+    worker.start()
+    ready.wait(30)
+
+    async def produce() -> list[float]:
+        queue = SQLiteTaskQueue(path)
+        out = []
+        for _ in range(samples):
+            await asyncio.sleep(0.02)  # the worker goes idle again
+            await queue.enqueue(Task(title="wake", metadata={"stamp": time.time()}))
+            out.append(await asyncio.to_thread(stamps.get, True, 30))
+        await queue.close()
+        return out
+
+    latencies = asyncio.run(produce())
+    worker.terminate()
+    worker.join()
+    return latencies
+
+
+def huey_wake(directory: Path, samples: int) -> list[float]:
+    path = fresh(directory, "huey-wake.db")
+    ctx = mp.get_context("spawn")
+    stamps = ctx.Queue()
+    _, noop = make_huey(path)
+    consumer = ctx.Process(target=huey_wake_consumer, args=(path, stamps), daemon=True)
+    consumer.start()
+    time.sleep(1.5)
+    out = []
+    for _ in range(samples):
+        time.sleep(0.3)  # idle long enough for Huey's poll interval to back off, as in real use
+        noop(time.time())
+        out.append(stamps.get(timeout=60))
+    consumer.terminate()
+    consumer.join()
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=20000, help="tasks per end-to-end run")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    n = 2000 if args.quick else args.tasks
+    wake_samples = 30 if args.quick else 200
+    directory = Path(tempfile.mkdtemp(prefix="jotty-bench-"))
+    print(f"queue benchmark: {n} tasks, {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
+
+    rows = []
+    single_j, single_h = jotty_enqueue(directory, n // 4, False), huey_enqueue(directory, n // 4)
+    rows.append(("enqueue, one at a time (tasks/s)", single_j, single_h, None))
+    batched = statistics.median(jotty_enqueue(directory, n, True) for _ in range(3))
+    rows.append(
+        ("enqueue, batched `enqueue_many` (tasks/s)", batched, None, ("batched >= 50,000/s", batched >= 50_000))
+    )
+    for workers in (1, 4):
+        j, h = jotty_e2e(directory, n, workers), huey_e2e(directory, n, workers)
+        target = ("1 worker >= 3x Huey", j >= 3 * h) if workers == 1 else None
+        rows.append((f"end to end, {workers} worker process{'es' if workers > 1 else ''} (tasks/s)", j, h, target))
+    jw = jotty_wake(directory, wake_samples)
+    hw = huey_wake(directory, max(10, wake_samples // 10))
+    p50 = pct(jw, 0.5) * 1000
+    rows.append(("idle wake-up p50 (ms)", p50, pct(hw, 0.5) * 1000, ("p50 < 5 ms", p50 < 5)))
+    rows.append(("idle wake-up p99 (ms)", pct(jw, 0.99) * 1000, pct(hw, 0.99) * 1000, None))
+
+    print()
+    print("| measure | Jotty SQLiteTaskQueue | Huey SqliteHuey | Jotty / Huey | target |")
+    print("|---|---:|---:|---:|---|")
+    for name, j, h, target in rows:
+        ratio = f"{j / h:.1f}x" if h else "n/a"
+        verdict = f"{target[0]}: {'PASS' if target[1] else 'FAIL'}" if target else ""
+        huey_cell = f"{h:,.1f}" if h is not None else "n/a (no batch API)"
+        print(f"| {name} | {j:,.1f} | {huey_cell} | {ratio} | {verdict} |")
+    print()
+    print(
+        f"Jotty's end-to-end includes a lease per claim, fenced completion and two history rows per task; "
+        f"each Jotty worker runs {CONCURRENCY} handler coroutines. Huey's drain loop is dequeue + execute "
+        "with results off (no leases, no history). Huey's wake-up uses its consumer's default polling."
+    )
+
+
+if __name__ == "__main__":
+    main()
