@@ -173,6 +173,15 @@ async def test_claim_filters(queue: TaskQueue) -> None:
         await queue.dequeue({"category": []})
 
 
+async def test_filters_as_keywords_and_lists_holding_none(queue: TaskQueue) -> None:
+    untyped = await pending(queue, "untyped")
+    typed = await pending(queue, "typed", agent_type="claude")
+    await pending(queue, "other", agent_type="cursor")
+    assert {t.task_id for t in await queue.list_tasks({"agent_type": ["claude", None]})} == {untyped, typed}
+    assert (await queue.dequeue(agent_type="cursor")).title == "other"  # type: ignore[union-attr]
+    assert {t.task_id for t in await queue.claim_many(3, {"agent_type": ["claude", None]})} == {untyped, typed}
+
+
 async def test_concurrent_claims_never_share_a_task(make_queue: MakeQueue) -> None:
     queues = [await make_queue() for _ in range(4)]
     await queues[0].enqueue_many([Task(title=f"t{i}") for i in range(60)])

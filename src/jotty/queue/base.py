@@ -269,8 +269,14 @@ class TaskQueue(abc.ABC):
 
     # ------------------------------------------------------------------ claiming and finishing
 
-    async def dequeue(self, filters: Mapping[str, Any] | None = None) -> Task | None:
-        """Claim the next runnable task (see ``claim``), or None."""
+    async def dequeue(self, filters: Mapping[str, Any] | None = None, **filter_kw: Any) -> Task | None:
+        """Claim the next runnable task (see ``claim``), or None.
+
+        Filters may be a dict or keywords: ``dequeue({"agent_type": "claude"})`` and
+        ``dequeue(agent_type="claude")`` are the same.
+        """
+        if filter_kw:
+            filters = {**(filters or {}), **filter_kw}
         return await self.claim(filters)
 
     async def claim(
