@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jotty.context.windows import ContextWindow
 from jotty.errors import JottyError, ValidationError
 
 
@@ -29,11 +28,11 @@ class TokenBudget:
             if value is not None and value <= 0:
                 raise ValidationError(f"TokenBudget({label}={value}): a token limit must be a positive integer")
 
-    def window_error(self, window: ContextWindow) -> str | None:
-        """Why ``window`` is over budget, or ``None``."""
-        if self.per_window is not None and window.total > self.per_window:
+    def window_error(self, path: str, used: int) -> str | None:
+        """Why window ``path``, having used ``used`` tokens, is over budget, or ``None``."""
+        if self.per_window is not None and used > self.per_window:
             return (
-                f"context window {window.path!r} used {window.total} tokens, over its budget of "
+                f"context window {path!r} used {used} tokens, over its budget of "
                 f"{self.per_window} (TokenBudget.per_window)"
             )
         return None

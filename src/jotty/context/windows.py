@@ -87,32 +87,49 @@ class TokenShape:
 
 
 class WindowLedger:
-    """Counts tokens per window during a run; cheap enough to call on every agent call."""
+    """Counts tokens per window during a run; cheap enough to call on every agent call.
 
-    __slots__ = ("_windows", "completion", "prompt")
+    Counts live in a few dicts keyed by window path, not in an object per window: a run of
+    thousands of branches then leaves the garbage collector nothing per window to walk.
+    """
+
+    __slots__ = ("_calls", "_completions", "_kinds", "_prompts", "completion", "prompt")
 
     def __init__(self) -> None:
-        self._windows: dict[str, ContextWindow] = {}
+        self._kinds: dict[str, str] = {}
+        self._calls: dict[str, int] = {}
+        self._prompts: dict[str, int] = {}
+        self._completions: dict[str, int] = {}
         self.prompt = 0
         self.completion = 0
 
-    def add(self, path: str, kind: str, tokens: TokenUsage) -> ContextWindow:
-        """Record one call in window ``path`` (created with ``kind`` on first use) and return it."""
-        window = self._windows.get(path)
-        if window is None:
-            window = self._windows[path] = ContextWindow(path, kind)
-        window.calls += 1
-        window.prompt += tokens.prompt
-        window.completion += tokens.completion
-        self.prompt += tokens.prompt
-        self.completion += tokens.completion
-        return window
+    def add(self, path: str, kind: str, tokens: TokenUsage, calls: int = 1) -> int:
+        """Record ``calls`` calls in window ``path`` (created with ``kind`` on first use) that used
+        ``tokens``; return the window's total tokens so far."""
+        if path in self._calls:
+            self._calls[path] += calls
+        else:
+            self._kinds[path] = kind
+            self._calls[path] = calls
+            self._prompts[path] = self._completions[path] = 0
+        if tokens.prompt or tokens.completion:
+            self._prompts[path] += tokens.prompt
+            self._completions[path] += tokens.completion
+            self.prompt += tokens.prompt
+            self.completion += tokens.completion
+        return self._prompts[path] + self._completions[path]
 
     def restore(self, windows: list[ContextWindow]) -> None:
         """Start from the windows of an earlier session of the same run."""
         for w in windows:
-            self.add(w.path, w.kind, w.tokens).calls += w.calls - 1
+            self.add(w.path, w.kind, w.tokens, w.calls)
 
     def shape(self, pattern: str) -> TokenShape:
-        """The token shape: the ledger's own windows (take it when the run is over)."""
-        return TokenShape(pattern, list(self._windows.values()))
+        """The token shape so far."""
+        return TokenShape(
+            pattern,
+            [
+                ContextWindow(path, kind, self._prompts[path], self._completions[path], self._calls[path])
+                for path, kind in self._kinds.items()
+            ],
+        )

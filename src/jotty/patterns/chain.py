@@ -46,7 +46,7 @@ class Chain(_Steps):
             path = f"{scope.path}/{step.name}"
             await ex.emit(EventType.CHAIN_STEP_STARTED, path, {"index": index, "of": count, "name": step.name})
             data = {**scope.data, "skipped": list(skipped)} if skipped else dict(scope.data)
-            record, result = await run_step(step, value, scope, data=data, path=path)
+            record, output = await run_step(step, value, scope, data=data, path=path)
             await ex.emit(
                 EventType.CHAIN_STEP_COMPLETED,
                 path,
@@ -58,7 +58,7 @@ class Chain(_Steps):
                 )
             if record.status is StepStatus.SKIPPED:
                 skipped.append(step.name or path)
-            value = result.output
+            value = output
         return AgentResult(output=value)
 
 
@@ -83,11 +83,11 @@ class Sequential(_Steps):
         history: list[dict[str, Any]] = []
         for step in self.steps:
             data = {**scope.data, "history": list(history)}
-            record, result = await run_step(step, value, scope, role="main", data=data, window=scope.path)
+            record, output = await run_step(step, value, scope, role="main", data=data, window=scope.path)
             if record.status is StepStatus.FAILED:
                 return AgentResult.failure(
                     f"sequential {self.name!r} failed at step {record.path!r}: {record.error}", output=value
                 )
-            value = result.output
+            value = output
             history.append({"step": step.name, "output": value})
         return AgentResult(output=value)

@@ -111,7 +111,7 @@ class Crew:
                 "paths, so make them unique"
             )
         self.items[item.id] = item
-        checkpoint = self.ex.done.get(self.path(item))
+        checkpoint = self.ex.checkpoint(self.path(item))
         if checkpoint is None:
             return
         item.status, item.output, item.extra = "done", checkpoint.output, checkpoint.extra

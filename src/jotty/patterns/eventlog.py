@@ -1,7 +1,8 @@
 """``EventLog``: a run's events, recorded cheaply and read as ``Event`` objects.
 
-An event nobody listens to yet is kept as a plain tuple; it becomes an ``Event`` when read.
-A step then costs a tuple per event instead of an object, which matters at thousands of branches.
+An event nobody listens to yet is kept as four slots of one flat list (type, path, data, time),
+not as an object: a step then allocates nothing the garbage collector has to walk, which matters
+at thousands of branches. It becomes an ``Event`` when read.
 """
 
 from __future__ import annotations
@@ -12,35 +13,37 @@ from typing import Any, overload
 
 from jotty.events import Event
 
-_Entry = Event | tuple[str, str, dict[str, Any], float]
+_WIDTH = 4
 
 
 class EventLog(Sequence[Event]):
     """The events of one run session, in order."""
 
-    __slots__ = ("_entries", "run_id")
+    __slots__ = ("_slots", "run_id")
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self._entries: list[_Entry] = []
+        self._slots: list[Any] = []
 
     def add(self, type: str, path: str, data: dict[str, Any]) -> None:
         """Record an event that no one needs as an object yet."""
-        self._entries.append((type, path, data, time()))
+        self._slots += (type, path, data, time())
 
     def add_event(self, event: Event) -> None:
-        self._entries.append(event)
+        self._slots += (event, None, None, None)
 
     def _event(self, index: int) -> Event:
-        entry = self._entries[index]
-        if isinstance(entry, Event):
-            return entry
-        event = Event(entry[0], entry[1], self.run_id, entry[2], entry[3])
-        self._entries[index] = event
+        base = index * _WIDTH
+        slots = self._slots
+        if slots[base + 1] is None:  # an Event already
+            event: Event = slots[base]
+            return event
+        event = Event(slots[base], slots[base + 1], self.run_id, slots[base + 2], slots[base + 3])
+        slots[base : base + _WIDTH] = (event, None, None, None)
         return event
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._slots) // _WIDTH
 
     @overload
     def __getitem__(self, index: int) -> Event: ...
@@ -50,12 +53,16 @@ class EventLog(Sequence[Event]):
 
     def __getitem__(self, index: int | slice) -> Event | list[Event]:
         if isinstance(index, slice):
-            return [self._event(i) for i in range(*index.indices(len(self._entries)))]
+            return [self._event(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"event index {index} out of range ({len(self)} events)")
         return self._event(index)
 
     def __iter__(self) -> Iterator[Event]:
-        for index in range(len(self._entries)):
+        for index in range(len(self)):
             yield self._event(index)
 
     def __repr__(self) -> str:
-        return f"EventLog({len(self._entries)} events)"
+        return f"EventLog({len(self)} events)"

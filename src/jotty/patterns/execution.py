@@ -24,10 +24,24 @@ EVENT_FLUSH_COUNT = 500
 
 
 class Execution:
-    """One session of a run. ``done`` holds every finished step by path: a step found there is
-    never run again, neither after a resume nor when a retry re-enters a nested flow."""
+    """One session of a run. ``outputs`` holds the output of every finished step by path: a step
+    found there is never run again, neither after a resume nor when a retry re-enters a nested flow.
+    (Outputs, records and extras are kept in plain dicts, not in an object per step: a run of
+    thousands of branches then leaves the garbage collector less to walk.)"""
 
-    __slots__ = ("_flushed", "_flushed_at", "budget", "done", "events", "records", "run_id", "sink", "store", "windows")
+    __slots__ = (
+        "_flushed",
+        "_flushed_at",
+        "budget",
+        "events",
+        "extras",
+        "outputs",
+        "records",
+        "run_id",
+        "sink",
+        "store",
+        "windows",
+    )
 
     def __init__(
         self,
@@ -43,7 +57,8 @@ class Execution:
         self.budget = budget
         self.events = EventLog(run_id)
         self.records: dict[str, StepRecord] = {}
-        self.done: dict[str, Checkpoint] = {}
+        self.outputs: dict[str, Any] = {}
+        self.extras: dict[str, dict[str, Any]] = {}
         self.windows = WindowLedger()
         self._flushed = 0
         self._flushed_at = perf_counter()
@@ -94,8 +109,7 @@ class Execution:
     def restore(self, checkpoints: list[Checkpoint]) -> None:
         """Start from the checkpoints of earlier sessions."""
         for cp in checkpoints:
-            self.done[cp.path] = cp
-            self.records[cp.path] = cp.record
+            self.keep(cp.record, cp.output, cp.extra)
 
     def begin(self, path: str, name: str, kind: str) -> StepRecord:
         """The record of the step at ``path``, new or (when it runs again) the existing one."""
@@ -106,10 +120,19 @@ class Execution:
             record.status = StepStatus.RUNNING
         return record
 
-    def keep(self, record: StepRecord, output: Any, extra: dict[str, Any] | None = None) -> Checkpoint:
+    def keep(self, record: StepRecord, output: Any, extra: dict[str, Any] | None = None) -> None:
         """Checkpoint a finished step in memory only (enough for a run without a store)."""
-        checkpoint = self.done[record.path] = Checkpoint(record.path, output, record, extra)
-        return checkpoint
+        path = record.path
+        self.records[path] = record
+        self.outputs[path] = output
+        if extra is not None:
+            self.extras[path] = extra
+
+    def checkpoint(self, path: str) -> Checkpoint | None:
+        """The checkpoint of the finished step at ``path``, or ``None``."""
+        if path not in self.outputs:
+            return None
+        return Checkpoint(path, self.outputs[path], self.records[path], self.extras.get(path))
 
     async def finish(self, record: StepRecord, output: Any, extra: dict[str, Any] | None = None) -> None:
         """Checkpoint a finished step: in the store first (a failure there leaves it unfinished)."""
@@ -127,7 +150,7 @@ class Execution:
         used = self.windows.add(window, kind, result.tokens)
         if self.budget is not None:
             self.budget.check_total(self.windows.prompt + self.windows.completion)
-            over = self.budget.window_error(used)
+            over = self.budget.window_error(window, used)
             if over is not None and result.ok:
                 return AgentResult.failure(over, tokens=result.tokens)
         return result

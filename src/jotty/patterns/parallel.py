@@ -73,7 +73,7 @@ class Parallel(Flow):
         gate = asyncio.Semaphore(limit) if limit is not None and limit < len(branches) else None
         tolerated = len(branches) - self.min_success
         lost = 0
-        tasks: list[asyncio.Task[tuple[StepRecord, AgentResult]]] = []
+        tasks: list[asyncio.Task[tuple[StepRecord, Any]]] = []
 
         def on_loss(_record: StepRecord) -> None:
             nonlocal lost
@@ -97,23 +97,23 @@ class Parallel(Flow):
         scope.partial = scope.partial or branch_scope.partial
         return self._merge(scope, outcomes)
 
-    def _merge(self, scope: Scope, outcomes: list[tuple[StepRecord, AgentResult] | BaseException]) -> AgentResult:
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
-                raise outcome
+    def _merge(self, scope: Scope, outcomes: list[tuple[StepRecord, Any] | BaseException]) -> AgentResult:
         outputs: list[Any] = []
         lost: list[str] = []
         for step, outcome in zip(self.branches, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
+            if isinstance(outcome, tuple):
+                record, output = outcome
+                outputs.append(output if record.status is not StepStatus.FAILED else None)
+                if record.status in _SUCCESS:
+                    continue
+            elif isinstance(outcome, asyncio.CancelledError):  # stopped: min_success was out of reach
                 record = scope.ex.begin(f"{scope.path}/{step.name}", step.name or "", step.kind)
                 record.status = StepStatus.CANCELLED
                 record.error = "cancelled: the Parallel could no longer reach min_success"
                 outputs.append(None)
             else:
-                record, result = outcome
-                outputs.append(result.output if record.status is not StepStatus.FAILED else None)
-            if record.status not in _SUCCESS:
-                lost.append(f"{record.path} ({record.status}: {record.error})")
+                raise outcome
+            lost.append(f"{record.path} ({record.status}: {record.error})")
         succeeded = len(self.branches) - len(lost)
         if succeeded < self.min_success:
             return AgentResult.failure(
@@ -126,6 +126,6 @@ class Parallel(Flow):
         return AgentResult(output=outputs)
 
 
-async def _gated(gate: asyncio.Semaphore, step: Step, input: Any, scope: Scope) -> tuple[StepRecord, AgentResult]:
+async def _gated(gate: asyncio.Semaphore, step: Step, input: Any, scope: Scope) -> tuple[StepRecord, Any]:
     async with gate:
         return await run_step(step, input, scope, role="branch")

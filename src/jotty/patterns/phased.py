@@ -86,7 +86,7 @@ class Phased(Flow):
         for phase, step in zip(self.phases, self._steps, strict=True):
             data = {**scope.data, "phase": phase.name, "summary": summary}
             while True:
-                record, result = await run_step(step, value, scope, role="phase", data=data)
+                record, output = await run_step(step, value, scope, role="phase", data=data)
                 if record.status is not StepStatus.FAILED:
                     break
                 decision = await self._decide(phase, record, summary, scope)
@@ -101,7 +101,7 @@ class Phased(Flow):
                 await scope.ex.finish(record, value)
                 break
             if record.status is not StepStatus.SKIPPED:
-                value = result.output
+                value = output
             outcome = await self._summarize(phase, value, summary, scope)
             if not outcome.ok:
                 return AgentResult.failure(f"the orchestrator of {scope.path!r} failed: {outcome.error}", output=value)
@@ -114,10 +114,10 @@ class Phased(Flow):
         window = f"{scope.path}/orchestrator"
         message = {"event": "phase_completed", "phase": phase.name, "output": output, "summary": summary}
         step = Step(self.orchestrator, name=phase.name)
-        record, result = await run_step(
+        record, summary = await run_step(
             step, message, scope, role="orchestrator", data={}, path=f"{window}/{phase.name}", window=window
         )
-        return result if record.ok else AgentResult.failure(record.error or "failed")
+        return AgentResult(output=summary) if record.ok else AgentResult.failure(record.error or "failed")
 
     async def _decide(self, phase: Phase, record: StepRecord, summary: Any, scope: Scope) -> str:
         """The orchestrator's decision on a failed phase (``retry`` only while attempts remain)."""

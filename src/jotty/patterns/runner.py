@@ -136,7 +136,7 @@ def _clip(text: str, limit: int = 300) -> str:
 async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed: bool) -> RunResult:
     """Execute ``flow`` once within ``ex`` and finish the run (in the store too, for a durable run)."""
     start = perf_counter()
-    info = {"flow": flow.name, "kind": flow.kind, "restored_steps": len(ex.done)}
+    info = {"flow": flow.name, "kind": flow.kind, "restored_steps": len(ex.outputs)}
     await ex.emit(EventType.RUN_RESUMED if resumed else EventType.RUN_STARTED, root, info)
     scope = Scope(ex, root, {})
     try:
@@ -163,7 +163,7 @@ async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed:
     await ex.emit(EventType.RUN_FAILED if status is RunStatus.FAILED else EventType.RUN_COMPLETED, root, done)
     steps = list(ex.records.values())
     if ex.store is not None:
-        unsaved = [r for r in steps if r.path not in ex.done]
+        unsaved = [r for r in steps if r.path not in ex.outputs]
         finish = RunFinish(status, result.output, result.error, unsaved, shape.to_dict()["windows"], tokens)
         await ex.store.finish_run(ex.run_id, finish, ex.unflushed())
     return RunResult(
@@ -189,7 +189,7 @@ async def _record_crash(ex: Execution, root: str, exc: BaseException) -> None:
     error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     await ex.emit(EventType.RUN_FAILED, root, {"status": "failed", "error": error})
     shape = ex.windows.shape("")
-    unsaved = [r for r in ex.records.values() if r.path not in ex.done]
+    unsaved = [r for r in ex.records.values() if r.path not in ex.outputs]
     finish = RunFinish(RunStatus.FAILED, None, error, unsaved, shape.to_dict()["windows"])
     try:
         await ex.store.finish_run(ex.run_id, finish, ex.unflushed())

@@ -21,7 +21,7 @@ from jotty.patterns.execution import Execution, Scope
 from jotty.patterns.flow import Flow
 from jotty.patterns.names import check_name, check_timeout, check_unique
 from jotty.patterns.strategies import PASS_THROUGH, Abort, Fallback, Retry, Skip, Strategy, check_strategy
-from jotty.runs import Checkpoint, StepRecord, StepStatus
+from jotty.runs import StepRecord, StepStatus
 
 _ABORT = Abort()
 _STARTED, _COMPLETED, _FAILED = EventType.STEP_STARTED, EventType.STEP_COMPLETED, EventType.STEP_FAILED
@@ -116,8 +116,9 @@ async def run_step(
     data: dict[str, Any] | None = None,
     path: str | None = None,
     window: str | None = None,
-) -> tuple[StepRecord, AgentResult]:
-    """Run ``step`` on ``value`` as a child of ``scope`` and return its final record and result.
+) -> tuple[StepRecord, Any]:
+    """Run ``step`` on ``value`` as a child of ``scope`` and return its final record and output
+    (the error of a failed step is in the record; its output then is whatever the failure carried).
 
     ``role`` is the kind of the step's context window (``step``, ``branch``, ``sub``, ...);
     ``data`` the window's explicit context (default: a copy of the parent's); ``path`` defaults to
@@ -126,17 +127,15 @@ async def run_step(
     ex = scope.ex
     if path is None:
         path = f"{scope.path}/{step.name}"
-    checkpoint = ex.done.get(path)
-    if checkpoint is not None:
-        return await _restored(step, checkpoint, scope)
+    if path in ex.outputs:
+        return await _restored(step, ex.outputs[path], ex.records[path], scope)
     record = ex.begin(path, step.name or path, step.kind)
     prompt, completion = record.prompt_tokens, record.completion_tokens  # a step run again has some
     call = _Call(step, value, scope, record, path, path if window is None else window, role, data)
-    start = perf_counter()
+    record.duration = 0.0
     result = await call.invoke(step.agent)
     if not result.ok:
         result = await call.handle(result)
-    record.duration = perf_counter() - start
     scope.prompt += record.prompt_tokens - prompt
     scope.completion += record.completion_tokens - completion
     status = record.status
@@ -149,7 +148,7 @@ async def run_step(
             await ex.finish(record, result.output)
     if scope.on_loss is not None and (status is StepStatus.FAILED or status is StepStatus.SKIPPED):
         scope.on_loss(record)
-    return record, result
+    return record, result.output
 
 
 async def attempt(
@@ -169,16 +168,14 @@ async def attempt(
     return await _Call(step, value, scope, record, path, window, role, data).invoke(step.agent, who=who)
 
 
-async def _restored(step: Step, checkpoint: Checkpoint, scope: Scope) -> tuple[StepRecord, AgentResult]:
-    record = checkpoint.record
+async def _restored(step: Step, output: Any, record: StepRecord, scope: Scope) -> tuple[StepRecord, Any]:
     await scope.ex.emit(EventType.STEP_RESTORED, record.path, {"status": str(record.status)})
-    output = checkpoint.output
     if record.status is StepStatus.COMPLETED:
         if step._check_out is not None:
             output = step._check_out(output)[0]  # a model checkpointed as JSON comes back as the model
     else:
         scope.partial = True
-    return record, AgentResult(output=output, tokens=record.tokens)
+    return record, output
 
 
 class _Call:
@@ -197,8 +194,13 @@ class _Call:
         role: str,
         data: dict[str, Any] | None,
     ) -> None:
-        self.step, self.value, self.scope, self.record = step, value, scope, record
-        self.path, self.window, self.role = path, window, role
+        self.step = step
+        self.value = value
+        self.scope = scope
+        self.record = record
+        self.path = path
+        self.window = window
+        self.role = role
         self.data = dict(scope.data) if data is None else data
         self.partial = False
         self.calls = 0
@@ -242,6 +244,7 @@ class _Call:
             else:
                 result = AgentResult.failure(f"the output of step {path!r} {reason}", tokens=result.tokens)
         duration = perf_counter() - start
+        record.duration += duration
         tokens = result.tokens
         if tokens.prompt or tokens.completion:
             record.add_tokens(tokens)

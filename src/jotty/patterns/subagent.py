@@ -56,17 +56,16 @@ class SubAgent(Flow):
         return {"kind": self.kind, "name": self.name, "steps": [s.describe() for s in steps]}
 
     async def execute(self, input: Any, scope: Scope) -> AgentResult:
-        record, result = await run_step(self.work, input, scope, role="sub", data={})
+        record, output = await run_step(self.work, input, scope, role="sub", data={})
         if record.status is StepStatus.FAILED:
             return AgentResult.failure(f"sub-agent {record.path!r} failed: {record.error}")
         if record.status is StepStatus.SKIPPED:
-            return AgentResult(output=result.output)
-        output = result.output
+            return AgentResult(output=output)
         if self.summary_step is not None:
             summary_record, summary = await run_step(self.summary_step, output, scope, role="summary", data={})
             if summary_record.status is StepStatus.FAILED:
                 return AgentResult.failure(f"summary {summary_record.path!r} failed: {summary_record.error}")
-            return AgentResult(output=summary.output)
+            return AgentResult(output=summary)
         if self.summarize_fn is not None:
             try:
                 return AgentResult(output=self.summarize_fn(output))

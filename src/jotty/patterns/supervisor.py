@@ -91,11 +91,11 @@ class Supervisor(Flow):
             )
             if record.status is StepStatus.FAILED:
                 return AgentResult.failure(f"the plan of {scope.path!r} failed: {record.error}")
-            if not isinstance(planned.output, list):
+            if not isinstance(planned, list):
                 return AgentResult.failure(
-                    f"the plan of {scope.path!r} returned {type(planned.output).__name__}; it must return a list"
+                    f"the plan of {scope.path!r} returned {type(planned).__name__}; it must return a list"
                 )
-            inputs = planned.output
+            inputs = planned
         crew = _SupervisorCrew(self, scope)
         for index, item_input in enumerate(inputs):
             await crew.add(WorkItem(f"task-{index}", item_input))
