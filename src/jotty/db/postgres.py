@@ -1,0 +1,199 @@
+"""PostgreSQL for the store: an async connection pool, versioned migrations and clear errors.
+
+Migrations live in ``db/migrations/postgres/*.sql``. They run inside one transaction that first
+takes ``pg_advisory_xact_lock``, so two processes starting at the same moment apply each version
+exactly once, and a failure leaves the database as it was (PostgreSQL DDL is transactional).
+
+psycopg and psycopg-pool are the ``jotty[postgres]`` extra; importing this module needs them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from jotty.db.migrations import latest_version, load_migrations
+from jotty.errors import SchemaVersionError, StoreError, StoreUnavailableError, ValidationError
+
+AsyncConn = psycopg.AsyncConnection[DictRow]
+CONNECT_TIMEOUT = 10
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+_CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS jotty_schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
+_APPLIED = "SELECT COALESCE(MAX(version), 0) AS v FROM jotty_schema_migrations"
+_HAS_MIGRATIONS = "SELECT to_regclass('jotty_schema_migrations') IS NOT NULL AS present"
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('jotty-migrations:' || %s))"
+_RECORD = "INSERT INTO jotty_schema_migrations (version, name) VALUES (%s, %s)"
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def conninfo(url: str, schema: str | None = None) -> str:
+    """A libpq connection string for ``url``, with ``search_path`` set to ``schema`` if given."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValidationError(f"not a PostgreSQL URL: {redact(url)!r}: use postgresql://USER[:PASSWORD]@HOST[:PORT]/DB")
+    extra: dict[str, Any] = {}
+    if schema is not None:
+        extra["options"] = f"-c search_path={check_schema(schema)}"
+    try:
+        conninfo_to_dict(url)
+        return make_conninfo(url, **extra)
+    except psycopg.ProgrammingError as exc:
+        raise StoreUnavailableError(
+            f"the PostgreSQL URL {redact(url)} is malformed ({str(exc).strip()}): use "
+            "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?options=...]"
+        ) from None
+
+
+def check_schema(schema: str) -> str:
+    """A plain schema name (letters, digits, underscore), so it can be used in ``search_path``."""
+    if not isinstance(schema, str) or not _SCHEMA_NAME.match(schema):
+        raise ValidationError(
+            f"schema must be a plain name of letters, digits and underscores (at most 63), got {schema!r}"
+        )
+    return schema
+
+
+def translate(exc: BaseException, url: str) -> StoreError | None:
+    """A ``StoreError`` naming what to fix for a psycopg connection problem, or None."""
+    where = redact(url)
+    if isinstance(exc, PoolTimeout):
+        return StoreUnavailableError(
+            f"no PostgreSQL connection became available from {where} in time ({exc}): check that the "
+            "server is up and not out of connections (max_connections), or raise pool_size"
+        )
+    if not isinstance(exc, psycopg.OperationalError):
+        return None
+    text = str(exc)
+    detail = text.split("failed: ", 1)[-1].strip()
+    if "does not exist" in text and "role" in text:
+        fix = "create the role (CREATE ROLE ... LOGIN) or put an existing user in JOTTY_DATABASE_URL"
+    elif "does not exist" in text and "database" in text:
+        fix = "create the database (createdb NAME) or name an existing one in JOTTY_DATABASE_URL"
+    elif "password authentication failed" in text or "no password supplied" in text:
+        fix = "fix the user or password in JOTTY_DATABASE_URL"
+    elif "Connection refused" in text or "timeout expired" in text or "resolve host" in text:
+        fix = "start the server or fix the host and port in JOTTY_DATABASE_URL"
+    elif "invalid" in text and "connection option" in text:
+        fix = "fix the URL: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"
+    else:
+        fix = "check that the server is up and JOTTY_DATABASE_URL is right"
+    return StoreUnavailableError(f"cannot use PostgreSQL at {where}: {detail}. To fix: {fix}.")
+
+
+async def connect(url: str, *, schema: str | None = None, autocommit: bool = True) -> AsyncConn:
+    """One connection (dict rows, UTC session), with connection errors as ``StoreUnavailableError``."""
+    info = conninfo(url, schema)
+    try:
+        conn = await psycopg.AsyncConnection.connect(
+            info, autocommit=autocommit, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT
+        )
+    except psycopg.Error as exc:
+        raise (translate(exc, url) or StoreUnavailableError(f"cannot use PostgreSQL at {redact(url)}: {exc}")) from exc
+    await conn.execute("SET TIME ZONE 'UTC'")
+    return conn
+
+
+async def _applied(conn: AsyncConn) -> int | None:
+    row = await (await conn.execute(_HAS_MIGRATIONS)).fetchone()
+    if row is None or not row["present"]:
+        return None
+    found = await (await conn.execute(_APPLIED)).fetchone()
+    return int(found["v"]) if found is not None else 0
+
+
+def _check_not_newer(applied: int | None, where: str) -> None:
+    known = latest_version("postgres")
+    if applied is not None and applied > known:
+        raise SchemaVersionError(
+            f"{where} has Jotty schema version {applied}, newer than this Jotty knows ({known}): upgrade "
+            "Jotty (pip install -U 'jotty[postgres]') on this machine; nothing was changed."
+        )
+
+
+async def migrate_postgres(conn: AsyncConn, where: str, schema: str | None = None) -> int:
+    """Bring the schema (``schema``, created if missing, or the connection's search_path) to the
+    latest version; safe when several processes start at once. Returns the version."""
+    latest = latest_version("postgres")
+    applied = await _applied(conn)
+    _check_not_newer(applied, where)
+    if applied == latest:
+        return latest
+    async with conn.transaction():
+        await conn.execute(_LOCK, (schema or "",))
+        if schema is not None:
+            await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        await conn.execute(_CREATE_MIGRATIONS)
+        applied = await _applied(conn) or 0
+        _check_not_newer(applied, where)
+        for migration in load_migrations("postgres"):
+            if migration.version > applied:
+                await conn.execute(migration.sql.encode())
+                await conn.execute(_RECORD, (migration.version, migration.name))
+    return latest
+
+
+async def open_pool(
+    url: str,
+    *,
+    schema: str | None = None,
+    min_size: int = 1,
+    max_size: int = 10,
+    timeout: float = 30.0,
+    extra: Mapping[str, Any] | None = None,
+) -> AsyncConnectionPool[AsyncConn]:
+    """Check the server, migrate the schema, then open a pool of autocommit dict-row connections.
+
+    Problems surface here, as ``StoreUnavailableError`` or ``SchemaVersionError``, not as a pool
+    timeout later.
+    """
+    first = await connect(url, schema=schema)
+    try:
+        await migrate_postgres(first, f"the PostgreSQL database {redact(url)}", schema)
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"migrating the PostgreSQL database {redact(url)} failed ({exc}); nothing was changed"
+        ) from exc
+    finally:
+        await first.close()
+
+    async def configure(conn: AsyncConn) -> None:
+        await conn.execute("SET TIME ZONE 'UTC'")
+
+    pool: AsyncConnectionPool[AsyncConn] = AsyncConnectionPool(
+        conninfo(url, schema),
+        min_size=min_size,
+        max_size=max_size,
+        timeout=timeout,
+        open=False,
+        configure=configure,
+        kwargs={
+            "autocommit": True,
+            "row_factory": dict_row,
+            "connect_timeout": CONNECT_TIMEOUT,
+            **(extra or {}),
+        },
+        name="jotty",
+    )
+    try:
+        await pool.open(wait=True, timeout=timeout)
+    except PoolTimeout as exc:
+        await pool.close()
+        raise (translate(exc, url) or StoreUnavailableError(str(exc))) from exc
+    return pool

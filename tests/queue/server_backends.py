@@ -1,0 +1,85 @@
+"""The PostgreSQL and Redis queue backends of the conformance suite, and their test stores.
+
+Each test gets its own store: a PostgreSQL schema or a Redis key prefix named after the test's
+``tmp_path``. Everything created here is dropped when the test session ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+from jotty.queue.postgres import PostgresTaskQueue
+from jotty.queue.redis_backend import RedisTaskQueue
+from tests.queue.conftest import FAST, register_backend
+
+PG_URL = os.environ.get("JOTTY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("JOTTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+_schemas: set[str] = set()
+_prefixes: set[str] = set()
+
+
+def store_name(tmp_path: Path) -> str:
+    """A short name unique to one test (and this process)."""
+    return "jt_" + hashlib.sha1(f"{os.getpid()}:{tmp_path}".encode()).hexdigest()[:16]
+
+
+def pg_schema(tmp_path: Path) -> str:
+    """The test's PostgreSQL schema (created by the first queue that opens it)."""
+    name = store_name(tmp_path)
+    _schemas.add(name)
+    return name
+
+
+def redis_prefix(tmp_path: Path) -> str:
+    """The test's Redis key prefix."""
+    name = store_name(tmp_path) + ":"
+    _prefixes.add(name)
+    return name
+
+
+def drop_schema(name: str) -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(psycopg.sql.Identifier(name)))
+
+
+def drop_prefix(prefix: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    finally:
+        client.close()
+
+
+@atexit.register
+def _clean_up() -> None:
+    for name in sorted(_schemas):
+        with contextlib.suppress(psycopg.Error):
+            drop_schema(name)
+    for prefix in sorted(_prefixes):
+        with contextlib.suppress(redis.RedisError):
+            drop_prefix(prefix)
+
+
+async def _postgres(tmp_path: Path, **options: Any) -> PostgresTaskQueue:
+    queue = PostgresTaskQueue(PG_URL, schema=pg_schema(tmp_path), pool_size=4, **{**FAST, **options})
+    return await queue.open()
+
+
+async def _redis(tmp_path: Path, **options: Any) -> RedisTaskQueue:
+    queue = RedisTaskQueue(REDIS_URL, prefix=redis_prefix(tmp_path), **{**FAST, **options})
+    return await queue.open()
+
+
+register_backend("postgres", _postgres)
+register_backend("redis", _redis)
