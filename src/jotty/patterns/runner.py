@@ -78,36 +78,24 @@ async def _durable(
         raise RunError(f"run {run_id!r} is already running in this process: await it instead of starting it twice")
     _ACTIVE.add(key)
     try:
-        return await _start_or_resume(flow, input, store, run_id, sink, budget, metadata)
+        shape = shape_of(flow)
+        stored = await store.get_run(run_id)
+        ex = Execution(run_id, sink=sink, store=store, budget=budget)
+        if stored is None:
+            await store.create_run(run_id, flow.name, shape, input, current_owner(), metadata)
+            return await _session(flow, input, ex, flow.name, resumed=False)
+        _check_resumable(stored, shape, input)
+        if stored.finished:
+            events = [e.event for e in await store.get_events(run_id)]
+            return _stored_result(flow, stored, events)
+        await store.claim_run(run_id, current_owner())
+        checkpoints = await store.load_checkpoints(run_id)
+        ex.restore(checkpoints)
+        ex.windows.restore([ContextWindow.from_dict(w) for w in stored.windows])
+        logger.info("resuming run %s from %d checkpointed steps", run_id, len(checkpoints))
+        return await _session(flow, input, ex, flow.name, resumed=True)
     finally:
         _ACTIVE.discard(key)
-
-
-async def _start_or_resume(
-    flow: Flow,
-    input: Any,
-    store: RunStore,
-    run_id: str,
-    sink: EventSink | None,
-    budget: TokenBudget | None,
-    metadata: dict[str, Any] | None,
-) -> RunResult:
-    shape = shape_of(flow)
-    stored = await store.get_run(run_id)
-    ex = Execution(run_id, sink=sink, store=store, budget=budget)
-    if stored is None:
-        await store.create_run(run_id, flow.name, shape, input, current_owner(), metadata)
-        return await _session(flow, input, ex, flow.name, resumed=False)
-    _check_resumable(stored, shape, input)
-    if stored.finished:
-        events = [e.event for e in await store.get_events(run_id)]
-        return _stored_result(flow, stored, events)
-    await store.claim_run(run_id, current_owner())
-    checkpoints = await store.load_checkpoints(run_id)
-    ex.restore(checkpoints)
-    ex.windows.restore([ContextWindow.from_dict(w) for w in stored.windows])
-    logger.info("resuming run %s from %d checkpointed steps", run_id, len(checkpoints))
-    return await _session(flow, input, ex, flow.name, resumed=True)
 
 
 def _check_resumable(stored: RunRecord, shape: str, input: Any) -> None:
