@@ -90,11 +90,15 @@ async def test_bad_team_artifacts_are_a_failure_of_that_work() -> None:
     async def rude(task: Any) -> AgentResult:
         return AgentResult(output="x", artifacts={"messages": [{"to": "nobody", "text": "hi"}]})
 
+    async def clashing(task: Any) -> AgentResult:
+        return AgentResult(output="x", artifacts={"tasks": [{"input": "again", "id": "task-0"}]})
+
     polite, _ = agent("polite", "fine")
-    result = await Team([FunctionAgent(rude, name="rude"), polite]).run(["t"])
-    assert result.output == {"task-0": "fine"}
-    failed = next(e for e in result.events if e.type == "step_failed")
-    assert "message to unknown member 'nobody'" in failed.data["error"]
+    for bad_member, reason in ((rude, "message to unknown member 'nobody'"), (clashing, "'task-0' is on the board")):
+        result = await Team([FunctionAgent(bad_member, name="bad"), polite]).run(["t"])
+        assert result.output == {"task-0": "fine"}
+        failed = next(e for e in result.events if e.type == "step_failed")
+        assert reason in failed.data["error"]
 
 
 async def test_member_windows_persist_across_tasks() -> None:

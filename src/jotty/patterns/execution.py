@@ -86,8 +86,7 @@ class Execution:
     async def receive(self, event: Event) -> None:
         """The sink agents emit into (``RunContext.sink``)."""
         self.events.add_event(event)
-        if self.sink is not None:
-            await self.sink(event)
+        await self.publish(event)
 
     def unflushed(self) -> list[Event]:
         """Events not yet written to the store (and from now on counted as written)."""

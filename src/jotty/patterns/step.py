@@ -142,7 +142,7 @@ async def run_step(
     if status is not StepStatus.FAILED:
         if status is not StepStatus.COMPLETED:
             scope.partial = True
-        if ex.store is None:
+        if ex.store is None:  # in memory: no coroutine needed
             ex.keep(record, result.output)
         else:
             await ex.finish(record, result.output)

@@ -132,7 +132,7 @@ class _TeamCrew(Crew):
 
     async def accept(self, item: WorkItem, worker: Worker, result: AgentResult) -> str | None:
         try:
-            item.extra = _board_updates(result.artifacts, set(self.mailboxes), item.id)
+            item.extra = _board_updates(result.artifacts, set(self.mailboxes), item.id, set(self.items))
         except ValidationError as exc:
             return f"{worker.name} returned bad team artifacts: {exc}"
         return None
@@ -159,7 +159,7 @@ class _TeamCrew(Crew):
             await self.add(WorkItem(task["id"], task["input"], task.get("role")))
 
 
-def _board_updates(artifacts: dict[str, Any], members: set[str], parent: str) -> dict[str, Any] | None:
+def _board_updates(artifacts: dict[str, Any], members: set[str], parent: str, taken: set[str]) -> dict[str, Any] | None:
     """The ``messages`` and ``tasks`` of a member's artifacts, checked and with task ids filled in."""
     messages = artifacts.get("messages") or []
     tasks = artifacts.get("tasks") or []
@@ -177,5 +177,8 @@ def _board_updates(artifacts: dict[str, Any], members: set[str], parent: str) ->
         if not isinstance(task, dict) or "input" not in task:
             raise ValidationError(f"a task needs 'input': {task!r}")
         task_id = check_name(task.get("id") or f"{parent}.{index}", "a new task's id")
+        if task_id in taken:
+            raise ValidationError(f"a task with the id {task_id!r} is on the board already")
+        taken.add(task_id)
         filled.append({"id": task_id, "input": task["input"], "role": task.get("role")})
     return {"messages": [{"to": m["to"], "text": m["text"]} for m in messages], "tasks": filled}
