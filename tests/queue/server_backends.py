@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,14 @@ _prefixes: set[str] = set()
 
 
 def store_name(tmp_path: Path) -> str:
-    """A short name unique to one test (and this process)."""
-    return "jt_" + hashlib.sha1(f"{os.getpid()}:{tmp_path}".encode()).hexdigest()[:16]
+    """A short name unique to one test of this process: ``jt_<pid>_<hash>``."""
+    return f"jt_{os.getpid()}_" + hashlib.sha1(str(tmp_path).encode()).hexdigest()[:12]
+
+
+def _dead_owner(name: str) -> bool:
+    """Whether a test store was left behind by a process that no longer runs (a killed session)."""
+    match = re.match(r"^jt_(\d+)_", name)
+    return match is not None and not Path(f"/proc/{match[1]}").exists()
 
 
 def pg_schema(tmp_path: Path) -> str:
@@ -61,6 +68,18 @@ def drop_prefix(prefix: str) -> None:
         client.close()
 
 
+def _clean_leftovers() -> None:
+    """Drop the stores of test sessions that were killed before they could clean up."""
+    with contextlib.suppress(psycopg.Error), psycopg.connect(PG_URL, autocommit=True) as conn:
+        rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'jt\\_%'").fetchall()
+        _schemas.update(name for (name,) in rows if _dead_owner(name))
+    with contextlib.suppress(redis.RedisError):
+        client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+        with contextlib.closing(client):
+            keys = client.scan_iter(match="jt_*", count=1000)
+            _prefixes.update(key.split(":", 1)[0] + ":" for key in keys if _dead_owner(key))
+
+
 @atexit.register
 def _clean_up() -> None:
     for name in sorted(_schemas):
@@ -81,5 +100,6 @@ async def _redis(tmp_path: Path, **options: Any) -> RedisTaskQueue:
     return await queue.open()
 
 
+_clean_leftovers()
 register_backend("postgres", _postgres)
 register_backend("redis", _redis)

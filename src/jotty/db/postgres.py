@@ -44,13 +44,16 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def conninfo(url: str, schema: str | None = None) -> str:
-    """A libpq connection string for ``url``, with ``search_path`` set to ``schema`` if given."""
+def conninfo(url: str, schema: str | None = None, application_name: str | None = None) -> str:
+    """A libpq connection string for ``url``, with ``search_path`` set to ``schema`` and the
+    ``application_name`` (shown in ``pg_stat_activity``) if given."""
     if not url.startswith(("postgresql://", "postgres://")):
         raise ValidationError(f"not a PostgreSQL URL: {redact(url)!r}: use postgresql://USER[:PASSWORD]@HOST[:PORT]/DB")
     extra: dict[str, Any] = {}
     if schema is not None:
         extra["options"] = f"-c search_path={check_schema(schema)}"
+    if application_name is not None:
+        extra["application_name"] = application_name[:63]
     try:
         conninfo_to_dict(url)
         return make_conninfo(url, **extra)
@@ -81,7 +84,7 @@ def translate(exc: BaseException, url: str) -> StoreError | None:
     if not isinstance(exc, psycopg.OperationalError):
         return None
     text = str(exc)
-    detail = text.split("failed: ", 1)[-1].strip()
+    detail = " ".join(text.split("failed: ", 1)[-1].strip().splitlines()[0].split())
     if "does not exist" in text and "role" in text:
         fix = "create the role (CREATE ROLE ... LOGIN) or put an existing user in JOTTY_DATABASE_URL"
     elif "does not exist" in text and "database" in text:
@@ -94,12 +97,14 @@ def translate(exc: BaseException, url: str) -> StoreError | None:
         fix = "fix the URL: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"
     else:
         fix = "check that the server is up and JOTTY_DATABASE_URL is right"
-    return StoreUnavailableError(f"cannot use PostgreSQL at {where}: {detail}. To fix: {fix}.")
+    return StoreUnavailableError(f"cannot use PostgreSQL at {where} ({detail}): {fix}")
 
 
-async def connect(url: str, *, schema: str | None = None, autocommit: bool = True) -> AsyncConn:
+async def connect(
+    url: str, *, schema: str | None = None, application_name: str | None = None, autocommit: bool = True
+) -> AsyncConn:
     """One connection (dict rows, UTC session), with connection errors as ``StoreUnavailableError``."""
-    info = conninfo(url, schema)
+    info = conninfo(url, schema, application_name)
     try:
         conn = await psycopg.AsyncConnection.connect(
             info, autocommit=autocommit, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT
@@ -153,6 +158,7 @@ async def open_pool(
     url: str,
     *,
     schema: str | None = None,
+    application_name: str | None = None,
     min_size: int = 1,
     max_size: int = 10,
     timeout: float = 30.0,
@@ -163,9 +169,15 @@ async def open_pool(
     Problems surface here, as ``StoreUnavailableError`` or ``SchemaVersionError``, not as a pool
     timeout later.
     """
-    first = await connect(url, schema=schema)
+    first = await connect(url, schema=schema, application_name=application_name)
     try:
         await migrate_postgres(first, f"the PostgreSQL database {redact(url)}", schema)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise StoreError(
+            f"the PostgreSQL user of {redact(url)} may not create Jotty's tables ({str(exc).strip()}): grant it "
+            "CREATE on the database or schema (GRANT CREATE ON DATABASE ... TO ...), or connect as the owner; "
+            "nothing was changed"
+        ) from exc
     except psycopg.Error as exc:
         raise StoreError(
             f"migrating the PostgreSQL database {redact(url)} failed ({exc}); nothing was changed"
@@ -177,7 +189,7 @@ async def open_pool(
         await conn.execute("SET TIME ZONE 'UTC'")
 
     pool: AsyncConnectionPool[AsyncConn] = AsyncConnectionPool(
-        conninfo(url, schema),
+        conninfo(url, schema, application_name),
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,

@@ -192,6 +192,7 @@ class PostgresTaskQueue(TaskQueue):
             raise ValidationError(f"need 1 <= min_pool_size <= pool_size, got {min_pool_size} and {pool_size}")
         self.url = location.target
         self.schema = check_schema(schema) if schema is not None else None
+        self.application_name = f"jotty {self.worker_id}"
         self._pool_sizes = (min_pool_size, pool_size)
         self._pool_timeout = pool_timeout
         self._pool: AsyncConnectionPool[AsyncConn] | None = None
@@ -224,7 +225,12 @@ class PostgresTaskQueue(TaskQueue):
             if self._pool is None:
                 low, high = self._pool_sizes
                 pool = await open_pool(
-                    self.url, schema=self.schema, min_size=low, max_size=high, timeout=self._pool_timeout
+                    self.url,
+                    schema=self.schema,
+                    application_name=self.application_name,
+                    min_size=low,
+                    max_size=high,
+                    timeout=self._pool_timeout,
                 )
                 async with pool.connection() as conn:
                     row = await (await conn.execute("SELECT current_schema() AS s")).fetchone()
@@ -255,6 +261,7 @@ class PostgresTaskQueue(TaskQueue):
                 if attempt >= 2:
                     raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
                 log.info("PostgreSQL connection lost (%s); retrying on a fresh connection", exc)
+                await pool.check()  # replace every idle connection the server dropped too
             except PoolTimeout as exc:
                 raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
 
@@ -645,7 +652,7 @@ class PostgresTaskQueue(TaskQueue):
         while not self._closed:
             conn: AsyncConn | None = None
             try:
-                conn = await connect(self.url, schema=self.schema)
+                conn = await connect(self.url, schema=self.schema, application_name=self.application_name)
                 await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
                 delay = 0.1
                 self._listening.set()

@@ -148,6 +148,7 @@ class RedisTaskQueue(TaskQueue):
         self.prefix = prefix if prefix is not None else url_prefix or DEFAULT_PREFIX
         if not isinstance(self.prefix, str) or not self.prefix:
             raise ValidationError("prefix must be a non-empty string, e.g. 'jotty:'")
+        self.client_name = "jotty-" + "".join(c if c.isalnum() or c in "-_.:" else "_" for c in self.worker_id)
         self._redis: aioredis.Redis | None = None
         self._scripts: dict[str, Any] = {}
         self._open_lock = asyncio.Lock()
@@ -177,6 +178,7 @@ class RedisTaskQueue(TaskQueue):
                 retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 2),
                 retry_on_error=[rx.ConnectionError, rx.TimeoutError],
                 health_check_interval=30,
+                client_name=self.client_name,
             )
         except ValueError as exc:
             raise StoreUnavailableError(
@@ -191,7 +193,7 @@ class RedisTaskQueue(TaskQueue):
             fix = "use a database number the server has (redis://HOST:PORT/0)"
         else:
             fix = "start the server or fix the host and port in the Redis URL (JOTTY_DATABASE_URL)"
-        return StoreUnavailableError(f"cannot use Redis at {_redact(self.url)}: {exc}. To fix: {fix}.")
+        return StoreUnavailableError(f"cannot use Redis at {_redact(self.url)} ({exc}): {fix}")
 
     async def _ready(self) -> aioredis.Redis:
         if self._redis is not None:

@@ -1,0 +1,286 @@
+"""PostgreSQL specifics: migrations, clear errors, fencing across lost connections, racing reapers.
+
+The queue rules themselves are checked by the conformance suite (backend ``postgres``). Each test
+works in a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from jotty.db import migrations
+from jotty.db.migrations import Migration, latest_version
+from jotty.db.postgres import connect, migrate_postgres
+from jotty.errors import JottyError, SchemaVersionError, StoreError, StoreUnavailableError, ValidationError
+from jotty.queue import PostgresTaskQueue, Task, TaskStatus, open_queue
+from tests.queue.server_backends import PG_URL, pg_schema
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def schema(tmp_path: Path) -> str:
+    return pg_schema(tmp_path)
+
+
+@pytest.fixture
+async def make(schema: str) -> AsyncIterator[Callable[..., Awaitable[PostgresTaskQueue]]]:
+    opened: list[PostgresTaskQueue] = []
+
+    async def make(**options: Any) -> PostgresTaskQueue:
+        options = {"retry_backoff": 0.01, "max_backoff": 0.05, "pool_size": 4, **options}
+        queue = await PostgresTaskQueue(PG_URL, schema=schema, **options).open()
+        opened.append(queue)
+        return queue
+
+    yield make
+    for queue in opened:
+        await queue.close()
+
+
+async def admin(query: str | sql.Composed, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as conn:
+        cur = await conn.execute(query, params)
+        return await cur.fetchall() if cur.description else []
+
+
+async def terminate(queue: PostgresTaskQueue) -> int:
+    """Kill every server connection of ``queue`` (pool and listener), as a network cut would."""
+    rows = await admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+        (queue.application_name,),
+    )
+    return len(rows)
+
+
+# ---------------------------------------------------------------------- migrations
+
+
+async def test_migrations_are_versioned_and_race_free(schema: str) -> None:
+    conns = [await connect(PG_URL, schema=schema) for _ in range(6)]
+    try:
+        versions = await asyncio.gather(*(migrate_postgres(c, "test db", schema) for c in conns))
+        assert versions == [latest_version("postgres")] * 6
+        rows = await (await conns[0].execute("SELECT version FROM jotty_schema_migrations ORDER BY version")).fetchall()
+        assert [r["version"] for r in rows] == [m.version for m in migrations.load_migrations("postgres")]
+        assert await migrate_postgres(conns[0], "test db", schema) == latest_version("postgres")  # a no-op now
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def test_two_processes_starting_at_once_migrate_once(schema: str) -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from jotty.queue import PostgresTaskQueue\n"
+        "async def main():\n"
+        "    q = await PostgresTaskQueue(sys.argv[1], schema=sys.argv[2]).open()\n"
+        "    await q.create_task('from ' + sys.argv[3], status='pending')\n"
+        "    await q.close()\n"
+        "asyncio.run(main())\n"
+    )
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, PG_URL, schema, str(i), stderr=asyncio.subprocess.PIPE
+        )
+        for i in range(3)
+    ]
+    results = [await p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err.decode() for _, err in results]
+    rows = await admin(sql.SQL("SELECT count(*) FROM {}.jotty_schema_migrations").format(sql.Identifier(schema)))
+    assert rows[0][0] == len(migrations.load_migrations("postgres"))
+    tasks = await admin(sql.SQL("SELECT task_id FROM {}.tasks").format(sql.Identifier(schema)))
+    assert len({t[0] for t in tasks}) == 3  # ids generated atomically across processes
+
+
+async def test_newer_schema_is_refused_and_left_alone(schema: str) -> None:
+    await admin(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    await admin(
+        sql.SQL("CREATE TABLE {}.jotty_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)").format(
+            sql.Identifier(schema)
+        )
+    )
+    await admin(sql.SQL("INSERT INTO {}.jotty_schema_migrations VALUES (999, 'future')").format(sql.Identifier(schema)))
+    queue = PostgresTaskQueue(PG_URL, schema=schema)
+    with pytest.raises(SchemaVersionError, match=r"schema version 999, newer than this Jotty knows .*upgrade Jotty"):
+        await queue.create_task("x")
+    await queue.close()
+    tables = await admin("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))
+    assert tables == [("jotty_schema_migrations",)]
+
+
+async def test_a_failing_migration_leaves_nothing_half_done(schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = migrations.load_migrations("postgres")
+    broken = Migration(good[-1].version + 1, "broken", "CREATE TABLE jotty_half (x INT); SELECT no_such_function();")
+    monkeypatch.setattr(migrations, "load_migrations", lambda backend: (*good, broken))
+    monkeypatch.setattr("jotty.db.postgres.load_migrations", lambda backend: (*good, broken))
+    monkeypatch.setattr("jotty.db.postgres.latest_version", lambda backend: broken.version)
+    with pytest.raises(JottyError, match="nothing was changed"):
+        await PostgresTaskQueue(PG_URL, schema=schema).open()
+    tables = await admin("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))
+    assert tables == []  # not even the migrations table or the first (good) versions: one transaction
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://postgres@127.0.0.1:1/test", r"Connection refused.*start the server"),
+        (
+            "postgresql://no_such_role_jotty@127.0.0.1:5432/test",
+            r'role "no_such_role_jotty" does not exist.*create the role',
+        ),
+        (
+            "postgresql://postgres@127.0.0.1:5432/no_such_db_jotty",
+            r'database "no_such_db_jotty" does not exist.*createdb',
+        ),
+        ("postgresql://postgres@127.0.0.1:abc/test", r"port.*fix the URL"),
+        ("postgresql://postgres@127.0.0.1/test?bogus=1", r"malformed.*postgresql://USER"),
+    ],
+)
+async def test_unusable_servers_raise_clear_errors(url: str, expected: str) -> None:
+    queue = PostgresTaskQueue(url)
+    with pytest.raises(StoreUnavailableError, match=expected):
+        await queue.get_stats()
+    await queue.close()
+
+
+async def test_a_role_without_rights_is_told_what_to_grant(schema: str) -> None:
+    role = f"{schema}_role"
+    await admin(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'secret-pw'").format(sql.Identifier(role)))
+    try:
+        # The server trusts local logins, so the password is not checked; the role's rights are.
+        queue = PostgresTaskQueue(f"postgresql://{role}:secret-pw@127.0.0.1:5432/test", schema=schema)
+        with pytest.raises(StoreError, match=r"may not create Jotty's tables .*GRANT CREATE") as caught:
+            await queue.open()
+        assert "secret-pw" not in str(caught.value) and ":***@" in str(caught.value)
+        await queue.close()
+        assert await admin("SELECT count(*) FROM pg_namespace WHERE nspname = %s", (schema,)) == [(0,)]
+    finally:
+        await admin(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+async def test_wrong_arguments_are_validation_errors() -> None:
+    with pytest.raises(ValidationError, match="postgresql://"):
+        PostgresTaskQueue("redis://127.0.0.1:6379/0")
+    with pytest.raises(ValidationError, match="schema must be a plain name"):
+        PostgresTaskQueue(PG_URL, schema="x; DROP TABLE tasks")
+    with pytest.raises(ValidationError, match="min_pool_size"):
+        PostgresTaskQueue(PG_URL, pool_size=1, min_pool_size=2)
+
+
+async def test_jotty_database_url_selects_postgres(schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOTTY_DATABASE_URL", f"{PG_URL}?options=-csearch_path%3D{schema}")
+    await admin(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    queue = open_queue()
+    assert isinstance(queue, PostgresTaskQueue)
+    try:
+        task_id = await queue.create_task("via env", status="pending")
+        rows = await admin(sql.SQL("SELECT title FROM {}.tasks WHERE task_id = %s").format(sql.Identifier(schema)),
+                           (task_id,))  # fmt: skip
+        assert rows == [("via env",)]
+    finally:
+        await queue.close()
+
+
+# ---------------------------------------------------------------------- leases under failure
+
+
+async def test_worker_that_lost_its_connection_is_fenced(make: Callable[..., Awaitable[PostgresTaskQueue]]) -> None:
+    first = await make(worker_id="first", lease_seconds=0.5)
+    second = await make(worker_id="second", lease_seconds=30)
+    task_id = await first.create_task("slow", status="pending")
+    claimed = await first.claim()
+    assert claimed is not None and claimed.lease_id
+    assert await terminate(first) >= 1  # the first worker's connections are cut mid-task
+
+    async def reclaimed() -> bool:
+        await second.reap_expired()
+        return await second.claim() is not None
+
+    await until(reclaimed)
+    assert await first.complete(task_id, claimed.lease_id, "late") is False  # fenced, on a fresh connection
+    assert await first.heartbeat(task_id, claimed.lease_id) is False
+    task = await second.get_task(task_id)
+    assert task is not None and task.status == TaskStatus.IN_PROGRESS and task.lease_owner == "second"
+    assert task.retry_count == 1
+    reasons = [h.reason for h in await second.get_history(task_id)]
+    assert "lease expired (held by first)" in reasons
+
+
+async def test_many_reapers_reap_each_expired_lease_once(make: Callable[..., Awaitable[PostgresTaskQueue]]) -> None:
+    queues = [await make(lease_seconds=0.2) for _ in range(4)]
+    await queues[0].enqueue_many([Task(title=f"t{i}") for i in range(40)])
+    claimed = await queues[0].claim_many(40)
+    assert len(claimed) == 40
+    await until(lambda: _all_expired(queues[0]))
+    counts = await asyncio.gather(*(q.reap_expired() for q in queues for _ in range(3)))
+    assert sum(counts) == 40
+    for task in claimed:
+        stored = await queues[1].get_task(task.task_id)
+        assert stored is not None and stored.retry_count == 1 and stored.status == TaskStatus.PENDING
+        expired = [h for h in await queues[1].get_history(task.task_id) if (h.reason or "").startswith("lease expired")]
+        assert len(expired) == 1
+
+
+async def _all_expired(queue: PostgresTaskQueue) -> bool:
+    return all((t.lease_expires_at or 0) < time.time() for t in await queue.get_running_tasks())
+
+
+async def test_concurrent_children_roll_up_their_parent(make: Callable[..., Awaitable[PostgresTaskQueue]]) -> None:
+    queues = [await make() for _ in range(4)]
+    parent = await queues[0].create_task("parent", status="backlog")
+    for i in range(20):
+        await queues[0].create_subtask(parent, f"child {i}")
+
+    async def drain(queue: PostgresTaskQueue) -> None:
+        while (task := await queue.claim()) is not None:
+            assert task.lease_id is not None
+            assert await queue.complete(task.task_id, task.lease_id)
+
+    await asyncio.gather(*(drain(q) for q in queues))
+    stored = await queues[0].get_task(parent)
+    assert stored is not None and stored.progress_percent == 100
+
+
+async def test_listener_reconnects_after_its_connection_is_cut(
+    make: Callable[..., Awaitable[PostgresTaskQueue]],
+) -> None:
+    worker = await make(worker_id="listener")
+    producer = await make(worker_id="producer")
+    assert await worker.wait_for_work(0.05) is False  # listening now
+    await terminate(worker)
+    assert await worker.wait_for_work(5) is True  # the reconnect itself wakes the worker: work may be missed
+    await until(lambda: _listening(worker))
+    waiter = asyncio.create_task(worker.wait_for_work(10))
+    started = time.monotonic()
+    await producer.create_task("new", status="pending")
+    assert await waiter is True
+    assert time.monotonic() - started < 2
+
+
+async def _listening(queue: PostgresTaskQueue) -> bool:
+    rows = await admin(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND query LIKE 'LISTEN%%'",
+        (queue.application_name,),
+    )
+    return bool(rows[0][0])
