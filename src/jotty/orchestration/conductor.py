@@ -1,0 +1,230 @@
+"""The ``Conductor``: runs goals over actors, statically or by learned routing, now or from a queue.
+
+``mode="static"`` chains the actors in ``agent_order``; ``mode="dynamic"`` lets the
+``jotty.learning.Router`` pick one actor per step until an output is accepted. ``flow=`` runs any
+pattern as the actor ``flow:<name>`` (alone in static mode, as one more candidate in dynamic
+mode); the router learns from the flow's outcome as a whole. What is learned lives in the store
+(``store=``, default ``$JOTTY_HOME/jotty.db``), shared by every run, process and queue worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from jotty.errors import ValidationError
+from jotty.events import EventSink
+from jotty.learning import Router
+from jotty.learning.store import StoreSpec
+from jotty.orchestration.actors import AgentConfig, check_actors
+from jotty.orchestration.conducted import ConductedRun
+from jotty.orchestration.plan import Plan, make_plan
+from jotty.orchestration.result import ConductorResult, ConductorRunFailed, StopReason
+from jotty.orchestration.stream import ConductorStream
+from jotty.orchestration.tasks import goal_of, goal_task_fields
+from jotty.patterns import Flow
+from jotty.patterns.runner import new_run_id
+from jotty.queue import PermanentFailure, Task, TaskQueue, TaskQueueManager, WorkerStats
+
+logger = logging.getLogger(__name__)
+
+
+class Conductor:
+    """Run goals over ``actors`` and learn which actor to use.
+
+    ``actors``: ``AgentConfig``s. ``task_queue``: where ``enqueue_goal`` puts goals and
+    ``process_queue`` takes them from. ``mode``: ``static`` or ``dynamic``. ``agent_order``: the
+    static chain, or the dynamic candidates (default: every actor, in order). ``flow``: a pattern
+    to run as an actor. ``store``: the learning store (a path, URL or ``LearningStore``).
+    ``router_options`` go to ``Router`` (``explore``, ``stuck_after``, ``alpha``, ...).
+    """
+
+    def __init__(
+        self,
+        actors: Sequence[AgentConfig] = (),
+        task_queue: TaskQueue | None = None,
+        mode: str = "static",
+        agent_order: Sequence[str] | None = None,
+        flow: Flow | None = None,
+        store: StoreSpec = None,
+        *,
+        router_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        checked = check_actors(actors)
+        flow_actor = None
+        if flow is not None:
+            if not isinstance(flow, Flow):
+                raise ValidationError(
+                    f"flow must be a pattern from jotty.patterns (Chain, Parallel, ...), got {type(flow).__name__}; "
+                    "pass agents as actors=[AgentConfig(name, agent)]"
+                )
+            flow_actor = AgentConfig(f"flow:{flow.name}", flow, f"the {flow.kind} flow {flow.name!r}")
+        if task_queue is not None and not isinstance(task_queue, TaskQueue):
+            raise ValidationError(f"task_queue must be a jotty.queue.TaskQueue, got {type(task_queue).__name__}")
+        self.actors = checked
+        self.flow = flow
+        self.task_queue = task_queue
+        self._flow_actor = flow_actor
+        self._plan = make_plan(mode, checked, flow_actor, agent_order)
+        self._router = Router(list(self._plan.actors), store, **dict(router_options or {}))
+        self._owns_router = True
+        self._managers: set[TaskQueueManager] = set()
+
+    def __repr__(self) -> str:
+        return f"Conductor(mode={self.mode!r}, actors={list(self._plan.order)!r})"
+
+    @property
+    def mode(self) -> str:
+        """``static`` or ``dynamic``."""
+        return self._plan.mode
+
+    @property
+    def router(self) -> Router:
+        """The router that learns from every run (its ``summary()`` is the learning table)."""
+        return self._router
+
+    @property
+    def plan(self) -> Plan:
+        """The mode, the actors by name, and the static order or dynamic candidates."""
+        return self._plan
+
+    def with_routing(self, mode: str | None = None, agent_order: Sequence[str] | None = None) -> Conductor:
+        """A Conductor over the same actors, queue and learning, with another mode or order."""
+        other = copy.copy(self)
+        other._plan = make_plan(mode or self.mode, self.actors, self._flow_actor, agent_order)
+        other._owns_router = False
+        return other
+
+    # ------------------------------------------------------------------ running now
+
+    async def run(
+        self, goal: str, context: Mapping[str, Any] | None = None, max_iterations: int = 100
+    ) -> ConductorResult:
+        """Run ``goal`` and return its result. ``context`` reaches every agent as ``ctx.data`` (with
+        ``goal``); its ``category``, ``keywords``/``tags`` and ``task_id`` inform the router.
+        ``max_iterations`` bounds the steps of dynamic mode."""
+        return await self._run(goal, context, max_iterations, None)
+
+    def run_stream(
+        self, goal: str, context: Mapping[str, Any] | None = None, max_iterations: int = 100
+    ) -> ConductorStream:
+        """Run ``goal`` and yield its events as dicts as they happen; ``.result`` afterwards."""
+        data = _check_run(goal, context, max_iterations)
+        return ConductorStream(lambda sink: self._run(goal, data, max_iterations, sink))
+
+    async def _run(
+        self, goal: str, context: Mapping[str, Any] | None, max_iterations: int, sink: EventSink | None
+    ) -> ConductorResult:
+        data = _check_run(goal, context, max_iterations)
+        run_id = new_run_id()
+        trajectory = await asyncio.to_thread(self._router.start, goal, data, run_id)
+        conducted = ConductedRun(self._plan, self._router, trajectory, {"goal": goal, **data}, max_iterations)
+        result = await conducted.run(goal, run_id=run_id, sink=sink)
+        logger.info("run %s (%s) %s: %s", run_id, self.mode, result.status, conducted.stop_reason)
+        return ConductorResult(
+            output=result.output,
+            status=result.status,
+            steps=list(result.steps),
+            events=[event.to_dict() for event in result.events],
+            learning=conducted.learning,
+            run_id=run_id,
+            stop_reason=conducted.stop_reason,
+            error=result.error,
+            actor=conducted.actor,
+            final_step=conducted.final_step,
+            tokens=result.tokens,
+            duration=result.duration,
+        )
+
+    # ------------------------------------------------------------------ the queue
+
+    async def enqueue_goal(
+        self, goal: str, priority: int = 3, *, context: Mapping[str, Any] | None = None, **fields: Any
+    ) -> str:
+        """Queue ``goal`` (with ``context``) as a pending task and return its id. ``fields`` are other
+        task fields (``category``, ``tags``, ``max_retries``, ``depends_on``, ``metadata``, ...)."""
+        queue = self._queue("enqueue_goal")
+        return await queue.create_task(priority=priority, **goal_task_fields(goal, context, fields))
+
+    async def handle_task(self, task: Task) -> dict[str, Any]:
+        """Run a queued task's goal (``TaskQueueManager`` calls this) and return the result summary.
+
+        A failed run raises, so the queue retries the task per its rules; when every actor is stuck
+        on the task, retrying cannot help and the task fails for good (``PermanentFailure``). The
+        failed run's summary is kept in the task's ``metadata["last_result"]``.
+        """
+        goal, context = goal_of(task)
+        result = await self.run(goal, context)
+        summary = result.to_dict()
+        if result.ok:
+            return summary
+        if self.task_queue is not None:
+            await self.task_queue.update_task_metadata(task.task_id, metadata={"last_result": summary})
+        message = f"run {result.run_id} ended {result.stop_reason}: {result.error}"
+        if result.stop_reason is StopReason.ACTORS_EXHAUSTED:
+            raise PermanentFailure(message)
+        raise ConductorRunFailed(message)
+
+    async def process_queue(
+        self,
+        max_tasks: int | None = None,
+        max_concurrent: int = 3,
+        *,
+        until_empty: bool = False,
+        poll_interval: float = 1.0,
+    ) -> WorkerStats:
+        """Run queued goals, ``max_concurrent`` at a time, until ``stop_processing()``, until
+        ``max_tasks`` were taken, or (``until_empty``) until nothing is left to run now.
+
+        Each task's result (or error) is stored on the task. Returns what the worker did.
+        """
+        queue = self._queue("process_queue")
+        manager = TaskQueueManager(self, queue, max_concurrent, poll_interval)
+        self._managers.add(manager)
+        try:
+            return await manager.run(max_tasks, burst=until_empty)
+        finally:
+            self._managers.discard(manager)
+
+    async def stop_processing(self) -> None:
+        """Stop every ``process_queue`` loop of this Conductor gracefully: no new tasks are taken,
+        running ones finish (or return to ``pending`` after the grace period)."""
+        for manager in list(self._managers):
+            await manager.stop()
+
+    def _queue(self, call: str) -> TaskQueue:
+        if self.task_queue is None:
+            raise ValidationError(
+                f"{call}() needs a task queue: Conductor(..., task_queue=SQLiteTaskQueue('tasks.db')), or "
+                "ExecutionMode(conductor, style='workflow', execution='async', queue=...); to run a goal now, "
+                "call run(goal)"
+            )
+        return self.task_queue
+
+    # ------------------------------------------------------------------ closing
+
+    def close(self) -> None:
+        """Close the learning store (if this Conductor opened it)."""
+        if self._owns_router:
+            self._router.close()
+
+    def __enter__(self) -> Conductor:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _check_run(goal: object, context: Mapping[str, Any] | None, max_iterations: object) -> dict[str, Any]:
+    """A copy of ``context``; raise ``ValidationError`` for a bad goal, context or max_iterations."""
+    if not isinstance(goal, str) or not goal.strip():
+        raise ValidationError(f"the goal must be a non-empty string describing what to do, got {goal!r:.80}")
+    if context is not None and not isinstance(context, Mapping):
+        raise ValidationError(f"context must be a dict or None, got {type(context).__name__}")
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
+        raise ValidationError(f"max_iterations must be a whole number >= 1, got {max_iterations!r}")
+    return dict(context or {})
