@@ -9,7 +9,8 @@ workflow    ``execute`` -> result, ``execute_stream`` /   ``enqueue_task``, ``pr
             ``stream``: raw event dicts                   ``stop_processing``
 ==========  ===========================================  ===============================================
 
-Every run goes through the Conductor, so each one learns, whatever the style. A call that does not
+Every run goes through the Conductor, so each one learns, whatever the style (chat runs under the
+category ``chat`` unless their context names another). A call that does not
 fit the mode raises ``ValidationError`` (a ``ValueError``) naming the call that does.
 """
 
@@ -135,10 +136,14 @@ class ExecutionMode:
 
     # ------------------------------------------------------------------ checks
 
-    def _context(self, context: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        if self.style != "chat" or context is None or "history" not in context:
-            return None if context is None else dict(context)
-        return {**context, "history": format_history(context["history"])}
+    def _context(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The run's context; chat formats its history and learns under the category ``chat``."""
+        data = dict(context or {})
+        if self.style == "chat":
+            data.setdefault("category", "chat")
+            if "history" in data:
+                data["history"] = format_history(data["history"])
+        return data
 
     def _need_sync(self, call: str) -> None:
         if self.execution != "sync":
