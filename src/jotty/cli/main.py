@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from jotty.cli.chat import chat
+from jotty.cli.learning import learning_app
 from jotty.cli.queue import queue_app
 from jotty.cli.worker import worker
 
@@ -15,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(queue_app, name="queue")
 app.command("worker")(worker)
+app.command("chat")(chat)
+app.add_typer(learning_app, name="learning")
 
 
 def main() -> None:

@@ -1,0 +1,91 @@
+"""``jotty learning show``: what the Conductor has learned, actor by actor and category by category."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from jotty.cli.console import DbOption, console, friendly_errors, text
+from jotty.db import resolve_store
+
+if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
+    from jotty.learning import LearningTable
+
+learning_app = typer.Typer(name="learning", help="What the Conductor has learned.", no_args_is_help=True)
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _rows_table(table: LearningTable) -> Table:
+    out = Table(title="Actors by category", title_justify="left")
+    for column in ("actor", "category", "runs", "ok", "rate", "p(success)", "reward", "tokens", "seconds", "Q start"):
+        out.add_column(column, justify="left" if column in ("actor", "category") else "right")
+    for row in table.rows:
+        out.add_row(
+            text(row.actor),
+            text(row.category),
+            str(row.attempts),
+            str(row.successes),
+            _percent(row.success_rate),
+            _number(row.p_success),
+            _number(row.mean_reward),
+            _number(row.mean_tokens, 0),
+            _number(row.mean_seconds),
+            "-" if row.q_start is None else f"{row.q_start:.2f} ({row.visits})",
+        )
+    return out
+
+
+def _keywords_table(table: LearningTable, limit: int) -> Table:
+    out = Table(title=f"Keywords (most tried {limit})", title_justify="left")
+    for column in ("actor", "keyword", "runs", "ok", "rate"):
+        out.add_column(column, justify="left" if column in ("actor", "keyword") else "right")
+    for row in table.keywords[:limit]:
+        out.add_row(
+            text(row.actor), text(row.keyword), str(row.attempts), str(row.successes), _percent(row.success_rate)
+        )
+    return out
+
+
+@learning_app.command("show")
+def show(
+    actor: Annotated[list[str] | None, typer.Option("--actor", "-a", help="Only this actor (repeatable).")] = None,
+    keywords: Annotated[int, typer.Option("--keywords", "-k", min=0, help="Keyword rows to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Print the learning table: per actor and category, runs, success rate, predicted success,
+    mean reward, tokens and seconds, and the learned value of starting with the actor (Q start)."""
+    from jotty.learning import learning_table, open_store
+
+    with friendly_errors():
+        location = resolve_store(db)
+        if location.kind == "sqlite" and not Path(location.target).exists():
+            console.print(text(f"nothing learned yet: there is no store at {location.target} (see --db)"))
+            return
+        store = open_store(db)
+        try:
+            table = learning_table(store, actor or None)
+        finally:
+            store.close()
+    if as_json:
+        keyword_rows = [asdict(k) for k in table.keywords[:keywords]]
+        console.out(json.dumps({"rows": table.to_dicts(), "keywords": keyword_rows}, indent=2))
+        return
+    if not table.rows:
+        console.print(text(f"nothing learned yet in {location.target}"))
+        return
+    console.print(_rows_table(table))
+    if keywords and table.keywords:
+        console.print(_keywords_table(table, keywords))
