@@ -7,6 +7,9 @@ import typer
 from jotty.cli.chat import chat
 from jotty.cli.learning import learning_app
 from jotty.cli.queue import queue_app
+from jotty.cli.run import run
+from jotty.cli.runs import runs_app
+from jotty.cli.schema import schema
 from jotty.cli.worker import worker
 
 app = typer.Typer(
@@ -17,6 +20,9 @@ app = typer.Typer(
 )
 app.add_typer(queue_app, name="queue")
 app.command("worker")(worker)
+app.command("run")(run)
+app.add_typer(runs_app, name="runs")
+app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
 

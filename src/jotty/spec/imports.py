@@ -10,6 +10,7 @@ instead, so neither replaces the other. Anything else is imported from ``sys.pat
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import importlib
 import importlib.util
@@ -36,10 +37,10 @@ def resolve(path: str, base_dir: Path | None) -> Any:
         except AttributeError:
             owner = f"{module_name}:{'.'.join(walked)}" if walked else f"module {module_name!r}"
             names = sorted(n for n in dir(value) if not n.startswith("_"))
-            shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-            raise ImportPathError(
-                f"cannot resolve {path!r}: {owner} has no attribute {part!r} (it has: {shown or 'nothing public'})"
-            ) from None
+            close = difflib.get_close_matches(part, names, n=1)
+            listing = ", ".join(names[:12]) or "nothing public"
+            hint = f"; did you mean {close[0]!r}?" if close else f" (it has: {listing})"
+            raise ImportPathError(f"cannot resolve {path!r}: {owner} has no attribute {part!r}{hint}") from None
         walked.append(part)
     return value
 
@@ -47,7 +48,7 @@ def resolve(path: str, base_dir: Path | None) -> Any:
 def _module(name: str, base_dir: Path | None) -> ModuleType:
     local = _local_file(name, base_dir) if base_dir is not None else None
     if local is None:
-        return _import(name, None)
+        return _import(name, base_dir, on_path=False)
     loaded = sys.modules.get(name)
     if loaded is not None and _file_of(loaded) == local:
         return loaded
@@ -60,10 +61,11 @@ def _module(name: str, base_dir: Path | None) -> ModuleType:
     return _load_private(name, local, base_dir)
 
 
-def _import(name: str, base_dir: Path | None) -> ModuleType:
+def _import(name: str, base_dir: Path | None, *, on_path: bool = True) -> ModuleType:
+    """Import ``name`` (with ``base_dir`` first on ``sys.path`` when ``on_path``)."""
     importlib.invalidate_caches()  # a module written since the last import must be seen
     try:
-        with _on_path(base_dir):
+        with _on_path(base_dir if on_path else None):
             return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         where = f"beside the flow file ({base_dir}) or " if base_dir is not None else ""

@@ -1,0 +1,29 @@
+"""``jotty schema``: the JSON Schema of flow definitions, for editors and validators."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jotty.cli.console import err_console, fail
+from jotty.spec import flow_schema
+
+
+def schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the schema to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of flow definitions (YAML or JSON files for `jotty run`)."""
+    text = json.dumps(flow_schema(), indent=2)
+    if output is None:
+        typer.echo(text)
+        return
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    err_console.print(f"wrote {output}", markup=False)
