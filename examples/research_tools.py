@@ -1,6 +1,6 @@
 """The Python agents of ``research_chain.yaml`` (a flow definition run with ``jotty run``).
 
-``fetch`` fails on its first call (the flow retries it), ``legal`` is always down (the parallel
+``fetch`` fails on its first call in a run (the flow retries it), ``legal`` is always down (the parallel
 needs only 3 of its 4 branches) and ``write`` is overloaded (its fallback ``plain_write`` runs).
 They report made-up token counts, so the run has a token shape to show.
 """
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from jotty.agents import AgentResult, TokenUsage
+from jotty.agents import AgentResult, RunContext, TokenUsage
 
-_calls = {"fetch": 0}
+_timed_out: set[str | None] = set()
 
 
-def fetch(topic: str) -> AgentResult:
-    """Notes on ``topic``; the search API times out on the first call of each process."""
-    _calls["fetch"] += 1
-    if _calls["fetch"] == 1:
+def fetch(topic: str, ctx: RunContext) -> AgentResult:
+    """Notes on ``topic``; the search API times out on the first call of each run."""
+    if ctx.run_id not in _timed_out:
+        _timed_out.add(ctx.run_id)
         raise ConnectionError("search API timed out")
     notes = [f"{topic}: finding {i}" for i in range(1, 6)]
     return AgentResult(output=notes, tokens=TokenUsage(prompt=420, completion=180))
