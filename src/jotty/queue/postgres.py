@@ -22,6 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -33,7 +34,7 @@ from jotty.db.location import resolve_store
 from jotty.db.postgres import AsyncConn, check_schema, connect, open_pool, redact, translate
 from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
-from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix
+from jotty.queue.policy import HOSTNAME, plan_failure, task_id_prefix
 from jotty.queue.sqlite import _values as stored_values
 from jotty.queue.task import TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, utcnow
 
@@ -41,8 +42,56 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in TASK_COLUMNS)
-_INSERT = sql.SQL("INSERT INTO tasks ({}) VALUES ({})").format(
-    _COLUMNS, sql.SQL(", ").join(sql.Placeholder() for _ in TASK_COLUMNS)
+# Column types of the tasks table (migrations/postgres): rows are inserted as one array per column.
+_INT_COLUMNS = frozenset({"priority", "progress_percent", "pid", "retry_count", "max_retries"})
+_FLOAT_COLUMNS = frozenset({"estimated_hours", "actual_hours", "run_after", "lease_expires_at"})
+_TIME_COLUMNS = frozenset({"created_at", "started_at", "completed_at", "last_heartbeat"})
+
+
+def _array_type(column: str) -> str:
+    if column in _INT_COLUMNS:
+        return "integer[]"
+    if column in _FLOAT_COLUMNS:
+        return "double precision[]"
+    return "timestamp[]" if column in _TIME_COLUMNS else "text[]"
+
+
+_UNNEST_ROWS = sql.SQL("SELECT * FROM unnest({})").format(
+    sql.SQL(", ").join(sql.SQL("{}::" + _array_type(c)).format(sql.Placeholder(f"c_{c}")) for c in TASK_COLUMNS)
+)
+_INSERT = sql.SQL("INSERT INTO tasks ({}) {}").format(_COLUMNS, _UNNEST_ROWS)
+# New tasks in one statement: the day's id counter moves past the k rows without an id (on the
+# day's first use it starts from the table), those rows get TASK-YYYYMMDD-NNNNN ids in order, the
+# rows and their 'created' history are written and idle workers are notified. Returns the ids.
+_CREATE = sql.SQL(
+    """WITH bumped AS (
+    UPDATE jotty_id_counters SET last = last + %(k)s WHERE day = %(day)s AND %(k)s > 0 RETURNING last
+), seeded AS (
+    INSERT INTO jotty_id_counters AS c (day, last)
+    SELECT %(day)s, %(k)s + COALESCE((SELECT MAX(substr(task_id, %(start)s)::bigint) FROM tasks
+        WHERE starts_with(task_id, %(prefix)s) AND substr(task_id, %(start)s) ~ '^[0-9]{{1,12}}$'), 0)
+    WHERE %(k)s > 0 AND NOT EXISTS (SELECT 1 FROM bumped)
+    ON CONFLICT (day) DO UPDATE SET last = c.last + %(k)s RETURNING last
+), base AS (
+    SELECT COALESCE((SELECT last FROM bumped), (SELECT last FROM seeded), %(k)s) - %(k)s AS n
+), given AS (
+    SELECT u.*, count(*) FILTER (WHERE u.task_id IS NULL) OVER (ORDER BY u.ord) AS fresh
+    FROM unnest({arrays}) WITH ORDINALITY AS u({columns}, ord)
+), numbered AS (
+    SELECT g.*, COALESCE(g.task_id, %(prefix)s || lpad((b.n + g.fresh)::text,
+        greatest(5, length((b.n + g.fresh)::text)), '0')) AS new_id
+    FROM given g CROSS JOIN base b
+), created AS (
+    INSERT INTO tasks ({columns}) SELECT new_id, {rest} FROM numbered ORDER BY ord RETURNING task_id, status
+), logged AS (
+    INSERT INTO jotty_task_history (task_id, from_status, to_status, actor, reason, at)
+    SELECT task_id, NULL, status, %(actor)s, 'created', %(at)s FROM created
+), woken AS (SELECT pg_notify(%(channel)s, '') AS sent)
+SELECT new_id FROM numbered CROSS JOIN woken ORDER BY ord"""
+).format(
+    arrays=sql.SQL(", ").join(sql.SQL("{}::" + _array_type(c)).format(sql.Placeholder(f"c_{c}")) for c in TASK_COLUMNS),
+    columns=_COLUMNS,
+    rest=sql.SQL(", ").join(sql.Identifier(c) for c in TASK_COLUMNS if c != "task_id"),
 )
 _HISTORY = "INSERT INTO jotty_task_history (task_id, from_status, to_status, actor, reason, at) VALUES (%s, %s, %s, %s, %s, %s)"  # noqa: E501
 _NOTIFY = "SELECT pg_notify(%s, '')"
@@ -99,10 +148,6 @@ _LOCK_TASKS = "SELECT task_id FROM tasks WHERE task_id = ANY(%s) ORDER BY task_i
 _ROLL_UP = """UPDATE tasks p SET progress_percent = (
     SELECT 100 * count(*) FILTER (WHERE c.status = 'completed') / count(*) FROM tasks c WHERE c.parent_id = p.task_id)
 WHERE p.task_id = ANY(%s) AND EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = p.task_id)"""
-_NEXT_NUMBER = """INSERT INTO jotty_id_counters AS c (day, last)
-VALUES (%(day)s, %(k)s + COALESCE((SELECT MAX(substr(task_id, %(start)s)::bigint) FROM tasks
-    WHERE starts_with(task_id, %(prefix)s) AND substr(task_id, %(start)s) ~ '^[0-9]{1,12}$'), 0))
-ON CONFLICT (day) DO UPDATE SET last = c.last + %(k)s RETURNING last"""
 _RESET_COUNTER = "DELETE FROM jotty_id_counters WHERE day = %s"
 _EXISTING = "SELECT task_id FROM tasks WHERE task_id = ANY(%s) ORDER BY task_id"
 _FETCH = "SELECT * FROM tasks WHERE task_id = %s"
@@ -151,15 +196,22 @@ def _history_entry(r: DictRow) -> HistoryEntry:
     return HistoryEntry(r["task_id"], r["from_status"], r["to_status"], r["actor"], r["reason"], at)
 
 
+def _column_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows (``Task.to_row`` form) as one typed list per column, for ``_INSERT`` and ``_CREATE``."""
+    out: dict[str, list[Any]] = {}
+    for column in TASK_COLUMNS:
+        values = [r[column] for r in rows]
+        if column in _FLOAT_COLUMNS:
+            values = [None if v is None else float(v) for v in values]
+        elif column in _INT_COLUMNS:
+            values = [None if v is None else int(v) for v in values]
+        out[f"c_{column}"] = values
+    return out
+
+
 def _sorted(tasks: list[Task]) -> list[Task]:
     tasks.sort(key=lambda t: (t.priority, t.created_at or utcnow(), t.task_id))
     return tasks
-
-
-class _DuplicateId(Exception):
-    def __init__(self, task_id: str) -> None:
-        super().__init__(task_id)
-        self.task_id = task_id
 
 
 class PostgresTaskQueue(TaskQueue):
@@ -252,6 +304,7 @@ class PostgresTaskQueue(TaskQueue):
                 async with pool.connection() as conn:
                     if not tx:
                         return await fn(conn)
+                    # Pipeline mode: statements whose results are not read go out without waiting.
                     async with conn.transaction():
                         return await fn(conn)
             except _RETRIED as exc:
@@ -324,52 +377,47 @@ class PostgresTaskQueue(TaskQueue):
 
     async def _insert_tx(self, conn: AsyncConn, tasks: list[Task], actor: str) -> list[str]:
         now = utcnow()
-        fresh = sum(1 for t in tasks if not t.task_id)
-        number = 0
-        if fresh:
-            prefix = task_id_prefix(now)
-            params = {"day": f"{now:%Y%m%d}", "k": fresh, "start": len(prefix) + 1, "prefix": prefix}
-            row = await (await conn.execute(_NEXT_NUMBER, params)).fetchone()
-            assert row is not None
-            number = int(row["last"]) - fresh
-        ids = []
-        for t in tasks:
-            if not t.task_id:
-                number += 1
-            ids.append(t.task_id or task_id_for(now, number))
-        rows = []
-        for t, task_id in zip(tasks, ids, strict=True):
-            row_ = t.to_row()
-            row_["task_id"] = task_id
-            rows.append(tuple(row_[c] for c in TASK_COLUMNS))
-        try:
-            async with conn.transaction(), conn.cursor() as cur:
-                await cur.executemany(_INSERT, rows)
-        except errors.UniqueViolation:
-            taken = await (await conn.execute(_EXISTING, (ids,))).fetchall()
-            raise _DuplicateId(taken[0]["task_id"] if taken else "?") from None
-        await self._log(conn, [(i, None, str(t.status), actor, "created") for t, i in zip(tasks, ids, strict=True)])
+        prefix = task_id_prefix(now)
+        rows = [t.to_row() for t in tasks]
+        for row in rows:
+            row["task_id"] = row["task_id"] or None
+        params = {
+            **_column_arrays(rows),
+            "k": sum(1 for t in tasks if not t.task_id),
+            "day": f"{now:%Y%m%d}",
+            "prefix": prefix,
+            "start": len(prefix) + 1,
+            "actor": actor,
+            "at": format_time(now),
+            "channel": self._channel,
+        }
+        ids = [r["new_id"] for r in await (await conn.execute(_CREATE, params)).fetchall()]
         parents = {t.parent_id for t in tasks if t.parent_id is not None}
         if parents:
             await self._roll_up(conn, parents)
-        await self._notify_in(conn)
         return ids
 
     async def _insert(self, tasks: list[Task], actor: str) -> list[str]:
         for attempt in (1, 2):
             try:
-                ids = await self._run(lambda conn: self._insert_tx(conn, tasks, actor))
+                # One statement; a transaction only when parents must be recounted with it.
+                with_parents = any(t.parent_id is not None for t in tasks)
+                ids = await self._run(lambda conn: self._insert_tx(conn, tasks, actor), tx=with_parents)
                 break
-            except _DuplicateId as exc:
-                if attempt == 2 or any(t.task_id == exc.task_id for t in tasks):
-                    raise ValidationError(
-                        f"task id {exc.task_id} already exists: choose another id or omit it"
-                    ) from None
+            except errors.UniqueViolation:
+                taken = await self._run(partial(self._existing, ids=[t.task_id for t in tasks if t.task_id]), tx=False)
+                if attempt == 2 or taken:
+                    first = taken[0] if taken else "?"
+                    raise ValidationError(f"task id {first} already exists: choose another id or omit it") from None
                 # A generated id collided with one written some other way: recount from the table once.
                 await self._run(self._reset_counter, tx=False)
         for t, task_id in zip(tasks, ids, strict=True):
             t.task_id = task_id
         return ids
+
+    @staticmethod
+    async def _existing(conn: AsyncConn, *, ids: list[str]) -> list[str]:
+        return [r["task_id"] for r in await (await conn.execute(_EXISTING, (ids,))).fetchall()]
 
     @staticmethod
     async def _reset_counter(conn: AsyncConn) -> None:
@@ -440,16 +488,17 @@ class PostgresTaskQueue(TaskQueue):
         params = {"now": now, "n": n, "worker": worker, "expires": now + lease, "pid": pid, "host": HOSTNAME,
                   "stamp": stamp, **_params(filters)}  # fmt: skip
 
-        async def go(conn: AsyncConn) -> list[Task]:
-            rows = await (await conn.execute(query, params)).fetchall()
-            parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
-            if parents:
-                await self._roll_up(conn, parents)
-            return [Task.from_row(r) for r in rows]
+        async def go(conn: AsyncConn) -> list[DictRow]:
+            return await (await conn.execute(query, params)).fetchall()
 
-        claimed = _sorted(await self._run(go))
+        # One statement, so no transaction around it. A claim changes no parent's count of
+        # completed children, so recounting the parents afterwards cannot race with one.
+        rows = await self._run(go, tx=False)
+        parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
+        if parents:
+            await self._run(partial(self._roll_up, parents=parents))
         self._start_listening()
-        return claimed
+        return _sorted([Task.from_row(r) for r in rows])
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         params = {"stamp": format_time(utcnow()), "expires": time.time() + lease, "progress": progress,
@@ -630,9 +679,8 @@ class PostgresTaskQueue(TaskQueue):
                 )
             await conn.execute(_DELETE_TASKS, (clash,))
             await conn.execute(_DELETE_HISTORY, (ids,))
-            rows = [t.to_row() for t in tasks]
+            await conn.execute(_INSERT, _column_arrays([t.to_row() for t in tasks]))
             async with conn.cursor() as cur:
-                await cur.executemany(_INSERT, [tuple(r[c] for c in TASK_COLUMNS) for r in rows])
                 await cur.executemany(
                     _HISTORY,
                     [(h.task_id, h.from_status, h.to_status, h.actor, h.reason, format_time(h.at)) for h in history],
