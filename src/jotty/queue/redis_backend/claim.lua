@@ -1,6 +1,6 @@
 -- Claim up to n runnable tasks in queue order. ARGV: P, stamp, now, n, worker, pid, host,
 -- lease expiry, filter count, then per filter: column, NULL matches ('1'/'0'), value count,
--- values; then one fresh lease id per task. Returns the claimed tasks' hashes.
+-- values; then one fresh lease id per task. Returns the claimed tasks as JSON objects.
 local now, n = tonumber(ARGV[3]), tonumber(ARGV[4])
 local worker, pid, host, expires = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local filters, i = {}, 10

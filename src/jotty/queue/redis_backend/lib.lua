@@ -147,4 +147,10 @@ local function take(i)
   return out, i + n + 1
 end
 
-local function row(id) return redis.call('HGETALL', tkey(id)) end
+-- A task's hash as one JSON object of strings (one reply item per task instead of two per field).
+local function row(id)
+  local flat = redis.call('HGETALL', tkey(id))
+  local out = {}
+  for k = 1, #flat, 2 do out[flat[k]] = flat[k + 1] end
+  return cjson.encode(out)
+end

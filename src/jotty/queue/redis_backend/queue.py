@@ -109,10 +109,6 @@ def _filter_value(column: str, value: Any) -> str | None:
     return _encode(value)
 
 
-def _flat(rows: Sequence[Any]) -> dict[str, str]:
-    return dict(zip(rows[::2], rows[1::2], strict=True))
-
-
 def parse_url(url: str) -> tuple[str, str | None]:
     """The Redis URL without Jotty's ``prefix`` query parameter, and that prefix."""
     parts = urlsplit(url)
@@ -330,7 +326,7 @@ class RedisTaskQueue(TaskQueue):
         leases = [new_lease_id() for _ in range(n)]
         rows = await self._script("claim", [repr(now), n, worker, pid, HOSTNAME, repr(now + lease), *encoded, *leases])
         self._start_listening()
-        return [_decode(_flat(r)) for r in rows]
+        return [_decode(json.loads(r)) for r in rows]
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         args = [task_id, lease_id or "", repr(time.time() + lease), "" if progress is None else progress]
