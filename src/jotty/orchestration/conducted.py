@@ -24,7 +24,7 @@ from jotty.orchestration.actors import AgentConfig, judge
 from jotty.orchestration.plan import Plan
 from jotty.orchestration.result import StopReason, explain, learning_report
 from jotty.patterns import Flow, Scope, Step
-from jotty.patterns.step import attempt
+from jotty.patterns.step import attempt as call_once
 from jotty.runs import StepStatus
 
 
@@ -118,7 +118,7 @@ class ConductedRun(Flow):
         path = f"{scope.path}/{number}-{actor.name}"
         step = Step(actor.agent, name=actor.name)
         record = scope.ex.begin(path, actor.name, step.kind)
-        result = await attempt(step, value, scope, record, path=path, window=path, role="step", data=dict(data))
+        result = await call_once(step, value, scope, record, path=path, window=path, role="step", data=dict(data))
         scope.add_tokens(result.tokens)
         failed = not result.ok
         validated: bool | None = None

@@ -41,6 +41,12 @@ class Conductor:
     static chain, or the dynamic candidates (default: every actor, in order). ``flow``: a pattern
     to run as an actor. ``store``: the learning store (a path, URL or ``LearningStore``).
     ``router_options`` go to ``Router`` (``explore``, ``stuck_after``, ``alpha``, ...).
+
+    Static mode feeds each actor's output to the next; a failure, or an output its validator
+    rejects, stops the chain (the result keeps the last accepted output). Dynamic mode gives every
+    actor the goal (and, in ``ctx.data["attempts"]``, the errors of the attempts before it).
+    Either way every step is recorded with the router, and the result's ``learning`` says what
+    was chosen and why.
     """
 
     def __init__(
@@ -163,7 +169,10 @@ class Conductor:
         if result.ok:
             return summary
         if self.task_queue is not None:
-            await self.task_queue.update_task_metadata(task.task_id, metadata={"last_result": summary})
+            try:
+                await self.task_queue.update_task_metadata(task.task_id, metadata={"last_result": summary})
+            except Exception:  # keeping the summary is a courtesy: the run's error is what the task needs
+                logger.warning("could not keep the failed run's summary on task %s", task.task_id, exc_info=True)
         message = f"run {result.run_id} ended {result.stop_reason}: {result.error}"
         if result.stop_reason is StopReason.ACTORS_EXHAUSTED:
             raise PermanentFailure(message)
