@@ -6,11 +6,14 @@ Each test gets its own store: a PostgreSQL schema or a Redis key prefix named af
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import hashlib
 import os
 import re
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,15 @@ REDIS_URL = os.environ.get("JOTTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 _schemas: set[str] = set()
 _prefixes: set[str] = set()
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Poll ``predicate`` until it holds, or fail after ``timeout`` seconds (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
 
 
 def store_name(tmp_path: Path) -> str:

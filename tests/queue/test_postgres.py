@@ -22,17 +22,9 @@ from jotty.db.migrations import Migration, latest_version
 from jotty.db.postgres import connect, migrate_postgres
 from jotty.errors import JottyError, SchemaVersionError, StoreError, StoreUnavailableError, ValidationError
 from jotty.queue import PostgresTaskQueue, Task, TaskStatus, open_queue
-from tests.queue.server_backends import PG_URL, pg_schema
+from tests.queue.server_backends import PG_URL, pg_schema, until
 
 pytestmark = pytest.mark.timeout(60)
-
-
-async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -19,17 +19,9 @@ import redis.asyncio as aioredis
 from jotty.errors import SchemaVersionError, StoreUnavailableError, ValidationError
 from jotty.queue import RedisTaskQueue, Task, TaskStatus, open_queue
 from jotty.queue.redis_backend import parse_url
-from tests.queue.server_backends import REDIS_URL, redis_prefix
+from tests.queue.server_backends import REDIS_URL, redis_prefix, until
 
 pytestmark = pytest.mark.timeout(60)
-
-
-async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
