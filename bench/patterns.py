@@ -218,10 +218,18 @@ async def main(quick: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="jotty-bench-") as folder:
         chain = await chain_numbers(Path(folder), runs, repeats)
     fan = await fanout_numbers(3 if quick else 11)
+    load = os.getloadavg()[0]
+    cpus = os.cpu_count() or 1
     print(
-        f"Python {platform.python_version()}, langgraph {version('langgraph')}, "
-        f"{os.cpu_count()} CPUs; medians of {repeats} (chain) and {3 if quick else 11} (fan-out) samples\n"
+        f"Python {platform.python_version()}, langgraph {version('langgraph')}, {cpus} CPUs, load {load:.1f}; "
+        f"medians of {repeats} (chain) and {3 if quick else 11} (fan-out) samples"
     )
+    if load > cpus * 0.75:
+        print(
+            "warning: the machine is busy; other processes stretch the CPU part of each sample but not "
+            "the 10 ms sleeps, so the fan-out ratio reads high. Run again on an idle machine."
+        )
+    print()
     print(table(chain, fan))
 
 
