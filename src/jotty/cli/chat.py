@@ -83,6 +83,7 @@ def chat(
             try:
                 line = console.input("[bold]you>[/] ")
             except EOFError:
+                console.out("")
                 break
             if line.strip() in EXIT_WORDS:
                 break
