@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from jotty.cli.console import DbOption, console, friendly_errors, text
@@ -27,10 +28,20 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+def _table(title: str, columns: tuple[str, ...], text_columns: int) -> Table:
+    """A compact table whose first ``text_columns`` (names) fold instead of being cut."""
+    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for index, column in enumerate(columns):
+        if index < text_columns:
+            out.add_column(column, overflow="fold", min_width=8)
+        else:
+            out.add_column(column, justify="right")
+    return out
+
+
 def _rows_table(table: LearningTable) -> Table:
-    out = Table(title="Actors by category", title_justify="left")
-    for column in ("actor", "category", "runs", "ok", "rate", "p(success)", "reward", "tokens", "seconds", "Q start"):
-        out.add_column(column, justify="left" if column in ("actor", "category") else "right")
+    columns = ("actor", "category", "runs", "ok", "rate", "p(ok)", "reward", "tokens", "secs", "Q start", "n")
+    out = _table("Actors by category", columns, 2)
     for row in table.rows:
         out.add_row(
             text(row.actor),
@@ -42,15 +53,14 @@ def _rows_table(table: LearningTable) -> Table:
             _number(row.mean_reward),
             _number(row.mean_tokens, 0),
             _number(row.mean_seconds),
-            "-" if row.q_start is None else f"{row.q_start:.2f} ({row.visits})",
+            _number(row.q_start),
+            str(row.visits) if row.q_start is not None else "-",
         )
     return out
 
 
 def _keywords_table(table: LearningTable, limit: int) -> Table:
-    out = Table(title=f"Keywords (most tried {limit})", title_justify="left")
-    for column in ("actor", "keyword", "runs", "ok", "rate"):
-        out.add_column(column, justify="left" if column in ("actor", "keyword") else "right")
+    out = _table(f"Keywords (most tried {limit})", ("actor", "keyword", "runs", "ok", "rate"), 2)
     for row in table.keywords[:limit]:
         out.add_row(
             text(row.actor), text(row.keyword), str(row.attempts), str(row.successes), _percent(row.success_rate)
