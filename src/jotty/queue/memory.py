@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -91,10 +92,17 @@ class MemoryTaskQueue(TaskQueue):
             self._roll_up(t.parent_id)
 
     def _block_dependents(self, task_id: str, actor: str | None) -> None:
-        for other in list(self._tasks.values()):
-            if task_id in other.depends_on and other.status in (TaskStatus.PENDING, TaskStatus.BACKLOG):
-                self._set_status(other, TaskStatus.BLOCKED, actor, f"dependency {task_id} did not complete")
-                self._block_dependents(other.task_id, actor)
+        frontier = deque([task_id])  # breadth first, each level in queue order
+        while frontier:
+            current = frontier.popleft()
+            waiting = [
+                t
+                for t in self._tasks.values()
+                if current in t.depends_on and t.status in (TaskStatus.PENDING, TaskStatus.BACKLOG)
+            ]
+            for other in sorted(waiting, key=self._order):
+                self._set_status(other, TaskStatus.BLOCKED, actor, f"dependency {current} did not complete")
+                frontier.append(other.task_id)
 
     def _roll_up(self, parent_id: str) -> None:
         parent = self._tasks.get(parent_id)

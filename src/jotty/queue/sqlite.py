@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -137,12 +138,12 @@ class SQLiteTaskQueue(TaskQueue):
             self._roll_up(parent_id)
 
     def _block_dependents(self, task_id: str, actor: str | None) -> None:
-        frontier = [task_id]
+        frontier = deque([task_id])  # breadth first, each level in queue order (as MemoryTaskQueue)
         while frontier:
-            current = frontier.pop()
+            current = frontier.popleft()
             rows = self._conn.execute(
                 "SELECT task_id, status, depends_on, parent_id FROM tasks "
-                "WHERE status IN ('pending', 'backlog') AND depends_on LIKE ?",
+                f"WHERE status IN ('pending', 'backlog') AND depends_on LIKE ? {_ORDER}",
                 (f"%{current}%",),
             ).fetchall()
             for row in rows:
@@ -315,6 +316,8 @@ class SQLiteTaskQueue(TaskQueue):
             ).fetchall()
             if rows:
                 self._log([(r["task_id"], "pending", "in_progress", worker, "claimed") for r in rows])
+                for parent in {r["parent_id"] for r in rows if r["parent_id"] is not None}:
+                    self._roll_up(parent)
         tasks = [Task.from_values(r) for r in rows]
         tasks.sort(key=lambda t: (t.priority, t.created_at or utcnow(), t.task_id))
         return tasks
