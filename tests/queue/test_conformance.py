@@ -78,10 +78,29 @@ async def test_enqueue_round_trips_every_field(queue: TaskQueue) -> None:
     assert original.task_id == task_id
     stored = await queue.get_task(task_id)
     assert stored is not None
-    for name in ("title", "description", "category", "priority", "tags", "worktree_path", "git_branch",
-                 "estimated_hours", "max_retries", "depends_on", "blocks", "created_by", "assigned_to",
-                 "agent_type", "context_files", "task_content", "filename", "reference_apps",
-                 "estimated_effort", "metadata", "parent_id"):  # fmt: skip
+    for name in (
+        "title",
+        "description",
+        "category",
+        "priority",
+        "tags",
+        "worktree_path",
+        "git_branch",
+        "estimated_hours",
+        "max_retries",
+        "depends_on",
+        "blocks",
+        "created_by",
+        "assigned_to",
+        "agent_type",
+        "context_files",
+        "task_content",
+        "filename",
+        "reference_apps",
+        "estimated_effort",
+        "metadata",
+        "parent_id",
+    ):
         assert getattr(stored, name) == getattr(original, name), name
     assert stored.status == TaskStatus.PENDING
     assert Task.from_dict(stored.to_dict()) == stored
@@ -219,8 +238,13 @@ async def test_complete_is_fenced_by_the_lease(queue: TaskQueue) -> None:
 async def test_complete_many(queue: TaskQueue) -> None:
     await queue.enqueue_many([Task(title=f"t{i}") for i in range(3)])
     a, b, c = await queue.claim_many(3)
-    assert await queue.complete_many([(a.task_id, a.lease_id, 1), (b.task_id, "stale", 2),  # type: ignore[list-item]
-                                      (c.task_id, c.lease_id, None)]) == [True, False, True]  # fmt: skip
+    assert await queue.complete_many(
+        [
+            (a.task_id, a.lease_id, 1),
+            (b.task_id, "stale", 2),  # type: ignore[list-item]
+            (c.task_id, c.lease_id, None),
+        ]
+    ) == [True, False, True]
     assert (await queue.get_task(b.task_id)).status == TaskStatus.IN_PROGRESS  # type: ignore[union-attr]
 
 
@@ -292,9 +316,12 @@ async def test_expired_lease_is_reaped_and_the_old_worker_is_fenced(make_queue: 
     assert await worker_b.complete(task_id, again.lease_id, "on time") is True  # type: ignore[arg-type]
     history = await worker_b.get_history(task_id)
     assert [(h.from_status, h.to_status) for h in history] == [
-        (None, "pending"), ("pending", "in_progress"), ("in_progress", "pending"),
-        ("pending", "in_progress"), ("in_progress", "completed"),
-    ]  # fmt: skip
+        (None, "pending"),
+        ("pending", "in_progress"),
+        ("in_progress", "pending"),
+        ("pending", "in_progress"),
+        ("in_progress", "completed"),
+    ]
     assert history[2].actor == "worker-b" and "worker-a" in (history[2].reason or "")
     assert (await worker_b.get_task(task_id)).result == "on time"  # type: ignore[union-attr]
 
@@ -383,8 +410,9 @@ async def test_dependency_errors(queue: TaskQueue) -> None:
     with pytest.raises(ValidationError, match="itself"):
         await queue.enqueue(Task(task_id="SELF", title="s", depends_on=["SELF"]))
     with pytest.raises(DependencyCycleError):
-        await queue.enqueue_many([Task(task_id="X", title="x", depends_on=["Y"]),
-                                  Task(task_id="Y", title="y", depends_on=["X"])])  # fmt: skip
+        await queue.enqueue_many(
+            [Task(task_id="X", title="x", depends_on=["Y"]), Task(task_id="Y", title="y", depends_on=["X"])]
+        )
     assert (await queue.get_task(a)).depends_on == []  # type: ignore[union-attr]
     assert await queue.get_task("X") is None
 
@@ -410,8 +438,14 @@ async def test_subtasks_roll_up_progress(queue: TaskQueue) -> None:
 
 
 async def test_templates(queue: TaskQueue) -> None:
-    await queue.create_template("review", title="Review {pr}", description="Check {pr} for {area}",
-                                priority=2, agent_type="claude", tags=["review"])  # fmt: skip
+    await queue.create_template(
+        "review",
+        title="Review {pr}",
+        description="Check {pr} for {area}",
+        priority=2,
+        agent_type="claude",
+        tags=["review"],
+    )
     assert "review" in await queue.list_templates()
     task_id = await queue.create_task_from_template("review", {"pr": "#12", "area": "docs"}, category="qa")
     task = await queue.get_task(task_id)
@@ -472,8 +506,10 @@ async def test_priority_and_metadata_updates(queue: TaskQueue) -> None:
     for bad in (0, 6, "high", 2.5, True, None):
         with pytest.raises(ValidationError, match="priority"):
             await queue.update_task_priority(a, bad)  # type: ignore[arg-type]
-    assert await queue.update_task_metadata(a, title="A", category="c", context_files="x.py,y.py",
-                                            metadata={"k": 1}) is True  # fmt: skip
+    assert (
+        await queue.update_task_metadata(a, title="A", category="c", context_files="x.py,y.py", metadata={"k": 1})
+        is True
+    )
     assert await queue.update_task_metadata(a, metadata={"j": 2}) is True
     stored = await queue.get_task(a)
     assert stored is not None

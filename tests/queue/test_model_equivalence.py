@@ -22,9 +22,23 @@ OPTIONS = {"retry_backoff": 0.0, "lease_seconds": 3600, "worker_id": "model-work
 
 
 def snapshot(task: Task) -> tuple[Any, ...]:
-    return (task.task_id, str(task.status), task.priority, task.retry_count, task.max_retries, task.depends_on,
-            task.parent_id, task.progress_percent, task.error_message, task.result, task.agent_type,
-            task.lease_owner, task.pid is None, task.title, task.metadata)  # fmt: skip
+    return (
+        task.task_id,
+        str(task.status),
+        task.priority,
+        task.retry_count,
+        task.max_retries,
+        task.depends_on,
+        task.parent_id,
+        task.progress_percent,
+        task.error_message,
+        task.result,
+        task.agent_type,
+        task.lease_owner,
+        task.pid is None,
+        task.title,
+        task.metadata,
+    )
 
 
 class QueuesAgree(RuleBasedStateMachine):
@@ -61,12 +75,28 @@ class QueuesAgree(RuleBasedStateMachine):
         deps=st.lists(st.integers(0, 30), max_size=2),
         parent=st.one_of(st.none(), st.integers(0, 30)),
     )
-    def create(self, title: str, priority: Any, status: str, agent: str | None, max_retries: int,
-               deps: list[int], parent: int | None) -> None:  # fmt: skip
+    def create(
+        self,
+        title: str,
+        priority: Any,
+        status: str,
+        agent: str | None,
+        max_retries: int,
+        deps: list[int],
+        parent: int | None,
+    ) -> None:
         depends_on = [self.ids[i % len(self.ids)] for i in deps] if self.ids else []
         parent_id = self.ids[parent % len(self.ids)] if self.ids and parent is not None else None
-        result = self.both("create_task", title, priority=priority, status=status, agent_type=agent,
-                           max_retries=max_retries, depends_on=depends_on, parent_id=parent_id)  # fmt: skip
+        result = self.both(
+            "create_task",
+            title,
+            priority=priority,
+            status=status,
+            agent_type=agent,
+            max_retries=max_retries,
+            depends_on=depends_on,
+            parent_id=parent_id,
+        )
         if result is not None:
             assert result[0] == result[1]
             self.ids.append(result[0])
@@ -109,7 +139,7 @@ class QueuesAgree(RuleBasedStateMachine):
         pick=st.integers(0, 100),
         op=st.sampled_from(
             ["cancel", "retry", "reset", "delete", "priority", "to_pending", "to_failed", "to_completed", "heartbeat"]
-        ),  # fmt: skip
+        ),
         value=st.integers(0, 6),
     )
     def manage(self, pick: int, op: str, value: int) -> None:
