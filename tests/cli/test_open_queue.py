@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import jotty.queue
 from jotty.errors import JottyError, ValidationError
 from jotty.queue import SQLiteTaskQueue, open_queue
 
@@ -30,18 +31,32 @@ class Recorder:
 
 
 @pytest.mark.parametrize(
-    ("url", "name"), [("postgresql://u@h/db", "PostgresTaskQueue"), ("redis://h:6379/0", "RedisTaskQueue")]
+    ("url", "module", "name"),
+    [
+        ("postgresql://u@h/db", "jotty.queue.postgres", "PostgresTaskQueue"),
+        ("redis://h:6379/0", "jotty.queue.redis_backend", "RedisTaskQueue"),
+    ],
 )
-def test_server_urls_open_their_backend(url: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jotty.queue, name, Recorder, raising=False)
+def test_server_urls_open_their_backend(url: str, module: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.import_module(module), name, Recorder)
     queue: Any = open_queue(url, lease_seconds=5)
     assert isinstance(queue, Recorder) and queue.url == url and queue.options == {"lease_seconds": 5}
 
 
-@pytest.mark.parametrize(("url", "name"), [("postgres://h/db", "PostgresTaskQueue"), ("redis://h", "RedisTaskQueue")])
-def test_a_missing_backend_is_a_clear_error(url: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(jotty.queue, name, raising=False)
-    with pytest.raises(JottyError, match=f"no {name}"):
+@pytest.mark.parametrize(
+    ("url", "module", "driver", "extra"),
+    [
+        ("postgres://h/db", "jotty.queue.postgres", "psycopg", "postgres"),
+        ("redis://h", "jotty.queue.redis_backend", "redis", "redis"),
+    ],
+)
+def test_a_missing_driver_names_the_extra_to_install(
+    url: str, module: str, driver: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, driver, None)  # as if the driver were not installed
+    with pytest.raises(JottyError, match=rf"pip install 'jotty\[{extra}\]'"):
         open_queue(url)
 
 

@@ -11,7 +11,11 @@ from jotty.errors import JottyError
 from jotty.queue.base import TaskQueue
 from jotty.queue.sqlite import SQLiteTaskQueue
 
-_SERVER_BACKENDS = {"postgresql": ("PostgresTaskQueue", "postgres"), "redis": ("RedisTaskQueue", "redis")}
+# kind -> (module, class, the extra that installs its driver)
+_SERVER_BACKENDS = {
+    "postgresql": ("jotty.queue.postgres", "PostgresTaskQueue", "postgres"),
+    "redis": ("jotty.queue.redis_backend", "RedisTaskQueue", "redis"),
+}
 
 
 def open_queue(store: str | os.PathLike[str] | None = None, **options: Any) -> TaskQueue:
@@ -24,17 +28,12 @@ def open_queue(store: str | os.PathLike[str] | None = None, **options: Any) -> T
     location = resolve_store(store)
     if location.kind == "sqlite":
         return SQLiteTaskQueue(location.target, **options)
-    class_name, extra = _SERVER_BACKENDS[location.kind]
+    module_name, class_name, extra = _SERVER_BACKENDS[location.kind]
     try:
-        backend = getattr(importlib.import_module("jotty.queue"), class_name, None)
+        module = importlib.import_module(module_name)
     except ImportError as exc:
         raise JottyError(
             f"the {location.kind} queue backend cannot be loaded ({exc}): pip install 'jotty[{extra}]'"
         ) from exc
-    if backend is None:
-        raise JottyError(
-            f"this Jotty has no {class_name} (jotty.queue does not export it), so it cannot open "
-            f"{location.kind} stores: upgrade Jotty, or use an SQLite file path"
-        )
-    queue: TaskQueue = backend(location.target, **options)
+    queue: TaskQueue = getattr(module, class_name)(location.target, **options)
     return queue
