@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -59,12 +60,13 @@ def _array_type(column: str) -> str:
 _UNNEST_ROWS = sql.SQL("SELECT * FROM unnest({})").format(
     sql.SQL(", ").join(sql.SQL("{}::" + _array_type(c)).format(sql.Placeholder(f"c_{c}")) for c in TASK_COLUMNS)
 )
-_INSERT = sql.SQL("INSERT INTO tasks ({}) {}").format(_COLUMNS, _UNNEST_ROWS)
+_INSERT = sql.SQL("INSERT INTO tasks ({}) {}").format(_COLUMNS, _UNNEST_ROWS).as_string(None)
 # New tasks in one statement: the day's id counter moves past the k rows without an id (on the
 # day's first use it starts from the table), those rows get TASK-YYYYMMDD-NNNNN ids in order, the
 # rows and their 'created' history are written and idle workers are notified. Returns the ids.
-_CREATE = sql.SQL(
-    """WITH bumped AS (
+_CREATE = (
+    sql.SQL(
+        """WITH bumped AS (
     UPDATE jotty_id_counters SET last = last + %(k)s WHERE day = %(day)s AND %(k)s > 0 RETURNING last
 ), seeded AS (
     INSERT INTO jotty_id_counters AS c (day, last)
@@ -88,13 +90,19 @@ _CREATE = sql.SQL(
     SELECT task_id, NULL, status, %(actor)s, 'created', %(at)s FROM created
 ), woken AS (SELECT pg_notify(%(channel)s, '') AS sent)
 SELECT new_id FROM numbered CROSS JOIN woken ORDER BY ord"""
-).format(
-    arrays=sql.SQL(", ").join(sql.SQL("{}::" + _array_type(c)).format(sql.Placeholder(f"c_{c}")) for c in TASK_COLUMNS),
-    columns=_COLUMNS,
-    rest=sql.SQL(", ").join(sql.Identifier(c) for c in TASK_COLUMNS if c != "task_id"),
+    )
+    .format(
+        arrays=sql.SQL(", ").join(
+            sql.SQL("{}::" + _array_type(c)).format(sql.Placeholder(f"c_{c}")) for c in TASK_COLUMNS
+        ),
+        columns=_COLUMNS,
+        rest=sql.SQL(", ").join(sql.Identifier(c) for c in TASK_COLUMNS if c != "task_id"),
+    )
+    .as_string(None)
 )
 _HISTORY = "INSERT INTO jotty_task_history (task_id, from_status, to_status, actor, reason, at) VALUES (%s, %s, %s, %s, %s, %s)"  # noqa: E501
 _NOTIFY = "SELECT pg_notify(%s, '')"
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
 _CLEAR_LEASE = "pid = NULL, lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL"
 # Dependencies are JSON arrays; comma-separated text (the supervisor's legacy form) is read too.
 _DEPS_DONE = """(t.depends_on IS NULL OR t.depends_on IN ('', '[]') OR NOT EXISTS (
@@ -166,25 +174,60 @@ _ALL_TEMPLATES = "SELECT name, fields FROM jotty_task_templates ORDER BY name"
 _NEXT_DUE = """SELECT LEAST(
     (SELECT MIN(run_after) FROM tasks WHERE status = 'pending' AND run_after IS NOT NULL),
     (SELECT MIN(lease_expires_at) FROM tasks WHERE status = 'in_progress')) AS due"""
-_ORDER = sql.SQL(" ORDER BY priority, created_at, task_id")
+_ORDER = " ORDER BY priority, created_at, task_id"
 
 _RETRIED = (errors.DeadlockDetected, errors.SerializationFailure)
 
 
-def _where(filters: Filters, alias: str = "") -> sql.Composable:
-    """Conditions for validated filters: column names are task columns, values are bound."""
+Shape = tuple[tuple[str, str], ...]
+"""Validated filters without their values: (column, 'eq' | 'null' | 'any' | 'any_or_null') each."""
+
+
+def _shape(filters: Filters) -> Shape:
+    def kind(value: Any) -> str:
+        if isinstance(value, list):
+            return "any_or_null" if None in value else "any"
+        return "null" if value is None else "eq"
+
+    return tuple((column, kind(value)) for column, value in filters)
+
+
+def _where(shape: Shape, alias: str = "") -> str:
+    """Conditions for filters of this shape: column names are task columns, values are bound."""
     parts: list[sql.Composable] = []
-    for i, (column, value) in enumerate(filters):
+    for i, (column, kind) in enumerate(shape):
         name = sql.Identifier(*([alias, column] if alias else [column]))
         mark = sql.Placeholder(f"f{i}")
-        if isinstance(value, list):
-            test = sql.SQL("{} = ANY({})").format(name, mark)
-            parts.append(sql.SQL("({} OR {} IS NULL)").format(test, name) if None in value else test)
-        elif value is None:
-            parts.append(sql.SQL("{} IS NULL").format(name))
-        else:
-            parts.append(sql.SQL("{} = {}").format(name, mark))
-    return sql.SQL(" AND ").join(parts)
+        test = {
+            "eq": sql.SQL("{name} = {mark}"),
+            "null": sql.SQL("{name} IS NULL"),
+            "any": sql.SQL("{name} = ANY({mark})"),
+            "any_or_null": sql.SQL("({name} = ANY({mark}) OR {name} IS NULL)"),
+        }[kind]
+        parts.append(test.format(name=name, mark=mark))
+    return sql.SQL(" AND ").join(parts).as_string(None)
+
+
+@functools.lru_cache(maxsize=256)
+def _claim_sql(shape: Shape) -> str:
+    return _CLAIM.format(filters="AND " + _where(shape, "t") if shape else "", deps=_DEPS_DONE)
+
+
+@functools.lru_cache(maxsize=256)
+def _select_sql(shape: Shape, limited: bool) -> str:
+    where = " WHERE " + _where(shape) if shape else ""
+    return f"SELECT * FROM tasks{where}{_ORDER}{' LIMIT %(limit)s' if limited else ''}"
+
+
+@functools.lru_cache(maxsize=256)
+def _count_sql(shape: Shape) -> str:
+    return "SELECT COUNT(*) AS n FROM tasks" + (" WHERE " + _where(shape) if shape else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _update_sql(columns: tuple[str, ...]) -> str:
+    sets = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(f"v_{c}")) for c in columns)
+    return sql.SQL("UPDATE tasks SET {} WHERE task_id = %(task_id)s").format(sets).as_string(None)
 
 
 def _params(filters: Filters) -> dict[str, Any]:
@@ -304,7 +347,6 @@ class PostgresTaskQueue(TaskQueue):
                 async with pool.connection() as conn:
                     if not tx:
                         return await fn(conn)
-                    # Pipeline mode: statements whose results are not read go out without waiting.
                     async with conn.transaction():
                         return await fn(conn)
             except _RETRIED as exc:
@@ -433,15 +475,8 @@ class PostgresTaskQueue(TaskQueue):
         return await self._run(go, tx=False)
 
     async def _select(self, filters: Filters, limit: int | None) -> list[Task]:
-        parts: list[sql.Composable] = [sql.SQL("SELECT * FROM tasks")]
-        if filters:
-            parts += [sql.SQL(" WHERE "), _where(filters)]
-        parts.append(_ORDER)
-        params = _params(filters)
-        if limit is not None:
-            parts.append(sql.SQL(" LIMIT %(limit)s"))
-            params["limit"] = limit
-        query = sql.Composed(parts)
+        query = _select_sql(_shape(filters), limit is not None)
+        params = {**_params(filters), "limit": limit}
 
         async def go(conn: AsyncConn) -> list[Task]:
             return [Task.from_row(r) for r in await (await conn.execute(query, params)).fetchall()]
@@ -449,10 +484,7 @@ class PostgresTaskQueue(TaskQueue):
         return await self._run(go, tx=False)
 
     async def _count(self, filters: Filters) -> int:
-        parts: list[sql.Composable] = [sql.SQL("SELECT COUNT(*) AS n FROM tasks")]
-        if filters:
-            parts += [sql.SQL(" WHERE "), _where(filters)]
-        query = sql.Composed(parts)
+        query = _count_sql(_shape(filters))
 
         async def go(conn: AsyncConn) -> int:
             row = await (await conn.execute(query, _params(filters))).fetchone()
@@ -479,20 +511,21 @@ class PostgresTaskQueue(TaskQueue):
     # ------------------------------------------------------------------ claiming and finishing
 
     async def _claim(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[Task]:
-        where = _where(filters, "t")
-        query = sql.SQL(_CLAIM).format(
-            filters=sql.SQL("AND {}").format(where) if filters else sql.SQL(""), deps=sql.SQL(_DEPS_DONE)
-        )
+        query = _claim_sql(_shape(filters))
         now = time.time()
         stamp = format_time(utcnow())
         params = {"now": now, "n": n, "worker": worker, "expires": now + lease, "pid": pid, "host": HOSTNAME,
                   "stamp": stamp, **_params(filters)}  # fmt: skip
 
         async def go(conn: AsyncConn) -> list[DictRow]:
-            return await (await conn.execute(query, params)).fetchall()
+            # BEGIN, SET and the claim go out together. The commit does not wait for the disk: a
+            # claim lost in a server crash only means the task runs again, as after any lost lease.
+            async with conn.pipeline(), conn.transaction():
+                await conn.execute(_ASYNC_COMMIT)
+                return await (await conn.execute(query, params)).fetchall()
 
-        # One statement, so no transaction around it. A claim changes no parent's count of
-        # completed children, so recounting the parents afterwards cannot race with one.
+        # A claim changes no parent's count of completed children, so recounting the parents
+        # afterwards cannot race with one.
         rows = await self._run(go, tx=False)
         parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
         if parents:
@@ -587,12 +620,6 @@ class PostgresTaskQueue(TaskQueue):
 
     # ------------------------------------------------------------------ unfenced updates
 
-    @staticmethod
-    def _set_clause(values: dict[str, Any]) -> sql.Composable:
-        return sql.SQL(", ").join(
-            sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(f"v_{k}")) for k in values
-        )
-
     async def _transition(self, task_id: str, status: TaskStatus, updates: dict[str, Any], reason: str | None) -> bool:
         async def go(conn: AsyncConn) -> bool:
             row = await (await conn.execute(_STATUS_FOR_UPDATE, (task_id,))).fetchone()
@@ -602,8 +629,9 @@ class PostgresTaskQueue(TaskQueue):
             if status == TaskStatus.IN_PROGRESS and row["status"] != "in_progress":
                 values["started_at"] = format_time(utcnow())
             values["status"] = str(status)
-            query = sql.SQL("UPDATE tasks SET {} WHERE task_id = %(task_id)s").format(self._set_clause(values))
-            await conn.execute(query, {**{f"v_{k}": v for k, v in values.items()}, "task_id": task_id})
+            await conn.execute(
+                _update_sql(tuple(values)), {**{f"v_{k}": v for k, v in values.items()}, "task_id": task_id}
+            )
             if row["status"] != status:
                 await self._set_status(conn, task_id, row["status"], status, self.worker_id, reason, row["parent_id"])
             elif row["parent_id"] is not None:
@@ -616,7 +644,7 @@ class PostgresTaskQueue(TaskQueue):
 
     async def _update(self, task_id: str, updates: dict[str, Any]) -> bool:
         values = stored_values(updates)
-        query = sql.SQL("UPDATE tasks SET {} WHERE task_id = %(task_id)s").format(self._set_clause(values))
+        query = _update_sql(tuple(values))
         params = {**{f"v_{k}": v for k, v in values.items()}, "task_id": task_id}
 
         async def go(conn: AsyncConn) -> bool:
