@@ -39,7 +39,7 @@ def _table(title: str, columns: tuple[str, ...], text_columns: int) -> Table:
     return out
 
 
-def _rows_table(table: LearningTable) -> Table:
+def rows_table(table: LearningTable) -> Table:
     columns = ("actor", "category", "runs", "ok", "rate", "p(ok)", "reward", "tokens", "secs", "Q start", "n")
     out = _table("Actors by category", columns, 2)
     for row in table.rows:
@@ -96,6 +96,6 @@ def show(
     if not table.rows:
         console.print(text(f"nothing learned yet in {location.target}"))
         return
-    console.print(_rows_table(table))
+    console.print(rows_table(table))
     if keywords and table.keywords:
         console.print(_keywords_table(table, keywords))

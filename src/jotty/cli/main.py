@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from jotty.cli.chat import chat
+from jotty.cli.demo import demo
 from jotty.cli.learning import learning_app
 from jotty.cli.queue import queue_app
 from jotty.cli.run import run
@@ -25,6 +26,7 @@ app.add_typer(runs_app, name="runs")
 app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
+app.command("demo")(demo)
 
 
 def main() -> None:

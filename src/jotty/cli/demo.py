@@ -1,0 +1,150 @@
+"""``jotty demo``: the main job, on the embedded store, no API key needed.
+
+Act 1 analyses a git repository with a durable flow; act 2 queues questions about it and lets
+concurrent workers answer them while the Conductor learns which agent answers which kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from jotty.cli.console import console, friendly_errors, text
+from jotty.cli.learning import rows_table
+from jotty.cli.live import StepTree, seconds, steps_table
+from jotty.db import jotty_home
+from jotty.demo.analysis import analysis_flow
+from jotty.demo.repository import choose_repository
+from jotty.demo.routing import actors, questions
+from jotty.learning import learning_table, open_store
+from jotty.orchestration import Conductor
+from jotty.patterns import RunResult
+from jotty.queue import SQLiteTaskQueue, TaskStatus
+
+
+def demo(
+    repo: Annotated[
+        Path, typer.Option("--repo", help="The git repository to analyse (default: the current one).")
+    ] = Path("."),
+    rounds: Annotated[int, typer.Option("--rounds", min=1, max=10, help="Rounds of queued questions.")] = 5,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Concurrent queue workers.")] = 4,
+) -> None:
+    """Run the main job: analyse a git repository with a durable flow, then answer queued questions
+    about it with concurrent workers while the Conductor learns which agent to use."""
+    with friendly_errors():
+        home = jotty_home()
+        store = home / "demo.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{store}{suffix}").unlink(missing_ok=True)
+        target, sample = choose_repository(repo, home / "demo" / "sample-repo")
+        started = time.perf_counter()
+        console.print(
+            Panel.fit(
+                f"[bold]Jotty demo[/]: analysing {'a sample repository at ' if sample else ''}[cyan]{target}[/]\n"
+                f"store: [cyan]{store}[/] (SQLite, embedded; made fresh for the demo)",
+                border_style="blue",
+            )
+        )
+        analysis = act_one(target, store, home / "demo" / "report.md")
+        rows = asyncio.run(act_two(target, store, rounds, workers))
+        show_learning(store)
+        closing(analysis, rows, store, time.perf_counter() - started)
+
+
+def act_one(repo: Path, store: Path, report: Path) -> RunResult:
+    """The durable analysis flow, with a live step tree."""
+    console.rule("[bold]Act 1[/]: a durable flow analyses the repository")
+    flow = analysis_flow(repo, report)
+    tree = StepTree()
+    run_id = f"demo-analysis-{int(time.time())}"
+    with Live(tree, console=console, refresh_per_second=10):
+        result = asyncio.run(flow.run(None, store=str(store), run_id=run_id, sink=tree.sink))
+    console.print(steps_table(result.steps))
+    for path, strategy in result.handled.items():
+        console.print(text(f"  {strategy} fired at {path}: the flow carried on"))
+    console.print(text(f"  status {result.status}; report written to {result.output}"))
+    return result
+
+
+async def act_two(repo: Path, store: Path, rounds: int, workers: int) -> list[dict[str, Any]]:
+    """Rounds of queued questions, answered by concurrent workers; returns one row per round."""
+    console.rule("[bold]Act 2[/]: queued questions, concurrent workers, learned routing")
+    asked = questions(repo)
+    queue = SQLiteTaskQueue(store)
+    conductor = Conductor(actors(repo), task_queue=queue, mode="dynamic", store=str(store))
+    table = Table("round", "questions", "answered", "right agent first", "attempts", "wasted", "time")
+    rows: list[dict[str, Any]] = []
+    try:
+        for number in range(1, rounds + 1):
+            ids = [await conductor.enqueue_goal(goal, context=context) for goal, context in asked]
+            began = time.perf_counter()
+            await conductor.process_queue(max_concurrent=workers, until_empty=True)
+            row = await round_row(queue, ids, number, time.perf_counter() - began)
+            rows.append(row)
+            table.add_row(
+                str(number),
+                str(row["questions"]),
+                str(row["answered"]),
+                f"{row['first_try']}/{row['questions']}",
+                str(row["attempts"]),
+                str(row["attempts"] - row["answered"]),
+                seconds(row["seconds"]),
+            )
+    finally:
+        conductor.close()
+        await queue.close()
+    console.print(table)
+    return rows
+
+
+async def round_row(queue: SQLiteTaskQueue, ids: list[str], number: int, elapsed: float) -> dict[str, Any]:
+    """How one round went: answered questions, and how many attempts the routing needed."""
+    answered = first_try = attempts = 0
+    for task_id in ids:
+        task = await queue.get_task(task_id)
+        if task is None or task.status != TaskStatus.COMPLETED or not isinstance(task.result, dict):
+            continue
+        steps = task.result.get("steps", [])
+        answered += 1
+        attempts += len(steps)
+        first_try += len(steps) == 1
+    return {
+        "round": number,
+        "questions": len(ids),
+        "answered": answered,
+        "first_try": first_try,
+        "attempts": attempts,
+        "seconds": elapsed,
+    }
+
+
+def show_learning(store: Path) -> None:
+    """What the Conductor learned, per agent and kind of question."""
+    learned = open_store(str(store))
+    try:
+        console.print(rows_table(learning_table(learned)))
+    finally:
+        learned.close()
+
+
+def closing(analysis: RunResult, rows: list[dict[str, Any]], store: Path, elapsed: float) -> None:
+    first, last = rows[0], rows[-1]
+    lines = [
+        f"[bold]done in {elapsed:.1f} s[/]",
+        f"act 1: flow {analysis.status}, {len(analysis.steps)} steps checkpointed (run {analysis.run_id})",
+        f"act 2: right agent first {first['first_try']}/{first['questions']} in round 1, "
+        f"{last['first_try']}/{last['questions']} in round {last['round']}",
+        "",
+        "look closer:",
+        f"  jotty runs show {analysis.run_id} --store {store}",
+        f"  jotty queue list --db {store}",
+        f"  jotty learning show --db {store}",
+    ]
+    console.print(Panel("\n".join(lines), title="summary", border_style="green"))
