@@ -13,12 +13,11 @@ import logging
 import os
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from jotty.processes import PROC, proc_stat
 
-_PROC = Path("/proc")
+logger = logging.getLogger(__name__)
 
 
 def signal_group(pgid: int, sig: int) -> bool:
@@ -36,39 +35,17 @@ def group_alive(pgid: int) -> bool:
     """Whether any process of group ``pgid`` is still running (zombies count as gone)."""
     if not signal_group(pgid, 0):
         return False
-    if not _PROC.is_dir():
+    if not PROC.is_dir():
         return True
     return any(state != "Z" for state in _group_states(pgid))
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    state = _stat(pid)
-    return state is None or state[0] != "Z"
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """The state letter and process group of ``pid`` from ``/proc``, or ``None``."""
-    try:
-        raw = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    fields = raw[raw.rfind(")") + 2 :].split()
-    return fields[0], int(fields[2])
-
-
 def _group_states(pgid: int) -> list[str]:
     states = []
-    with os.scandir(_PROC) as entries:
+    with os.scandir(PROC) as entries:
         for entry in entries:
             if entry.name.isdigit():
-                stat = _stat(int(entry.name))
+                stat = proc_stat(int(entry.name))
                 if stat is not None and stat[1] == pgid:
                     states.append(stat[0])
     return states

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from jotty.errors import DependencyCycleError, NotFoundError, ValidationError
+from jotty.processes import pid_alive
 from jotty.queue import validation as check
 from jotty.queue.policy import HOSTNAME, RetryPolicy, default_worker_id, progress_percent
 from jotty.queue.task import Task, TaskStatus, parse_list, utcnow
@@ -357,7 +358,7 @@ class TaskQueue(abc.ABC):
         for t in await self.get_running_tasks():
             if t.pid is None or (t.host is not None and t.host != HOSTNAME):
                 continue
-            if not _pid_alive(t.pid):
+            if not pid_alive(t.pid):
                 dead.append(t.task_id)
         if not dead:
             return 0
@@ -718,18 +719,3 @@ def _find_cycle(graph: dict[str, list[str]], starts: list[str]) -> None:
                 continue
             seen.add(node)
             stack.extend((d, [*path, d]) for d in graph.get(node, []))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped) counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
