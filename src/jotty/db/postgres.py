@@ -9,8 +9,11 @@ psycopg and psycopg-pool are the ``jotty[postgres]`` extra; importing this modul
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +23,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from jotty.db.location import resolve_store
 from jotty.db.migrations import latest_version, load_migrations
 from jotty.errors import SchemaVersionError, StoreError, StoreUnavailableError, ValidationError
 
@@ -62,6 +66,31 @@ def conninfo(url: str, schema: str | None = None, application_name: str | None =
             f"the PostgreSQL URL {redact(url)} is malformed ({str(exc).strip()}): use "
             "postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?options=...]"
         ) from None
+
+
+def server_url(url: str | None, who: str) -> str:
+    """The PostgreSQL URL ``who`` was given, else ``JOTTY_DATABASE_URL``; ``ValidationError`` for
+    anything that is not a ``postgresql://`` URL."""
+    location = resolve_store(url)
+    if location.kind != "postgresql":
+        raise ValidationError(
+            f"{who} needs a postgresql:// URL (or JOTTY_DATABASE_URL set to one), got {location.target!r}"
+        )
+    return location.target
+
+
+def describe(url: str, schema: str | None = None) -> str:
+    """A store's place for messages: the URL without its password, and the schema if one is set."""
+    return redact(url) if schema is None else f"{redact(url)} (schema {schema})"
+
+
+@lru_cache(maxsize=512)
+def format_placeholders(statement: str) -> str:
+    """A statement written for sqlite3 (``?`` placeholders) in psycopg's style (``%s``).
+
+    The portable SQL shared with the SQLite stores has no literal ``?``; a literal ``%`` is escaped.
+    """
+    return statement.replace("%", "%%").replace("?", "%s")
 
 
 def check_schema(schema: str) -> str:
@@ -154,21 +183,8 @@ async def migrate_postgres(conn: AsyncConn, where: str, schema: str | None = Non
     return latest
 
 
-async def open_pool(
-    url: str,
-    *,
-    schema: str | None = None,
-    application_name: str | None = None,
-    min_size: int = 1,
-    max_size: int = 10,
-    timeout: float = 30.0,
-    extra: Mapping[str, Any] | None = None,
-) -> AsyncConnectionPool[AsyncConn]:
-    """Check the server, migrate the schema, then open a pool of autocommit dict-row connections.
-
-    Problems surface here, as ``StoreUnavailableError`` or ``SchemaVersionError``, not as a pool
-    timeout later.
-    """
+async def prepare(url: str, *, schema: str | None = None, application_name: str | None = None) -> None:
+    """Check the server and bring the schema to the latest version, with errors that name the fix."""
     first = await connect(url, schema=schema, application_name=application_name)
     try:
         await migrate_postgres(first, f"the PostgreSQL database {redact(url)}", schema)
@@ -185,6 +201,36 @@ async def open_pool(
     finally:
         await first.close()
 
+
+def prepare_blocking(url: str, *, schema: str | None = None, application_name: str | None = None) -> None:
+    """``prepare`` for synchronous code (a store whose interface is not async).
+
+    It runs on a private event loop in a helper thread, so it also works when the caller's thread
+    runs an event loop already.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="jotty-migrate") as helper:
+        helper.submit(asyncio.run, prepare(url, schema=schema, application_name=application_name)).result()
+
+
+async def open_pool(
+    url: str,
+    *,
+    schema: str | None = None,
+    application_name: str | None = None,
+    min_size: int = 1,
+    max_size: int = 10,
+    timeout: float = 30.0,
+    extra: Mapping[str, Any] | None = None,
+    check: bool = False,
+) -> AsyncConnectionPool[AsyncConn]:
+    """Check the server, migrate the schema, then open a pool of autocommit dict-row connections.
+
+    Problems surface here, as ``StoreUnavailableError`` or ``SchemaVersionError``, not as a pool
+    timeout later. With ``check``, each connection is tested as it leaves the pool (one round
+    trip) and replaced if the server dropped it (after a restart, say).
+    """
+    await prepare(url, schema=schema, application_name=application_name)
+
     async def configure(conn: AsyncConn) -> None:
         # The queue runs a few statements over and over: prepare each on first use and plan it
         # once per connection (planning its CTEs costs more than running them).
@@ -199,6 +245,7 @@ async def open_pool(
         timeout=timeout,
         open=False,
         configure=configure,
+        check=AsyncConnectionPool.check_connection if check else None,
         kwargs={
             "autocommit": True,
             "row_factory": dict_row,
