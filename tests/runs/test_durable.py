@@ -1,12 +1,11 @@
-"""Durable runs: checkpoints per step path, resume without repeating finished steps, clear errors."""
+"""Durable runs: checkpoints per step path, resume without repeating finished steps, clear errors
+(on every run-store backend: ``store`` and ``backend`` come from conftest)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import socket
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -15,8 +14,9 @@ import pytest
 from jotty.agents import AgentResult, FunctionAgent
 from jotty.errors import NotFoundError, RunError
 from jotty.patterns import Chain, Member, Parallel, Phase, Phased, Step, Supervisor, Team, TeamTask
-from jotty.runs import CheckpointError, RunStatus, SQLiteRunStore, StepStatus, get_events, get_run, resume
+from jotty.runs import CheckpointError, RunStatus, StepStatus, get_events, get_run, open_run_store, resume
 from tests.patterns.helpers import agent, blocked
+from tests.runs.backends import Backend
 
 
 class Switch:
@@ -34,18 +34,13 @@ class Switch:
         return f"{value}>{self.__name__}"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> str:
-    return str(tmp_path / "runs.db")
-
-
-async def test_every_finished_step_is_checkpointed_under_its_path(store: str) -> None:
+async def test_every_finished_step_is_checkpointed_under_its_path(backend: Backend) -> None:
+    store = backend.store
     a, _ = agent("fetch", lambda x: x + 1)
     b, _ = agent("analyze", lambda x: x * 2)
     result = await Chain([a, b]).run(1, store=store, run_id="n-1", metadata={"spec": "flows/n.yaml"})
     assert result.output == 4 and result.run_id == "n-1" and not result.resumed
-    with sqlite3.connect(store) as conn:
-        rows = dict(conn.execute("SELECT step_path, output FROM jotty_run_steps WHERE run_id = 'n-1'").fetchall())
+    rows = dict(backend.rows("SELECT step_path, output FROM jotty_run_steps WHERE run_id = 'n-1'"))
     assert rows == {"chain/fetch": "2", "chain/analyze": "4"}
     stored = await get_run("n-1", store)
     assert stored.status is RunStatus.COMPLETED and stored.output == 4 and stored.input == 1
@@ -179,20 +174,19 @@ async def test_resuming_an_unknown_run_is_a_clear_error(store: str) -> None:
         await get_run("nope", store)
 
 
-async def test_a_run_still_alive_in_another_process_is_not_resumed(store: str) -> None:
+async def test_a_run_still_alive_in_another_process_is_not_resumed(backend: Backend) -> None:
     a, _ = agent("a")
     broken = FunctionAgent(Switch("b"))
     flow = Chain([a, broken])
-    await flow.run("x", store=store, run_id="busy")
+    await flow.run("x", store=backend.store, run_id="busy")
     live_owner = f"{socket.gethostname()}:{os.getppid()}"  # our parent process: alive, not us
-    with sqlite3.connect(store) as conn:
-        conn.execute("UPDATE jotty_runs SET status = 'running', owner = ? WHERE run_id = 'busy'", (live_owner,))
+    backend.rows("UPDATE jotty_runs SET status = 'running', owner = ? WHERE run_id = 'busy'", (live_owner,))
     with pytest.raises(RunError, match="still running in process"):
-        await flow.run("x", store=store, run_id="busy")
+        await flow.run("x", store=backend.store, run_id="busy")
 
 
 async def test_an_open_store_serves_many_runs(store: str) -> None:
-    opened = SQLiteRunStore(store)
+    opened = open_run_store(store)
     a, _ = agent("a", lambda x: x)
     try:
         for n in range(3):
@@ -218,7 +212,7 @@ async def test_the_same_run_cannot_run_twice_at_once(store: str) -> None:
 
 
 async def test_a_run_created_meanwhile_by_another_process_is_a_clear_error(store: str) -> None:
-    opened = SQLiteRunStore(store)
+    opened = open_run_store(store)
     try:
         await opened.create_run("race", "chain", "{}", None, "elsewhere:1")
         with pytest.raises(RunError, match="started by another process a moment ago"):

@@ -1,10 +1,10 @@
-"""A run killed with SIGKILL halfway resumes in another process and never repeats a finished step."""
+"""A run killed with SIGKILL halfway resumes in another process and never repeats a finished step
+(on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,43 +14,41 @@ from pathlib import Path
 import pytest
 
 from jotty.runs import RunStatus, get_run
+from tests.runs.backends import MISSING_TABLE, Backend
 
 SCRIPT = Path(__file__).with_name("killable_flow.py")
 
 
-def checkpointed(store: Path) -> set[str]:
-    if not store.exists():
+def checkpointed(backend: Backend) -> set[str]:
+    try:
+        return {row[0] for row in backend.rows("SELECT step_path FROM jotty_run_steps WHERE run_id = 'kill-me'")}
+    except MISSING_TABLE:  # not migrated yet
         return set()
-    with sqlite3.connect(store, timeout=5) as conn:
-        try:
-            return {row[0] for row in conn.execute("SELECT step_path FROM jotty_run_steps WHERE run_id = 'kill-me'")}
-        except sqlite3.OperationalError:  # not migrated yet
-            return set()
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-async def test_kill_minus_nine_halfway_then_resume_elsewhere(tmp_path: Path) -> None:
-    store, side = tmp_path / "runs.db", tmp_path / "side-effects.txt"
+async def test_kill_minus_nine_halfway_then_resume_elsewhere(backend: Backend, tmp_path: Path) -> None:
+    store, side = backend.store, tmp_path / "side-effects.txt"
     wanted = {"chain/s1", "chain/s2", "chain/fan/branch-0", "chain/fan/branch-1"}
-    first = subprocess.Popen([sys.executable, str(SCRIPT), str(store), str(side), "p2"])
+    first = subprocess.Popen([sys.executable, str(SCRIPT), store, str(side), "p2"])
     try:
         deadline = time.monotonic() + 30
         # Poll until the steps before p2 are checkpointed and p2 is running.
-        while not (wanted <= checkpointed(store) and side.exists() and "p2" in side.read_text().split()):
+        while not (wanted <= checkpointed(backend) and side.exists() and "p2" in side.read_text().split()):
             assert first.poll() is None, "the flow process ended before it was killed"
-            assert time.monotonic() < deadline, f"checkpoints seen: {checkpointed(store)}"
+            assert time.monotonic() < deadline, f"checkpoints seen: {checkpointed(backend)}"
             time.sleep(0.01)
         os.kill(first.pid, signal.SIGKILL)
         assert first.wait(timeout=10) == -signal.SIGKILL
     finally:
         if first.poll() is None:
             first.kill()
-    assert checkpointed(store) == wanted  # p2 was running, s4 never started
+    assert checkpointed(backend) == wanted  # p2 was running, s4 never started
     killed = await get_run("kill-me", store)
     assert killed.status is RunStatus.RUNNING and killed.sessions == 1
 
     second = subprocess.run(
-        [sys.executable, str(SCRIPT), str(store), str(side), ""], capture_output=True, text=True, timeout=60
+        [sys.executable, str(SCRIPT), store, str(side), ""], capture_output=True, text=True, timeout=60
     )
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith("completed")

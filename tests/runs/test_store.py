@@ -1,4 +1,4 @@
-"""The RunStore interface, run against every backend (SQLite here; a PostgreSQL store joins the list)."""
+"""The RunStore interface, run against every backend (SQLite and PostgreSQL, see conftest)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jotty.agents import TokenUsage
-from jotty.errors import StoreError, ValidationError
+from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 from jotty.events import Event
 from jotty.runs import (
     Checkpoint,
@@ -18,15 +18,21 @@ from jotty.runs import (
     SQLiteRunStore,
     StepRecord,
     StepStatus,
+    get_run,
     list_runs,
     open_run_store,
 )
+from jotty.runs.postgres import PostgresRunStore
+from tests.queue.server_backends import PG_URL, pg_schema
+from tests.runs.backends import Backend
+
+STORE_CLASSES = {"sqlite": SQLiteRunStore, "postgres": PostgresRunStore}
 
 
-@pytest.fixture(params=["sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunStore]:
-    opened = open_run_store(tmp_path / "runs.db")
-    assert isinstance(opened, SQLiteRunStore)
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[RunStore]:
+    opened = open_run_store(backend.store)
+    assert isinstance(opened, STORE_CLASSES[backend.kind])
     yield opened
     await opened.close()
 
@@ -91,5 +97,39 @@ async def test_list_runs_checks_its_arguments(tmp_path: Path) -> None:
 
 
 def test_a_server_store_without_a_backend_is_a_clear_error() -> None:
-    with pytest.raises(StoreError, match="runs cannot be stored in a postgresql store"):
-        open_run_store("postgresql://user@host/db")
+    with pytest.raises(StoreError, match="runs cannot be stored in a redis store"):
+        open_run_store("redis://127.0.0.1:6379/0")
+
+
+async def test_the_database_url_is_the_default_store(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOTTY_DATABASE_URL", backend.store)
+    opened = open_run_store(backend.store)
+    try:
+        await opened.create_run("by-url", "chain", "{}", "in", "host:1")
+    finally:
+        await opened.close()
+    assert [r.run_id for r in await list_runs()] == ["by-url"]
+    assert (await get_run("by-url")).input == "in"
+
+
+async def test_a_postgres_store_in_a_schema_of_its_own(tmp_path: Path) -> None:
+    opened = PostgresRunStore(PG_URL, schema=pg_schema(tmp_path))  # created on first use, dropped at exit
+    try:
+        await opened.create_run("mine", "chain", "{}", None, "host:1")
+        assert [r.run_id for r in await opened.list_runs()] == ["mine"]
+        assert opened.location.endswith(f"(schema {opened.schema})")
+    finally:
+        await opened.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "fix"),
+    [
+        ("postgresql://postgres@127.0.0.1:1/test", "start the server or fix the host and port"),
+        ("postgresql://postgres@127.0.0.1:5432/jotty_no_such_db", "create the database"),
+        ("postgresql://postgres@127.0.0.1:5432/test?bogus=1", "malformed.*postgresql://USER"),
+    ],
+)
+async def test_an_unusable_postgres_url_says_what_to_fix(url: str, fix: str) -> None:
+    with pytest.raises(StoreUnavailableError, match=fix):
+        await list_runs(url)

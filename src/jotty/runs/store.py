@@ -2,7 +2,8 @@
 
 A ``RunStore`` keeps runs, step checkpoints and events. Writes are short: one transaction per
 checkpoint, holding the step's row and the events emitted since the last write. The SQLite store
-is built in; another backend (PostgreSQL) plugs in with ``register_backend``.
+and the PostgreSQL store (``jotty[postgres]``, imported when first asked for) are built in; another
+backend plugs in with ``register_backend``.
 """
 
 from __future__ import annotations
@@ -96,7 +97,18 @@ StoreArg = str | os.PathLike[str] | RunStore | None
 """What a ``store=`` argument accepts: a path, a database URL, an open ``RunStore``, or ``None``
 for the default store (``JOTTY_DATABASE_URL`` or ``$JOTTY_HOME/jotty.db``)."""
 
-_BACKENDS: dict[str, Callable[[str], RunStore]] = {}
+
+def _postgres(url: str) -> RunStore:
+    try:
+        from jotty.runs.postgres import PostgresRunStore
+    except ImportError as exc:
+        raise StoreError(
+            f"runs in PostgreSQL need psycopg ({exc}): pip install 'jotty[postgres]', or use an SQLite path"
+        ) from exc
+    return PostgresRunStore(url)
+
+
+_BACKENDS: dict[str, Callable[[str], RunStore]] = {"postgresql": _postgres}
 
 
 def register_backend(kind: str, factory: Callable[[str], RunStore]) -> None:
