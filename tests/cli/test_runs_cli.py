@@ -174,3 +174,28 @@ def test_resume_with_a_different_flow_is_refused(
     flow_file.write_text(KILLABLE + "description: edited\n")  # same shape, edited text
     result = jotty("runs", "resume", "x1", "-q")
     assert ok(result).startswith("completed  run x1") and "changed since run x1 started" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
+def test_ctrl_c_stops_a_run_that_resumes_later(jotty: Jotty, flow_file: Path, flow_dir: Path, db: Path) -> None:
+    env = {**os.environ, "FLOW_BLOCK": "s2"}
+    argv = [sys.executable, "-m", "jotty", "run", str(flow_file), "--input", "in", "--store", str(db), "--run-id", "c1"]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "s2" not in side_effects(flow_dir):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert err.splitlines()[-1] == f"error: interrupted: resume the run with `jotty runs resume c1 --store {db}`"
+    assert "Traceback" not in err and "● s2  running" in err
+    assert asyncio.run(get_run("c1", db)).status is RunStatus.FAILED
+    assert ok(jotty("runs", "resume", "c1", "-q")).startswith("completed  run c1")
+    assert Counter(side_effects(flow_dir)) == {"s1": 1, "s2": 2, "p0": 1, "p1": 1, "s3": 1, "s4": 1}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
@@ -40,6 +42,9 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No live step t
 FLOW_FILE_KEY = "flow_file"
 """Where a run started by ``jotty run`` keeps its definition file (in the run's metadata)."""
 FLOW_DIGEST_KEY = "flow_digest"
+
+_live_console = Console(stderr=True, highlight=False)
+"""The live view's console (stderr; lines wrap, so the view redraws cleanly in a narrow terminal)."""
 
 Start = Callable[[EventSink | None], Coroutine[Any, Any, RunResult]]
 """Starts the run with an event sink (``None``: no live view)."""
@@ -101,12 +106,16 @@ def execute(start: Start, *, run_id: str, store: str | None, quiet: bool) -> Run
         if quiet:
             return asyncio.run(start(None))
         tree = StepTree()
-        with Live(tree, console=err_console, refresh_per_second=8) as live:
-            try:
-                return asyncio.run(start(tree.sink))
-            except BaseException:
-                live.transient = not tree.roots  # nothing ran: leave no empty tree above the error
-                raise
+        try:
+            with Live(tree, console=_live_console, refresh_per_second=8) as live:
+                try:
+                    return asyncio.run(start(tree.sink))
+                except BaseException:
+                    live.transient = not tree.roots  # nothing ran: leave no empty tree above the error
+                    raise
+        finally:
+            if tree.roots and not _live_console.is_terminal:
+                _live_console.line()  # Live ends its last frame with a newline only on a terminal
     except KeyboardInterrupt:
         fail(f"interrupted: resume the run with `jotty runs resume {run_id}{_store_flag(store)}`", code=130)
 
@@ -159,5 +168,4 @@ def result_json(result: RunResult) -> dict[str, Any]:
 def _store_flag(store: str | None) -> str:
     if store is None:
         return ""
-    location = resolve_store(store)
-    return f" --store {location.target}"
+    return f" --store {shlex.quote(resolve_store(store).target)}"
