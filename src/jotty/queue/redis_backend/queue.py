@@ -236,6 +236,19 @@ class RedisTaskQueue(TaskQueue):
         except _CONNECTION_ERRORS as exc:
             raise self._unavailable(exc) from exc
 
+    async def _pipelined(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Several commands in one round trip (not a transaction); their replies in order."""
+        if not commands:
+            return []
+        client = await self._ready()
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for command in commands:
+                    pipe.execute_command(*command)
+                return list(await pipe.execute())
+        except _CONNECTION_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
     def _key(self, *parts: str) -> str:
         return self.prefix + "".join(parts)
 
@@ -256,16 +269,7 @@ class RedisTaskQueue(TaskQueue):
     # ------------------------------------------------------------------ reading
 
     async def _fetch_many(self, ids: Sequence[str]) -> list[Task]:
-        if not ids:
-            return []
-        client = await self._ready()
-        try:
-            async with client.pipeline(transaction=False) as pipe:
-                for task_id in ids:
-                    pipe.hgetall(self._key("t:", task_id))
-                rows = await pipe.execute()
-        except _CONNECTION_ERRORS as exc:
-            raise self._unavailable(exc) from exc
+        rows = await self._pipelined([("HGETALL", self._key("t:", task_id)) for task_id in ids])
         return [_decode(r) for r in rows if r]
 
     async def _fetch(self, task_id: str) -> Task | None:
@@ -280,11 +284,8 @@ class RedisTaskQueue(TaskQueue):
         if isinstance(parent, str):
             return list(await self._call("SMEMBERS", self._key("kids:", parent)))
         statuses = status if isinstance(status, list) else [status] if status is not None else list(TaskStatus)
-        ids: list[str] = []
-        for s in statuses:
-            members = await self._call("ZRANGE", self._key("s:", str(s)), 0, -1)
-            ids += [m.split("|", 1)[1] for m in members]
-        return ids
+        found = await self._pipelined([("ZRANGE", self._key("s:", str(s)), 0, -1) for s in statuses])
+        return [m.split("|", 1)[1] for members in found for m in members]
 
     async def _select(self, filters: Filters, limit: int | None) -> list[Task]:
         found = [t for t in await self._fetch_many(await self._candidates(filters)) if check.matches(t, filters)]
@@ -297,21 +298,13 @@ class RedisTaskQueue(TaskQueue):
         return len(await self._select(filters, None))
 
     async def _count_by_status(self) -> dict[str, int]:
-        counts = {str(s): int(await self._call("ZCARD", self._key("s:", str(s)))) for s in TaskStatus}
+        found = await self._pipelined([("ZCARD", self._key("s:", str(s))) for s in TaskStatus])
+        counts = {str(s): int(n) for s, n in zip(TaskStatus, found, strict=True)}
         return {s: n for s, n in counts.items() if n}
 
     async def _dependency_map(self, task_ids: set[str]) -> dict[str, list[str]]:
         ids = sorted(task_ids)
-        if not ids:
-            return {}
-        client = await self._ready()
-        try:
-            async with client.pipeline(transaction=False) as pipe:
-                for task_id in ids:
-                    pipe.hmget(self._key("t:", task_id), ["task_id", "depends_on"])
-                rows = await pipe.execute()
-        except _CONNECTION_ERRORS as exc:
-            raise self._unavailable(exc) from exc
+        rows = await self._pipelined([("HMGET", self._key("t:", i), "task_id", "depends_on") for i in ids])
         return {i: parse_list(r[1]) for i, r in zip(ids, rows, strict=True) if r[0] is not None}
 
     # ------------------------------------------------------------------ claiming and finishing
@@ -512,11 +505,8 @@ class RedisTaskQueue(TaskQueue):
         return True
 
     async def next_due(self) -> float | None:
-        times = []
-        for key in ("delayed", "leases"):
-            first = await self._call("ZRANGE", self._key(key), 0, 0, "WITHSCORES")
-            if first:
-                times.append(float(first[0][1]))
+        firsts = await self._pipelined([("ZRANGE", self._key(k), 0, 0, "WITHSCORES") for k in ("delayed", "leases")])
+        times = [float(first[0][1]) for first in firsts if first]
         return min(times) if times else None
 
     async def close(self) -> None:
