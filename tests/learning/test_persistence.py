@@ -1,4 +1,5 @@
-"""What the router learns is in the store: another process reads it, several processes add to it."""
+"""What the router learns is in the store: another process reads it, several processes add to it
+(on SQLite and on PostgreSQL); unusable stores are clear errors."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from jotty.errors import StoreError, StoreUnavailableError
 from jotty.learning import GoalFeatures, Router, SQLiteLearningStore, open_store, reward
 
 ACTORS = ["coder", "reviewer", "writer"]
@@ -29,8 +31,8 @@ with Router(["coder", "reviewer", "writer"], store=sys.argv[1]) as router:
 """
 
 
-def test_values_are_reloaded_by_another_process(store_path: Path) -> None:
-    with Router(ACTORS, store=store_path) as router:
+def test_values_are_reloaded_by_another_process(store: str) -> None:
+    with Router(ACTORS, store=store) as router:
         for actor, ok in [("coder", True), ("reviewer", False), ("writer", False)] * 3:
             run = router.start("fix the login test", {"category": "code"})
             router.record(run, actor, success=ok, failed=not ok, tokens=300)
@@ -40,7 +42,7 @@ def test_values_are_reloaded_by_another_process(store_path: Path) -> None:
         expected_choice = router.choose(router.start("fix the login test", {"category": "code"})).actor
 
     out = subprocess.run(
-        [sys.executable, "-c", READ_BACK, str(store_path)], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", READ_BACK, store], capture_output=True, text=True, check=True, timeout=60
     )
     seen = json.loads(out.stdout)
     assert seen["q"] == expected_q
@@ -59,33 +61,33 @@ def _worker(path: str, worker: int, updates: int, barrier: Any) -> None:
 
 
 @pytest.mark.slow
-def test_concurrent_updates_from_several_processes_all_count(store_path: Path) -> None:
+def test_concurrent_updates_from_several_processes_all_count(store: str) -> None:
     processes, updates = 4, 50
-    SQLiteLearningStore.open(str(store_path)).close()  # create and migrate once, as an installed Jotty would
+    open_store(store).close()  # create and migrate once, as an installed Jotty would
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(processes)
-    workers = [context.Process(target=_worker, args=(str(store_path), w, updates, barrier)) for w in range(processes)]
+    workers = [context.Process(target=_worker, args=(store, w, updates, barrier)) for w in range(processes)]
     for p in workers:
         p.start()
     for p in workers:
         p.join(timeout=120)
     assert [p.exitcode for p in workers] == [0] * processes
 
-    store = open_store(store_path)
+    opened = open_store(store)
     total = processes * updates
-    overall = [s for (actor, feature), s in store.all_feature_stats().items() if feature == "*"]
+    overall = [s for (actor, feature), s in opened.all_feature_stats().items() if feature == "*"]
     assert sum(s.attempts for s in overall) == total
     assert sum(s.successes for s in overall) == total
     assert sum(s.reward for s in overall) == pytest.approx(total * reward(True, tokens=1_000))
-    category = [s for (_, feature), s in store.all_feature_stats().items() if feature == "category:code"]
+    category = [s for (_, feature), s in opened.all_feature_stats().items() if feature == "category:code"]
     assert sum(s.attempts for s in category) == total
-    visits = [v.visits for (state, _), v in store.all_q_values().items() if state == "code|s0|start"]
+    visits = [v.visits for (state, _), v in opened.all_q_values().items() if state == "code|s0|start"]
     assert sum(visits) == total
-    store.close()
+    opened.close()
 
 
-def test_stores_share_one_file_and_see_each_others_updates(store_path: Path) -> None:
-    one, two = Router(ACTORS, store=store_path), Router(ACTORS, store=store_path)
+def test_stores_share_one_store_and_see_each_others_updates(store: str) -> None:
+    one, two = Router(ACTORS, store=store), Router(ACTORS, store=store)
     features = GoalFeatures.from_goal("write the guide", {"category": "docs"})
     run = one.start(features)
     one.record(run, "writer", success=True)
@@ -112,8 +114,19 @@ def test_router_accepts_a_connection_or_a_store(store_path: Path) -> None:
     conn.close()
 
 
-def test_postgres_is_refused_with_a_clear_message() -> None:
-    from jotty.errors import StoreError
+def test_a_redis_store_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(StoreError, match=r"does not support redis .*a postgresql:// URL"):
+        open_store("redis://127.0.0.1:6379/0")
 
-    with pytest.raises(StoreError, match="does not support postgresql yet"):
-        open_store("postgresql://localhost/jotty")
+
+@pytest.mark.parametrize(
+    ("url", "fix"),
+    [
+        ("postgresql://postgres@127.0.0.1:1/test", "start the server or fix the host and port"),
+        ("postgresql://postgres@127.0.0.1:5432/jotty_no_such_db", "create the database"),
+        ("postgresql://postgres@127.0.0.1:5432/test?bogus=1", "malformed.*postgresql://USER"),
+    ],
+)
+def test_an_unusable_postgres_url_says_what_to_fix(url: str, fix: str) -> None:
+    with pytest.raises(StoreUnavailableError, match=fix):
+        Router(ACTORS, store=url)

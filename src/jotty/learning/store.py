@@ -7,8 +7,8 @@ workers) can share one store without losing updates:
 - outcome counts per (actor, feature) for the predictor (``FeatureStats``);
 - failure streaks per (goal, actor), for abandoning actors stuck on a goal.
 
-``SQLiteLearningStore`` implements it; a PostgreSQL store implements the same methods with the same
-portable SQL (``INSERT ... ON CONFLICT ... DO UPDATE SET x = table.x + excluded.x``).
+``SQLiteLearningStore`` and ``PostgresLearningStore`` implement it with the same portable SQL
+(``jotty.learning.sql``: ``INSERT ... ON CONFLICT ... DO UPDATE SET x = table.x + excluded.x``).
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ StoreSpec = LearningStore | sqlite3.Connection | str | os.PathLike[str] | None
 
 def open_store(store: StoreSpec = None) -> LearningStore:
     """The learning store for ``store``: as given, on an SQLite connection, or at a path or URL
-    (None: ``JOTTY_DATABASE_URL``, else ``$JOTTY_HOME/jotty.db``)."""
+    (``postgresql://...`` opens a ``PostgresLearningStore``; None: ``JOTTY_DATABASE_URL``, else
+    ``$JOTTY_HOME/jotty.db``)."""
     if isinstance(store, LearningStore):
         return store
     from jotty.learning.sqlite_store import SQLiteLearningStore
@@ -82,7 +83,15 @@ def open_store(store: StoreSpec = None) -> LearningStore:
     location = resolve_store(store)
     if location.kind == "sqlite":
         return SQLiteLearningStore.open(location.target)
+    if location.kind == "postgresql":
+        try:
+            from jotty.learning.postgres_store import PostgresLearningStore
+        except ImportError as exc:
+            raise StoreError(
+                f"learning in PostgreSQL needs psycopg ({exc}): pip install 'jotty[postgres]', or use an SQLite file"
+            ) from exc
+        return PostgresLearningStore(location.target)
     raise StoreError(
-        f"the learning store does not support {location.kind} yet ({location.target}): use an SQLite "
-        "file (a path or sqlite:///PATH), or pass a LearningStore instance."
+        f"the learning store does not support {location.kind} ({location.target}): use an SQLite file "
+        "(a path or sqlite:///PATH) or a postgresql:// URL, or pass a LearningStore instance."
     )
