@@ -6,8 +6,8 @@ A failure is not handled by a pattern strategy (retry, fallback): the Conductor 
 static order (stop) or the router (pick again). Like a Team's ``accept``, a rejected output
 turns the step ``failed`` with a ``step_failed`` event marked ``rejected``.
 Every step's outcome is recorded with the router as it happens, and the run ends with the
-router's TD(lambda) update. The router's calls are short synchronous SQLite transactions
-(about a millisecond); they run in a worker thread (``asyncio.to_thread``) so that a store
+router's TD(lambda) update. The router's calls are short synchronous transactions (about a
+millisecond, on SQLite or PostgreSQL); they run in a worker thread (``asyncio.to_thread``) so that a store
 busy with another process's write never stalls the event loop.
 """
 

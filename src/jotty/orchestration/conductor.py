@@ -4,7 +4,8 @@
 ``jotty.learning.Router`` pick one actor per step until an output is accepted. ``flow=`` runs any
 pattern as the actor ``flow:<name>`` (alone in static mode, as one more candidate in dynamic
 mode); the router learns from the flow's outcome as a whole. What is learned lives in the store
-(``store=``, default ``$JOTTY_HOME/jotty.db``), shared by every run, process and queue worker.
+(``store=``: a path or ``postgresql://`` URL; default ``JOTTY_DATABASE_URL``, else
+``$JOTTY_HOME/jotty.db``), shared by every run, process and queue worker.
 """
 
 from __future__ import annotations
