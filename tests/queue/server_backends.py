@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import redis
 
+from jotty.queue import Task, TaskQueue, TaskStatus
 from jotty.queue.postgres import PostgresTaskQueue
 from jotty.queue.redis_backend import RedisTaskQueue
 from tests.queue.conftest import FAST, register_backend
@@ -38,6 +39,57 @@ async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0)
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+async def check_cut_worker_is_fenced(first: TaskQueue, second: TaskQueue, cut: Callable[[], Awaitable[int]]) -> None:
+    """``first`` (lease 0.5 s, worker id 'first') claims a task and loses its connections (``cut``);
+    ``second`` reaps and reclaims it; then ``first`` is refused on fresh connections."""
+    task_id = await first.create_task("slow", status="pending")
+    claimed = await first.claim()
+    assert claimed is not None and claimed.lease_id
+    assert await cut() >= 1  # the first worker's connections are cut mid-task
+
+    async def reclaimed() -> bool:
+        await second.reap_expired()
+        return await second.claim() is not None
+
+    await until(reclaimed)
+    assert await first.complete(task_id, claimed.lease_id, "late") is False
+    assert await first.fail(task_id, claimed.lease_id, "late") is False
+    assert await first.heartbeat(task_id, claimed.lease_id) is False
+    task = await second.get_task(task_id)
+    assert task is not None and task.status == TaskStatus.IN_PROGRESS and task.lease_owner == second.worker_id
+    assert task.retry_count == 1
+    assert "lease expired (held by first)" in [h.reason for h in await second.get_history(task_id)]
+
+
+async def check_racing_reapers_reap_each_lease_once(queues: list[TaskQueue]) -> None:
+    """Leases that expired are reaped by many reapers at once: each exactly once."""
+    await queues[0].enqueue_many([Task(title=f"t{i}") for i in range(40)])
+    claimed = await queues[0].claim_many(40, lease_seconds=0.2)
+    assert len(claimed) == 40
+    expiry = max(t.lease_expires_at or 0 for t in claimed)
+
+    async def expired() -> bool:
+        return time.time() > expiry
+
+    await until(expired)
+    counts = await asyncio.gather(*(q.reap_expired() for q in queues for _ in range(3)))
+    assert sum(counts) == 40
+    for task in claimed:
+        stored = await queues[1].get_task(task.task_id)
+        assert stored is not None and stored.retry_count == 1 and stored.status == TaskStatus.PENDING
+        reasons = [h.reason or "" for h in await queues[1].get_history(task.task_id)]
+        assert sum(r.startswith("lease expired") for r in reasons) == 1
+
+
+async def check_woken_by_new_work(worker: TaskQueue, producer: TaskQueue) -> None:
+    """An idle ``worker`` wakes within moments of new work from ``producer``."""
+    waiter = asyncio.create_task(worker.wait_for_work(10))
+    started = time.monotonic()
+    await producer.create_task("new", status="pending")
+    assert await waiter is True
+    assert time.monotonic() - started < 2
 
 
 def store_name(tmp_path: Path) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,15 @@ from jotty.db import migrations
 from jotty.db.migrations import Migration, latest_version
 from jotty.db.postgres import connect, migrate_postgres
 from jotty.errors import JottyError, SchemaVersionError, StoreError, StoreUnavailableError, ValidationError
-from jotty.queue import PostgresTaskQueue, Task, TaskStatus, open_queue
-from tests.queue.server_backends import PG_URL, pg_schema, until
+from jotty.queue import PostgresTaskQueue, open_queue
+from tests.queue.server_backends import (
+    PG_URL,
+    check_cut_worker_is_fenced,
+    check_racing_reapers_reap_each_lease_once,
+    check_woken_by_new_work,
+    pg_schema,
+    until,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -200,42 +206,11 @@ async def test_jotty_database_url_selects_postgres(schema: str, monkeypatch: pyt
 async def test_worker_that_lost_its_connection_is_fenced(make: Callable[..., Awaitable[PostgresTaskQueue]]) -> None:
     first = await make(worker_id="first", lease_seconds=0.5)
     second = await make(worker_id="second", lease_seconds=30)
-    task_id = await first.create_task("slow", status="pending")
-    claimed = await first.claim()
-    assert claimed is not None and claimed.lease_id
-    assert await terminate(first) >= 1  # the first worker's connections are cut mid-task
-
-    async def reclaimed() -> bool:
-        await second.reap_expired()
-        return await second.claim() is not None
-
-    await until(reclaimed)
-    assert await first.complete(task_id, claimed.lease_id, "late") is False  # fenced, on a fresh connection
-    assert await first.heartbeat(task_id, claimed.lease_id) is False
-    task = await second.get_task(task_id)
-    assert task is not None and task.status == TaskStatus.IN_PROGRESS and task.lease_owner == "second"
-    assert task.retry_count == 1
-    reasons = [h.reason for h in await second.get_history(task_id)]
-    assert "lease expired (held by first)" in reasons
+    await check_cut_worker_is_fenced(first, second, lambda: terminate(first))
 
 
 async def test_many_reapers_reap_each_expired_lease_once(make: Callable[..., Awaitable[PostgresTaskQueue]]) -> None:
-    queues = [await make(lease_seconds=0.2) for _ in range(4)]
-    await queues[0].enqueue_many([Task(title=f"t{i}") for i in range(40)])
-    claimed = await queues[0].claim_many(40)
-    assert len(claimed) == 40
-    await until(lambda: _all_expired(queues[0]))
-    counts = await asyncio.gather(*(q.reap_expired() for q in queues for _ in range(3)))
-    assert sum(counts) == 40
-    for task in claimed:
-        stored = await queues[1].get_task(task.task_id)
-        assert stored is not None and stored.retry_count == 1 and stored.status == TaskStatus.PENDING
-        expired = [h for h in await queues[1].get_history(task.task_id) if (h.reason or "").startswith("lease expired")]
-        assert len(expired) == 1
-
-
-async def _all_expired(queue: PostgresTaskQueue) -> bool:
-    return all((t.lease_expires_at or 0) < time.time() for t in await queue.get_running_tasks())
+    await check_racing_reapers_reap_each_lease_once([await make() for _ in range(4)])
 
 
 async def test_concurrent_children_roll_up_their_parent(make: Callable[..., Awaitable[PostgresTaskQueue]]) -> None:
@@ -263,11 +238,7 @@ async def test_listener_reconnects_after_its_connection_is_cut(
     await terminate(worker)
     assert await worker.wait_for_work(5) is True  # the reconnect itself wakes the worker: work may be missed
     await until(lambda: _listening(worker))
-    waiter = asyncio.create_task(worker.wait_for_work(10))
-    started = time.monotonic()
-    await producer.create_task("new", status="pending")
-    assert await waiter is True
-    assert time.monotonic() - started < 2
+    await check_woken_by_new_work(worker, producer)
 
 
 async def _listening(queue: PostgresTaskQueue) -> bool:

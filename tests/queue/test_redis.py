@@ -7,8 +7,6 @@ works under a key prefix of its own, deleted afterwards.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,9 +15,16 @@ import pytest
 import redis.asyncio as aioredis
 
 from jotty.errors import SchemaVersionError, StoreUnavailableError, ValidationError
-from jotty.queue import RedisTaskQueue, Task, TaskStatus, open_queue
+from jotty.queue import RedisTaskQueue, TaskStatus, open_queue
 from jotty.queue.redis_backend import parse_url
-from tests.queue.server_backends import REDIS_URL, redis_prefix, until
+from tests.queue.server_backends import (
+    REDIS_URL,
+    check_cut_worker_is_fenced,
+    check_racing_reapers_reap_each_lease_once,
+    check_woken_by_new_work,
+    redis_prefix,
+    until,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -136,42 +141,11 @@ async def test_worker_that_lost_its_connection_is_fenced(
 ) -> None:
     first = await make(worker_id="first", lease_seconds=0.5)
     second = await make(worker_id="second", lease_seconds=30)
-    task_id = await first.create_task("slow", status="pending")
-    claimed = await first.claim()
-    assert claimed is not None and claimed.lease_id
-    assert await cut(client, first) >= 1  # the first worker's connections are cut mid-task
-
-    async def reclaimed() -> bool:
-        await second.reap_expired()
-        return await second.claim() is not None
-
-    await until(reclaimed)
-    assert await first.complete(task_id, claimed.lease_id, "late") is False  # fenced, on a fresh connection
-    assert await first.fail(task_id, claimed.lease_id, "late") is False
-    task = await second.get_task(task_id)
-    assert task is not None and task.status == TaskStatus.IN_PROGRESS and task.lease_owner == "second"
-    assert task.retry_count == 1
-    assert "lease expired (held by first)" in [h.reason for h in await second.get_history(task_id)]
+    await check_cut_worker_is_fenced(first, second, lambda: cut(client, first))
 
 
 async def test_many_reapers_reap_each_expired_lease_once(make: Callable[..., Awaitable[RedisTaskQueue]]) -> None:
-    queues = [await make(lease_seconds=0.2) for _ in range(4)]
-    await queues[0].enqueue_many([Task(title=f"t{i}") for i in range(40)])
-    claimed = await queues[0].claim_many(40)
-    assert len(claimed) == 40
-    deadline = max(t.lease_expires_at or 0 for t in claimed)
-    await until(lambda: _after(deadline))
-    counts = await asyncio.gather(*(q.reap_expired() for q in queues for _ in range(3)))
-    assert sum(counts) == 40
-    for task in claimed:
-        stored = await queues[1].get_task(task.task_id)
-        assert stored is not None and stored.retry_count == 1 and stored.status == TaskStatus.PENDING
-        expired = [h for h in await queues[1].get_history(task.task_id) if (h.reason or "").startswith("lease expired")]
-        assert len(expired) == 1
-
-
-async def _after(moment: float) -> bool:
-    return time.time() > moment
+    await check_racing_reapers_reap_each_lease_once([await make() for _ in range(4)])
 
 
 async def test_a_failure_planned_on_stale_counts_is_planned_again(
@@ -215,11 +189,7 @@ async def test_listener_resubscribes_after_its_connection_is_cut(
     assert await worker.wait_for_work(0.05) is False  # subscribed now
     assert await cut(client, worker) >= 1
     await until(lambda: _subscribed(client, worker.prefix + "wake"))
-    waiter = asyncio.create_task(worker.wait_for_work(10))
-    started = time.monotonic()
-    await producer.create_task("new", status="pending")
-    assert await waiter is True
-    assert time.monotonic() - started < 2
+    await check_woken_by_new_work(worker, producer)
 
 
 async def _subscribed(client: aioredis.Redis, channel: str) -> bool:
