@@ -126,3 +126,13 @@ def to_notes(value: str) -> dict[str, Any]:
 
 def is_short(value: Any) -> bool:
     return len(str(value)) < 5
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers (a tool for an LLM agent).
+
+    Args:
+        a: the first number
+        b: the second number
+    """
+    return a + b
