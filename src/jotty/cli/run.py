@@ -32,7 +32,7 @@ StoreOption = Annotated[
         "--db",
         metavar="PATH|URL",
         help="Where runs are kept: an SQLite file or postgresql://... "
-        "[default: $JOTTY_DATABASE_URL, else $JOTTY_HOME/jotty.db]",
+        "\\[default: $JOTTY_DATABASE_URL, else $JOTTY_HOME/jotty.db]",
         show_default=False,
     ),
 ]
