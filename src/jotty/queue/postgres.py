@@ -36,8 +36,7 @@ from jotty.db.postgres import AsyncConn, check_schema, connect, open_pool, redac
 from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, task_id_prefix
-from jotty.queue.sqlite import _values as stored_values
-from jotty.queue.task import TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, utcnow
+from jotty.queue.task import TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, stored_updates, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -625,7 +624,7 @@ class PostgresTaskQueue(TaskQueue):
             row = await (await conn.execute(_STATUS_FOR_UPDATE, (task_id,))).fetchone()
             if row is None:
                 return False
-            values = stored_values(updates)
+            values = stored_updates(updates)
             if status == TaskStatus.IN_PROGRESS and row["status"] != "in_progress":
                 values["started_at"] = format_time(utcnow())
             values["status"] = str(status)
@@ -643,7 +642,7 @@ class PostgresTaskQueue(TaskQueue):
         return await self._run(go)
 
     async def _update(self, task_id: str, updates: dict[str, Any]) -> bool:
-        values = stored_values(updates)
+        values = stored_updates(updates)
         query = _update_sql(tuple(values))
         params = {**{f"v_{k}": v for k, v in values.items()}, "task_id": task_id}
 

@@ -23,7 +23,17 @@ from jotty.db import connect, migrate_sqlite, translate_errors, write_transactio
 from jotty.errors import ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix
-from jotty.queue.task import SELECT_COLUMNS, TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, utcnow
+from jotty.queue.task import (
+    SELECT_COLUMNS,
+    TASK_COLUMNS,
+    Task,
+    TaskStatus,
+    format_time,
+    parse_list,
+    parse_time,
+    stored_updates,
+    utcnow,
+)
 from jotty.queue.wake import WakeChannel
 
 T = TypeVar("T")
@@ -69,15 +79,6 @@ def _where(filters: Filters, alias: str = "") -> tuple[str, list[Any]]:
             parts.append(f"{name} = ?")
             params.append(value)
     return " AND ".join(parts), params
-
-
-def _values(updates: dict[str, Any]) -> dict[str, Any]:
-    """Column updates as stored values (lists and dicts as JSON, times as text)."""
-    row = Task.from_dict({k: v for k, v in updates.items() if k != "result"}).to_row()
-    out = {key: row[key] for key in updates if key != "result"}
-    if "result" in updates:
-        out["result"] = json.dumps(updates["result"]) if updates["result"] is not None else None
-    return out
 
 
 class _DuplicateId(Exception):
@@ -440,7 +441,7 @@ class SQLiteTaskQueue(TaskQueue):
             row = self._conn.execute("SELECT status, parent_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
             if row is None:
                 return False
-            values = _values(updates)
+            values = stored_updates(updates)
             if status == TaskStatus.IN_PROGRESS and row["status"] != "in_progress":
                 values["started_at"] = format_time(utcnow())
             values["status"] = str(status)
@@ -459,7 +460,7 @@ class SQLiteTaskQueue(TaskQueue):
         return ok
 
     def _update_sync(self, task_id: str, updates: dict[str, Any]) -> bool:
-        values = _values(updates)
+        values = stored_updates(updates)
         sets = ", ".join(f"{k} = ?" for k in values)
         with self._tx():
             cur = self._conn.execute(f"UPDATE tasks SET {sets} WHERE task_id = ?", [*values.values(), task_id])

@@ -262,3 +262,12 @@ _TO_STORED: tuple[Callable[[Any], Any] | None, ...] = tuple(
 _ROW_CONVERTERS = tuple(_FROM_STORED.get(name, _same) for name in TASK_COLUMNS)
 SELECT_COLUMNS = ", ".join(TASK_COLUMNS)
 """The task columns in ``Task`` field order, for ``SELECT``/``RETURNING`` lists read by ``from_values``."""
+
+
+def stored_updates(updates: dict[str, Any]) -> dict[str, Any]:
+    """Column updates (Task attribute values) as stored values: lists and dicts as JSON, times as text."""
+    row = Task.from_dict({k: v for k, v in updates.items() if k != "result"}).to_row()
+    out = {key: row[key] for key in updates if key != "result"}
+    if "result" in updates:
+        out["result"] = json.dumps(updates["result"]) if updates["result"] is not None else None
+    return out

@@ -38,8 +38,17 @@ from jotty.errors import SchemaVersionError, StoreUnavailableError, ValidationEr
 from jotty.queue import validation as check
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure
-from jotty.queue.sqlite import _values as stored_values
-from jotty.queue.task import TASK_COLUMNS, Task, TaskStatus, format_time, new_lease_id, parse_list, parse_time, utcnow
+from jotty.queue.task import (
+    TASK_COLUMNS,
+    Task,
+    TaskStatus,
+    format_time,
+    new_lease_id,
+    parse_list,
+    parse_time,
+    stored_updates,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +406,7 @@ class RedisTaskQueue(TaskQueue):
     async def _change(
         self, task_id: str, status: TaskStatus | None, updates: dict[str, Any], reason: str | None
     ) -> bool:
-        values = {k: _encode(v) for k, v in stored_values(updates).items()}
+        values = {k: _encode(v) for k, v in stored_updates(updates).items()}
         sets = [x for k, v in values.items() if v is not None for x in (k, v)]
         dels = [k for k, v in values.items() if v is None]
         args = [task_id, "" if status is None else str(status), self.worker_id,
