@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
+import jsonschema
 import yaml
 from typer.testing import CliRunner
 
@@ -61,7 +61,7 @@ def test_jotty_schema_prints_the_schema_and_writes_it(tmp_path: Path) -> None:
 
 
 def test_the_schema_is_valid_and_matches_what_the_loader_accepts() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+
     schema = flow_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
