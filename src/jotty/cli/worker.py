@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -105,8 +106,20 @@ async def _work(
         await queue.close()
 
 
+def conductor_for(flow: Path, db: str | None) -> Any:
+    """A Conductor running ``flow`` (a YAML/JSON definition) for each task's goal, learning in ``db``."""
+    from jotty.orchestration import Conductor
+    from jotty.spec import load_flow
+
+    return Conductor(flow=load_flow(flow), store=db)
+
+
 def worker(
-    handler: Annotated[str, typer.Option("--handler", "-H", help="module:function run for each task.")],
+    handler: Annotated[str | None, typer.Option("--handler", "-H", help="module:function run for each task.")] = None,
+    flow: Annotated[
+        Path | None,
+        typer.Option("--flow", "-f", help="A flow file (YAML/JSON) a Conductor runs for each task's goal."),
+    ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Tasks run at once.")] = 1,
     agent_type: Annotated[str | None, typer.Option("--agent-type", "-a", help="Only claim this agent type.")] = None,
     burst: Annotated[bool, typer.Option("--burst", help="Stop when nothing is left to run.")] = False,
@@ -118,21 +131,25 @@ def worker(
     poll_interval: Annotated[float, typer.Option("--poll-interval", min=0.01, hidden=True)] = 1.0,
     db: DbOption = None,
 ) -> None:
-    """Run queued tasks through a handler: `async def handle(task)` or a plain function.
+    """Run queued tasks through a handler (`async def handle(task)` or a plain function), or through a
+    Conductor running a flow file (--flow): each task's goal is the flow's input, and the Conductor learns.
 
-    Its return value becomes the task's result; an exception fails the attempt (retried while retries remain).
+    The return value becomes the task's result; an exception fails the attempt (retried while retries remain).
 
     SIGTERM or Ctrl-C stops gracefully (running tasks get --grace seconds, then go back to pending).
     """
     with friendly_errors():
-        function = load_handler(handler)
+        if (handler is None) == (flow is None):
+            raise ValidationError("give the worker --handler module:function or --flow FLOW.yaml (one of the two)")
+        target: Any = load_handler(handler) if handler is not None else conductor_for(Path(str(flow)), db)
+    label = handler or f"flow {flow}"
     started = time.monotonic()
-    err_console.print(text(f"worker: {handler} x{concurrency}" + (f", agent type {agent_type}" if agent_type else "")))
+    err_console.print(text(f"worker: {label} x{concurrency}" + (f", agent type {agent_type}" if agent_type else "")))
     try:
         with friendly_errors():
             stats = asyncio.run(
                 _work(
-                    function,
+                    target,
                     db,
                     concurrency=concurrency,
                     agent_type=agent_type,
@@ -145,6 +162,9 @@ def worker(
             )
     except KeyboardInterrupt:
         fail("stopped at once; tasks still running are retried when their leases expire", code=130)
+    finally:
+        if flow is not None and hasattr(target, "close"):
+            target.close()
     elapsed = time.monotonic() - started
     console.print(
         text(
