@@ -172,3 +172,21 @@ async def test_the_live_tree_follows_the_events(flow_dir: Path, tmp_path: Path) 
     resumed = StepTree()
     await flow.run("topic", store=store, run_id="t", sink=resumed.sink)  # a finished run: no events
     assert not resumed.nodes
+
+
+def test_without_store_the_run_is_kept_in_the_default_store(
+    jotty: Jotty, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOTTY_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "double.py").write_text("def twice(text):\n    return text * 2\n")
+    (tmp_path / "flow.yaml").write_text(
+        "name: d\nflow:\n  pattern: chain\n  steps:\n"
+        "    - {name: twice, agent: {kind: function, function: 'double:twice'}}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = jotty("run", "flow.yaml", "--input", "ab", "--run-id", "kept", "--quiet", db_path=None)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "home" / "jotty.db").exists()
+    listed = jotty("runs", "list", "--json", db_path=None)
+    assert listed.exit_code == 0 and "kept" in listed.output

@@ -71,9 +71,10 @@ def run(
         run_id = run_id or new_run_id()
         metadata = {FLOW_FILE_KEY: str(definition.path), FLOW_DIGEST_KEY: definition.digest}
         flow = definition.flow
+        durable = resolve_store(store).target  # the default store too: every CLI run is resumable
 
         def start(sink: EventSink | None) -> Coroutine[Any, Any, RunResult]:
-            return flow.run(value, store=store, run_id=run_id, sink=sink, metadata=metadata)
+            return flow.run(value, store=durable, run_id=run_id, sink=sink, metadata=metadata)
 
         result = execute(start, run_id=run_id, store=store, quiet=quiet)
     finish(result, store=store, json_output=json_output)
