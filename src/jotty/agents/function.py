@@ -41,6 +41,12 @@ class FunctionAgent(Agent):
     async def run(self, input: Any, ctx: RunContext | None = None) -> AgentResult:
         """Call the function once on ``input``."""
         start = perf_counter()
+        if self._is_async and self._ctx_mode is None:  # the common case, kept short: patterns pay it per step
+            try:
+                output = await self.fn(input)
+            except Exception as exc:
+                return AgentResult.failure(f"{type(exc).__name__}: {exc}", duration=perf_counter() - start)
+            return self._result(output, start)
         try:
             if self._ctx_mode is None:
                 args: tuple[Any, ...] = (input,)
@@ -53,14 +59,19 @@ class FunctionAgent(Agent):
                     args, kwargs = (input,), {self._ctx_mode: ctx}
             if self._is_async:
                 output = await self.fn(*args, **kwargs)
-            elif self.thread:
-                output = await asyncio.to_thread(self.fn, *args, **kwargs)
             else:
-                output = self.fn(*args, **kwargs)
-            if inspect.isawaitable(output):
-                output = await output
+                if self.thread:
+                    output = await asyncio.to_thread(self.fn, *args, **kwargs)
+                else:
+                    output = self.fn(*args, **kwargs)
+                if inspect.isawaitable(output):  # a plain function that returned a coroutine
+                    output = await output
         except Exception as exc:
             return AgentResult.failure(f"{type(exc).__name__}: {exc}", duration=perf_counter() - start)
+        return self._result(output, start)
+
+    @staticmethod
+    def _result(output: Any, start: float) -> AgentResult:
         if isinstance(output, AgentResult):
             if not output.duration:
                 output.duration = perf_counter() - start
