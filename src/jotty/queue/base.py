@@ -332,6 +332,9 @@ class TaskQueue(abc.ABC):
         batch = list(items)
         for _, _, result in batch:
             check.json_value("result", result)
+        ids = [task_id for task_id, _, _ in batch]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("complete_many got the same task twice: complete each task once per batch")
         return await self._complete(batch) if batch else []
 
     async def fail(self, task_id: str, lease_id: str, error: str, *, retry: bool = True) -> bool:

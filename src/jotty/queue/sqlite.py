@@ -298,7 +298,7 @@ class SQLiteTaskQueue(TaskQueue):
 
     # ------------------------------------------------------------------ claiming and finishing
 
-    def _claim_sync(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[Task]:
+    def _claim_sync(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[sqlite3.Row]:
         where, params = _where(filters, "t.")
         now = time.time()
         stamp = format_time(utcnow())
@@ -319,12 +319,14 @@ class SQLiteTaskQueue(TaskQueue):
                 self._log([(r["task_id"], "pending", "in_progress", worker, "claimed") for r in rows])
                 for parent in {r["parent_id"] for r in rows if r["parent_id"] is not None}:
                     self._roll_up(parent)
+        return rows
+
+    async def _claim(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[Task]:
+        rows = await self._run(self._claim_sync, n, filters, worker, lease, pid)
+        # Rows become Tasks here, on the event loop, while the database thread serves the next call.
         tasks = [Task.from_values(r) for r in rows]
         tasks.sort(key=lambda t: (t.priority, t.created_at or utcnow(), t.task_id))
         return tasks
-
-    async def _claim(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[Task]:
-        return await self._run(self._claim_sync, n, filters, worker, lease, pid)
 
     def _heartbeat_sync(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         fence = "AND lease_id = ?" if lease_id is not None else ""
@@ -345,24 +347,27 @@ class SQLiteTaskQueue(TaskQueue):
         return await self._run(self._heartbeat_sync, task_id, lease_id, lease, progress)
 
     def _complete_sync(self, items: list[tuple[str, str, Any]]) -> list[bool]:
-        out = []
-        now = utcnow()
-        stamp = format_time(now)
+        stamp = format_time(utcnow())
+        done: set[str] = set()
         with self._tx():
-            for task_id, lease_id, result in items:
-                row = self._conn.execute(
+            for start in range(0, len(items), 300):  # one statement per 300 tasks (900 bound values)
+                chunk = items[start : start + 300]
+                values = [v for t, lease, r in chunk for v in (t, lease, json.dumps(r) if r is not None else None)]
+                rows = self._conn.execute(
                     f"UPDATE tasks SET status = 'completed', {_CLEAR_LEASE}, completed_at = ?, "
-                    "progress_percent = 100, error_message = NULL, result = ?, "
-                    "actual_hours = (julianday(?) - julianday(started_at)) * 24 "
-                    "WHERE task_id = ? AND status = 'in_progress' AND lease_id = ? RETURNING parent_id",
-                    (stamp, json.dumps(result) if result is not None else None, stamp, task_id, lease_id),
-                ).fetchone()
-                out.append(row is not None)
-                if row is not None:
-                    self._log([(task_id, "in_progress", "completed", self.worker_id, "completed")])
-                    if row[0] is not None:
-                        self._roll_up(row[0])
-        return out
+                    "progress_percent = 100, error_message = NULL, result = done.column3, "
+                    "actual_hours = (julianday(?) - julianday(tasks.started_at)) * 24 "
+                    f"FROM (VALUES {', '.join(['(?, ?, ?)'] * len(chunk))}) AS done "
+                    "WHERE tasks.task_id = done.column1 AND tasks.lease_id = done.column2 "
+                    "AND tasks.status = 'in_progress' RETURNING tasks.task_id, tasks.parent_id",
+                    [stamp, stamp, *values],
+                ).fetchall()
+                if rows:
+                    self._log([(r[0], "in_progress", "completed", self.worker_id, "completed") for r in rows])
+                    for parent in {r[1] for r in rows if r[1] is not None}:
+                        self._roll_up(parent)
+                done.update(r[0] for r in rows)
+        return [task_id in done for task_id, _, _ in items]
 
     async def _complete(self, items: list[tuple[str, str, Any]]) -> list[bool]:
         return await self._run(self._complete_sync, items)
