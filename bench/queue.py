@@ -36,14 +36,20 @@ CONCURRENCY = 64  # coroutines per Jotty worker process (the handler is a no-op 
 # ---------------------------------------------------------------------------------------- Huey
 
 
+def same_module(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Huey registers a task under its function's module, which is ``__main__`` in this process and
+    ``__mp_main__`` in a spawned worker: give both the same name."""
+    fn.__module__ = "bench_queue"
+    return fn
+
+
 def make_huey(path: Path) -> tuple[SqliteHuey, Callable[..., Any]]:
     huey = SqliteHuey(filename=str(path), results=False)
 
-    @huey.task(name="noop")
     def noop(stamp: float = 0.0) -> None:
         return None
 
-    return huey, noop
+    return huey, huey.task(name="noop")(same_module(noop))
 
 
 def reporting(work: Callable[[], int], done: Any) -> None:
@@ -71,10 +77,10 @@ def huey_drain(path: Path, go: Any, done: Any) -> None:
 def huey_wake_consumer(path: Path, stamps: Any) -> None:
     huey = SqliteHuey(filename=str(path), results=False)
 
-    @huey.task(name="noop")
     def noop(stamp: float = 0.0) -> None:
         stamps.put(time.time() - stamp)
 
+    huey.task(name="noop")(same_module(noop))
     Consumer(huey, workers=1, periodic=False).run()  # Huey's defaults: 0.1 s first poll, backoff to 10 s
 
 

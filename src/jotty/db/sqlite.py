@@ -54,9 +54,7 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
             "point the store at a writable place."
         ) from exc
     with translate_errors(file):
-        conn = sqlite3.connect(
-            file, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
+        conn = sqlite3.connect(file, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
