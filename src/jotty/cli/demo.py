@@ -135,12 +135,18 @@ def show_learning(store: Path) -> None:
 
 
 def closing(analysis: RunResult, rows: list[dict[str, Any]], store: Path, elapsed: float) -> None:
-    first, last = rows[0], rows[-1]
+    first, later = rows[0], rows[1:]
+    wasted = [row["attempts"] - row["answered"] for row in rows]
+    learned = (
+        f"then {sum(wasted[1:]) / len(later):.1f} per round on average in rounds 2-{len(rows)} "
+        "(the router still explores now and then)"
+        if later
+        else "(run more --rounds to see it learn)"
+    )
     lines = [
         f"[bold]done in {elapsed:.1f} s[/]",
         f"act 1: flow {analysis.status}, {len(analysis.steps)} steps checkpointed (run {analysis.run_id})",
-        f"act 2: right agent first {first['first_try']}/{first['questions']} in round 1, "
-        f"{last['first_try']}/{last['questions']} in round {last['round']}",
+        f"act 2: {first['questions']} questions a round; wasted attempts: {wasted[0]} in round 1, {learned}",
         "",
         "look closer:",
         f"  jotty runs show {analysis.run_id} --store {store}",
