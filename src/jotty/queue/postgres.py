@@ -37,6 +37,7 @@ from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, task_id_prefix
 from jotty.queue.task import TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, stored_updates, utcnow
+from jotty.queue.wake import ServerListener
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -293,9 +294,7 @@ class PostgresTaskQueue(TaskQueue):
         self._open_lock = asyncio.Lock()
         self._channel = ""
         self._closed = False
-        self._woken = asyncio.Event()
-        self._listening = asyncio.Event()
-        self._listener: asyncio.Task[None] | None = None
+        self._listener = ServerListener(self._listen, (psycopg.Error, StoreError), "PostgreSQL")
 
     def __repr__(self) -> str:
         return f"PostgresTaskQueue({redact(self.url)!r}, schema={self.schema!r})"
@@ -529,7 +528,7 @@ class PostgresTaskQueue(TaskQueue):
         parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
         if parents:
             await self._run(partial(self._roll_up, parents=parents))
-        self._start_listening()
+        self._listener.start()
         return _sorted([Task.from_row(r) for r in rows])
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
@@ -721,49 +720,22 @@ class PostgresTaskQueue(TaskQueue):
 
     # ------------------------------------------------------------------ waking and closing
 
-    async def _listen(self) -> None:
-        """Hold a LISTEN connection; reconnect when it drops. Every notification sets ``_woken``."""
-        delay, first = 0.1, True
-        while not self._closed:
-            conn: AsyncConn | None = None
-            try:
-                conn = await connect(self.url, schema=self.schema, application_name=self.application_name)
-                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-                delay = 0.1
-                self._listening.set()
-                if not first:
-                    self._woken.set()  # anything may have happened while not listening
-                first = False
-                async for _ in conn.notifies():
-                    self._woken.set()
-            except (psycopg.Error, StoreError) as exc:
-                log.warning("PostgreSQL wake-up listener lost its connection (%s); reconnecting", exc)
-            finally:
-                self._listening.clear()
-                if conn is not None:
-                    with contextlib.suppress(psycopg.Error):
-                        await conn.close()
-            if self._closed:
-                return
-            self._woken.set()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-    def _start_listening(self) -> None:
-        """Listen for wake-ups from now on (a worker starts at its first claim)."""
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.create_task(self._listen(), name="jotty-pg-listen")
+    async def _listen(self, wake: Callable[[], None], ready: Callable[[], None]) -> None:
+        """One LISTEN connection: every notification wakes the idle workers."""
+        conn = await connect(self.url, schema=self.schema, application_name=self.application_name)
+        try:
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+            ready()
+            async for _ in conn.notifies():
+                wake()
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
 
     async def wait_for_work(self, timeout: float) -> bool:
         """Sleep until a NOTIFY says new work may be claimable (True), or ``timeout`` (False)."""
         await self._ready()
-        self._start_listening()
-        try:
-            await asyncio.wait_for(self._woken.wait(), timeout)
-        except TimeoutError:
-            return False
-        self._woken.clear()
-        return True
+        return await self._listener.wait(timeout)
 
     async def next_due(self) -> float | None:
         async def go(conn: AsyncConn) -> float | None:
@@ -776,10 +748,7 @@ class PostgresTaskQueue(TaskQueue):
         if self._closed:
             return
         self._closed = True
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await self._listener.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import socket
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def channel_dir(db_path: str | os.PathLike[str]) -> Path:
@@ -106,3 +110,67 @@ class WakeChannel:
                 os.unlink(self._address)
         self._sender = self._listener = None
         self._address = None
+
+
+Session = Callable[[Callable[[], None], Callable[[], None]], Awaitable[None]]
+"""``session(wake, ready)``: connect and subscribe, call ``ready()``, then ``wake()`` for every
+message until the connection drops (raise) or the subscription ends (return)."""
+
+
+class ServerListener:
+    """Keeps a server subscription (PostgreSQL LISTEN, Redis pub/sub) alive in one background task,
+    reconnecting with backoff, and wakes idle workers on every message.
+
+    A reconnect wakes the workers too: work may have arrived while nobody listened.
+    """
+
+    def __init__(self, session: Session, errors: tuple[type[BaseException], ...], what: str) -> None:
+        self._session = session
+        self._errors = errors
+        self.what = what
+        self.woken = asyncio.Event()
+        self.closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Listen from now on (idempotent)."""
+        if not self.closed and (self._task is None or self._task.done()):
+            self._task = asyncio.create_task(self._run(), name=f"jotty-{self.what.lower()}-listen")
+
+    async def _run(self) -> None:
+        delay, first = 0.1, True
+
+        def ready() -> None:
+            nonlocal delay, first
+            delay = 0.1
+            if not first:
+                self.woken.set()  # anything may have happened while not listening
+            first = False
+
+        while not self.closed:
+            try:
+                await self._session(self.woken.set, ready)
+            except self._errors as exc:
+                log.warning("%s wake-up listener lost its connection (%s); reconnecting", self.what, exc)
+            if self.closed:
+                return
+            self.woken.set()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait for a wake-up or ``timeout`` seconds; True if woken."""
+        self.start()
+        try:
+            await asyncio.wait_for(self.woken.wait(), timeout)
+        except TimeoutError:
+            return False
+        self.woken.clear()
+        return True
+
+    async def close(self) -> None:
+        """Stop listening."""
+        self.closed = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task], timeout=5)

@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
 from functools import cache
@@ -49,6 +49,7 @@ from jotty.queue.task import (
     stored_updates,
     utcnow,
 )
+from jotty.queue.wake import ServerListener
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,7 @@ class RedisTaskQueue(TaskQueue):
         self._scripts: dict[str, Any] = {}
         self._open_lock = asyncio.Lock()
         self._closed = False
-        self._woken = asyncio.Event()
-        self._listener: asyncio.Task[None] | None = None
+        self._listener = ServerListener(self._listen, (rx.RedisError, OSError), "Redis")
 
     def __repr__(self) -> str:
         return f"RedisTaskQueue({_redact(self.url)!r}, prefix={self.prefix!r})"
@@ -327,7 +327,7 @@ class RedisTaskQueue(TaskQueue):
         now = time.time()
         leases = [new_lease_id() for _ in range(n)]
         rows = await self._script("claim", [repr(now), n, worker, pid, HOSTNAME, repr(now + lease), *encoded, *leases])
-        self._start_listening()
+        self._listener.start()
         return [_decode(json.loads(r)) for r in rows]
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
@@ -468,50 +468,24 @@ class RedisTaskQueue(TaskQueue):
 
     # ------------------------------------------------------------------ waking and closing
 
-    async def _listen(self) -> None:
-        """Hold a pub/sub subscription; resubscribe when it drops. Every message sets ``_woken``."""
-        delay, first = 0.1, True
-        while not self._closed:
-            pubsub: PubSub | None = None
-            try:
-                pubsub = (await self._ready()).pubsub(ignore_subscribe_messages=True)
-                await pubsub.subscribe(self._key("wake"))
-                delay = 0.1
-                if not first:
-                    self._woken.set()  # anything may have happened while not subscribed
-                first = False
-                # redis-py can swallow a cancel that arrives while subscribing: check before blocking.
-                while not self._closed:
-                    message = await pubsub.get_message(timeout=None)
-                    if message is not None:
-                        self._woken.set()
-            except (rx.RedisError, OSError) as exc:
-                log.warning("Redis wake-up listener lost its connection (%s); reconnecting", exc)
-            finally:
-                if pubsub is not None:
-                    with contextlib.suppress(rx.RedisError, OSError):
-                        await pubsub.aclose()  # type: ignore[no-untyped-call]
-            if self._closed:
-                return
-            self._woken.set()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-    def _start_listening(self) -> None:
-        """Listen for wake-ups from now on (a worker starts at its first claim)."""
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.create_task(self._listen(), name="jotty-redis-listen")
+    async def _listen(self, wake: Callable[[], None], ready: Callable[[], None]) -> None:
+        """One pub/sub subscription: every message wakes the idle workers."""
+        pubsub: PubSub = (await self._ready()).pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._key("wake"))
+            ready()
+            # redis-py can swallow a cancel that arrives while subscribing: check before blocking.
+            while not self._listener.closed:
+                if await pubsub.get_message(timeout=None) is not None:
+                    wake()
+        finally:
+            with contextlib.suppress(rx.RedisError, OSError):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def wait_for_work(self, timeout: float) -> bool:
         """Sleep until new work is published (True), or ``timeout`` (False)."""
         await self._ready()
-        self._start_listening()
-        try:
-            await asyncio.wait_for(self._woken.wait(), timeout)
-        except TimeoutError:
-            return False
-        self._woken.clear()
-        return True
+        return await self._listener.wait(timeout)
 
     async def next_due(self) -> float | None:
         firsts = await self._pipelined([("ZRANGE", self._key(k), 0, 0, "WITHSCORES") for k in ("delayed", "leases")])
@@ -522,9 +496,7 @@ class RedisTaskQueue(TaskQueue):
         if self._closed:
             return
         self._closed = True
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.wait([self._listener], timeout=5)
+        await self._listener.close()
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
