@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from jotty.errors import ValidationError
 from jotty.learning import ActorsExhaustedError, Reason, Router, Trajectory
 
 
@@ -83,6 +86,25 @@ def test_stuck_actor_is_abandoned_for_the_goal(router: Router) -> None:
     assert router.choose(again).actor == "reviewer"
     other = router.start("migrate the cache", {"category": "code", "task_id": "TASK-2"})
     assert router.choose(other).actor == "coder"
+
+
+def test_a_stuck_actor_gets_another_chance_after_stuck_for(store: str) -> None:
+    context = {"category": "code", "task_id": "TASK-7"}
+    with Router(["coder", "reviewer"], store=store, stuck_for=0.2) as router:
+        run = router.start("deploy", context)
+        router.record(run, "coder", success=False, failed=True)
+        router.record(run, "coder", success=False, failed=True)
+        router.finish(run)
+        failed_at = time.time()
+        assert router.start("deploy", context).failures().get("coder") == 2  # still abandoned
+        while time.time() < failed_at + 0.25:  # the streak ages out; nothing else is awaited
+            time.sleep(0.01)
+        assert router.start("deploy", context).failures().get("coder", 0) == 0
+    with Router(["coder", "reviewer"], store=store, stuck_for=None) as forever:
+        assert forever.start("deploy", context).failures().get("coder") == 2
+    for bad in (0, -1.0, "1h"):
+        with pytest.raises(ValidationError, match="stuck_for"):
+            Router(["coder"], store=store, stuck_for=bad)  # type: ignore[arg-type]
 
 
 def test_a_success_clears_the_streak(router: Router) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -79,8 +80,9 @@ class Router:
     connection, a path or URL, or None (the default store). ``alpha`` is the TD step size, ``gamma``
     the discount, ``lam`` the trace decay, ``explore`` the weight of the exploration bonus and
     ``prior_strength`` the pseudo-observations behind the predictor's prior at each level. An actor
-    that fails the same goal ``stuck_after`` times in a row is abandoned for that goal. ``weights``
-    turn step outcomes into rewards.
+    that fails the same goal ``stuck_after`` times in a row is abandoned for that goal, until
+    ``stuck_for`` seconds pass without another failure (None: for good), so a goal that failed
+    during an outage can be tried again later. ``weights`` turn step outcomes into rewards.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class Router:
         explore: float = 0.3,
         prior_strength: float = 4.0,
         stuck_after: int = 2,
+        stuck_for: float | None = 3600.0,
         weights: RewardWeights = DEFAULT_WEIGHTS,
     ) -> None:
         self.actors = _check_actors(actors)
@@ -105,6 +108,9 @@ class Router:
         if isinstance(stuck_after, bool) or not isinstance(stuck_after, int) or stuck_after < 1:
             raise ValidationError(f"stuck_after must be an integer >= 1, got {stuck_after!r}")
         self.stuck_after = stuck_after
+        self.stuck_for = (
+            None if stuck_for is None else _check_range("stuck_for", stuck_for, 0.0, math.inf, open_low=True)
+        )
         if not isinstance(weights, RewardWeights):
             raise ValidationError("weights must be a jotty.learning.RewardWeights")
         self.weights = weights
@@ -116,7 +122,8 @@ class Router:
     ) -> Trajectory:
         """Begin a run on ``goal`` (text, or features already computed)."""
         features = goal if isinstance(goal, GoalFeatures) else GoalFeatures.from_goal(goal, context)
-        prior = self.store.failure_streaks(features.goal_key, self.actors)
+        since = None if self.stuck_for is None else time.time() - self.stuck_for
+        prior = self.store.failure_streaks(features.goal_key, self.actors, since)
         return Trajectory(features, run_id=run_id, prior_failures=prior)
 
     def choose(

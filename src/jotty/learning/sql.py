@@ -100,11 +100,15 @@ class SQLLearningStore(LearningStore):
         where = where_in("actor", actors, "feature", features)
         return feature_stats_of(self._rows(SELECT_STATS + where, [*actors, *features]))
 
-    def failure_streaks(self, goal_key: str, actors: Collection[str]) -> dict[str, int]:
+    def failure_streaks(self, goal_key: str, actors: Collection[str], since: float | None = None) -> dict[str, int]:
         if not actors:
             return {}
-        rows = self._rows(SELECT_STREAKS + where_in("goal_key", [goal_key], "actor", actors), [goal_key, *actors])
-        return {r[0]: int(r[1]) for r in rows}
+        query = SELECT_STREAKS + where_in("goal_key", [goal_key], "actor", actors)
+        params: list[Any] = [goal_key, *actors]
+        if since is not None:
+            query += " AND updated_at >= ?"
+            params.append(since)
+        return {r[0]: int(r[1]) for r in self._rows(query, params)}
 
     def all_q_values(self) -> dict[Key, QValue]:
         return q_values_of(self._rows(SELECT_Q))

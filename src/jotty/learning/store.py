@@ -44,8 +44,9 @@ class LearningStore(abc.ABC):
         """The counts of the (actor, feature) pairs that exist among ``actors`` x ``features``."""
 
     @abc.abstractmethod
-    def failure_streaks(self, goal_key: str, actors: Collection[str]) -> dict[str, int]:
-        """How many times in a row each actor failed the goal ``goal_key`` (absent: 0)."""
+    def failure_streaks(self, goal_key: str, actors: Collection[str], since: float | None = None) -> dict[str, int]:
+        """How many times in a row each actor failed the goal ``goal_key`` (absent: 0); with
+        ``since`` (epoch seconds), only streaks whose last failure came at or after it."""
 
     @abc.abstractmethod
     def add_observation(self, observation: Observation, goal_key: str) -> None:
