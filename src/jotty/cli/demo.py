@@ -36,8 +36,10 @@ def demo(
     rounds: Annotated[int, typer.Option("--rounds", min=1, max=10, help="Rounds of queued questions.")] = 5,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Concurrent queue workers.")] = 4,
 ) -> None:
-    """Run the main job: analyse a git repository with a durable flow, then answer queued questions
-    about it with concurrent workers while the Conductor learns which agent to use."""
+    """Run the main job on the embedded store (no API key needed).
+
+    Analyse a git repository with a durable flow, then answer queued questions about it with concurrent
+    workers while the Conductor learns which agent to use."""
     with friendly_errors():
         home = jotty_home()
         store = home / "demo.db"

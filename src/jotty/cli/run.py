@@ -63,8 +63,10 @@ def run(
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Run a flow definition with a live view of its steps. The run is durable: when it dies,
-    `jotty runs resume RUN_ID` continues it without repeating a finished step."""
+    """Run a flow definition (YAML or JSON) with a live view of its steps.
+
+    The run is durable: when it dies, `jotty runs resume RUN_ID` continues it without repeating a finished
+    step."""
     with friendly_errors():
         definition = load_definition(flow_file)
         value = flow_input(definition, input, input_file)

@@ -131,8 +131,10 @@ def worker(
     poll_interval: Annotated[float, typer.Option("--poll-interval", min=0.01, hidden=True)] = 1.0,
     db: DbOption = None,
 ) -> None:
-    """Run queued tasks through a handler (`async def handle(task)` or a plain function), or through a
-    Conductor running a flow file (--flow): each task's goal is the flow's input, and the Conductor learns.
+    """Run queued tasks through a handler, or through a Conductor running a flow file.
+
+    The handler is `async def handle(task)` or a plain function (--handler module:function). With --flow,
+    each task's goal is the flow's input and the Conductor learns from every run.
 
     The return value becomes the task's result; an exception fails the attempt (retried while retries remain).
 
