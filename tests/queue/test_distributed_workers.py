@@ -118,7 +118,8 @@ async def test_four_workers_complete_every_task_exactly_once(backend: str, tmp_p
     queue, ids = await fill(backend, tmp_path)
     out = tmp_path / "done.log"
     try:
-        procs = [await spawn(backend, tmp_path, out, lease=2.0, sleep=0) for _ in range(WORKERS)]
+        # Long leases: a worker slowed down by a busy machine must not lose a lease it still works on.
+        procs = [await spawn(backend, tmp_path, out, lease=30.0, sleep=0) for _ in range(WORKERS)]
         codes = await wait_all(procs)
         errors = [(await p.stderr.read()).decode() for p in procs if p.stderr is not None]
         assert codes == [0] * WORKERS, errors
@@ -135,8 +136,10 @@ async def test_a_worker_killed_mid_task_loses_nothing(backend: str, tmp_path: Pa
     queue, ids = await fill(backend, tmp_path)
     out = tmp_path / "done.log"
     try:
-        procs = [await spawn(backend, tmp_path, out, lease=1.5, sleep=0.01) for _ in range(WORKERS)]
-        victim, survivors = procs[0], procs[1:]
+        # The victim's short leases let its tasks be reclaimed soon; the survivors' long ones keep a
+        # survivor slowed down by a busy machine from losing a task it still works on.
+        victim = await spawn(backend, tmp_path, out, lease=1.5, sleep=0.01)
+        survivors = [await spawn(backend, tmp_path, out, lease=30.0, sleep=0.01) for _ in range(WORKERS - 1)]
         deadline = time.monotonic() + 30
         while sum(1 for pid, _ in lines_of(out) if pid == victim.pid) < 20:
             assert time.monotonic() < deadline, "the victim never got to work"

@@ -115,7 +115,7 @@ def test_a_worker_killed_mid_task_loses_nothing_and_is_fenced(tmp_path: Path) ->
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(10)
 
-    rescuer = start_worker(tmp_path, db, "record", "--burst", "--lease", "1", "--concurrency", "4")
+    rescuer = start_worker(tmp_path, db, "record", "--burst", "--lease", "30", "--concurrency", "4")
     finish(rescuer)
     done = Counter(task_id for task_id, _ in lines(tmp_path / "done.log"))
     assert done[slow_id] == 1 and sum(done.values()) == 21 and max(done.values()) == 1

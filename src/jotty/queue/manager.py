@@ -203,10 +203,13 @@ class TaskQueueManager:
         if not has_room:
             await self._wait_for_slot(self.poll_interval)
             return
-        timeout = self.poll_interval
         due = await self.queue.next_due()
-        if due is not None:
-            timeout = max(0.001, min(timeout, due - time.time()))
+        now = time.time()
+        if due is not None and due <= now:
+            if await self.queue.reap_expired():  # a lease ran out: recover its task now, not at the next reap
+                return
+            due = None  # due but not for this worker (filters, dependencies): wait for news instead of spinning
+        timeout = self.poll_interval if due is None else max(0.001, min(self.poll_interval, due - now))
         waiters: list[asyncio.Task[Any]] = [
             asyncio.create_task(self.queue.wait_for_work(timeout)),
             asyncio.create_task(self._stopping.wait()),

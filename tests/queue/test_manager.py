@@ -1,0 +1,56 @@
+"""``TaskQueueManager`` timing behaviour: expired leases are recovered when due, and a task that is
+due but not claimable does not make an idle worker spin."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from jotty.queue import MemoryTaskQueue, Task, TaskQueueManager, TaskStatus
+
+
+async def test_an_idle_worker_recovers_an_expired_lease_when_it_is_due() -> None:
+    queue = MemoryTaskQueue(lease_seconds=30, retry_backoff=0)
+    task_id = await queue.enqueue(Task(title="abandoned"))
+    crashed = MemoryTaskQueue(shared_with=queue, worker_id="crashed")
+    assert await crashed.claim(lease_seconds=0.2) is not None  # its worker dies holding the lease
+    done: list[str] = []
+
+    async def handle(task: Task) -> None:
+        done.append(task.task_id)
+
+    manager = TaskQueueManager(handle, queue, max_concurrent=2, poll_interval=5.0)  # reaper every 15 s
+    started = time.monotonic()
+    await asyncio.wait_for(manager.run(max_tasks=1), timeout=10)
+    assert done == [task_id]
+    assert time.monotonic() - started < 3  # at the lease's end, not at the next periodic reap
+    stored = await queue.get_task(task_id)
+    assert stored is not None and stored.status == TaskStatus.COMPLETED and stored.retry_count == 1
+
+
+class CountingQueue(MemoryTaskQueue):
+    """A real MemoryTaskQueue that counts how often a worker asks when work is due."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.asked = 0
+
+    async def next_due(self) -> float | None:
+        self.asked += 1
+        return await super().next_due()
+
+
+async def test_a_due_task_this_worker_cannot_claim_does_not_make_it_spin() -> None:
+    queue = CountingQueue(retry_backoff=0)
+    await queue.enqueue(Task(title="someone else's", agent_type="cursor", run_after=time.time() - 1))
+
+    async def handle(task: Task) -> None:
+        raise AssertionError("nothing should be claimed")
+
+    manager = TaskQueueManager(handle, queue, poll_interval=0.2, filters={"agent_type": "claude"})
+    runner = asyncio.create_task(manager.run())
+    await asyncio.sleep(1.0)  # let the worker idle for a while: the measurement itself needs time to pass
+    await manager.stop()
+    await runner
+    assert queue.asked <= 15, queue.asked  # about one look per poll interval, not one per millisecond
