@@ -247,3 +247,18 @@ async def _listening(queue: PostgresTaskQueue) -> bool:
         (queue.application_name,),
     )
     return bool(rows[0][0])
+
+
+async def test_a_missing_older_version_is_applied(schema: str) -> None:
+    queue = PostgresTaskQueue(PG_URL, schema=schema)
+    await queue.create_task("before")
+    await queue.close()
+    ident = sql.Identifier(schema)
+    await admin(sql.SQL("DROP TABLE {}.jotty_task_templates").format(ident))
+    await admin(sql.SQL("DELETE FROM {}.jotty_schema_migrations WHERE version = 2").format(ident))
+    queue = PostgresTaskQueue(PG_URL, schema=schema)  # version 2 is below the highest: it runs again
+    await queue.create_template("t", title="T")
+    assert [t.title for t in await queue.list_tasks()] == ["before"]
+    await queue.close()
+    rows = await admin(sql.SQL("SELECT version FROM {}.jotty_schema_migrations ORDER BY version").format(ident))
+    assert [r[0] for r in rows] == [m.version for m in migrations.load_migrations("postgres")]

@@ -194,3 +194,22 @@ asyncio.run(main())
     assert any(channel_dir(path).iterdir())
     asyncio.run(make_store(path, ["after the crash"]))  # the dead socket is found and removed
     assert not any(name.startswith(f"{proc.pid}-") for name in os.listdir(channel_dir(path)))
+
+
+def test_a_missing_older_version_is_applied(tmp_path: Path) -> None:
+    path = tmp_path / "jotty.db"
+    asyncio.run(make_store(path, ["before"]))
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE jotty_task_templates")
+        conn.execute("DELETE FROM jotty_schema_migrations WHERE version = 2")
+
+    async def use() -> None:
+        queue = SQLiteTaskQueue(path)  # version 2 is below the highest: it runs again
+        await queue.create_template("t", title="T")
+        assert [t.title for t in await queue.list_tasks()] == ["before"]
+        await queue.close()
+
+    asyncio.run(use())
+    with sqlite3.connect(path) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM jotty_schema_migrations ORDER BY version")]
+    assert versions == list(range(1, latest_version("sqlite") + 1))

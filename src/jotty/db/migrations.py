@@ -75,14 +75,14 @@ def _applied_sqlite(conn: sqlite3.Connection) -> set[int] | None:
     return {int(r[0]) for r in conn.execute("SELECT version FROM jotty_schema_migrations")}
 
 
-def check_not_newer(applied: set[int], known: tuple[Migration, ...], where: str) -> None:
+def check_not_newer(applied: set[int], known: tuple[Migration, ...], where: str, package: str = "jotty") -> None:
     """Refuse a store migrated by a newer Jotty (a version this code does not know)."""
     unknown = applied - {m.version for m in known}
     if unknown:
         newest = max(m.version for m in known) if known else 0
         raise SchemaVersionError(
             f"{where} has schema version {max(unknown)}, newer than this Jotty knows ({newest}): upgrade "
-            "Jotty (pip install -U jotty); nothing was changed."
+            f"Jotty (pip install -U '{package}') on this machine; nothing was changed."
         )
 
 
@@ -117,7 +117,8 @@ def migrate_sqlite(conn: sqlite3.Connection, where: str = "the database") -> int
 
 
 def _column_exists(conn: sqlite3.Connection, statement: str) -> bool:
-    match = _ADD_COLUMN.match(statement)
+    code = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--"))
+    match = _ADD_COLUMN.match(code)
     if not match:
         return False
     columns = {row[1] for row in conn.execute(f"PRAGMA table_info({match[1]})")}

@@ -24,8 +24,8 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from jotty.db.location import resolve_store
-from jotty.db.migrations import latest_version, load_migrations
-from jotty.errors import SchemaVersionError, StoreError, StoreUnavailableError, ValidationError
+from jotty.db.migrations import check_not_newer, latest_version, load_migrations
+from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 
 AsyncConn = psycopg.AsyncConnection[DictRow]
 CONNECT_TIMEOUT = 10
@@ -33,7 +33,7 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS jotty_schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
-_APPLIED = "SELECT COALESCE(MAX(version), 0) AS v FROM jotty_schema_migrations"
+_APPLIED = "SELECT version FROM jotty_schema_migrations"
 _HAS_MIGRATIONS = "SELECT to_regclass('jotty_schema_migrations') IS NOT NULL AS present"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('jotty-migrations:' || %s))"
 _RECORD = "INSERT INTO jotty_schema_migrations (version, name) VALUES (%s, %s)"
@@ -144,40 +144,32 @@ async def connect(
     return conn
 
 
-async def _applied(conn: AsyncConn) -> int | None:
+async def _applied(conn: AsyncConn) -> set[int] | None:
     row = await (await conn.execute(_HAS_MIGRATIONS)).fetchone()
     if row is None or not row["present"]:
         return None
-    found = await (await conn.execute(_APPLIED)).fetchone()
-    return int(found["v"]) if found is not None else 0
-
-
-def _check_not_newer(applied: int | None, where: str) -> None:
-    known = latest_version("postgres")
-    if applied is not None and applied > known:
-        raise SchemaVersionError(
-            f"{where} has Jotty schema version {applied}, newer than this Jotty knows ({known}): upgrade "
-            "Jotty (pip install -U 'jotty[postgres]') on this machine; nothing was changed."
-        )
+    return {int(r["version"]) for r in await (await conn.execute(_APPLIED)).fetchall()}
 
 
 async def migrate_postgres(conn: AsyncConn, where: str, schema: str | None = None) -> int:
     """Bring the schema (``schema``, created if missing, or the connection's search_path) to the
     latest version; safe when several processes start at once. Returns the version."""
     latest = latest_version("postgres")
+    known = load_migrations("postgres")
     applied = await _applied(conn)
-    _check_not_newer(applied, where)
-    if applied == latest:
-        return latest
+    if applied is not None:
+        check_not_newer(applied, known, where, "jotty[postgres]")
+        if applied >= {m.version for m in known}:
+            return latest
     async with conn.transaction():
         await conn.execute(_LOCK, (schema or "",))
         if schema is not None:
             await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         await conn.execute(_CREATE_MIGRATIONS)
-        applied = await _applied(conn) or 0
-        _check_not_newer(applied, where)
-        for migration in load_migrations("postgres"):
-            if migration.version > applied:
+        applied = await _applied(conn) or set()
+        check_not_newer(applied, known, where, "jotty[postgres]")
+        for migration in known:  # every missing version, not only those above the highest applied
+            if migration.version not in applied:
                 await conn.execute(migration.sql.encode())
                 await conn.execute(_RECORD, (migration.version, migration.name))
     return latest
