@@ -6,8 +6,9 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from jotty.queue.task import TaskStatus
+from jotty.queue.task import TaskStatus, format_time, stored_updates, utcnow
 
 HOSTNAME = socket.gethostname()
 
@@ -61,3 +62,13 @@ def plan_failure(
 def progress_percent(done: int, total: int) -> int:
     """A parent's progress from its children: whole percent completed, rounded down."""
     return 100 * done // total if total else 0
+
+
+def transition_values(updates: dict[str, Any], status: TaskStatus, current: str) -> dict[str, Any]:
+    """The stored column values of an unfenced status change from ``current`` to ``status``: the
+    updates, the status, and the start time when the task enters ``in_progress``."""
+    values = stored_updates(updates)
+    if status == TaskStatus.IN_PROGRESS and current != TaskStatus.IN_PROGRESS:
+        values["started_at"] = format_time(utcnow())
+    values["status"] = str(status)
+    return values

@@ -35,7 +35,7 @@ from jotty.db.location import resolve_store
 from jotty.db.postgres import AsyncConn, check_schema, connect, open_pool, redact, translate
 from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
-from jotty.queue.policy import HOSTNAME, plan_failure, task_id_prefix
+from jotty.queue.policy import HOSTNAME, plan_failure, task_id_prefix, transition_values
 from jotty.queue.task import TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, stored_updates, utcnow
 from jotty.queue.wake import ServerListener
 
@@ -623,10 +623,7 @@ class PostgresTaskQueue(TaskQueue):
             row = await (await conn.execute(_STATUS_FOR_UPDATE, (task_id,))).fetchone()
             if row is None:
                 return False
-            values = stored_updates(updates)
-            if status == TaskStatus.IN_PROGRESS and row["status"] != "in_progress":
-                values["started_at"] = format_time(utcnow())
-            values["status"] = str(status)
+            values = transition_values(updates, status, row["status"])
             await conn.execute(
                 _update_sql(tuple(values)), {**{f"v_{k}": v for k, v in values.items()}, "task_id": task_id}
             )

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from jotty.db import connect, migrate_sqlite, translate_errors, write_transaction
 from jotty.errors import ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
-from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix
+from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix, transition_values
 from jotty.queue.task import (
     SELECT_COLUMNS,
     TASK_COLUMNS,
@@ -446,10 +446,7 @@ class SQLiteTaskQueue(TaskQueue):
             row = self._conn.execute("SELECT status, parent_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
             if row is None:
                 return False
-            values = stored_updates(updates)
-            if status == TaskStatus.IN_PROGRESS and row["status"] != "in_progress":
-                values["started_at"] = format_time(utcnow())
-            values["status"] = str(status)
+            values = transition_values(updates, status, row["status"])
             sets = ", ".join(f"{k} = ?" for k in values)
             self._conn.execute(f"UPDATE tasks SET {sets} WHERE task_id = ?", [*values.values(), task_id])
             if row["status"] != status:
