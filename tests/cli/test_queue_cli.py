@@ -36,7 +36,7 @@ def test_add_list_show_and_stats(jotty: Jotty, db: Path) -> None:
     first = new_id(ok(jotty("queue", "add", "Write the docs", "-d", "all of them", "-p", "high", "-c", "docs")))
     task = stored(db, first)
     assert (task.title, task.description, task.priority, task.category) == ("Write the docs", "all of them", 2, "docs")
-    assert task.status == TaskStatus.PENDING and task.agent_type is None
+    assert task.status == TaskStatus.PENDING and task.agent_type == "claude"  # the supervisor's default
     second = new_id(
         ok(jotty("queue", "add", "Review", "--depends-on", first, "--parent", first, "-a", "cursor", "-p", "5"))
     )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -152,7 +153,8 @@ async def test_only_pending_tasks_are_claimed_in_priority_age_id_order(queue: Ta
 
 
 async def test_ties_in_priority_and_age_break_by_id(queue: TaskQueue) -> None:
-    ids = await queue.enqueue_many([Task(task_id=f"T-{c}", title=c) for c in "cab"])
+    age = datetime(2025, 6, 15, 12, 0)  # a Task's age is its construction time: give them one
+    ids = await queue.enqueue_many([Task(task_id=f"T-{c}", title=c, created_at=age) for c in "cab"])
     assert sorted(ids) == ["T-a", "T-b", "T-c"]
     claimed = await queue.claim_many(3)
     assert [t.task_id for t in claimed] == ["T-a", "T-b", "T-c"]
@@ -413,7 +415,7 @@ async def test_dependency_errors(queue: TaskQueue) -> None:
         await queue.enqueue_many(
             [Task(task_id="X", title="x", depends_on=["Y"]), Task(task_id="Y", title="y", depends_on=["X"])]
         )
-    assert (await queue.get_task(a)).depends_on == []  # type: ignore[union-attr]
+    assert (await queue.get_task(a)).depends_on is None  # type: ignore[union-attr]
     assert await queue.get_task("X") is None
 
 

@@ -268,7 +268,8 @@ async def test_jotty_works_on_a_supervisor_database_and_the_supervisor_still_rea
         fix = await queue.get_task(ids["fix"])
         assert fix is not None and fix.context_files == ["src/a.py", "src/b.py"] and fix.created_at is not None
         untyped = await queue.get_task(ids["untyped"])
-        assert untyped is not None and untyped.context_files == ["docs/x.md"] and untyped.agent_type is None
+        # A NULL agent_type reads as the supervisor's default, as its Task does (the row keeps NULL).
+        assert untyped is not None and untyped.context_files == ["docs/x.md"] and untyped.agent_type == "claude"
 
         # Claims follow Jotty's order: priority 1 first (created at the same second, then by id).
         first = await queue.claim()
@@ -292,6 +293,7 @@ async def test_jotty_works_on_a_supervisor_database_and_the_supervisor_still_rea
     assert after_fix["status"] == "completed" and after_fix["pid"] is None and after_fix["completed_at"]
     for column in ("title", "description", "category", "priority", "context_files", "created_at", "agent_type"):
         assert after_fix[column] == before[column], column
+    assert raw(db, ids["untyped"])["agent_type"] is None
 
     # The supervisor's own SQL, as it runs it, on the file Jotty used.
     supervisor = SupervisorStateManager(db)

@@ -34,7 +34,7 @@ from typing import Any
 from jotty.errors import JottyError, ValidationError
 from jotty.queue import validation as check
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
-from jotty.queue.task import Task, TaskStatus
+from jotty.queue.task import Task, TaskStatus, queued_status
 
 # create_task's own parameters; other Task fields are passed as keywords when they are set.
 _CREATE_ARGS = ("title", "description", "priority", "category", "context_files", "status", "agent_type")
@@ -246,7 +246,7 @@ class SupervisorStateManagerAdapter(TaskQueue):
             and getattr(task, f.name) != getattr(_DEFAULT_TASK, f.name)
         }
         args = [getattr(task, name) for name in _CREATE_ARGS]
-        args[_CREATE_ARGS.index("status")] = str(task.status)
+        args[_CREATE_ARGS.index("status")] = str(queued_status(task))
         task.task_id = await self.create_task(*args, **extras)
         return task.task_id
 

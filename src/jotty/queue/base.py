@@ -30,7 +30,7 @@ from jotty.errors import DependencyCycleError, NotFoundError, ValidationError
 from jotty.processes import pid_alive
 from jotty.queue import validation as check
 from jotty.queue.policy import HOSTNAME, RetryPolicy, default_worker_id, progress_percent
-from jotty.queue.task import Task, TaskStatus, parse_list, utcnow
+from jotty.queue.task import DEFAULT_AGENT_TYPE, Task, TaskStatus, parse_list, queued_status, utcnow
 
 Filters = list[tuple[str, Any]]
 
@@ -90,7 +90,8 @@ class TaskQueue(abc.ABC):
     # ------------------------------------------------------------------ creating tasks
 
     async def enqueue(self, task: Task) -> str:
-        """Store a task (status ``pending`` unless set otherwise) and return its id."""
+        """Store a task and return its id. A task whose status was never set is stored as
+        ``pending`` (queued to run); a status you set (``backlog``, ``suggested`` ...) is kept."""
         return (await self.enqueue_many([task]))[0]
 
     async def enqueue_many(self, tasks: Iterable[Task]) -> list[str]:
@@ -100,11 +101,13 @@ class TaskQueue(abc.ABC):
             if not isinstance(item, Task):
                 raise ValidationError(f"enqueue takes Task objects, got {type(item).__name__}")
             check.task(item)
+        for item in batch:  # after every check: a refused batch leaves the tasks as they were
+            item.status = queued_status(item)
         ids = [t.task_id for t in batch if t.task_id]
         if len(ids) != len(set(ids)):
             raise ValidationError("the batch holds the same task_id twice")
         await self._check_dependencies(batch)
-        now = utcnow()
+        now = datetime.now()
         for item in batch:
             if item.created_at is None:
                 item.created_at = now
@@ -126,7 +129,8 @@ class TaskQueue(abc.ABC):
         agent_type: str | None = None,
         **kw: Any,
     ) -> str:
-        """Create a task the supervisor's way (status ``backlog`` by default) and return its id.
+        """Create a task the supervisor's way (status ``backlog`` by default, agent type ``claude``
+        when ``agent_type`` is None) and return its id.
 
         Other ``Task`` fields (tags, depends_on, parent_id, metadata, max_retries, ...) may be given
         as keywords; ``suggested_by`` marks the creator as ``AI`` as the supervisor does.
@@ -142,7 +146,7 @@ class TaskQueue(abc.ABC):
             description=description,
             priority=priority,
             category=category,
-            context_files=list(context_files or []),
+            context_files=None if context_files is None else list(context_files),
             status=check.status(status),
             agent_type=agent_type,
             **kw,
@@ -262,7 +266,7 @@ class TaskQueue(abc.ABC):
         pids = [t.pid for t in running if t.pid is not None]
         by_agent: dict[str, int] = {}
         for t in running:
-            key = t.agent_type or "claude"
+            key = t.agent_type or DEFAULT_AGENT_TYPE
             by_agent[key] = by_agent.get(key, 0) + 1
         stats: dict[str, Any] = {s.value: counts.get(s.value, 0) for s in TaskStatus}
         stats.update(total=sum(counts.values()), active_pids=len(pids), pids=pids, by_agent=by_agent)
@@ -393,7 +397,7 @@ class TaskQueue(abc.ABC):
         if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
             raise ValidationError(f"pid must be a positive whole number, got {pid!r}")
         updates = check.updates(kw)
-        now = utcnow()
+        now = datetime.now()
         if new == TaskStatus.IN_PROGRESS:
             updates.update(pid=pid, log_file=log_file, last_heartbeat=now)
             updates.setdefault("host", HOSTNAME)
@@ -595,10 +599,10 @@ class TaskQueue(abc.ABC):
 
     async def _check_dependencies(self, batch: list[Task]) -> None:
         """Every dependency exists (in the store or the batch) and no cycle appears."""
-        graph: dict[str, list[str]] = {t.task_id: list(t.depends_on) for t in batch if t.task_id}
+        graph: dict[str, list[str]] = {t.task_id: list(t.depends_on or ()) for t in batch if t.task_id}
         if not any(t.depends_on for t in batch):
             return
-        wanted = {d for t in batch for d in t.depends_on} - set(graph)
+        wanted = {d for t in batch for d in t.depends_on or ()} - set(graph)
         known = await self._dependency_map(wanted)
         missing = wanted - set(known)
         if missing:
@@ -703,7 +707,7 @@ def _details(t: Task) -> dict[str, Any]:
             "completed_at", "last_heartbeat", "error_message", "retry_count")  # fmt: skip
     out = {k: d[k] for k in keys}
     out["context_files"] = d["context_files"]
-    out["agent_type"] = t.agent_type or "claude"
+    out["agent_type"] = t.agent_type or DEFAULT_AGENT_TYPE
     return out
 
 

@@ -18,7 +18,16 @@ from jotty.errors import ValidationError
 from jotty.queue import validation as check
 from jotty.queue.base import TERMINAL, Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, progress_percent, task_id_for
-from jotty.queue.task import Task, TaskStatus, new_lease_id, utcnow
+from jotty.queue.task import TIME_COLUMNS, Task, TaskStatus, local_time, new_lease_id, time_key, utcnow
+
+
+def _store_times(t: Task) -> Task:
+    """Times as the durable stores give them back: naive local time (see ``local_time``)."""
+    for name in TIME_COLUMNS:
+        value = getattr(t, name)
+        if value is not None and value.tzinfo is not None:
+            setattr(t, name, local_time(value))
+    return t
 
 
 class _Store:
@@ -72,11 +81,11 @@ class MemoryTaskQueue(TaskQueue):
                 return candidate
 
     @staticmethod
-    def _order(t: Task) -> tuple[int, datetime, str]:
-        return (t.priority, t.created_at or utcnow(), t.task_id)
+    def _order(t: Task) -> tuple[int, float, str]:
+        return (t.priority, time_key(t.created_at), t.task_id)
 
     def _deps_done(self, t: Task) -> bool:
-        for dep in t.depends_on:
+        for dep in t.depends_on or ():
             other = self._tasks.get(dep)
             if other is None or other.status != TaskStatus.COMPLETED:
                 return False
@@ -98,7 +107,7 @@ class MemoryTaskQueue(TaskQueue):
             waiting = [
                 t
                 for t in self._tasks.values()
-                if current in t.depends_on and t.status in (TaskStatus.PENDING, TaskStatus.BACKLOG)
+                if current in (t.depends_on or ()) and t.status in (TaskStatus.PENDING, TaskStatus.BACKLOG)
             ]
             for other in sorted(waiting, key=self._order):
                 self._set_status(other, TaskStatus.BLOCKED, actor, f"dependency {current} did not complete")
@@ -130,7 +139,7 @@ class MemoryTaskQueue(TaskQueue):
         t.retry_count = plan.retry_count
         t.run_after = plan.run_after
         if plan.status == TaskStatus.FAILED:
-            t.completed_at = utcnow()
+            t.completed_at = datetime.now()
         self._set_status(t, plan.status, actor, reason)
 
     # ------------------------------------------------------------------ primitives
@@ -141,7 +150,7 @@ class MemoryTaskQueue(TaskQueue):
                 raise ValidationError(f"task id {t.task_id} already exists: choose another id or omit it")
         ids = []
         for t in tasks:
-            stored = copy.deepcopy(t)
+            stored = _store_times(copy.deepcopy(t))
             if not stored.task_id:
                 stored.task_id = self._next_id()
             self._tasks[stored.task_id] = stored
@@ -178,7 +187,7 @@ class MemoryTaskQueue(TaskQueue):
         return counts
 
     async def _dependency_map(self, task_ids: set[str]) -> dict[str, list[str]]:
-        return {i: list(self._tasks[i].depends_on) for i in task_ids if i in self._tasks}
+        return {i: list(self._tasks[i].depends_on or ()) for i in task_ids if i in self._tasks}
 
     async def _claim(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[Task]:
         now = time.time()
@@ -187,7 +196,7 @@ class MemoryTaskQueue(TaskQueue):
             for t in self._matching([("status", str(TaskStatus.PENDING)), *filters])
             if (t.run_after is None or t.run_after <= now) and self._deps_done(t)
         ][:n]
-        stamp = utcnow()
+        stamp = datetime.now()
         for t in runnable:
             t.lease_id = new_lease_id()
             t.lease_owner = worker
@@ -210,7 +219,7 @@ class MemoryTaskQueue(TaskQueue):
             if held is None:
                 return False
             t = held
-        t.last_heartbeat = utcnow()
+        t.last_heartbeat = datetime.now()
         if t.lease_id is not None:
             t.lease_expires_at = time.time() + lease
         if progress is not None:
@@ -224,9 +233,9 @@ class MemoryTaskQueue(TaskQueue):
             if t is None:
                 out.append(False)
                 continue
-            t.completed_at = utcnow()
+            t.completed_at = datetime.now()
             if t.started_at is not None:
-                t.actual_hours = (t.completed_at - t.started_at).total_seconds() / 3600
+                t.actual_hours = (time_key(t.completed_at) - time_key(t.started_at)) / 3600
             t.result = copy.deepcopy(result)
             t.progress_percent = 100
             t.error_message = None
@@ -281,7 +290,7 @@ class MemoryTaskQueue(TaskQueue):
         if t is None:
             return False
         if status == TaskStatus.IN_PROGRESS and t.status != TaskStatus.IN_PROGRESS:
-            t.started_at = utcnow()
+            t.started_at = datetime.now()
         self._apply(t, updates)
         if t.status != status:
             self._set_status(t, status, self.worker_id, reason)
@@ -300,6 +309,7 @@ class MemoryTaskQueue(TaskQueue):
             fresh.result = t.result
         for key in updates:
             setattr(t, key, getattr(fresh, key))
+        _store_times(t)
 
     async def _update(self, task_id: str, updates: dict[str, Any]) -> bool:
         t = self._tasks.get(task_id)
@@ -342,7 +352,7 @@ class MemoryTaskQueue(TaskQueue):
         ids = {t.task_id for t in tasks}
         self._history_log = [h for h in self._history_log if h.task_id not in ids]
         for t in tasks:
-            self._tasks[t.task_id] = copy.deepcopy(t)
+            self._tasks[t.task_id] = _store_times(copy.deepcopy(t))
         self._history_log.extend(history)
         self._templates.update(copy.deepcopy(templates))
 

@@ -36,7 +36,17 @@ from jotty.db.postgres import AsyncConn, check_schema, connect, open_pool, redac
 from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, task_id_prefix, transition_values
-from jotty.queue.task import TASK_COLUMNS, Task, TaskStatus, format_time, parse_list, parse_time, stored_updates, utcnow
+from jotty.queue.task import (
+    TASK_COLUMNS,
+    Task,
+    TaskStatus,
+    format_time,
+    parse_list,
+    parse_time,
+    stored_updates,
+    time_key,
+    utcnow,
+)
 from jotty.queue.wake import ServerListener
 
 log = logging.getLogger(__name__)
@@ -253,7 +263,7 @@ def _column_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 
 def _sorted(tasks: list[Task]) -> list[Task]:
-    tasks.sort(key=lambda t: (t.priority, t.created_at or utcnow(), t.task_id))
+    tasks.sort(key=lambda t: (t.priority, time_key(t.created_at), t.task_id))
     return tasks
 
 

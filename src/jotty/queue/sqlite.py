@@ -32,6 +32,7 @@ from jotty.queue.task import (
     parse_list,
     parse_time,
     stored_updates,
+    time_key,
     utcnow,
 )
 from jotty.queue.wake import WakeChannel
@@ -325,7 +326,7 @@ class SQLiteTaskQueue(TaskQueue):
         rows = await self._run(self._claim_sync, n, filters, worker, lease, pid)
         # Rows become Tasks here, on the event loop, while the database thread serves the next call.
         tasks = [Task.from_values(r) for r in rows]
-        tasks.sort(key=lambda t: (t.priority, t.created_at or utcnow(), t.task_id))
+        tasks.sort(key=lambda t: (t.priority, time_key(t.created_at), t.task_id))
         return tasks
 
     def _heartbeat_sync(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:

@@ -26,12 +26,9 @@ from jotty.db import connect, translate_errors
 from jotty.errors import JottyError
 from jotty.queue import validation as check
 from jotty.queue.sqlite import SQLiteTaskQueue
-from jotty.queue.task import TaskStatus
+from jotty.queue.task import DEFAULT_AGENT_TYPE, TaskStatus
 
 T = TypeVar("T")
-
-DEFAULT_AGENT_TYPE = "claude"
-"""The supervisor's agent type for rows whose ``agent_type`` is NULL."""
 
 TaskDict = dict[str, Any]
 
@@ -108,9 +105,7 @@ class StateManager:
         to a process with ``update_task_status(task_id, "in_progress", pid=...)``, or keep the lease
         alive with ``heartbeat(task_id)``.
         """
-        filters: dict[str, Any] | None = None
-        if agent_type is not None:
-            filters = {"agent_type": [agent_type, None] if agent_type == DEFAULT_AGENT_TYPE else agent_type}
+        filters = {"agent_type": agent_type}  # None: any; claude: NULL too (the queue's filter rules)
         task = self._call(self.queue.claim(filters, worker_id=worker_id, lease_seconds=lease_seconds, pid=pid))
         return None if task is None else self._row(task.task_id)
 

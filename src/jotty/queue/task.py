@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
+
+from jotty.errors import ValidationError
+
+DEFAULT_AGENT_TYPE = "claude"
+"""The supervisor's agent type: what a task names when it names none (``None`` becomes this)."""
 
 
 class TaskStatus(StrEnum):
@@ -45,16 +51,16 @@ def utcnow() -> datetime:
 
 
 def format_time(value: datetime | None) -> str | None:
-    """A UTC time in the supervisor's text form, with microseconds (``2026-11-21 19:10:29.123456``)."""
+    """A time as the store keeps it: UTC text in the supervisor's form, with microseconds
+    (``2026-11-21 19:10:29.123456``). A naive time is local time, as ``datetime.now()`` gives."""
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def parse_time(value: Any) -> datetime | None:
-    """Parse a stored time (``CURRENT_TIMESTAMP`` text, ISO text, epoch seconds) as aware UTC."""
+    """Parse a stored time (``CURRENT_TIMESTAMP`` text, ISO text, epoch seconds) as aware UTC;
+    text without an offset is UTC, as the supervisor's ``CURRENT_TIMESTAMP`` writes it."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -63,6 +69,43 @@ def parse_time(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def stored_local_time(value: Any) -> datetime | None:
+    """A stored time as a ``Task`` holds it: naive local time, comparable with ``datetime.now()``."""
+    parsed = parse_time(value)
+    return None if parsed is None else parsed.astimezone().replace(tzinfo=None)
+
+
+def local_time(value: datetime | None) -> datetime | None:
+    """A time as the store gives it back: an aware time in naive local time; a naive one as it is."""
+    return value if value is None or value.tzinfo is None else value.astimezone().replace(tzinfo=None)
+
+
+def parse_iso_time(value: Any) -> datetime | None:
+    """A time given to ``Task.from_dict``: ISO 8601 text (a trailing ``Z`` too) or a datetime.
+    A naive time stays naive and an aware one stays aware: nothing is shifted."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            f"{value!r} is not an ISO 8601 time: give text such as 2025-06-15T12:00:00 (a trailing Z "
+            "or an offset is kept) or a datetime"
+        ) from None
+
+
+def time_key(value: datetime | None) -> float:
+    """Seconds since the epoch, for ordering times whether naive (local) or aware; None sorts last."""
+    return value.timestamp() if value is not None else float("inf")
+
+
+def parse_optional_list(value: Any) -> list[str] | None:
+    """A list field as given or stored: None (NULL) stays None, anything else as ``parse_list``."""
+    return None if value is None else parse_list(value)
 
 
 def parse_list(value: Any) -> list[str]:
@@ -98,17 +141,50 @@ def new_lease_id() -> str:
     return uuid.uuid4().hex
 
 
+_STATUSES = frozenset(s.value for s in TaskStatus)
+_STATUS_UNSET = "_status_unset"
+
+
+class _StatusField:
+    """``Task.status``: None (the default) reads as ``backlog`` and is remembered as "not set";
+    a known status given as text becomes a ``TaskStatus`` (an unknown one is kept, for
+    ``enqueue`` to refuse with a ``ValidationError``)."""
+
+    def __get__(self, task: Task | None, owner: type[Task] | None = None) -> Any:
+        if task is None:
+            return None  # the dataclass default
+        return task.__dict__["_status"]
+
+    def __set__(self, task: Task, value: TaskStatus | str | None) -> None:
+        state = task.__dict__
+        if value is None:
+            state["_status"] = TaskStatus.BACKLOG
+            state[_STATUS_UNSET] = True
+            return
+        if type(value) is str and value in _STATUSES:
+            value = TaskStatus(value)
+        state["_status"] = value
+        state.pop(_STATUS_UNSET, None)
+
+
 @dataclass
 class Task:
-    """A unit of queued work: the supervisor's fields, plus ``metadata`` and Jotty's queue fields."""
+    """A unit of queued work: the supervisor's fields, plus ``metadata`` and Jotty's queue fields.
+
+    Built bare (``Task(task_id, title)``) it behaves as the original supervisor ``Task``: status
+    ``backlog``, agent type ``claude`` (``None`` becomes ``claude`` too), ``tags``, ``depends_on``,
+    ``blocks`` and ``context_files`` None, and ``created_at`` the local time of construction
+    (naive, like ``datetime.now()``). ``TaskQueue.enqueue`` stores a task whose status was never
+    set as ``pending``, so that it runs; a status you set is kept.
+    """
 
     task_id: str = ""
     title: str = ""
     description: str = ""
     category: str = ""
     priority: int = TaskPriority.MEDIUM
-    tags: list[str] = field(default_factory=list)
-    status: TaskStatus = TaskStatus.PENDING
+    tags: list[str] | None = None
+    status: _StatusField = _StatusField()
     progress_percent: int = 0
     pid: int | None = None
     worktree_path: str | None = None
@@ -123,12 +199,12 @@ class Task:
     error_message: str | None = None
     retry_count: int = 0
     max_retries: int = 3
-    depends_on: list[str] = field(default_factory=list)
-    blocks: list[str] = field(default_factory=list)
+    depends_on: list[str] | None = None
+    blocks: list[str] | None = None
     created_by: str = "system"
     assigned_to: str | None = None
-    agent_type: str | None = None
-    context_files: list[str] = field(default_factory=list)
+    agent_type: str | None = DEFAULT_AGENT_TYPE
+    context_files: list[str] | None = None
     task_content: str | None = None
     filename: str | None = None
     reference_apps: str | None = None
@@ -143,13 +219,23 @@ class Task:
     lease_expires_at: float | None = None
     host: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.agent_type is None:
+            self.agent_type = DEFAULT_AGENT_TYPE
+        if self.created_at is None:
+            self.created_at = datetime.now()
+        for name in LIST_COLUMNS:  # the supervisor's JSON (or comma-separated) text becomes a list
+            value = self.__dict__[name]
+            if value is not None and type(value) is not list:
+                self.__dict__[name] = parse_optional_list(value) if isinstance(value, str | tuple) else value
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict of every field (times as supervisor text)."""
+        """A JSON-serialisable dict of every field; times as ISO 8601 text (``isoformat()``)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in TIME_COLUMNS:
-                value = format_time(value)
+                value = value.isoformat() if value is not None else None
             elif f.name == "status":
                 value = str(value)
             elif f.name == "priority":
@@ -163,8 +249,24 @@ class Task:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
-        """Build a Task from ``to_dict()`` output or a stored row; unknown keys are ignored."""
-        convert = _FROM_STORED
+        """Build a Task from ``to_dict()`` output (or any dict of its fields); unknown keys are ignored.
+
+        ISO 8601 times are parsed (a trailing ``Z`` too); a naive time stays naive.
+        """
+        return cls._build(data, _FROM_DICT)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Task:
+        """Build a Task from a ``tasks`` row (stored values: UTC text times, JSON text in lists,
+        metadata and result); times become naive local time."""
+        data = dict(row)
+        result = data.get("result")
+        if isinstance(result, str):
+            data["result"] = _parse_json(result, None)
+        return cls._build(data, _FROM_STORED)
+
+    @classmethod
+    def _build(cls, data: dict[str, Any], convert: dict[str, Callable[[Any], Any]]) -> Task:
         return cls(
             **{
                 key: (convert[key](value) if key in convert else value)
@@ -172,15 +274,6 @@ class Task:
                 if key in _FIELD_NAMES
             }
         )
-
-    @classmethod
-    def from_row(cls, row: Any) -> Task:
-        """Build a Task from a ``tasks`` row (a mapping with JSON text in metadata and result)."""
-        data = dict(row)
-        result = data.get("result")
-        if isinstance(result, str):
-            data["result"] = _parse_json(result, None)
-        return cls.from_dict(data)
 
     @classmethod
     def from_values(cls, values: Iterable[Any]) -> Task:
@@ -198,13 +291,24 @@ class Task:
         """Stored values in ``TASK_COLUMNS`` order, for ``INSERT`` statements."""
         return tuple(
             convert(value) if convert is not None and value is not None else value
-            for convert, value in zip(_TO_STORED, self.__dict__.values(), strict=True)
+            for convert, value in zip(_TO_STORED, _field_values(self), strict=True)
         )
+
+
+def status_was_set(task: Task) -> bool:
+    """False when ``task`` was built without a status (or with None) and none was assigned since."""
+    return _STATUS_UNSET not in task.__dict__
+
+
+def queued_status(task: Task) -> TaskStatus:
+    """The status ``enqueue`` stores: ``pending`` when none was set (queued to run), else the task's."""
+    return task.status if status_was_set(task) else TaskStatus.PENDING
 
 
 TASK_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Task))
 """Every column of the ``tasks`` table that Jotty reads and writes."""
 _FIELD_NAMES = frozenset(TASK_COLUMNS)
+_field_values = operator.attrgetter(*TASK_COLUMNS)
 
 
 def _default_if_none(default: Any) -> Callable[[Any], Any]:
@@ -220,10 +324,10 @@ def _metadata(value: Any) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {"value": loaded}
 
 
-# How each stored (or to_dict) value becomes a Task attribute; other fields are taken as they are.
+# How each stored value becomes a Task attribute; other fields are taken as they are.
 _FROM_STORED: dict[str, Callable[[Any], Any]] = {
-    **dict.fromkeys(TIME_COLUMNS, parse_time),
-    **dict.fromkeys(LIST_COLUMNS, parse_list),
+    **dict.fromkeys(TIME_COLUMNS, stored_local_time),
+    **dict.fromkeys(LIST_COLUMNS, parse_optional_list),
     "metadata": _metadata,
     "status": TaskStatus,
     "priority": _int_or(TaskPriority.MEDIUM),
@@ -236,12 +340,16 @@ _FROM_STORED: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# How each to_dict value becomes a Task attribute: as stored values, but times keep their form.
+_FROM_DICT: dict[str, Callable[[Any], Any]] = {**_FROM_STORED, **dict.fromkeys(TIME_COLUMNS, parse_iso_time)}
+
+
 def _same(value: Any) -> Any:
     return value
 
 
-def _json_list(value: list[str]) -> str | None:
-    return json.dumps(value) if value else None
+def _json_list(value: list[str]) -> str:
+    return json.dumps(value)
 
 
 def _json_dict(value: dict[str, Any]) -> str | None:
@@ -266,7 +374,7 @@ SELECT_COLUMNS = ", ".join(TASK_COLUMNS)
 
 def stored_updates(updates: dict[str, Any]) -> dict[str, Any]:
     """Column updates (Task attribute values) as stored values: lists and dicts as JSON, times as text."""
-    row = Task.from_dict({k: v for k, v in updates.items() if k != "result"}).to_row()
+    row = Task._build({k: v for k, v in updates.items() if k != "result"}, _FROM_DICT).to_row()
     out = {key: row[key] for key in updates if key != "result"}
     if "result" in updates:
         out["result"] = json.dumps(updates["result"]) if updates["result"] is not None else None

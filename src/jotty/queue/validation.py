@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jotty.errors import ValidationError
-from jotty.queue.task import LIST_COLUMNS, TASK_COLUMNS, Task, TaskStatus
+from jotty.queue.task import DEFAULT_AGENT_TYPE, LIST_COLUMNS, TASK_COLUMNS, Task, TaskStatus, parse_list
 
 MAX_TEXT_BYTES = 1024 * 1024
 """The largest text field (description, task_content, error) Jotty stores: 1 MiB."""
@@ -74,11 +74,11 @@ def text(name: str, value: Any, *, required: bool = False, limit: int = MAX_TEXT
 
 
 def string_list(name: str, value: Any) -> list[str]:
-    """A list of strings (a single string is one item)."""
+    """A list of strings (a JSON array as text, as the supervisor stores it, or one item)."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [value]
+        return parse_list(value) if value.lstrip().startswith("[") else [value]
     if not isinstance(value, Iterable) or isinstance(value, Mapping | bytes):
         raise ValidationError(f"{name} must be a list of strings, got {type(value).__name__}")
     items = list(value)
@@ -125,11 +125,14 @@ def task(t: Task) -> Task:
     ):
         text(name, getattr(t, name))
     t.priority = priority(t.priority)
-    t.status = status(t.status)
+    if type(t.status) is not TaskStatus:  # (assigning would mark a status left unset as set)
+        t.status = status(t.status)
     t.retry_count = non_negative_int("retry_count", t.retry_count)
     t.max_retries = non_negative_int("max_retries", t.max_retries)
     for name in LIST_COLUMNS:
-        setattr(t, name, string_list(name, getattr(t, name)))
+        value = getattr(t, name)
+        if value is not None:  # None (the default) stays None, as in the supervisor's Task
+            setattr(t, name, string_list(name, value))
     if not isinstance(t.metadata, dict):
         raise ValidationError(f"metadata must be a dict, got {type(t.metadata).__name__}")
     if t.metadata:
@@ -138,7 +141,7 @@ def task(t: Task) -> Task:
         json_value("result", t.result)
     if t.task_id:
         text("task_id", t.task_id, limit=200)
-    if t.task_id and t.task_id in t.depends_on:
+    if t.task_id and t.task_id in (t.depends_on or ()):
         raise ValidationError(f"task {t.task_id} cannot depend on itself")
     return t
 
@@ -156,6 +159,10 @@ def filters(given: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
                 f"unknown filter key {key!r}: filters are task columns such as agent_type, category, "
                 "priority, parent_id, assigned_to"
             )
+        if key == "agent_type":
+            if value is None:
+                continue  # no agent type: any agent type, as the supervisor's get_next_pending_task(None)
+            value = _agent_types(value)
         if key == "status":
             value = [status(v) for v in value] if isinstance(value, list | tuple | set) else status(value)
         if isinstance(value, set):
@@ -170,6 +177,15 @@ def filters(given: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
             raise ValidationError(f"filter {key!r} takes a value or a list of values, not a dict")
         out.append((key, value))
     return out
+
+
+def _agent_types(value: Any) -> Any:
+    """An ``agent_type`` filter: a task stored without one (NULL, as the supervisor may leave it)
+    counts as ``claude``, the supervisor's default."""
+    values = list(value) if isinstance(value, list | tuple | set) else [value]
+    if DEFAULT_AGENT_TYPE in values and None not in values:
+        return [*values, None]
+    return value
 
 
 def updates(given: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from jotty.queue.task import (
     parse_list,
     parse_time,
     stored_updates,
+    time_key,
     utcnow,
 )
 from jotty.queue.wake import ServerListener
@@ -298,7 +299,7 @@ class RedisTaskQueue(TaskQueue):
 
     async def _select(self, filters: Filters, limit: int | None) -> list[Task]:
         found = [t for t in await self._fetch_many(await self._candidates(filters)) if check.matches(t, filters)]
-        found.sort(key=lambda t: (t.priority, t.created_at or utcnow(), t.task_id))
+        found.sort(key=lambda t: (t.priority, time_key(t.created_at), t.task_id))
         return found[:limit] if limit is not None else found
 
     async def _count(self, filters: Filters) -> int:
