@@ -14,9 +14,10 @@ from jotty.errors import RunError
 from jotty.events import EventSink, EventType
 from jotty.patterns.execution import Execution, Scope
 from jotty.patterns.result import RunResult
-from jotty.runs import RunFinish, RunRecord, RunStatus, RunStore, StoreArg, current_owner, using_store
+from jotty.runs import RunFinish, RunRecord, RunStatus, RunStore, StoreArg, current_owner
 from jotty.runs.codec import dumps
 from jotty.runs.owner import live_other_owner
+from jotty.runs.shared import shared_store
 
 if TYPE_CHECKING:
     from jotty.patterns.flow import Flow
@@ -51,8 +52,8 @@ async def run_flow(
             sink = sink if sink is not None else ctx.sink
         ex = Execution(run_id or new_run_id(), sink=sink, budget=budget)
         return await _session(flow, input, ex, root, resumed=False)
-    async with using_store(store) as opened:
-        return await _durable(flow, input, opened, run_id or new_run_id(), sink, budget, metadata)
+    opened = await shared_store(store)  # a path or URL: the store this event loop keeps open
+    return await _durable(flow, input, opened, run_id or new_run_id(), sink, budget, metadata)
 
 
 def shape_of(flow: Flow) -> str:

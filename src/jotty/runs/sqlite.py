@@ -92,5 +92,9 @@ class SQLiteRunStore(RunStore):
             rows = self._conn.execute(sql.SELECT_EVENTS, (run_id, after, limit)).fetchall()
         return [sql.event_from_row(run_id, tuple(r)) for r in rows]
 
-    async def close(self) -> None:
+    def close_now(self) -> None:
+        """Close the connection without an event loop (at process exit)."""
         self._conn.close()
+
+    async def close(self) -> None:
+        self.close_now()
