@@ -1,28 +1,28 @@
 """``SQLiteTaskQueue``: the durable queue in one SQLite file, on the supervisor's ``tasks`` table.
 
-Every operation is one short ``BEGIN IMMEDIATE`` transaction on a connection owned by one thread
-per queue object, so the event loop never blocks on the database. SQLite serialises writers, which
-is what makes a claim atomic across threads, processes and workers.
+Every operation is one short ``BEGIN IMMEDIATE`` transaction. Batches, scans and anything that
+may wait for a lock run on the queue's database thread, so the event loop never waits on the
+database; a single-task operation runs at once on the calling thread when the store is free
+(``QueueConnections.quick``). SQLite serialises writers, which is what makes a claim atomic
+across threads, processes and workers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from jotty.db import connect, migrate_sqlite, translate_errors, write_transaction
+from jotty.db import write_transaction
 from jotty.errors import ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix, transition_values
+from jotty.queue.sqlite_conns import QueueConnections
 from jotty.queue.task import (
     SELECT_COLUMNS,
     TASK_COLUMNS,
@@ -36,8 +36,6 @@ from jotty.queue.task import (
     utcnow,
 )
 from jotty.queue.wake import WakeChannel
-
-T = TypeVar("T")
 
 # agent_type is always written: left out, the supervisor's schema would default it to 'claude'.
 _ALWAYS = frozenset({"task_id", "agent_type"})
@@ -97,29 +95,19 @@ class SQLiteTaskQueue(TaskQueue):
     def __init__(self, db_path: str | os.PathLike[str], **options: Any) -> None:
         super().__init__(**options)
         self.db_path = Path(db_path)
-        self._conn = connect(self.db_path)
-        try:
-            with translate_errors(self.db_path):
-                migrate_sqlite(self._conn, str(self.db_path))
-        except BaseException:
-            self._conn.close()
-            raise
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jotty-sqlite")
+        self._db = QueueConnections(self.db_path)
+        self._run = self._db.run
+        self._quick = self._db.quick
         self._wake = WakeChannel(self.db_path)
         self._closed = False
 
     def __repr__(self) -> str:
         return f"SQLiteTaskQueue({str(self.db_path)!r})"
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._closed:
-            raise ValidationError("this queue was closed: create a new SQLiteTaskQueue")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._guarded, fn, args)
-
-    def _guarded(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with translate_errors(self.db_path):
-            return fn(*args)
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (see ``QueueConnections``)."""
+        return self._db.current
 
     def _tx(self) -> Any:
         return write_transaction(self._conn)
@@ -187,33 +175,34 @@ class SQLiteTaskQueue(TaskQueue):
 
     # ------------------------------------------------------------------ creating
 
-    def _next_number(self, day: datetime) -> int:
+    def _take_numbers(self, day: datetime, count: int) -> int:
+        """Reserve ``count`` id numbers of ``day`` (one statement when the day has a counter) and
+        return the last number before them."""
         key = f"{day:%Y%m%d}"
-        row = self._conn.execute("SELECT last FROM jotty_id_counters WHERE day = ?", (key,)).fetchone()
+        row = self._conn.execute(
+            "UPDATE jotty_id_counters SET last = last + ? WHERE day = ? RETURNING last", (count, key)
+        ).fetchone()
         if row is not None:
-            return int(row[0])
+            return int(row[0]) - count
         prefix = task_id_prefix(day)
         found = self._conn.execute(
             "SELECT MAX(CAST(substr(task_id, ?) AS INTEGER)) FROM tasks WHERE task_id >= ? AND task_id < ?",
             (len(prefix) + 1, prefix, prefix[:-1] + "."),
         ).fetchone()[0]
-        return int(found or 0)
+        last = int(found or 0)
+        self._conn.execute("INSERT INTO jotty_id_counters (day, last) VALUES (?, ?)", (key, last + count))
+        return last
 
     def _insert_sync(self, tasks: list[Task], actor: str) -> list[str]:
         with self._tx():
             now = utcnow()
-            number = last = self._next_number(now)
+            wanted = sum(1 for t in tasks if not t.task_id)
+            number = self._take_numbers(now, wanted) if wanted else 0
             ids = []
             for t in tasks:
                 if not t.task_id:
                     number += 1
                 ids.append(t.task_id or task_id_for(now, number))
-            if number != last:
-                self._conn.execute(
-                    "INSERT INTO jotty_id_counters (day, last) VALUES (?, ?) "
-                    "ON CONFLICT(day) DO UPDATE SET last = excluded.last",
-                    (f"{now:%Y%m%d}", number),
-                )
             rows = [(task_id, *t.to_values()[1:]) for t, task_id in zip(tasks, ids, strict=True)]
             try:
                 _insert_rows(self._conn, rows)
@@ -233,7 +222,7 @@ class SQLiteTaskQueue(TaskQueue):
 
     async def _insert(self, tasks: list[Task], actor: str) -> list[str]:
         try:
-            return await self._run(self._insert_sync, tasks, actor)
+            return await (self._quick if len(tasks) == 1 else self._run)(self._insert_sync, tasks, actor)
         except _DuplicateId as exc:
             if any(t.task_id == exc.task_id for t in tasks):
                 raise ValidationError(f"task id {exc.task_id} already exists: choose another id or omit it") from None
@@ -255,7 +244,7 @@ class SQLiteTaskQueue(TaskQueue):
         return Task.from_values(row) if row is not None else None
 
     async def _fetch(self, task_id: str) -> Task | None:
-        return await self._run(self._fetch_sync, task_id)
+        return await self._quick(self._fetch_sync, task_id)
 
     def _select_sync(self, filters: Filters, limit: int | None) -> list[Task]:
         where, params = _where(filters)
@@ -323,7 +312,7 @@ class SQLiteTaskQueue(TaskQueue):
         return rows
 
     async def _claim(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[Task]:
-        rows = await self._run(self._claim_sync, n, filters, worker, lease, pid)
+        rows = await (self._quick if n == 1 else self._run)(self._claim_sync, n, filters, worker, lease, pid)
         # Rows become Tasks here, on the event loop, while the database thread serves the next call.
         tasks = [Task.from_values(r) for r in rows]
         tasks.sort(key=lambda t: (t.priority, time_key(t.created_at), t.task_id))
@@ -345,7 +334,7 @@ class SQLiteTaskQueue(TaskQueue):
         return cur.rowcount > 0
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
-        return await self._run(self._heartbeat_sync, task_id, lease_id, lease, progress)
+        return await self._quick(self._heartbeat_sync, task_id, lease_id, lease, progress)
 
     def _complete_sync(self, items: list[tuple[str, str, Any]]) -> list[bool]:
         stamp = format_time(utcnow())
@@ -371,7 +360,7 @@ class SQLiteTaskQueue(TaskQueue):
         return [task_id in done for task_id, _, _ in items]
 
     async def _complete(self, items: list[tuple[str, str, Any]]) -> list[bool]:
-        return await self._run(self._complete_sync, items)
+        return await (self._quick if len(items) == 1 else self._run)(self._complete_sync, items)
 
     def _fail_sync(self, task_id: str, lease_id: str, error: str, retry: bool) -> bool:
         with self._tx():
@@ -382,7 +371,7 @@ class SQLiteTaskQueue(TaskQueue):
         return True
 
     async def _fail(self, task_id: str, lease_id: str, error: str, retry: bool) -> bool:
-        ok = await self._run(self._fail_sync, task_id, lease_id, error, retry)
+        ok = await self._quick(self._fail_sync, task_id, lease_id, error, retry)
         if ok:
             self._notify()
         return ok
@@ -400,7 +389,7 @@ class SQLiteTaskQueue(TaskQueue):
         return True
 
     async def _release(self, task_id: str, lease_id: str, reason: str) -> bool:
-        ok = await self._run(self._release_sync, task_id, lease_id, reason)
+        ok = await self._quick(self._release_sync, task_id, lease_id, reason)
         if ok:
             self._notify()
         return ok
@@ -457,7 +446,7 @@ class SQLiteTaskQueue(TaskQueue):
         return True
 
     async def _transition(self, task_id: str, status: TaskStatus, updates: dict[str, Any], reason: str | None) -> bool:
-        ok = await self._run(self._transition_sync, task_id, status, updates, reason)
+        ok = await self._quick(self._transition_sync, task_id, status, updates, reason)
         if ok and status == TaskStatus.PENDING:
             self._notify()
         return ok
@@ -470,7 +459,7 @@ class SQLiteTaskQueue(TaskQueue):
         return cur.rowcount > 0
 
     async def _update(self, task_id: str, updates: dict[str, Any]) -> bool:
-        return await self._run(self._update_sync, task_id, updates)
+        return await self._quick(self._update_sync, task_id, updates)
 
     def _delete_sync(self, task_id: str) -> bool:
         with self._tx():
@@ -494,7 +483,7 @@ class SQLiteTaskQueue(TaskQueue):
         return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], parse_time(r[5]) or utcnow()) for r in rows]
 
     async def _history(self, task_id: str) -> list[HistoryEntry]:
-        return await self._run(self._history_sync, task_id)
+        return await self._quick(self._history_sync, task_id)
 
     # ------------------------------------------------------------------ templates and import
 
@@ -575,5 +564,4 @@ class SQLiteTaskQueue(TaskQueue):
             return
         self._closed = True
         self._wake.close()
-        self._executor.submit(self._conn.close).result()
-        self._executor.shutdown(wait=True)
+        self._db.close()

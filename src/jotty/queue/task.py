@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import operator
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -55,7 +56,14 @@ def format_time(value: datetime | None) -> str | None:
     (``2026-11-21 19:10:29.123456``). A naive time is local time, as ``datetime.now()`` gives."""
     if value is None:
         return None
+    if value.tzinfo is None and _local_is_utc():
+        return value.isoformat(" ", "microseconds")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _local_is_utc() -> bool:
+    """Whether local time is UTC (as on most servers): then a naive time needs no conversion."""
+    return time.timezone == 0 and not time.daylight
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -73,6 +81,9 @@ def parse_time(value: Any) -> datetime | None:
 
 def stored_local_time(value: Any) -> datetime | None:
     """A stored time as a ``Task`` holds it: naive local time, comparable with ``datetime.now()``."""
+    if type(value) is str and value and _local_is_utc():
+        read = datetime.fromisoformat(value)
+        return read if read.tzinfo is None else read.astimezone(UTC).replace(tzinfo=None)
     parsed = parse_time(value)
     return None if parsed is None else parsed.astimezone().replace(tzinfo=None)
 
@@ -372,10 +383,18 @@ SELECT_COLUMNS = ", ".join(TASK_COLUMNS)
 """The task columns in ``Task`` field order, for ``SELECT``/``RETURNING`` lists read by ``from_values``."""
 
 
+_TO_STORED_BY_NAME = dict(zip(TASK_COLUMNS, _TO_STORED, strict=True))
+
+
 def stored_updates(updates: dict[str, Any]) -> dict[str, Any]:
     """Column updates (Task attribute values) as stored values: lists and dicts as JSON, times as text."""
-    row = Task._build({k: v for k, v in updates.items() if k != "result"}, _FROM_DICT).to_row()
-    out = {key: row[key] for key in updates if key != "result"}
-    if "result" in updates:
-        out["result"] = json.dumps(updates["result"]) if updates["result"] is not None else None
+    out: dict[str, Any] = {}
+    for key, value in updates.items():
+        if key == "result":
+            out[key] = json.dumps(value) if value is not None else None
+            continue
+        if value is not None and key in _FROM_DICT:
+            value = _FROM_DICT[key](value)
+        convert = _TO_STORED_BY_NAME[key]
+        out[key] = convert(value) if convert is not None and value is not None else value
     return out
