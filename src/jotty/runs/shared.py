@@ -66,19 +66,34 @@ async def shared_store(store: StoreArg) -> RunStore:
     """
     if isinstance(store, RunStore):
         return store
-    location = resolve_store(store)
-    target = os.path.abspath(location.target) if location.kind == "sqlite" else location.target
-    key = f"{location.kind}:{target}"
+    kind, target = _resolved(store)
+    key = f"{kind}:{target}"
     stores = await _loop_stores()
     opened = stores.stores.get(key)
     if opened is not None:
         if opened.file_id is None or _file_id(target) == opened.file_id:
             return opened.store
         del stores.stores[key]  # the file was replaced: its runs go on on the old one, GC closes it
-    fresh = open_run_store(target if location.kind == "sqlite" else store)
-    file_id = _file_id(target) if location.kind == "sqlite" else None
+    fresh = open_run_store(target if kind == "sqlite" else store)
+    file_id = _file_id(target) if kind == "sqlite" else None
     stores.stores[key] = _Opened(fresh, file_id)
     return fresh
+
+
+_RESOLVED: dict[str, tuple[str, str]] = {}
+"""Absolute paths and URLs already resolved (a relative path depends on the working directory)."""
+
+
+def _resolved(store: str | os.PathLike[str] | None) -> tuple[str, str]:
+    """(kind, target) of a store argument; an SQLite target is an absolute path."""
+    text = None if store is None else os.fspath(store)
+    if text is not None and text in _RESOLVED:
+        return _RESOLVED[text]
+    location = resolve_store(store)
+    target = os.path.abspath(location.target) if location.kind == "sqlite" else location.target
+    if text is not None and (os.path.isabs(text) or "://" in text) and len(_RESOLVED) < 1024:
+        _RESOLVED[text] = (location.kind, target)
+    return location.kind, target
 
 
 async def _loop_stores() -> _LoopStores:
