@@ -21,7 +21,7 @@ from typing import Any
 from jotty.db import write_transaction
 from jotty.errors import ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
-from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix, transition_values
+from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix
 from jotty.queue.sqlite_conns import QueueConnections
 from jotty.queue.task import (
     SELECT_COLUMNS,
@@ -33,6 +33,7 @@ from jotty.queue.task import (
     parse_time,
     stored_updates,
     time_key,
+    utc_stamp,
     utcnow,
 )
 from jotty.queue.wake import WakeChannel
@@ -41,6 +42,11 @@ from jotty.queue.wake import WakeChannel
 _ALWAYS = frozenset({"task_id", "agent_type"})
 _HISTORY = (
     "INSERT INTO jotty_task_history (task_id, from_status, to_status, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_UNSET = object()
+_HISTORY_FROM_ROW = (
+    "INSERT INTO jotty_task_history (task_id, from_status, to_status, actor, reason, at) "
+    "SELECT task_id, status, ?, ?, ?, ? FROM tasks"
 )
 _ORDER = "ORDER BY priority, created_at, task_id"
 # Dependencies are JSON arrays; the supervisor's comma-separated text is read as a list too.
@@ -115,8 +121,11 @@ class SQLiteTaskQueue(TaskQueue):
     # ------------------------------------------------------------------ shared SQL steps
 
     def _log(self, entries: list[tuple[str, str | None, str, str | None, str | None]]) -> None:
-        at = format_time(utcnow())
-        self._conn.executemany(_HISTORY, [(*e, at) for e in entries])
+        at = utc_stamp()
+        if len(entries) == 1:
+            self._conn.execute(_HISTORY, (*entries[0], at))
+        else:
+            self._conn.executemany(_HISTORY, [(*e, at) for e in entries])
 
     def _set_status(self, task_id: str, before: str, after: TaskStatus, actor: str | None,
                     reason: str | None, parent_id: str | None) -> None:  # fmt: skip
@@ -158,7 +167,7 @@ class SQLiteTaskQueue(TaskQueue):
                  retry: bool) -> None:  # fmt: skip
         """An attempt ended without success: retry after a backoff, or fail for good."""
         plan = plan_failure(row["retry_count"] or 0, row["max_retries"] or 0, now, self.retry_policy, retry=retry)
-        completed = format_time(utcnow()) if plan.status == TaskStatus.FAILED else None
+        completed = utc_stamp() if plan.status == TaskStatus.FAILED else None
         self._conn.execute(
             f"UPDATE tasks SET status = ?, {_CLEAR_LEASE}, error_message = ?, retry_count = ?, "
             "run_after = ?, completed_at = COALESCE(?, completed_at) WHERE task_id = ?",
@@ -291,7 +300,7 @@ class SQLiteTaskQueue(TaskQueue):
     def _claim_sync(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[sqlite3.Row]:
         where, params = _where(filters, "t.")
         now = time.time()
-        stamp = format_time(utcnow())
+        stamp = utc_stamp()
         with self._tx():
             rows = self._conn.execute(
                 f"""UPDATE tasks SET status = 'in_progress', lease_id = lower(hex(randomblob(16))),
@@ -320,7 +329,7 @@ class SQLiteTaskQueue(TaskQueue):
 
     def _heartbeat_sync(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         fence = "AND lease_id = ?" if lease_id is not None else ""
-        params: list[Any] = [format_time(utcnow()), time.time() + lease, progress, task_id]
+        params: list[Any] = [utc_stamp(), time.time() + lease, progress, task_id]
         if lease_id is not None:
             params.append(lease_id)
         with self._tx():
@@ -337,7 +346,7 @@ class SQLiteTaskQueue(TaskQueue):
         return await self._quick(self._heartbeat_sync, task_id, lease_id, lease, progress)
 
     def _complete_sync(self, items: list[tuple[str, str, Any]]) -> list[bool]:
-        stamp = format_time(utcnow())
+        stamp = utc_stamp()
         done: set[str] = set()
         with self._tx():
             for start in range(0, len(items), 300):  # one statement per 300 tasks (900 bound values)
@@ -432,17 +441,30 @@ class SQLiteTaskQueue(TaskQueue):
     # ------------------------------------------------------------------ unfenced updates
 
     def _transition_sync(self, task_id: str, status: TaskStatus, updates: dict[str, Any], reason: str | None) -> bool:
+        values = stored_updates(updates)
+        values["status"] = str(status)
+        given_start = values.pop("started_at", _UNSET) if status == TaskStatus.IN_PROGRESS else _UNSET
+        sets = [f"{k} = ?" for k in values]
+        params = list(values.values())
+        if status == TaskStatus.IN_PROGRESS:  # started now, unless it was running already (the old row)
+            running = "started_at" if given_start is _UNSET else "?"
+            sets.append(f"started_at = CASE WHEN status = 'in_progress' THEN {running} ELSE ? END")
+            params += [utc_stamp()] if given_start is _UNSET else [given_start, utc_stamp()]
         with self._tx():
-            row = self._conn.execute("SELECT status, parent_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+            # The history row first: it reads the status before the change (nothing when unchanged).
+            logged = self._conn.execute(
+                f"{_HISTORY_FROM_ROW} WHERE task_id = ? AND status IS NOT ?",
+                (str(status), self.worker_id, reason, utc_stamp(), task_id, str(status)),
+            ).rowcount
+            row = self._conn.execute(
+                f"UPDATE tasks SET {', '.join(sets)} WHERE task_id = ? RETURNING parent_id", [*params, task_id]
+            ).fetchone()
             if row is None:
                 return False
-            values = transition_values(updates, status, row["status"])
-            sets = ", ".join(f"{k} = ?" for k in values)
-            self._conn.execute(f"UPDATE tasks SET {sets} WHERE task_id = ?", [*values.values(), task_id])
-            if row["status"] != status:
-                self._set_status(task_id, row["status"], status, self.worker_id, reason, row["parent_id"])
-            elif row["parent_id"] is not None:
-                self._roll_up(row["parent_id"])
+            if logged and status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+                self._block_dependents(task_id, self.worker_id)
+            if row[0] is not None:
+                self._roll_up(row[0])
         return True
 
     async def _transition(self, task_id: str, status: TaskStatus, updates: dict[str, Any], reason: str | None) -> bool:
@@ -491,7 +513,7 @@ class SQLiteTaskQueue(TaskQueue):
         self._conn.execute(
             "INSERT INTO jotty_task_templates (name, fields, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET fields = excluded.fields",
-            (name, json.dumps(fields_), format_time(utcnow())),
+            (name, json.dumps(fields_), utc_stamp()),
         )
 
     def _save_template_sync(self, name: str, fields_: dict[str, Any]) -> None:

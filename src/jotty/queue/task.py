@@ -51,6 +51,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_stamp() -> str:
+    """The current time as the store keeps times (``format_time(utcnow())``, faster)."""
+    return datetime.now(UTC).isoformat(" ", "microseconds")[:26]
+
+
 def format_time(value: datetime | None) -> str | None:
     """A time as the store keeps it: UTC text in the supervisor's form, with microseconds
     (``2026-11-21 19:10:29.123456``). A naive time is local time, as ``datetime.now()`` gives."""
@@ -289,7 +294,12 @@ class Task:
     @classmethod
     def from_values(cls, values: Iterable[Any]) -> Task:
         """Build a Task from stored values in ``TASK_COLUMNS`` order (the fast path of the SQL backends)."""
-        task = cls(*[convert(value) for convert, value in zip(_ROW_CONVERTERS, values, strict=True)])
+        row = list(values)
+        if len(row) != len(TASK_COLUMNS):
+            raise ValueError(f"expected {len(TASK_COLUMNS)} stored values (TASK_COLUMNS), got {len(row)}")
+        for i, convert in _ROW_CONVERT_AT:
+            row[i] = convert(row[i])
+        task = cls(*row)
         if isinstance(task.result, str):
             task.result = _parse_json(task.result, None)
         return task
@@ -300,10 +310,11 @@ class Task:
 
     def to_values(self) -> tuple[Any, ...]:
         """Stored values in ``TASK_COLUMNS`` order, for ``INSERT`` statements."""
-        return tuple(
-            convert(value) if convert is not None and value is not None else value
-            for convert, value in zip(_TO_STORED, _field_values(self), strict=True)
-        )
+        row = list(_field_values(self))
+        for i, convert in _STORE_AT:
+            if row[i] is not None:
+                row[i] = convert(row[i])
+        return tuple(row)
 
 
 def status_was_set(task: Task) -> bool:
@@ -379,6 +390,8 @@ _TO_STORED: tuple[Callable[[Any], Any] | None, ...] = tuple(
     for name in TASK_COLUMNS
 )  # fmt: skip
 _ROW_CONVERTERS = tuple(_FROM_STORED.get(name, _same) for name in TASK_COLUMNS)
+_ROW_CONVERT_AT = tuple((i, c) for i, c in enumerate(_ROW_CONVERTERS) if c is not _same)
+_STORE_AT = tuple((i, c) for i, c in enumerate(_TO_STORED) if c is not None)
 SELECT_COLUMNS = ", ".join(TASK_COLUMNS)
 """The task columns in ``Task`` field order, for ``SELECT``/``RETURNING`` lists read by ``from_values``."""
 
