@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -234,6 +235,59 @@ def huey_single_loop(directory: Path, n: int) -> float:
     return rate
 
 
+_HISTORY = (
+    "INSERT INTO jotty_task_history (task_id, from_status, to_status, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def sql_floor(directory: Path, n: int) -> tuple[float, float]:
+    """The ceiling SQLite alone sets (no Jotty Python): the statements of ``create_task`` and of the
+    dequeue + complete loop on the supervisor's table, as tasks/s, one transaction per call."""
+    path = fresh(directory, "floor.db")
+    asyncio.run(SQLiteTaskQueue(path).close())  # the schema, migrated
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("INSERT INTO jotty_id_counters (day, last) VALUES ('20261201', 0)")
+    stamp = "2026-12-01 00:00:00.000000"
+    started = time.perf_counter()
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE jotty_id_counters SET last = last + 1 WHERE day = '20261201' RETURNING last").fetchone()
+        conn.execute(
+            "INSERT INTO tasks (task_id, title, description, category, priority, status, progress_percent, "
+            "created_at, retry_count, max_retries, created_by, agent_type) "
+            "VALUES (?, ?, '', '', 3, 'pending', 0, ?, 0, 3, 'user', 'claude')",
+            (f"TASK-20261201-{i:05d}", f"task {i}", stamp),
+        )
+        conn.execute(_HISTORY, (f"TASK-20261201-{i:05d}", None, "pending", "w", "created", stamp))
+        conn.execute("COMMIT")
+    create = n / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        task_id = conn.execute(
+            "UPDATE tasks SET status = 'in_progress', lease_id = lower(hex(randomblob(16))), lease_owner = 'w', "
+            "lease_expires_at = 1e10, pid = 1, host = 'h', started_at = ?, last_heartbeat = ?, run_after = NULL "
+            "WHERE task_id IN (SELECT task_id FROM tasks INDEXED BY idx_jotty_tasks_claim WHERE status = 'pending' "
+            "ORDER BY priority, created_at, task_id LIMIT 1) RETURNING task_id",
+            (stamp, stamp),
+        ).fetchone()[0]
+        conn.execute(_HISTORY, (task_id, "pending", "in_progress", "w", "claimed", stamp))
+        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(_HISTORY, (task_id, "in_progress", "completed", "w", None, stamp))
+        conn.execute(
+            "UPDATE tasks SET status = 'completed', pid = NULL, completed_at = ?, lease_id = NULL, "
+            "lease_owner = NULL, lease_expires_at = NULL, progress_percent = 100 WHERE task_id = ?",
+            (stamp, task_id),
+        )
+        conn.execute("COMMIT")
+    loop = n / (time.perf_counter() - started)
+    conn.close()
+    return create, loop
+
+
 def jotty_e2e(directory: Path, n: int, workers: int) -> float:
     path = fresh(directory, f"jotty-e2e-{workers}.db")
 
@@ -331,7 +385,8 @@ def main() -> None:
     # Single-task paths, medians of 5 interleaved rounds: a passing hiccup hits both alike.
     rounds = [
         (jotty_create_task(directory, n // 4), huey_enqueue(directory, n // 4),
-         jotty_single_loop(directory, n // 4), huey_single_loop(directory, n // 4))
+         jotty_single_loop(directory, n // 4), huey_single_loop(directory, n // 4),
+         *sql_floor(directory, n // 4))
         for _ in range(5)
     ]  # fmt: skip
     create_j, create_h = statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
@@ -340,6 +395,9 @@ def main() -> None:
     rows.append(
         ("`dequeue` + `update_status(completed)` loop (tasks/s)", loop_j, loop_h, ("≥ 1.0x Huey", loop_j >= loop_h))
     )
+    floor_create, floor_loop = statistics.median(r[4] for r in rounds), statistics.median(r[5] for r in rounds)
+    rows.append(("floor: SQLite alone, `create_task`'s statements (tasks/s)", floor_create, create_h, None))
+    rows.append(("floor: SQLite alone, the loop's statements (tasks/s)", floor_loop, loop_h, None))
     batched = statistics.median(jotty_enqueue(directory, n, True) for _ in range(3))
     rows.append(
         ("enqueue, batched `enqueue_many` (tasks/s)", batched, None, ("batched >= 50,000/s", batched >= 50_000))
