@@ -9,6 +9,7 @@ across threads, processes and workers.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -21,7 +22,7 @@ from typing import Any
 from jotty.db import write_transaction
 from jotty.errors import ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
-from jotty.queue.policy import HOSTNAME, plan_failure, task_id_for, task_id_prefix
+from jotty.queue.policy import HOSTNAME, day_key, plan_failure, task_id_for, task_id_prefix
 from jotty.queue.sqlite_conns import QueueConnections
 from jotty.queue.task import (
     SELECT_COLUMNS,
@@ -39,7 +40,7 @@ from jotty.queue.task import (
 from jotty.queue.wake import WakeChannel
 
 # agent_type is always written: left out, the supervisor's schema would default it to 'claude'.
-_ALWAYS = frozenset({"task_id", "agent_type"})
+_ALWAYS_AT = frozenset(TASK_COLUMNS.index(name) for name in ("task_id", "agent_type"))
 _HISTORY = (
     "INSERT INTO jotty_task_history (task_id, from_status, to_status, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -63,11 +64,19 @@ def _insert_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     the insert itself); rows with the same columns go in one ``executemany``."""
     groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
     for row in rows:
-        present = tuple(i for i, value in enumerate(row) if value is not None or TASK_COLUMNS[i] in _ALWAYS)
+        present = tuple(i for i, value in enumerate(row) if value is not None or i in _ALWAYS_AT)
         groups.setdefault(present, []).append(tuple(row[i] for i in present))
     for present, values in groups.items():
-        names = ", ".join(TASK_COLUMNS[i] for i in present)
-        conn.executemany(f"INSERT INTO tasks ({names}) VALUES ({', '.join('?' * len(present))})", values)
+        if len(values) == 1:
+            conn.execute(_insert_sql(present), values[0])
+        else:
+            conn.executemany(_insert_sql(present), values)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(present: tuple[int, ...]) -> str:
+    names = ", ".join(TASK_COLUMNS[i] for i in present)
+    return f"INSERT INTO tasks ({names}) VALUES ({', '.join('?' * len(present))})"
 
 
 def _where(filters: Filters, alias: str = "") -> tuple[str, list[Any]]:
@@ -187,7 +196,7 @@ class SQLiteTaskQueue(TaskQueue):
     def _take_numbers(self, day: datetime, count: int) -> int:
         """Reserve ``count`` id numbers of ``day`` (one statement when the day has a counter) and
         return the last number before them."""
-        key = f"{day:%Y%m%d}"
+        key = day_key(day)
         row = self._conn.execute(
             "UPDATE jotty_id_counters SET last = last + ? WHERE day = ? RETURNING last", (count, key)
         ).fetchone()
