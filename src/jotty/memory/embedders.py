@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from jotty.errors import AgentError, ValidationError
+from jotty.errors import AgentError, StoreError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +179,16 @@ class OpenAIEmbedder:
         if self._dimension is None and vectors:
             self._dimension = len(vectors[0])
         return np.asarray(vectors, dtype=np.float32).reshape(len(items), self.dimension)
+
+
+def embed_texts(embedder: Embedder, texts: list[str]) -> Any:
+    """Unit vectors of ``texts``, checked against the embedder's dimension."""
+    from jotty.memory.vectors import normalise
+
+    vectors = normalise(embedder.embed(texts))
+    if vectors.shape != (len(texts), embedder.dimension):
+        raise StoreError(
+            f"the embedder {embedder.name!r} returned vectors of shape {vectors.shape} for {len(texts)} texts of "
+            f"dimension {embedder.dimension}: fix the embedder"
+        )
+    return vectors

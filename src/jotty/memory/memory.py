@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from jotty.db import resolve_store
-from jotty.errors import StoreError, ValidationError
+from jotty.errors import ValidationError
 from jotty.memory import store
 from jotty.memory.database import Database, open_database, release_database
-from jotty.memory.embedders import Embedder, default_embedder
+from jotty.memory.embedders import Embedder, default_embedder, embed_texts
 from jotty.memory.ingest import Embedding, Item, ingest
 from jotty.memory.ranking import Weights
-from jotty.memory.records import STORED_LEVELS, MemoryHit, MemoryStats, RememberOutcome
+from jotty.memory.records import STORED_LEVELS, ConsolidationReport, MemoryHit, MemoryStats, RememberOutcome
 from jotty.memory.retrieve import Query, hits_of, search
 from jotty.memory.salience import Signals, salience
 from jotty.memory.validation import (
@@ -224,7 +224,7 @@ class Memory:
         database = self.database()
         embedding = Embedding()
         if self.embedder is not None:
-            vectors = _embed(self.embedder, [item.text for item in items])
+            vectors = embed_texts(self.embedder, [item.text for item in items])
             embedding = Embedding(self.embedder.name, self.embedder.dimension, vectors)
         outcomes = ingest(database, self.scope, items, embedding, self.min_salience)
         self._flush_uses()
@@ -263,7 +263,7 @@ class Memory:
         if stored:
             vector = None
             if self.embedder is not None:
-                vector = _embed(self.embedder, [query.text])[0]
+                vector = embed_texts(self.embedder, [query.text])[0]
             dimension = self.embedder.dimension if self.embedder is not None else None
             mine = Query(query.text, query.k, stored, query.since, query.until, query.now, query.weights)
             hits = search(self.database(), self.scope, mine, vector, self.embedder_name, dimension)
@@ -351,6 +351,19 @@ class Memory:
         self._flush_uses(force=True)
         return self.database().read(lambda cur: scope_stats(cur, self.scope))
 
+    async def consolidate(self, *, max_episodes: int = 5_000, lease_seconds: float = 60.0) -> ConsolidationReport:
+        """The "sleep" pass over this scope (``jotty.memory.consolidate``): at most ``max_episodes``
+        replayed; the scope's lease is held for ``lease_seconds`` and renewed with each group written.
+        Returns what it did (``lease=False`` when another process is consolidating the scope)."""
+        from jotty.memory.consolidate import run_consolidation
+
+        if isinstance(max_episodes, bool) or not isinstance(max_episodes, int) or not 1 <= max_episodes <= MAX_BATCH:
+            raise ValidationError(f"max_episodes must be a whole number from 1 to {MAX_BATCH}, got {max_episodes!r}")
+        if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float) or not lease_seconds > 0:
+            raise ValidationError(f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
+        await asyncio.to_thread(self._flush_uses, True)
+        return await run_consolidation(self, max_episodes=max_episodes, lease_seconds=float(lease_seconds))
+
 
 def _resolve_embedder(embedder: Embedder | bool | None) -> Embedder | None:
     if embedder is None or embedder is True:
@@ -366,15 +379,3 @@ def _resolve_embedder(embedder: Embedder | bool | None) -> Embedder | None:
     if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
         raise ValidationError(f"the embedder's dimension must be a whole number >= 1, got {dimension!r}")
     return embedder
-
-
-def _embed(embedder: Embedder, texts: list[str]) -> Any:
-    from jotty.memory.vectors import normalise
-
-    vectors = normalise(embedder.embed(texts))
-    if vectors.shape != (len(texts), embedder.dimension):
-        raise StoreError(
-            f"the embedder {embedder.name!r} returned vectors of shape {vectors.shape} for {len(texts)} texts of "
-            f"dimension {embedder.dimension}: fix the embedder"
-        )
-    return vectors
