@@ -228,21 +228,24 @@ async def run_consolidation(memory: Memory, *, max_episodes: int, lease_seconds:
     try:
         episodes, more = await asyncio.to_thread(replay, database, scope, max_episodes, dimension)
         groups: list[Group] = [g for g in await asyncio.to_thread(group, episodes) if len(g.members) >= 2]
-        summaries = [await summarise(memory.summarizer, g.members) for g in groups]
-        vectors: Any = None
-        if embedder is not None and summaries:
-            vectors = await asyncio.to_thread(embed_texts, embedder, [text for text, _ in summaries])
         written, absorbed, skipped = [], 0, 0
-        for index, (members, (summary, how)) in enumerate(zip((g.members for g in groups), summaries, strict=True)):
-            vector = vectors[index] if vectors is not None else None
-            memory_id = await asyncio.to_thread(
-                write_group, database, scope, owner, lease_seconds, members, summary, how, vector, name, dimension
-            )
-            if memory_id is None:
-                skipped += 1
-                continue
-            written.append(memory_id)
-            absorbed += len(members)
+        step = 1 if memory.summarizer is not None else 64  # an LLM's group is written before the next call
+        for start in range(0, len(groups), step):
+            chunk = [g.members for g in groups[start : start + step]]
+            summaries = [await summarise(memory.summarizer, members) for members in chunk]
+            vectors: Any = None
+            if embedder is not None:
+                vectors = await asyncio.to_thread(embed_texts, embedder, [text for text, _ in summaries])
+            for index, (members, (summary, how)) in enumerate(zip(chunk, summaries, strict=True)):
+                vector = vectors[index] if vectors is not None else None
+                memory_id = await asyncio.to_thread(
+                    write_group, database, scope, owner, lease_seconds, members, summary, how, vector, name, dimension
+                )
+                if memory_id is None:
+                    skipped += 1
+                    continue
+                written.append(memory_id)
+                absorbed += len(members)
         faded = await asyncio.to_thread(fade, database, scope, name, dimension)
     finally:
         await asyncio.to_thread(release, database, scope, owner)
