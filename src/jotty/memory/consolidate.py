@@ -9,7 +9,8 @@
    lease and checks that no episode was absorbed meanwhile (a racing consolidator's group is
    skipped, never merged twice). A pass killed at any point leaves whole groups or none.
 5. Fade: episodes never recalled, older than ``FADE_AFTER`` (counted from the scope's newest
-   memory) and either of low salience or already absorbed, move to the archive level. Nothing is
+   memory) and of low salience (below ``FADE_SALIENCE``), move to the archive level. Absorbed
+   episodes stay searchable: their semantic memory sums them up, they keep the exact words. Nothing is
    deleted; ``recall(level="archive")`` still reaches them.
 
 Summaries are extractive (dated member texts) unless the Memory has a ``summarizer``: an async or
@@ -188,7 +189,7 @@ def write_group(
 
 
 def fade(database: Database, scope: str, embedder: str | None, dimension: int | None) -> int:
-    """Move unused, old, low-salience (or absorbed) episodes to the archive; how many moved."""
+    """Move unused, old, low-salience episodes to the archive; how many moved."""
 
     def work(cur: Cursor) -> int:
         newest = cur.rows("SELECT MAX(last_seen) FROM jotty_memory WHERE scope = ?", (scope,))[0][0]
@@ -196,7 +197,7 @@ def fade(database: Database, scope: str, embedder: str | None, dimension: int | 
             return 0
         rows = cur.rows(
             "SELECT seq FROM jotty_memory WHERE scope = ? AND level = 'episodic' AND uses = 0 AND last_seen < ? "
-            "AND (salience < ? OR absorbed_into IS NOT NULL) ORDER BY seq LIMIT ?",
+            "AND salience < ? ORDER BY seq LIMIT ?",
             (scope, float(newest) - FADE_AFTER, FADE_SALIENCE, FADE_BATCH),
         )
         if not rows:

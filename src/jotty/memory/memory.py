@@ -20,7 +20,7 @@ from jotty.memory.embedders import Embedder, default_embedder, embed_texts
 from jotty.memory.ingest import Embedding, Item, ingest
 from jotty.memory.ranking import Weights
 from jotty.memory.records import STORED_LEVELS, ConsolidationReport, MemoryHit, MemoryStats, RememberOutcome
-from jotty.memory.retrieve import Query, hits_of, search
+from jotty.memory.retrieve import Query, hits_of, search, what_of
 from jotty.memory.salience import Signals, salience
 from jotty.memory.validation import (
     check_k,
@@ -261,12 +261,12 @@ class Memory:
         stored = tuple(name for name in query.levels if name in STORED_LEVELS)
         hits: list[MemoryHit] = []
         if stored:
-            vector = None
+            vectors = None
             if self.embedder is not None:
-                vector = embed_texts(self.embedder, [query.text])[0]
+                vectors = embed_texts(self.embedder, [query.text, what_of(query.text)])
             dimension = self.embedder.dimension if self.embedder is not None else None
             mine = Query(query.text, query.k, stored, query.since, query.until, query.now, query.weights)
-            hits = search(self.database(), self.scope, mine, vector, self.embedder_name, dimension)
+            hits = search(self.database(), self.scope, mine, vectors, self.embedder_name, dimension)
         if "procedural" in query.levels:
             from jotty.memory.procedural import procedural_hits
 

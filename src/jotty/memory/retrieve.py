@@ -12,7 +12,7 @@ from jotty.memory.cache import fresh_cache
 from jotty.memory.database import Cursor, Database
 from jotty.memory.ranking import Candidate, Weights, fuse
 from jotty.memory.records import MemoryHit
-from jotty.memory.text import terms, words
+from jotty.memory.text import entities, term_set, terms, words
 from jotty.memory.timeq import time_intent
 
 
@@ -29,38 +29,76 @@ class Query:
     weights: Weights
 
 
+def _split(text: str) -> tuple[frozenset[str], str]:
+    """The query's names (lower-cased words) and the query without them (its "what")."""
+    names = frozenset(w for name in entities(text) for w in words(name))
+    rest = " ".join(w for w in words(text) if w not in names)
+    return names, rest
+
+
 def search(
-    database: Database, scope: str, query: Query, vector: Any, embedder: str | None, dimension: int | None
+    database: Database, scope: str, query: Query, vectors: Any, embedder: str | None, dimension: int | None
 ) -> list[MemoryHit]:
-    """The ``query.k`` best memories of ``scope`` for ``query`` (``vector``: the query's embedding, or None)."""
+    """The ``query.k`` best memories of ``scope`` for ``query``. ``vectors``: the embeddings of the
+    whole query and of its "what" (see ``what_of``), or None."""
     pool = max(4 * query.k, 40)
-    found_vector: dict[int, float] = {}
-    if vector is not None and embedder and dimension:
-        with fresh_cache(database, scope, embedder, dimension) as cache:
-            found_vector = dict(cache.nearest(vector, pool, query.levels, query.since, query.until))
+    names, rest = _split(query.text)
     wanted = terms(query.text) or words(query.text)
+    asked = term_set(rest)
 
-    def work(cur: Cursor) -> tuple[dict[int, float], dict[int, store.Row]]:
+    def find(cur: Cursor) -> tuple[dict[int, float], dict[int, float]]:
         found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool)
-        return found, store.fetch(cur, set(found) | set(found_vector))
+        named = {}
+        if names:
+            named = store.lexical(
+                cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, 5 * pool
+            )
+        return found, named
 
-    found_lexical, rows = database.read(work)
+    found_lexical, found_named = database.read(find)
+    by_vector: dict[int, float] = {}
+    by_vector_full: dict[int, float] = {}
+    if vectors is not None and embedder and dimension:
+        with fresh_cache(database, scope, embedder, dimension) as cache:
+            near = dict(cache.nearest(vectors[1], pool, query.levels, query.since, query.until))
+            near_full = dict(cache.nearest(vectors[0], pool, query.levels, query.since, query.until))
+            everyone = set(found_lexical) | set(found_named) | set(near) | set(near_full)
+            by_vector = cache.cosines(vectors[1], everyone)
+            by_vector_full = cache.cosines(vectors[0], everyone)
+    seqs = set(found_lexical) | set(found_named) | set(by_vector)
+    rows = database.read(lambda cur: store.fetch(cur, seqs))
     rows = {seq: row for seq, row in rows.items() if row.level in query.levels}
-    candidates = {seq: Candidate(seq, row.created_at, row.salience, row.seen, row.uses) for seq, row in rows.items()}
+    candidates = {}
+    for seq, row in rows.items():
+        mine = set(words(row.text))
+        candidates[seq] = Candidate(
+            seq,
+            row.created_at,
+            row.salience,
+            row.uses,
+            names=len(names & mine) / len(names) if names else 0.0,
+            coverage=len(asked & term_set(row.text)) / len(asked) if asked else 0.0,
+            semantic=row.level == "semantic",
+        )
     intent = time_intent(query.text, query.now)
-    ranked = fuse(candidates, found_lexical, found_vector, intent, query.weights)[: query.k]
-    asked = set(wanted)
+    ranked = fuse(candidates, found_lexical, by_vector, by_vector_full, intent, query.weights)[: query.k]
     hits = []
     for seq, score, parts in ranked:
         row = rows[seq]
         why: dict[str, Any] = dict(parts)
-        why["matched"] = [w for w in terms(row.text) if w in asked]
+        why["matched"] = [w for w in terms(row.text) if w in wanted or w in names]
         if intent.recent:
             why["asked"] = "recent"
         if intent.window:
             why["window"] = [_iso(intent.window[0]), _iso(intent.window[1])]
         hits.append(to_hit(row, round(score, 6), why))
     return hits
+
+
+def what_of(text: str) -> str:
+    """The query without its names (the "what" it asks), or the query if nothing else is left."""
+    rest = _split(text)[1]
+    return rest if terms(rest) else text
 
 
 def _iso(moment: float) -> str:

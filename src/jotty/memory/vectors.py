@@ -131,6 +131,15 @@ class VectorCache:
         best = best[np.argsort(-scores[best])]
         return [(int(self.seqs[candidates[i]]), float(scores[i])) for i in best if np.isfinite(scores[i])]
 
+    def cosines(self, query: Vector, seqs: Iterable[int]) -> dict[int, float]:
+        """The cosine of ``query`` with each of ``seqs`` that has a vector here."""
+        found = [(seq, self.position[seq]) for seq in seqs if seq in self.position]
+        if not found:
+            return {}
+        vector = np.asarray(query, dtype=np.float32).reshape(-1)
+        scores = self.matrix[[index for _, index in found]] @ vector
+        return {seq: float(score) for (seq, _), score in zip(found, scores.tolist(), strict=True)}
+
     def similar(self, vectors: Vector, threshold: float, levels: Sequence[str]) -> list[list[tuple[int, float]]]:
         """For each vector, the ``(seq, cosine)`` of rows of ``levels`` at or above ``threshold`` (best first,
         at most 3)."""
