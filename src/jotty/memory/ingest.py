@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from jotty.memory import store
@@ -36,11 +37,14 @@ class Item:
     salience: float
     reason: str
     signature: str = ""
-    terms: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.signature = f"{self.level}:{signature(self.text)}"
-        self.terms = term_set(self.text)
+
+    @cached_property
+    def terms(self) -> frozenset[str]:
+        """The item's stemmed content words (for near-duplicate checks)."""
+        return term_set(self.text)
 
 
 @dataclass
@@ -104,6 +108,7 @@ def ingest(
             signatures = [items[i].signature for i in kept if items[i].level == level]
             existing.update(store.by_signature(cur, scope, signatures, DEDUP_LEVELS[level]))
         neighbours = store.fetch(cur, {seq for hits in similar.values() for seq, _ in hits})
+        known_terms: dict[int, frozenset[str]] = {}
         fresh: dict[str, _New] = {}
         bumps: dict[int, _Bump] = {}
         for index in kept:
@@ -115,7 +120,11 @@ def ingest(
             if holder is None:
                 for seq, cos in hits:
                     row = neighbours.get(seq)
-                    if row is not None and overlap(term_set(row.text), item.terms) >= OVERLAP:
+                    if row is None:
+                        continue
+                    if seq not in known_terms:
+                        known_terms[seq] = term_set(row.text)
+                    if overlap(known_terms[seq], item.terms) >= OVERLAP:
                         holder, why = row, f"a near-duplicate (cosine {cos:.2f}) of"
                         break
             if holder is not None:

@@ -60,38 +60,38 @@ def search(
     by_vector_full: dict[int, float] = {}
     if vectors is not None and embedder and dimension:
         with fresh_cache(database, scope, embedder, dimension) as cache:
-            near = dict(cache.nearest(vectors[1], pool, query.levels, query.since, query.until))
-            near_full = dict(cache.nearest(vectors[0], pool, query.levels, query.since, query.until))
-            everyone = set(found_lexical) | set(found_named) | set(near) | set(near_full)
+            near = cache.nearest(vectors[1], pool, query.levels, query.since, query.until)
+            everyone = set(found_lexical) | set(found_named) | {seq for seq, _ in near}
             by_vector = cache.cosines(vectors[1], everyone)
             by_vector_full = cache.cosines(vectors[0], everyone)
     seqs = set(found_lexical) | set(found_named) | set(by_vector)
-    rows = database.read(lambda cur: store.fetch(cur, seqs))
+    rows = database.read(lambda cur: store.briefs(cur, seqs))
     rows = {seq: row for seq, row in rows.items() if row.level in query.levels}
     candidates = {}
     for seq, row in rows.items():
-        mine = set(words(row.text))
+        lowered = row.text.lower()
         candidates[seq] = Candidate(
             seq,
             row.created_at,
             row.salience,
             row.uses,
-            names=len(names & mine) / len(names) if names else 0.0,
-            coverage=len(asked & term_set(row.text)) / len(asked) if asked else 0.0,
+            names=len(names & set(words(row.text))) / len(names) if names else 0.0,
+            coverage=sum(1 for t in asked if t in lowered) / len(asked) if asked else 0.0,
             semantic=row.level == "semantic",
         )
     intent = time_intent(query.text, query.now)
     ranked = fuse(candidates, found_lexical, by_vector, by_vector_full, intent, query.weights)[: query.k]
+    full = database.read(lambda cur: store.fetch(cur, [seq for seq, _, _ in ranked]))
     hits = []
     for seq, score, parts in ranked:
-        row = rows[seq]
+        stored = full[seq]
         why: dict[str, Any] = dict(parts)
-        why["matched"] = [w for w in terms(row.text) if w in wanted or w in names]
+        why["matched"] = [w for w in terms(stored.text) if w in wanted or w in names]
         if intent.recent:
             why["asked"] = "recent"
         if intent.window:
             why["window"] = [_iso(intent.window[0]), _iso(intent.window[1])]
-        hits.append(to_hit(row, round(score, 6), why))
+        hits.append(to_hit(stored, round(score, 6), why))
     return hits
 
 

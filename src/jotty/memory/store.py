@@ -143,6 +143,33 @@ def fetch(cur: Cursor, seqs: Iterable[int]) -> dict[int, Row]:
     return found
 
 
+@dataclass(frozen=True)
+class Brief:
+    """What ranking reads of a candidate (no JSON decoding)."""
+
+    seq: int
+    level: str
+    text: str
+    created_at: float
+    salience: float
+    uses: int
+
+
+def briefs(cur: Cursor, seqs: Iterable[int]) -> dict[int, Brief]:
+    """Candidates by seq, with only the columns ranking needs."""
+    wanted = list(seqs)
+    found: dict[int, Brief] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = cur.rows(
+            "SELECT seq, level, text, created_at, salience, uses FROM jotty_memory WHERE seq IN "
+            f"({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.update((int(r[0]), Brief(int(r[0]), r[1], r[2], float(r[3]), float(r[4]), int(r[5]))) for r in rows)
+    return found
+
+
 def fetch_ids(cur: Cursor, scope: str, ids: Sequence[str]) -> list[Row]:
     """Memories of the scope by id (in the order asked; missing ones left out)."""
     found: dict[str, Row] = {}

@@ -152,12 +152,15 @@ class VectorCache:
         for start in range(0, len(queries), 256):
             block = queries[start : start + 256]
             rough = normalise(block[:, :width]) @ self.prefix[: self.n].T
-            rough[:, ~mask] = -np.inf
             rows, cols = np.nonzero(rough >= threshold - 0.1)
-            for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-                exact = float(self.matrix[col] @ block[row])
-                if exact >= threshold:
-                    found[start + row].append((int(self.seqs[col]), exact))
+            wanted = mask[cols]
+            rows, cols = rows[wanted], cols[wanted]
+            if len(rows) == 0:
+                continue
+            exact = np.einsum("ij,ij->i", self.matrix[cols], block[rows])
+            keep = exact >= threshold
+            for row, col, score in zip(rows[keep].tolist(), cols[keep].tolist(), exact[keep].tolist(), strict=True):
+                found[start + row].append((int(self.seqs[col]), float(score)))
         for hits in found:
             hits.sort(key=lambda hit: -hit[1])
             del hits[3:]
