@@ -47,13 +47,15 @@ def search(
     asked = term_set(rest)
 
     def find(cur: Cursor) -> tuple[dict[int, float], dict[int, float]]:
-        found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool)
-        named = {}
+        # A question that names its subject finds its candidates by the names (and by meaning);
+        # other questions by all their words.
         if names:
             named = store.lexical(
                 cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, 5 * pool
             )
-        return found, named
+            return named, named
+        found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool)
+        return found, {}
 
     found_lexical, found_named = database.read(find)
     by_vector: dict[int, float] = {}
