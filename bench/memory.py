@@ -11,11 +11,19 @@ Rows (all on a fresh SQLite file, with the default offline embedder, wordllama 2
 - per run at 10,000: what the Conductor adds per run (one ``recall`` and one ``remember_detailed``)
   in a scope of 10,000 memories, p50 over 200 runs, target < 1 ms.
 
+The run sets ``OPENBLAS_NUM_THREADS=1`` (unless set): a one-row vector search is far slower when
+numpy's BLAS wakes a thread per core on a busy machine (measured: 47 ms vs 18 ms per recall and
+remember at 10,000, load 4.5 on 2 cores).
+
 Run: ``python -m bench.memory`` (``--memories`` to change the 100,000). Prints the load average,
 since timings on a shared machine are noisy.
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported; see the module doc
 
 import argparse
 import asyncio

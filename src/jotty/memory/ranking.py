@@ -123,6 +123,6 @@ def fuse(
         )
         if candidate.semantic:
             score *= weights.semantic
-        ranked.append((seq, score, {name: round(value, 4) for name, value in parts.items()}))
+        ranked.append((seq, score, parts))
     ranked.sort(key=lambda item: (-item[1], -candidates[item[0]].created_at, item[0]))
     return ranked

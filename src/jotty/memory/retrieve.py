@@ -87,7 +87,7 @@ def search(
     hits = []
     for seq, score, parts in ranked:
         stored = full[seq]
-        why: dict[str, Any] = dict(parts)
+        why: dict[str, Any] = {name: round(value, 4) for name, value in parts.items()}
         why["matched"] = [w for w in terms(stored.text) if w in wanted or w in names]
         if intent.recent:
             why["asked"] = "recent"
