@@ -18,7 +18,7 @@ from tests.support.openai_server import EMBEDDING_DIMENSION, OpenAIServer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_wordllama_loads_and_embeds_with_the_network_blocked() -> None:
+def test_wordllama_loads_offline_and_leaves_logging_alone() -> None:
     script = textwrap.dedent(
         """
         import socket
@@ -28,6 +28,8 @@ def test_wordllama_loads_and_embeds_with_the_network_blocked() -> None:
         socket.getaddrinfo = refuse
         from jotty.memory import WordLlamaEmbedder
         vectors = WordLlamaEmbedder().embed(["Caroline moved to Boston", "where does Caroline live?"])
+        import logging
+        assert logging.getLogger().handlers == [], "importing the embedder configured logging"
         print(vectors.shape, round(float(vectors[0] @ vectors[1]), 2))
         """
     )

@@ -74,11 +74,26 @@ class WordLlamaEmbedder:
         return np.asarray(self._model().embed(list(texts), norm=True), dtype=np.float32)
 
 
+def _import_wordllama() -> Any:
+    """``import wordllama``, undoing the ``logging.basicConfig(level=INFO)`` it runs on import (a
+    library must not configure the application's logging)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        import wordllama
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+    return wordllama
+
+
 def _load_wordllama(config: str, dimension: int) -> Any:
     from pathlib import Path
 
-    import wordllama
-    from wordllama import WordLlama
+    wordllama = _import_wordllama()
+    WordLlama = wordllama.WordLlama
 
     # The wheel keeps its files in wordllama/weights and wordllama/tokenizers; pointing the cache
     # at the package folder finds both, and disable_download turns a missing file into an error.
@@ -96,7 +111,8 @@ def default_embedder() -> Embedder | None:
     """``WordLlamaEmbedder()`` when the ``jotty[memory]`` extra is installed, else None (lexical only)."""
     try:
         import numpy  # noqa: F401
-        import wordllama  # noqa: F401
+
+        _import_wordllama()
     except ImportError:
         log.info("jotty[memory] is not installed: memory recall is lexical only")
         return None
