@@ -106,3 +106,20 @@ async def test_lexical_only(backend: Backend) -> None:
         assert [h.id for h in hits] == [mid] and hits[0].why["vector"] == 0.0
         assert (await mem.stats()).embedded == 0
     assert backend.rows("SELECT COUNT(*) FROM jotty_memory WHERE embedding IS NULL") == [(1,)]
+
+
+async def test_procedural_level_reads_the_routers_learning(store: str) -> None:
+    from jotty.learning import Observation, open_store
+
+    learning = open_store(store)
+    try:
+        for success in (True, True, False):
+            observed = Observation("coder", ("*", "category:bugfix", "keyword:parser"), success, 1.0, 100, 2.0)
+            learning.add_observation(observed, "goal-1")
+    finally:
+        learning.close()
+    async with Memory(store, scope="any") as memory:
+        hits = await memory.recall("who fixes parser bugs? bugfix", k=3, level="procedural")
+        assert hits and all(h.level == "procedural" for h in hits)
+        assert hits[0].metadata["actor"] == "coder" and "2 of 3 succeeded" in hits[0].text
+        assert await memory.recall("who fixes parser bugs?", k=3) == []  # not searched by default
