@@ -32,6 +32,7 @@ bench: $(STAMP) services
 	$(PY) -m bench.patterns
 	$(PY) -m bench.learning
 	$(PY) -m bench.distributed
+	$(PY) -m bench.memory
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,7 @@ Use the ``openai_server`` fixture (import it into a ``conftest.py``) or the clas
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -253,6 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             self._send_json(400, _error_body(400, "the body is not JSON"))
             return
+        if self.path.rstrip("/").endswith("/embeddings"):
+            self.owner._append(self._recorded(body))
+            self._send_json(200, _embeddings(body))
+            return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self.owner._append(self._recorded(body))
             self._send_json(404, _error_body(404, f"no route {self.path}"))
@@ -388,3 +393,24 @@ def openai_server() -> Iterator[OpenAIServer]:
     """A started ``OpenAIServer`` for one test, stopped afterwards."""
     with OpenAIServer() as server:
         yield server
+
+
+EMBEDDING_DIMENSION = 32
+"""The length of the vectors ``/v1/embeddings`` returns (unless the request asks for ``dimensions``)."""
+
+
+def _embeddings(body: Any) -> dict[str, Any]:
+    """``/v1/embeddings``: a deterministic bag-of-words vector per input (each word adds 1 at a slot
+    given by its hash), so texts sharing words are close."""
+    texts = body.get("input") if isinstance(body, dict) else None
+    texts = [texts] if isinstance(texts, str) else list(texts or [])
+    size = int(body.get("dimensions") or EMBEDDING_DIMENSION) if isinstance(body, dict) else EMBEDDING_DIMENSION
+    data = []
+    for index, text in enumerate(texts):
+        vector = [0.0] * size
+        for word in str(text).lower().split():
+            slot = int.from_bytes(hashlib.blake2b(word.strip(".,?!").encode(), digest_size=4).digest(), "big")
+            vector[slot % size] += 1.0
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    model = body.get("model") if isinstance(body, dict) else None
+    return {"object": "list", "data": data, "model": model or MODEL, "usage": {"prompt_tokens": 0, "total_tokens": 0}}

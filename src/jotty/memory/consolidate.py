@@ -1,0 +1,263 @@
+"""Consolidation, the "sleep" pass of one scope.
+
+1. Take the scope's lease (a row in ``jotty_memory_leases`` with an expiry): one consolidator per
+   scope at a time, across processes; a holder that died loses it when it expires.
+2. Replay up to ``max_episodes`` episodes not yet consolidated, most salient and most used first.
+3. Group related ones (``jotty.memory.cluster``: meaning, names, time).
+4. For each group of two or more, write one semantic memory whose ``sources`` hold every absorbed
+   episode's provenance, and mark the episodes absorbed, in ONE transaction that also renews the
+   lease and checks that no episode was absorbed meanwhile (a racing consolidator's group is
+   skipped, never merged twice). A pass killed at any point leaves whole groups or none.
+5. Fade: episodes never recalled, older than ``FADE_AFTER`` (counted from the scope's newest
+   memory) and of low salience (below ``FADE_SALIENCE``), move to the archive level. Absorbed
+   episodes stay searchable: their semantic memory sums them up, they keep the exact words. Nothing is
+   deleted; ``recall(level="archive")`` still reaches them.
+
+Summaries are extractive (dated member texts) unless the Memory has a ``summarizer``: an async or
+plain callable taking a prompt, or an agent whose ``run(prompt)`` result has ``output``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from jotty.memory import store
+from jotty.memory.cluster import Episode, Group, extractive_summary, group
+from jotty.memory.database import Cursor, Database
+from jotty.memory.embedders import embed_texts
+from jotty.memory.records import ConsolidationReport
+from jotty.memory.vectors import to_blob
+
+if TYPE_CHECKING:
+    from jotty.memory.memory import Memory
+
+log = logging.getLogger(__name__)
+FADE_AFTER = 30 * 86_400.0
+FADE_SALIENCE = 0.4
+FADE_BATCH = 5_000
+_PROMPT = (
+    "Summarise these related memories as a few plain factual sentences. Keep names, places, numbers and "
+    "dates; when a later memory updates an earlier one, say what is true now and since when.\n\n{items}"
+)
+
+
+def acquire(database: Database, scope: str, owner: str, seconds: float) -> bool:
+    """Take the scope's lease for ``seconds`` unless another owner holds an unexpired one."""
+
+    def work(cur: Cursor) -> bool:
+        now = time.time()
+        rows = cur.rows(
+            "INSERT INTO jotty_memory_leases (scope, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (scope) "
+            "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
+            "WHERE jotty_memory_leases.expires_at < ? OR jotty_memory_leases.owner = excluded.owner RETURNING owner",
+            (scope, owner, now + seconds, now),
+        )
+        return bool(rows)
+
+    return database.write(work)
+
+
+def release(database: Database, scope: str, owner: str) -> None:
+    """Give the lease back (if still held)."""
+    database.write(lambda cur: cur.run("DELETE FROM jotty_memory_leases WHERE scope = ? AND owner = ?", (scope, owner)))
+
+
+def replay(database: Database, scope: str, limit: int, dimension: int | None) -> tuple[list[Episode], bool]:
+    """Up to ``limit`` unconsolidated episodes, most salient and used first; and whether more remain."""
+    import numpy as np
+
+    rows = database.read(
+        lambda cur: cur.rows(
+            "SELECT seq, id, text, created_at, salience, metadata, sources, embedding FROM jotty_memory "
+            "WHERE scope = ? AND level = 'episodic' AND absorbed_into IS NULL "
+            "ORDER BY salience DESC, uses DESC, created_at DESC LIMIT ?",
+            (scope, limit + 1),
+        )
+    )
+    episodes = []
+    for seq, mid, text, created, salience, metadata, sources, blob in rows[:limit]:
+        vector = None
+        if blob is not None and dimension and len(blob) == 4 * dimension:
+            vector = np.frombuffer(blob, dtype=np.float32)
+        episodes.append(
+            Episode(
+                int(seq), mid, text, float(created), float(salience), json.loads(metadata), json.loads(sources), vector
+            )
+        )
+    return episodes, len(rows) > limit
+
+
+async def summarise(summarizer: Any, members: list[Episode]) -> tuple[str, str]:
+    """The group's summary and how it was made ("extractive" or "llm")."""
+    if summarizer is None:
+        return extractive_summary(members), "extractive"
+    items = "\n".join(f"- {m.text}" for m in sorted(members, key=lambda m: m.created_at))
+    prompt = _PROMPT.format(items=items)
+    try:
+        if hasattr(summarizer, "run"):
+            result: Any = await summarizer.run(prompt)
+            if getattr(result, "error", None):
+                raise RuntimeError(str(result.error))
+            text = getattr(result, "output", result)
+        else:
+            text = summarizer(prompt)
+            if inspect.isawaitable(text):
+                text = await text
+    except Exception as exc:  # a summarizer failure must not lose the pass: fall back to extractive
+        log.warning("memory summarizer failed (%s); using an extractive summary", exc)
+        return extractive_summary(members), "extractive"
+    text = str(text or "").strip()
+    return (text[:4_000], "llm") if text else (extractive_summary(members), "extractive")
+
+
+def write_group(
+    database: Database,
+    scope: str,
+    owner: str,
+    lease_seconds: float,
+    members: list[Episode],
+    summary: str,
+    how: str,
+    vector: Any,
+    embedder: str | None,
+    dimension: int | None,
+) -> str | None:
+    """One semantic memory for ``members``, in one transaction; None if the lease was lost or an
+    episode was absorbed by someone else meanwhile."""
+    seqs = sorted(m.seq for m in members)
+
+    def work(cur: Cursor) -> str | None:
+        now = time.time()
+        held = cur.run(
+            "UPDATE jotty_memory_leases SET expires_at = ? WHERE scope = ? AND owner = ?",
+            (now + lease_seconds, scope, owner),
+        )
+        if held != 1:
+            return None
+        marks = ", ".join("?" * len(seqs))
+        free = cur.rows(
+            f"SELECT COUNT(*) FROM jotty_memory WHERE seq IN ({marks}) AND level = 'episodic' "
+            "AND absorbed_into IS NULL",
+            seqs,
+        )[0][0]
+        if int(free) != len(seqs):
+            return None
+        rev = store.begin_write(cur, scope, embedder if vector is not None else None, dimension, now)
+        memory_id = store.new_id()
+        ordered = sorted(members, key=lambda m: m.created_at)
+        sources = store.merge_sources([], [s for m in ordered for s in m.sources])
+        names = sorted({n for m in members for n in m.names})
+        metadata = {
+            "kind": "consolidated",
+            "summary": how,
+            "episodes": [m.id for m in ordered],
+            "entities": names[:20],
+            "span": [store.iso(ordered[0].created_at), store.iso(ordered[-1].created_at)],
+        }
+        salience = max(m.salience for m in members)
+        cur.run(
+            store.INSERT,
+            store.insert_params(
+                memory_id,
+                scope,
+                "semantic",
+                summary,
+                metadata,
+                sources,
+                f"semantic:{memory_id}",
+                salience,
+                len(members),
+                ordered[-1].created_at,
+                ordered[-1].created_at,
+                now,
+                to_blob(vector) if vector is not None else None,
+                rev,
+            ),
+        )
+        cur.run(f"UPDATE jotty_memory SET absorbed_into = ?, rev = ? WHERE seq IN ({marks})", (memory_id, rev, *seqs))
+        return memory_id
+
+    return database.write(work)
+
+
+def fade(database: Database, scope: str, embedder: str | None, dimension: int | None) -> int:
+    """Move unused, old, low-salience episodes to the archive; how many moved."""
+
+    def work(cur: Cursor) -> int:
+        newest = cur.rows("SELECT MAX(last_seen) FROM jotty_memory WHERE scope = ?", (scope,))[0][0]
+        if newest is None:
+            return 0
+        rows = cur.rows(
+            "SELECT seq FROM jotty_memory WHERE scope = ? AND level = 'episodic' AND uses = 0 AND last_seen < ? "
+            "AND salience < ? ORDER BY seq LIMIT ?",
+            (scope, float(newest) - FADE_AFTER, FADE_SALIENCE, FADE_BATCH),
+        )
+        if not rows:
+            return 0
+        rev = store.begin_write(cur, scope, None, dimension, time.time())
+        seqs = [int(r[0]) for r in rows]
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start : start + 500]
+            cur.run(
+                f"UPDATE jotty_memory SET level = 'archive', rev = ? WHERE seq IN ({', '.join('?' * len(chunk))})",
+                (rev, *chunk),
+            )
+        return len(seqs)
+
+    return database.write(work)
+
+
+async def run_consolidation(memory: Memory, *, max_episodes: int, lease_seconds: float) -> ConsolidationReport:
+    """One bounded pass over ``memory``'s scope (see the module doc)."""
+    started = time.monotonic()
+    database = await asyncio.to_thread(memory.database)
+    scope = memory.scope
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    if not await asyncio.to_thread(acquire, database, scope, owner, lease_seconds):
+        return ConsolidationReport(scope, lease=False, seconds=round(time.monotonic() - started, 3))
+    embedder = memory.embedder
+    name = embedder.name if embedder is not None else None
+    dimension = embedder.dimension if embedder is not None else None
+    try:
+        episodes, more = await asyncio.to_thread(replay, database, scope, max_episodes, dimension)
+        groups: list[Group] = [g for g in await asyncio.to_thread(group, episodes) if len(g.members) >= 2]
+        written, absorbed, skipped = [], 0, 0
+        step = 1 if memory.summarizer is not None else 64  # an LLM's group is written before the next call
+        for start in range(0, len(groups), step):
+            chunk = [g.members for g in groups[start : start + step]]
+            summaries = [await summarise(memory.summarizer, members) for members in chunk]
+            vectors: Any = None
+            if embedder is not None:
+                vectors = await asyncio.to_thread(embed_texts, embedder, [text for text, _ in summaries])
+            for index, (members, (summary, how)) in enumerate(zip(chunk, summaries, strict=True)):
+                vector = vectors[index] if vectors is not None else None
+                memory_id = await asyncio.to_thread(
+                    write_group, database, scope, owner, lease_seconds, members, summary, how, vector, name, dimension
+                )
+                if memory_id is None:
+                    skipped += 1
+                    continue
+                written.append(memory_id)
+                absorbed += len(members)
+        faded = await asyncio.to_thread(fade, database, scope, name, dimension)
+    finally:
+        await asyncio.to_thread(release, database, scope, owner)
+    return ConsolidationReport(
+        scope=scope,
+        replayed=len(episodes),
+        clusters=len(written),
+        absorbed=absorbed,
+        faded=faded,
+        skipped_clusters=skipped,
+        more=more,
+        seconds=round(time.monotonic() - started, 3),
+        memory_ids=written,
+    )

@@ -1,0 +1,103 @@
+"""Forgetting (the only way anything leaves memory) and a scope's counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jotty.memory import store
+from jotty.memory.database import Cursor, Database
+from jotty.memory.records import STORED_LEVELS, MemoryStats
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """Which memories to forget: every given criterion must hold."""
+
+    ids: list[str] | None = None
+    where: Mapping[str, Any] | None = None
+    level: str | None = None
+    before: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when no criterion is given (everything matches)."""
+        return self.ids is None and self.where is None and self.level is None and self.before is None
+
+
+def forget(database: Database, scope: str, criteria: Criteria) -> int:
+    """Delete the scope's memories matching ``criteria`` in one transaction; how many were deleted.
+
+    The provenance entries of deleted items are removed from the memories that absorbed them.
+    """
+
+    def work(cur: Cursor) -> int:
+        clauses, params = ["scope = ?"], [scope]
+        if criteria.level is not None:
+            clauses.append("level = ?")
+            params.append(criteria.level)
+        if criteria.before is not None:
+            clauses.append("created_at < ?")
+            params.append(criteria.before)  # type: ignore[arg-type]
+        if criteria.ids is not None:
+            if not criteria.ids:
+                return 0
+            clauses.append(f"id IN ({', '.join('?' * len(criteria.ids))})")
+            params.extend(criteria.ids)
+        rows = cur.rows(
+            f"SELECT seq, id, metadata, absorbed_into FROM jotty_memory WHERE {' AND '.join(clauses)}", params
+        )
+        if criteria.where is not None:
+            wanted = dict(criteria.where)
+            rows = [r for r in rows if all(json.loads(r[2]).get(k) == v for k, v in wanted.items())]
+        if not rows:
+            return 0
+        gone = {r[1] for r in rows}
+        holders = {r[3] for r in rows if r[3] and r[3] not in gone}
+        for holder in store.fetch_ids(cur, scope, sorted(holders)):
+            kept = [s for s in holder.sources if s.get("id") not in gone]
+            cur.run("UPDATE jotty_memory SET sources = ? WHERE seq = ?", (json.dumps(kept), holder.seq))
+        seqs = sorted(int(r[0]) for r in rows)
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start : start + 500]
+            cur.run(f"DELETE FROM jotty_memory WHERE seq IN ({', '.join('?' * len(chunk))})", chunk)
+        cur.run(
+            f"UPDATE jotty_memory SET absorbed_into = NULL WHERE scope = ? AND absorbed_into IN "
+            f"({', '.join('?' * len(gone))})",
+            (scope, *sorted(gone)),
+        )
+        store.purge(cur, scope)
+        return len(seqs)
+
+    return database.write(work)
+
+
+def scope_stats(cur: Cursor, scope: str) -> MemoryStats:
+    """The scope's counts per level, absorbed and embedded episodes, time span and embedder."""
+    levels = dict.fromkeys(STORED_LEVELS, 0)
+    for level, count in cur.rows("SELECT level, COUNT(*) FROM jotty_memory WHERE scope = ? GROUP BY level", (scope,)):
+        levels[str(level)] = int(count)
+    absorbed, embedded, oldest, newest = cur.rows(
+        "SELECT COUNT(absorbed_into), COUNT(embedding), MIN(created_at), MAX(created_at) FROM jotty_memory "
+        "WHERE scope = ?",
+        (scope,),
+    )[0]
+    state = store.scope_state(cur, scope)
+    return MemoryStats(
+        scope=scope,
+        levels=levels,
+        total=sum(levels.values()),
+        absorbed=int(absorbed or 0),
+        embedded=int(embedded or 0),
+        embedder=state.embedder if state else None,
+        dimension=state.dimension if state else None,
+        oldest=_moment(oldest),
+        newest=_moment(newest),
+    )
+
+
+def _moment(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(float(value), UTC)

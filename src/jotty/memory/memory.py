@@ -1,0 +1,381 @@
+"""``Memory``: the async API over the store. Database and embedding work runs in threads, off the
+event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from jotty.db import resolve_store
+from jotty.errors import ValidationError
+from jotty.memory import store
+from jotty.memory.database import Database, open_database, release_database
+from jotty.memory.embedders import Embedder, default_embedder, embed_texts
+from jotty.memory.ingest import Embedding, Item, ingest
+from jotty.memory.ranking import Weights
+from jotty.memory.records import STORED_LEVELS, ConsolidationReport, MemoryHit, MemoryStats, RememberOutcome
+from jotty.memory.retrieve import Query, hits_of, search, what_of
+from jotty.memory.salience import Signals, salience
+from jotty.memory.validation import (
+    check_k,
+    check_levels,
+    check_metadata,
+    check_number,
+    check_scope,
+    check_store_level,
+    check_text,
+    check_time,
+    check_unit,
+)
+
+log = logging.getLogger(__name__)
+USE_FLUSH_SECONDS = 2.0
+"""How long recall counts may wait in this process before they are written."""
+MAX_BATCH = 50_000
+
+
+class Memory:
+    """Hierarchical memory of one scope in the store.
+
+    ``store`` is a path, ``sqlite:///PATH``, a ``postgresql://`` URL or None (``JOTTY_DATABASE_URL``,
+    else ``$JOTTY_HOME/jotty.db``). ``embedder`` is None (the offline default when ``jotty[memory]``
+    is installed, else lexical only), False (lexical only) or an ``Embedder``. ``min_salience``: items
+    below it are skipped. ``summarizer``: an async callable (or an agent with ``run``) that turns a
+    prompt into a summary, for consolidation; extractive summaries otherwise.
+    """
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | None = None,
+        scope: str = "default",
+        embedder: Embedder | bool | None = None,
+        *,
+        min_salience: float = 0.2,
+        summarizer: Any = None,
+        weights: Weights | None = None,
+    ) -> None:
+        self.scope = check_scope(scope)
+        self._location = resolve_store(store)
+        if self._location.kind not in ("sqlite", "postgresql"):
+            raise ValidationError(
+                f"memory cannot live in {self._location.kind}: give an SQLite path or a postgresql:// URL"
+            )
+        self._store = store
+        self.embedder = _resolve_embedder(embedder)
+        self.min_salience = check_unit(min_salience, "min_salience") or 0.0
+        self.summarizer = summarizer
+        self.weights = weights or Weights()
+        self._database: Database | None = None
+        self._open_lock = threading.RLock()
+        self._pending_ids: dict[str, int] = {}
+        self._uses_lock = threading.Lock()
+        self._uses_since = time.monotonic()
+        self._children: list[Memory] = []
+
+    def __repr__(self) -> str:
+        return f"Memory(scope={self.scope!r}, store={self._location.kind}, embedder={self.embedder_name!r})"
+
+    @property
+    def embedder_name(self) -> str | None:
+        """The embedder's name, or None for lexical-only memory."""
+        return self.embedder.name if self.embedder is not None else None
+
+    def scoped(self, scope: str) -> Memory:
+        """The same store and settings, another scope (``"actor:coder"``, ``"team:research"``, ...)."""
+        other = Memory(
+            self._store,
+            scope,
+            self.embedder if self.embedder is not None else False,
+            min_salience=self.min_salience,
+            summarizer=self.summarizer,
+            weights=self.weights,
+        )
+        self._children.append(other)
+        return other
+
+    def database(self) -> Database:
+        """The store's database (opened, and migrated, on first use). Blocking."""
+        with self._open_lock:
+            if self._database is None:
+                self._database = open_database(self._store)
+            return self._database
+
+    async def close(self) -> None:
+        """Write pending recall counts and release the store."""
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        for child in self._children:
+            child._close()
+        with self._open_lock:
+            if self._database is not None:
+                self._flush_uses(force=True)
+                release_database(self._database)
+                self._database = None
+
+    async def __aenter__(self) -> Memory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- remembering ---------------------------------------------------------------------------
+
+    def _item(self, raw: object, index: int | None = None, level: str = "episodic", **signals: Any) -> Item:
+        where = "text" if index is None else f"item {index}"
+        at: Any = None
+        importance = signals.pop("importance", None)
+        if isinstance(raw, Mapping):
+            unknown = set(raw) - {"text", "metadata", "at", "importance", "level"}
+            if unknown:
+                raise ValidationError(
+                    f"{where} has unknown keys {sorted(unknown)}: use text, metadata, at, importance, level"
+                )
+            text = check_text(raw.get("text"), f"{where} text")
+            metadata = check_metadata(raw.get("metadata"), f"{where} metadata")
+            at, importance = raw.get("at"), raw.get("importance", importance)
+            level = check_store_level(raw.get("level", level))
+        else:
+            text = check_text(raw, where)
+            metadata = check_metadata(signals.pop("metadata", None), "metadata")
+            at = signals.pop("at", None)
+        moment = check_time(at, f"{where} at")
+        found = Signals.of(
+            metadata,
+            importance=check_unit(importance, "importance"),
+            outcome=signals.get("outcome"),
+            reward=check_number(signals.get("reward"), "reward"),
+            predicted=check_unit(signals.get("predicted"), "predicted"),
+            surprise=check_unit(signals.get("surprise"), "surprise"),
+        )
+        value, reason = salience(text, found)
+        return Item(text, metadata, time.time() if moment is None else moment, level, value, reason)
+
+    async def remember(
+        self,
+        text: str,
+        metadata: Mapping[str, Any] | None = None,
+        at: datetime | str | float | None = None,
+        importance: float | None = None,
+        **signals: Any,
+    ) -> str | None:
+        """Remember ``text``; the id of the memory that holds it (a near-duplicate's when it reinforced
+        one), or None when it was skipped. ``signals``: ``outcome``, ``reward``, ``predicted``,
+        ``surprise``, ``level`` (see ``remember_detailed``)."""
+        return (await self.remember_detailed(text, metadata, at, importance, **signals)).id
+
+    async def remember_detailed(
+        self,
+        text: str,
+        metadata: Mapping[str, Any] | None = None,
+        at: datetime | str | float | None = None,
+        importance: float | None = None,
+        *,
+        outcome: str | None = None,
+        reward: float | None = None,
+        predicted: float | None = None,
+        surprise: float | None = None,
+        level: str = "episodic",
+    ) -> RememberOutcome:
+        """Remember ``text`` and say what happened: stored, reinforced or skipped, and why.
+
+        Salience comes from ``importance`` (0..1), ``outcome`` ("success"/"failure"), ``reward``,
+        the surprise against the router's ``predicted`` success probability (or ``surprise`` itself),
+        each also read from the metadata keys of the same names. ``level``: episodic (default),
+        working (this run's context) or semantic (a fact stated directly).
+        """
+        item = self._item(
+            text,
+            None,
+            check_store_level(level),
+            metadata=metadata,
+            at=at,
+            importance=importance,
+            outcome=outcome,
+            reward=reward,
+            predicted=predicted,
+            surprise=surprise,
+        )
+        return (await asyncio.to_thread(self._ingest, [item]))[0]
+
+    async def remember_many(self, items: Sequence[Mapping[str, Any] | str]) -> list[str | None]:
+        """Remember every item (a str, or a dict with ``text`` and optional ``metadata``, ``at``,
+        ``importance``, ``level``) in one transaction; ids as ``remember`` returns them, in order."""
+        return [outcome.id for outcome in await self.remember_many_detailed(items)]
+
+    async def remember_many_detailed(self, items: Sequence[Mapping[str, Any] | str]) -> list[RememberOutcome]:
+        """``remember_many``, saying what happened to each item."""
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+            raise ValidationError("remember_many takes a list of items (str or dict): wrap a single item in a list")
+        if len(items) > MAX_BATCH:
+            raise ValidationError(f"remember_many takes at most {MAX_BATCH} items at once: split the batch")
+        prepared = [self._item(raw, index) for index, raw in enumerate(items)]
+        if not prepared:
+            return []
+        return await asyncio.to_thread(self._ingest, prepared)
+
+    def _ingest(self, items: list[Item]) -> list[RememberOutcome]:
+        database = self.database()
+        embedding = Embedding()
+        if self.embedder is not None:
+            vectors = embed_texts(self.embedder, [item.text for item in items])
+            embedding = Embedding(self.embedder.name, self.embedder.dimension, vectors)
+        outcomes = ingest(database, self.scope, items, embedding, self.min_salience)
+        self._flush_uses()
+        return outcomes
+
+    # -- recalling -----------------------------------------------------------------------------
+
+    async def recall(
+        self,
+        query: str,
+        k: int = 10,
+        level: str | Sequence[str] | None = None,
+        *,
+        since: datetime | str | float | None = None,
+        until: datetime | str | float | None = None,
+        now: datetime | str | float | None = None,
+    ) -> list[MemoryHit]:
+        """The ``k`` memories that best answer ``query``, best first (episodic and semantic unless
+        ``level`` says otherwise: a level, a list, or "all"). ``since``/``until`` bound the memories'
+        times; ``now`` is the moment relative dates ("last week") count from (default: now)."""
+        text = check_text(query, "query")
+        wanted = Query(
+            text,
+            check_k(k),
+            check_levels(level),
+            check_time(since, "since"),
+            check_time(until, "until"),
+            check_time(now, "now") or time.time(),
+            self.weights,
+        )
+        return await asyncio.to_thread(self._recall, wanted)
+
+    def _recall(self, query: Query) -> list[MemoryHit]:
+        stored = tuple(name for name in query.levels if name in STORED_LEVELS)
+        hits: list[MemoryHit] = []
+        if stored:
+            vectors = None
+            if self.embedder is not None:
+                vectors = embed_texts(self.embedder, [query.text, what_of(query.text)])
+            dimension = self.embedder.dimension if self.embedder is not None else None
+            mine = Query(query.text, query.k, stored, query.since, query.until, query.now, query.weights)
+            hits = search(self.database(), self.scope, mine, vectors, self.embedder_name, dimension)
+        if "procedural" in query.levels:
+            from jotty.memory.procedural import procedural_hits
+
+            hits = sorted([*hits, *procedural_hits(self._store, query.text, query.k)], key=lambda h: -h.score)
+            hits = hits[: query.k]
+        self._count_uses([h for h in hits if h.level != "procedural"])
+        return hits
+
+    def _count_uses(self, hits: Sequence[MemoryHit]) -> None:
+        if not hits:
+            return
+        with self._uses_lock:
+            for hit in hits:
+                self._pending_ids[hit.id] = self._pending_ids.get(hit.id, 0) + 1
+        self._flush_uses()
+
+    def _flush_uses(self, force: bool = False) -> None:
+        with self._uses_lock:
+            if not self._pending_ids or (not force and time.monotonic() - self._uses_since < USE_FLUSH_SECONDS):
+                return
+            pending, self._pending_ids = self._pending_ids, {}
+            self._uses_since = time.monotonic()
+        database = self.database()
+        now = time.time()
+        database.write(
+            lambda cur: cur.many(
+                "UPDATE jotty_memory SET uses = uses + ?, last_used = ? WHERE id = ?",
+                [(count, now, memory_id) for memory_id, count in sorted(pending.items())],
+            )
+        )
+
+    # -- reading and forgetting ----------------------------------------------------------------
+
+    async def get(self, memory_id: str) -> MemoryHit | None:
+        """The memory ``memory_id`` of this scope, or None."""
+        if not isinstance(memory_id, str) or not memory_id:
+            raise ValidationError(f"a memory id is a non-empty str such as 'mem-...', got {memory_id!r}")
+        rows = await asyncio.to_thread(
+            lambda: self.database().read(lambda cur: store.fetch_ids(cur, self.scope, [memory_id]))
+        )
+        hits = hits_of(rows)
+        return hits[0] if hits else None
+
+    async def forget(
+        self,
+        target: str | Sequence[str] | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        level: str | None = None,
+        before: datetime | str | float | None = None,
+        everything: bool = False,
+    ) -> int:
+        """Delete memories of this scope: by id (or ids), by metadata (``where``: every key equal), by
+        ``level``, by time (``before``), or ``everything``; criteria combine. Returns how many went.
+        Provenance entries of forgotten items are also removed from the memories that absorbed them."""
+        from jotty.memory.forget import Criteria, forget
+
+        ids: list[str] | None = None
+        if target is not None:
+            ids = [target] if isinstance(target, str) else list(target) if isinstance(target, list | tuple) else None
+            if ids is None or not all(isinstance(i, str) and i for i in ids):
+                raise ValidationError(f"forget takes a memory id or a list of ids, got {target!r}")
+        criteria = Criteria(
+            ids=ids,
+            where=check_metadata(where, "where") if where is not None else None,
+            level=check_levels(level)[0] if level is not None else None,
+            before=check_time(before, "before"),
+        )
+        if criteria.empty and not everything:
+            raise ValidationError(
+                "forget needs an id, ids, where=, level= or before= (or everything=True to empty the scope)"
+            )
+        return await asyncio.to_thread(lambda: forget(self.database(), self.scope, criteria))
+
+    async def stats(self) -> MemoryStats:
+        """Counts of this scope's memories per level, and its embedder."""
+        return await asyncio.to_thread(self._stats)
+
+    def _stats(self) -> MemoryStats:
+        from jotty.memory.forget import scope_stats
+
+        self._flush_uses(force=True)
+        return self.database().read(lambda cur: scope_stats(cur, self.scope))
+
+    async def consolidate(self, *, max_episodes: int = 5_000, lease_seconds: float = 60.0) -> ConsolidationReport:
+        """The "sleep" pass over this scope (``jotty.memory.consolidate``): at most ``max_episodes``
+        replayed; the scope's lease is held for ``lease_seconds`` and renewed with each group written.
+        Returns what it did (``lease=False`` when another process is consolidating the scope)."""
+        from jotty.memory.consolidate import run_consolidation
+
+        if isinstance(max_episodes, bool) or not isinstance(max_episodes, int) or not 1 <= max_episodes <= MAX_BATCH:
+            raise ValidationError(f"max_episodes must be a whole number from 1 to {MAX_BATCH}, got {max_episodes!r}")
+        if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float) or not lease_seconds > 0:
+            raise ValidationError(f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
+        await asyncio.to_thread(self._flush_uses, True)
+        return await run_consolidation(self, max_episodes=max_episodes, lease_seconds=float(lease_seconds))
+
+
+def _resolve_embedder(embedder: Embedder | bool | None) -> Embedder | None:
+    if embedder is None or embedder is True:
+        return default_embedder()
+    if embedder is False:
+        return None
+    name, dimension = getattr(embedder, "name", None), getattr(embedder, "dimension", None)
+    if not callable(getattr(embedder, "embed", None)) or not isinstance(name, str) or not name:
+        raise ValidationError(
+            "embedder must have a name (str), a dimension (int) and embed(texts) -> vectors; or pass False "
+            "for lexical-only memory"
+        )
+    if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
+        raise ValidationError(f"the embedder's dimension must be a whole number >= 1, got {dimension!r}")
+    return embedder

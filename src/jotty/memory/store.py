@@ -1,0 +1,299 @@
+"""The memory tables' statements, shared by SQLite and PostgreSQL (``?`` placeholders), each run on
+a ``Cursor`` inside the caller's unit of work."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jotty.errors import ValidationError
+from jotty.memory.database import Cursor
+
+COLUMNS = "seq, id, level, text, metadata, sources, salience, seen, uses, created_at, last_seen, absorbed_into"
+
+
+@dataclass
+class Row:
+    """One stored memory."""
+
+    seq: int
+    id: str
+    level: str
+    text: str
+    metadata: dict[str, Any]
+    sources: list[dict[str, Any]]
+    salience: float
+    seen: int
+    uses: int
+    created_at: float
+    last_seen: float
+    absorbed_into: str | None
+
+    @classmethod
+    def of(cls, raw: Sequence[Any]) -> Row:
+        """A row from a ``SELECT {COLUMNS}``."""
+        return cls(
+            int(raw[0]),
+            raw[1],
+            raw[2],
+            raw[3],
+            json.loads(raw[4]),
+            json.loads(raw[5]),
+            float(raw[6]),
+            int(raw[7]),
+            int(raw[8]),
+            float(raw[9]),
+            float(raw[10]),
+            raw[11],
+        )
+
+
+@dataclass(frozen=True)
+class ScopeState:
+    """A scope's row: revision, purge count and the embedder that wrote its vectors."""
+
+    rev: int
+    purges: int
+    embedder: str | None
+    dimension: int | None
+
+
+def new_id() -> str:
+    """A fresh memory id."""
+    return f"mem-{uuid.uuid4().hex[:20]}"
+
+
+def iso(moment: float) -> str:
+    """Epoch seconds as ISO 8601 (UTC)."""
+    return datetime.fromtimestamp(moment, UTC).isoformat()
+
+
+def source(memory_id: str, at: float, text: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """One provenance entry: which item, when, its text and its metadata."""
+    return {"id": memory_id, "at": iso(at), "text": text, "metadata": dict(metadata)}
+
+
+def scope_state(cur: Cursor, scope: str) -> ScopeState | None:
+    """The scope's row, if it exists."""
+    rows = cur.rows("SELECT rev, purges, embedder, dimension FROM jotty_memory_scopes WHERE scope = ?", (scope,))
+    if not rows:
+        return None
+    rev, purges, embedder, dimension = rows[0]
+    return ScopeState(int(rev), int(purges), embedder, None if dimension is None else int(dimension))
+
+
+def check_embedder(state: ScopeState | None, scope: str, name: str | None, dimension: int | None) -> None:
+    """Refuse an embedder other than the one whose vectors the scope holds."""
+    if state is None or name is None or state.embedder is None:
+        return
+    if state.embedder != name or state.dimension != dimension:
+        raise ValidationError(
+            f"scope {scope!r} holds {state.dimension}-dimensional vectors from the embedder {state.embedder!r}, "
+            f"but this Memory's embedder is {name!r} ({dimension} dimensions): use the scope's embedder, "
+            "remember into a new scope, or pass embedder=False for lexical-only memory; nothing was written"
+        )
+
+
+def begin_write(cur: Cursor, scope: str, embedder: str | None, dimension: int | None, now: float) -> int:
+    """Inside a write: create the scope's row if needed, check the embedder, and take the next
+    revision (the row lock also orders concurrent writers of the scope)."""
+    cur.run(
+        "INSERT INTO jotty_memory_scopes (scope, rev, purges, created_at) VALUES (?, 0, 0, ?) "
+        "ON CONFLICT (scope) DO NOTHING",
+        (scope, now),
+    )
+    rows = cur.rows("UPDATE jotty_memory_scopes SET rev = rev + 1 WHERE scope = ? RETURNING rev", (scope,))
+    rev = int(rows[0][0])
+    state = scope_state(cur, scope)
+    check_embedder(state, scope, embedder, dimension)
+    if embedder is not None and state is not None and state.embedder is None:
+        cur.run(
+            "UPDATE jotty_memory_scopes SET embedder = ?, dimension = ? WHERE scope = ?", (embedder, dimension, scope)
+        )
+    return rev
+
+
+def by_signature(cur: Cursor, scope: str, signatures: Sequence[str], levels: Sequence[str]) -> dict[str, Row]:
+    """The memories of ``levels`` with each signature (the oldest one per signature)."""
+    found: dict[str, Row] = {}
+    for start in range(0, len(signatures), 500):
+        chunk = list(dict.fromkeys(signatures[start : start + 500]))
+        rows = cur.rows(
+            f"SELECT {COLUMNS}, signature FROM jotty_memory WHERE scope = ? AND signature IN "
+            f"({', '.join('?' * len(chunk))}) AND level IN ({', '.join('?' * len(levels))}) ORDER BY seq",
+            (scope, *chunk, *levels),
+        )
+        for raw in rows:
+            found.setdefault(raw[-1], Row.of(raw))
+    return found
+
+
+def fetch(cur: Cursor, seqs: Iterable[int]) -> dict[int, Row]:
+    """Memories by seq."""
+    wanted = list(seqs)
+    found: dict[int, Row] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = cur.rows(f"SELECT {COLUMNS} FROM jotty_memory WHERE seq IN ({', '.join('?' * len(chunk))})", chunk)
+        found.update((int(raw[0]), Row.of(raw)) for raw in rows)
+    return found
+
+
+@dataclass(frozen=True)
+class Brief:
+    """What ranking reads of a candidate (no JSON decoding)."""
+
+    seq: int
+    level: str
+    text: str
+    created_at: float
+    salience: float
+    uses: int
+
+
+def briefs(cur: Cursor, seqs: Iterable[int]) -> dict[int, Brief]:
+    """Candidates by seq, with only the columns ranking needs."""
+    wanted = list(seqs)
+    found: dict[int, Brief] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = cur.rows(
+            "SELECT seq, level, text, created_at, salience, uses FROM jotty_memory WHERE seq IN "
+            f"({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.update((int(r[0]), Brief(int(r[0]), r[1], r[2], float(r[3]), float(r[4]), int(r[5]))) for r in rows)
+    return found
+
+
+def fetch_ids(cur: Cursor, scope: str, ids: Sequence[str]) -> list[Row]:
+    """Memories of the scope by id (in the order asked; missing ones left out)."""
+    found: dict[str, Row] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        rows = cur.rows(
+            f"SELECT {COLUMNS} FROM jotty_memory WHERE scope = ? AND id IN ({', '.join('?' * len(chunk))})",
+            (scope, *chunk),
+        )
+        found.update((raw[1], Row.of(raw)) for raw in rows)
+    return [found[i] for i in ids if i in found]
+
+
+INSERT = (
+    "INSERT INTO jotty_memory (id, scope, level, text, metadata, sources, signature, salience, seen, uses, "
+    "created_at, stored_at, last_seen, embedding, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"
+)
+
+
+def insert_params(
+    memory_id: str,
+    scope: str,
+    level: str,
+    text: str,
+    metadata: Mapping[str, Any],
+    sources: list[dict[str, Any]],
+    signature: str,
+    salience: float,
+    seen: int,
+    at: float,
+    last_seen: float,
+    now: float,
+    vector: bytes | None,
+    rev: int,
+) -> tuple[Any, ...]:
+    """The parameters of ``INSERT``."""
+    return (
+        memory_id,
+        scope,
+        level,
+        text,
+        json.dumps(metadata),
+        json.dumps(sources),
+        signature,
+        salience,
+        seen,
+        at,
+        now,
+        last_seen,
+        vector,
+        rev,
+    )
+
+
+def merge_sources(existing: list[dict[str, Any]], new: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``existing`` plus the entries of ``new`` not already there (same text and metadata)."""
+    merged = list(existing)
+    keys = {(s.get("text"), json.dumps(s.get("metadata"), sort_keys=True)) for s in merged}
+    for entry in new:
+        key = (entry.get("text"), json.dumps(entry.get("metadata"), sort_keys=True))
+        if key not in keys:
+            keys.add(key)
+            merged.append(entry)
+    return merged
+
+
+def reinforce(
+    cur: Cursor, row: Row, sources: list[dict[str, Any]], times: int, salience: float, seen_at: float, rev: int
+) -> None:
+    """Count ``times`` more sightings of ``row``, merge ``sources``, revive it from the archive."""
+    cur.run(
+        "UPDATE jotty_memory SET seen = seen + ?, last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END, "
+        "sources = ?, salience = CASE WHEN salience > ? THEN salience ELSE ? END, "
+        "level = CASE WHEN level = 'archive' THEN 'episodic' ELSE level END, rev = ? WHERE seq = ?",
+        (times, seen_at, seen_at, json.dumps(merge_sources(row.sources, sources)), salience, salience, rev, row.seq),
+    )
+
+
+def lexical(
+    cur: Cursor,
+    dialect: str,
+    scope: str,
+    words: Sequence[str],
+    levels: Sequence[str],
+    since: float | None,
+    until: float | None,
+    limit: int,
+) -> dict[int, float]:
+    """Full-text matches of any of ``words``: ``{seq: score}``, higher is better."""
+    if not words:
+        return {}
+    bounds, params = "", []
+    if since is not None:
+        bounds += " AND m.created_at >= ?"
+        params.append(since)
+    if until is not None:
+        bounds += " AND m.created_at <= ?"
+        params.append(until)
+    marks = ", ".join("?" * len(levels))
+    if dialect == "sqlite":
+        query = " OR ".join('"' + w.replace('"', "") + '"' for w in words)
+        rows = cur.rows(
+            "SELECT m.seq, -bm25(jotty_memory_fts) FROM jotty_memory_fts JOIN jotty_memory m "
+            "ON m.seq = jotty_memory_fts.rowid WHERE jotty_memory_fts MATCH ? AND m.scope = ? "
+            f"AND m.level IN ({marks}){bounds} ORDER BY bm25(jotty_memory_fts) LIMIT ?",
+            (query, scope, *levels, *params, limit),
+        )
+    else:
+        query = " | ".join(w.replace("'", "") for w in words if w.replace("'", ""))
+        rows = cur.rows(
+            "SELECT m.seq, ts_rank(m.tsv, q) FROM jotty_memory m, to_tsquery('english', ?) q "
+            f"WHERE m.scope = ? AND m.level IN ({marks}){bounds} AND m.tsv @@ q ORDER BY 2 DESC LIMIT ?",
+            (query, scope, *levels, *params, limit),
+        )
+    return {int(seq): float(score) for seq, score in rows}
+
+
+def changed(cur: Cursor, scope: str, after_rev: int) -> list[Sequence[Any]]:
+    """``(seq, level, created_at, embedding)`` of the scope's rows written after revision ``after_rev``."""
+    return cur.rows(
+        "SELECT seq, level, created_at, embedding FROM jotty_memory WHERE scope = ? AND rev > ?", (scope, after_rev)
+    )
+
+
+def purge(cur: Cursor, scope: str) -> None:
+    """Mark the scope so every process's vector cache reloads it in full (after a delete)."""
+    cur.run("UPDATE jotty_memory_scopes SET purges = purges + 1, rev = rev + 1 WHERE scope = ?", (scope,))

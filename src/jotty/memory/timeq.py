@@ -1,0 +1,115 @@
+"""Time in a query: does it ask about the present state ("where does she live now"), for a time
+("when did ..."), or name dates ("in May 2023", "last week", "2024-03-01", "3 days ago")?"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from jotty.memory.text import words
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_RECENT = frozenset(
+    [
+        "now",
+        "currently",
+        "current",
+        "latest",
+        "still",
+        "nowadays",
+        "recent",
+        "recently",
+        "lately",
+        "today",
+        "newest",
+        "last",
+    ]
+)
+_WHEN = re.compile(r"^\s*(when|what (time|date|day|year|month))\b|\bhow long ago\b", re.IGNORECASE)
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_MONTH_YEAR = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{4})\b")
+_YEAR = re.compile(r"\b(19\d{2}|20\d{2})\b")
+_AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six)\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
+_LAST = re.compile(r"\b(yesterday|today|last (week|month|year)|this (week|month|year))\b", re.IGNORECASE)
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_UNIT = {"day": 1, "week": 7, "month": 30.4, "year": 365.25}
+
+
+@dataclass(frozen=True)
+class TimeIntent:
+    """What the query says about time: ``recent`` (about the present), ``when`` (asks for a time),
+    ``window`` (epoch-second bounds of the dates it names)."""
+
+    recent: bool = False
+    when: bool = False
+    window: tuple[float, float] | None = None
+
+
+def _month_window(year: int, month: int) -> tuple[float, float]:
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+    return start.timestamp(), end.timestamp()
+
+
+def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
+    if match := _ISO.search(query):
+        try:
+            day = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
+        except ValueError:
+            return None
+        return day.timestamp(), (day + timedelta(days=1)).timestamp()
+    for match in _MONTH_YEAR.finditer(query):
+        month = _MONTHS.get(match[1].lower())
+        if month:
+            return _month_window(int(match[2]), month)
+    if match := _AGO.search(query):
+        count = _NUMBERS.get(match[1].lower()) or int(match[1])
+        days = count * _UNIT[match[2].lower()]
+        centre = now - timedelta(days=days)
+        half = timedelta(days=max(1.0, days * 0.25))
+        return (centre - half).timestamp(), (centre + half).timestamp()
+    if match := _LAST.search(query):
+        phrase = match[1].lower()
+        span = {"yesterday": 1, "today": 1, "week": 7, "month": 30.4, "year": 365.25}
+        unit = phrase.split()[-1]
+        days = span[unit]
+        if phrase == "today" or phrase.startswith("this"):
+            return (now - timedelta(days=days)).timestamp(), now.timestamp()
+        return (now - timedelta(days=2 * days)).timestamp(), (now - timedelta(days=days * 0.5)).timestamp()
+    if match := _YEAR.search(query):
+        year = int(match[1])
+        return datetime(year, 1, 1, tzinfo=UTC).timestamp(), datetime(year + 1, 1, 1, tzinfo=UTC).timestamp()
+    for word in words(query):
+        month = _MONTHS.get(word)
+        if month and word != "may" and len(word) > 3:
+            year = now.year if month <= now.month else now.year - 1
+            return _month_window(year, month)
+    return None
+
+
+def time_intent(query: str, now: float) -> TimeIntent:
+    """Read the time intent of ``query``, relative dates against ``now`` (epoch seconds)."""
+    moment = datetime.fromtimestamp(now, UTC)
+    recent = bool(_RECENT & set(words(query))) and not _LAST.search(query)
+    return TimeIntent(recent=recent, when=bool(_WHEN.search(query)), window=_named_window(query, moment))

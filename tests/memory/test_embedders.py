@@ -1,0 +1,89 @@
+"""Embedders: the bundled offline model (no network at run time), an OpenAI-compatible endpoint
+(the shared test server), lexical-only memory when the extra is missing, and a changed embedder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from jotty.errors import ValidationError
+from jotty.memory import Memory, OpenAIEmbedder, WordLlamaEmbedder
+from tests.runs.backends import Backend
+from tests.support.openai_server import EMBEDDING_DIMENSION, OpenAIServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_wordllama_loads_offline_and_leaves_logging_alone() -> None:
+    script = textwrap.dedent(
+        """
+        import socket
+        def refuse(*args, **kwargs):
+            raise OSError("network used at run time")
+        socket.socket.connect = refuse
+        socket.getaddrinfo = refuse
+        from jotty.memory import WordLlamaEmbedder
+        vectors = WordLlamaEmbedder().embed(["Caroline moved to Boston", "where does Caroline live?"])
+        import logging
+        assert logging.getLogger().handlers == [], "importing the embedder configured logging"
+        print(vectors.shape, round(float(vectors[0] @ vectors[1]), 2))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    shape, cosine = done.stdout.rsplit(" ", 1)
+    assert shape == "(2, 256)" and float(cosine) > 0.3
+
+
+def test_wordllama_dimensions() -> None:
+    assert WordLlamaEmbedder(64).embed(["a cat"]).shape == (1, 64)
+    with pytest.raises(ValidationError, match="64, 128 or 256"):
+        WordLlamaEmbedder(100)
+
+
+async def test_openai_compatible_endpoint(backend: Backend) -> None:
+    with OpenAIServer() as server:
+        embedder = OpenAIEmbedder("test-embed", base_url=server.base_url)
+        assert embedder.dimension == EMBEDDING_DIMENSION
+        async with Memory(backend.store, scope="remote", embedder=embedder) as memory:
+            mid = await memory.remember("the invoices live in the finance bucket")
+            await memory.remember("lunch is at noon")
+            hits = await memory.recall("finance bucket invoices")
+            assert hits[0].id == mid and hits[0].why["vector"] > 0
+            assert (await memory.stats()).embedder == "openai-test-embed"
+        posts = [r for r in server.requests if r.path.endswith("/embeddings")]
+        assert posts and all(r.body["model"] == "test-embed" for r in posts)
+
+
+async def test_a_changed_embedder_is_refused_and_writes_nothing(backend: Backend) -> None:
+    async with Memory(backend.store, scope="vectors") as memory:
+        await memory.remember("the first memory")
+    async with Memory(backend.store, scope="vectors", embedder=WordLlamaEmbedder(64)) as other:
+        with pytest.raises(ValidationError, match="use the scope's embedder"):
+            await other.remember("a second memory")
+        with pytest.raises(ValidationError, match="256-dimensional"):
+            await other.recall("first memory")
+        assert (await other.stats()).total == 1
+        assert [h.text for h in await other.scoped("fresh").recall("x")] == []
+
+
+async def test_lexical_only_when_the_extra_is_missing(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_wordllama(name: str, *args: object, **kwargs: object) -> object:
+        if name.split(".")[0] == "wordllama":
+            raise ImportError("No module named 'wordllama'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_wordllama)
+    async with Memory(backend.store, scope="plain") as memory:
+        assert memory.embedder is None
+        mid = await memory.remember("the backups run at 3am from the cron host")
+        hits = await memory.recall("when do the backups run?")
+        assert [h.id for h in hits] == [mid] and hits[0].why["vector"] == 0.0
