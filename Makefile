@@ -33,6 +33,8 @@ bench: $(STAMP) services
 	$(PY) -m bench.learning
 	$(PY) -m bench.distributed
 	$(PY) -m bench.memory
+	-$(PY) -m pip install -q -e '.[quality]'
+	$(PY) -m bench.memory_quality
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

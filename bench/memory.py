@@ -38,7 +38,13 @@ from pathlib import Path
 
 from jotty.memory import Memory
 
-NAMES = [f"{first}{n}" for first in ("Caroline", "Melanie", "Lars", "Priya", "Omar", "Grace", "Bob") for n in range(60)]
+NAMES = [
+    a + b + c
+    for a in ("Ka", "Lo", "Mi", "Ra", "Te", "Su", "Vo", "Ne", "Da", "Pi", "Jo", "Ba", "Fe", "Gu")
+    for b in ("ren", "lia", "mon", "dra", "vik", "nes", "tor", "sha", "bel", "lin")
+    for c in ("", "a", "o")
+]
+"""420 distinct one-word names (a name is a word, as in real conversations)."""
 ACTS = [
     "moved to {city}",
     "started a new job in {city}",

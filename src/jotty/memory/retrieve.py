@@ -77,7 +77,7 @@ def search(
             row.created_at,
             row.salience,
             row.uses,
-            names=len(names & set(words(row.text))) / len(names) if names else 0.0,
+            names=len(names.intersection(words(row.text))) / len(names) if names else 0.0,
             coverage=sum(1 for t in asked if t in lowered) / len(asked) if asked else 0.0,
             semantic=row.level == "semantic",
         )

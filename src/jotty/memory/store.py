@@ -270,13 +270,7 @@ def lexical(
         params.append(until)
     marks = ", ".join("?" * len(levels))
     if dialect == "sqlite":
-        query = " OR ".join('"' + w.replace('"', "") + '"' for w in words)
-        rows = cur.rows(
-            "SELECT m.seq, -bm25(jotty_memory_fts) FROM jotty_memory_fts JOIN jotty_memory m "
-            "ON m.seq = jotty_memory_fts.rowid WHERE jotty_memory_fts MATCH ? AND m.scope = ? "
-            f"AND m.level IN ({marks}){bounds} ORDER BY bm25(jotty_memory_fts) LIMIT ?",
-            (query, scope, *levels, *params, limit),
-        )
+        rows = _fts5(cur, scope, words, levels, bounds, params, limit)
     else:
         query = " | ".join(w.replace("'", "") for w in words if w.replace("'", ""))
         rows = cur.rows(
@@ -285,6 +279,43 @@ def lexical(
             (query, scope, *levels, *params, limit),
         )
     return {int(seq): float(score) for seq, score in rows}
+
+
+FTS_WINDOW = 1_000
+"""At most this many full-text matches are ranked per recall on SQLite (the newest ones)."""
+
+
+def _fts5(
+    cur: Cursor, scope: str, words: Sequence[str], levels: Sequence[str], bounds: str, params: list[Any], limit: int
+) -> list[Sequence[Any]]:
+    """BM25 over FTS5 with bounded work: the query's rarest terms pick the matches (as many terms as
+    fit in ``FTS_WINDOW`` matches, at least the rarest one), every term counts in the rank, and only
+    the newest ``FTS_WINDOW`` matches are ranked."""
+    phrases = list(dict.fromkeys('"' + w.replace('"', "") + '"' for w in words if w.replace('"', "")))
+    if not phrases:
+        return []
+    counted = "(SELECT count(*) FROM jotty_memory_fts WHERE jotty_memory_fts MATCH ?)"
+    counts = cur.rows("SELECT " + ", ".join([counted] * len(phrases)), phrases)[0]
+    present = sorted((int(n), phrase) for n, phrase in zip(counts, phrases, strict=True) if n)
+    if not present:
+        return []
+    anchor: list[str] = []
+    total = 0
+    for n, phrase in present:
+        if anchor and total + n > FTS_WINDOW:
+            break
+        anchor.append(phrase)
+        total += n
+    query = " OR ".join(anchor)
+    if len(anchor) < len(present):
+        query = f"({query}) AND ({' OR '.join(phrase for _, phrase in present)})"
+    marks = ", ".join("?" * len(levels))
+    return cur.rows(
+        "SELECT m.seq, -f.rank FROM (SELECT rowid AS seq, bm25(jotty_memory_fts) AS rank FROM jotty_memory_fts "
+        "WHERE jotty_memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?) f JOIN jotty_memory m ON m.seq = f.seq "
+        f"WHERE m.scope = ? AND m.level IN ({marks}){bounds} ORDER BY f.rank LIMIT ?",
+        (query, FTS_WINDOW, scope, *levels, *params, limit),
+    )
 
 
 def changed(cur: Cursor, scope: str, after_rev: int) -> list[Sequence[Any]]:

@@ -1,14 +1,22 @@
-"""A scope's vectors in this process: a numpy matrix kept in step with the store.
+"""A scope's vectors in this process: a numpy matrix kept in step with the store, with an
+inverted-file index once it is large.
 
 Every write bumps the scope's revision and stamps the rows it touched with it, so a cache reloads
 only rows newer than the revision it has; ``forget`` bumps the purge counter, which forces a full
-reload. Search is exact cosine over the matrix; above ``TWO_STAGE`` rows it first scores a
-contiguous copy of the first ``PREFIX`` dimensions, renormalised (Matryoshka-style embeddings keep
-most of their meaning there, at a quarter of the memory traffic) and rescores the best candidates in full.
+reload. Several processes can share a store: each keeps its own cache and catches up on every use.
+
+Below ``IVF_MIN`` rows search is exact cosine over the matrix. From there on the rows are grouped
+around about sqrt(n) centroids (spherical k-means on a sample) and the matrix is kept sorted by
+group, so a search scores the centroids, then only the rows of the ``probes`` best groups (about a
+tenth of the scope), each a contiguous slice. Rows added since the last sort wait in a tail, each
+already labelled with its group; the matrix is re-sorted when the tail grows past a sixteenth, and
+the centroids are trained again when the scope has doubled. A filter (levels, time bounds) that
+leaves fewer than ``k`` of the probed rows falls back to the exact scan.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -18,8 +26,14 @@ import numpy as np
 from jotty.memory.records import STORED_LEVELS
 
 LEVEL_CODE = {name: code for code, name in enumerate(STORED_LEVELS)}
-PREFIX = 64
-TWO_STAGE = 20_000
+IVF_MIN = 5_000
+"""From this many rows on, search goes through the inverted-file index."""
+PROBE_SHARE = 0.08
+"""The share of the groups a search scores (at least ``MIN_PROBES``)."""
+MIN_PROBES = 8
+NEAR_PROBES = 3
+"""Groups searched for near-duplicates of each new vector (they are very close: same group)."""
+TRAIN_ITERATIONS = 5
 Vector = Any
 
 
@@ -38,6 +52,16 @@ def normalise(matrix: Vector) -> Vector:
     return array / norms
 
 
+def _top(scores: Vector, k: int) -> Vector:
+    """Indices of the ``k`` highest finite scores, best first."""
+    take = min(k, len(scores))
+    if take <= 0:
+        return np.zeros(0, dtype=np.int64)
+    best = np.argpartition(-scores, take - 1)[:take]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return best[np.isfinite(scores[best])]
+
+
 class VectorCache:
     """The embedded memories of one scope: seq, level, time and vector of each."""
 
@@ -53,9 +77,14 @@ class VectorCache:
         self.seqs = np.zeros(0, dtype=np.int64)
         self.levels = np.zeros(0, dtype=np.int8)
         self.times = np.zeros(0, dtype=np.float64)
+        self.groups = np.zeros(0, dtype=np.int32)
         self.matrix = np.zeros((0, self.dimension), dtype=np.float32)
-        self.prefix = np.zeros((0, min(PREFIX, self.dimension)), dtype=np.float32)
         self.position: dict[int, int] = {}
+        self.centroids: Vector = None
+        self.starts = np.zeros(1, dtype=np.int64)
+        """Group ``g`` holds the sorted rows ``starts[g]:starts[g + 1]``; rows from ``sorted`` on are the tail."""
+        self.sorted = 0
+        self.trained_at = 0
 
     def reset(self) -> None:
         """Forget everything (before a full reload)."""
@@ -70,12 +99,10 @@ class VectorCache:
         self.seqs = np.resize(self.seqs, size)
         self.levels = np.resize(self.levels, size)
         self.times = np.resize(self.times, size)
+        self.groups = np.resize(self.groups, size)
         matrix = np.zeros((size, self.dimension), dtype=np.float32)
         matrix[: self.n] = self.matrix[: self.n]
         self.matrix = matrix
-        prefix = np.zeros((size, self.prefix.shape[1]), dtype=np.float32)
-        prefix[: self.n] = self.prefix[: self.n]
-        self.prefix = prefix
 
     def upsert(self, rows: Iterable[Sequence[Any]]) -> None:
         """Add or update rows ``(seq, level, created_at, embedding bytes)``; rows without a vector of
@@ -84,7 +111,7 @@ class VectorCache:
         if not batch:
             return
         self._grow(len(batch))
-        width = self.prefix.shape[1]
+        added = []
         for seq, level, created, blob in batch:
             index = self.position.get(int(seq))
             if index is None:
@@ -92,13 +119,91 @@ class VectorCache:
                 self.n += 1
                 self.position[int(seq)] = index
                 self.seqs[index] = int(seq)
-            vector = np.frombuffer(blob, dtype=np.float32)
-            self.matrix[index] = vector
-            head = vector[:width]
-            norm = float(np.linalg.norm(head))
-            self.prefix[index] = head / norm if norm else head
+                added.append(index)
+            self.matrix[index] = np.frombuffer(blob, dtype=np.float32)
             self.levels[index] = LEVEL_CODE.get(str(level), -1)
             self.times[index] = float(created)
+        if self.centroids is not None and added:
+            rows_added = np.asarray(added, dtype=np.int64)
+            self.groups[rows_added] = np.argmax(self.matrix[rows_added] @ self.centroids.T, axis=1)
+        self._maintain()
+
+    # -- the inverted-file index -----------------------------------------------------------------
+
+    def _maintain(self) -> None:
+        if self.n < IVF_MIN:
+            return
+        if self.centroids is None or self.n >= 2 * self.trained_at:
+            self._train()
+            self._sort()
+        elif self.n - self.sorted > max(256, self.n // 16):
+            self._sort()
+
+    def _train(self) -> None:
+        """Spherical k-means on a sample; every row labelled with its nearest centroid."""
+        n = self.n
+        count = max(16, int(math.sqrt(n)))
+        rng = np.random.default_rng(n)
+        sample = self.matrix[np.sort(rng.choice(n, size=min(n, 24 * count), replace=False))]
+        centroids = sample[:count].copy()
+        for _ in range(TRAIN_ITERATIONS):
+            labels = np.argmax(sample @ centroids.T, axis=1)
+            order = np.argsort(labels, kind="stable")
+            bounds = np.searchsorted(labels[order], np.arange(count + 1))
+            sizes = np.diff(bounds)
+            filled = np.nonzero(sizes)[0]
+            sums = np.add.reduceat(sample[order], bounds[filled], axis=0)
+            centroids[filled] = sums
+            centroids = normalise(centroids)
+        self.centroids = centroids
+        self.trained_at = n
+        for start in range(0, n, 8192):
+            block = self.matrix[start : min(n, start + 8192)]
+            self.groups[start : start + len(block)] = np.argmax(block @ centroids.T, axis=1)
+
+    def _sort(self) -> None:
+        """Reorder the rows by group (the tail joins its groups)."""
+        n = self.n
+        order = np.argsort(self.groups[:n], kind="stable")
+        self.seqs[:n] = self.seqs[:n][order]
+        self.levels[:n] = self.levels[:n][order]
+        self.times[:n] = self.times[:n][order]
+        self.groups[:n] = self.groups[:n][order]
+        self.matrix[:n] = self.matrix[:n][order]
+        self.starts = np.searchsorted(self.groups[:n], np.arange(len(self.centroids) + 1))
+        self.sorted = n
+        self.position = dict(zip(self.seqs[:n].tolist(), range(n), strict=True))
+
+    def _rows_of(self, groups: Vector) -> Vector:
+        """The rows of ``groups``: their sorted slices and their rows in the tail."""
+        parts = [np.arange(self.starts[g], self.starts[g + 1]) for g in groups.tolist()]
+        parts.append(self._tail_of(groups))
+        return np.concatenate(parts)
+
+    def _tail_of(self, groups: Vector) -> Vector:
+        tail = np.arange(self.sorted, self.n)
+        return tail[np.isin(self.groups[self.sorted : self.n], groups)]
+
+    def _scores_of(self, groups: Vector, vector: Vector) -> tuple[Vector, Vector]:
+        """``(rows, cosines)`` of the rows of ``groups``, scoring each group's slice in place."""
+        spans = [(int(self.starts[g]), int(self.starts[g + 1])) for g in groups.tolist()]
+        tail = self._tail_of(groups)
+        rows = np.concatenate([np.arange(start, end) for start, end in spans] + [tail])
+        scores = np.concatenate(
+            [self.matrix[start:end] @ vector for start, end in spans] + [self.matrix[tail] @ vector]
+        )
+        return rows, scores
+
+    # -- search ------------------------------------------------------------------------------------
+
+    def _mask(self, rows: Vector | None, levels: Sequence[str], since: float | None, until: float | None) -> Vector:
+        where = slice(0, self.n) if rows is None else rows
+        mask = np.isin(self.levels[where], [LEVEL_CODE[name] for name in levels if name in LEVEL_CODE])
+        if since is not None:
+            mask &= self.times[where] >= since
+        if until is not None:
+            mask &= self.times[where] <= until
+        return mask
 
     def nearest(
         self, query: Vector, k: int, levels: Sequence[str], since: float | None = None, until: float | None = None
@@ -107,29 +212,18 @@ class VectorCache:
         if self.n == 0 or k <= 0:
             return []
         vector = np.asarray(query, dtype=np.float32).reshape(-1)
-        mask = np.isin(self.levels[: self.n], [LEVEL_CODE[name] for name in levels if name in LEVEL_CODE])
-        if since is not None:
-            mask &= self.times[: self.n] >= since
-        if until is not None:
-            mask &= self.times[: self.n] <= until
-        if self.n > TWO_STAGE:
-            width = self.prefix.shape[1]
-            rough = self.prefix[: self.n] @ normalise(vector[:width])[0]
-            rough[~mask] = -np.inf
-            pool = min(self.n, max(8 * k, 200))
-            candidates = np.argpartition(-rough, pool - 1)[:pool]
-            candidates = candidates[np.isfinite(rough[candidates])]
-            scores = self.matrix[candidates] @ vector
-        else:
-            scores = self.matrix[: self.n] @ vector
-            scores[~mask] = -np.inf
-            candidates = np.arange(self.n)
-        take = min(k, len(candidates))
-        if take == 0:
-            return []
-        best = np.argpartition(-scores, take - 1)[:take]
-        best = best[np.argsort(-scores[best])]
-        return [(int(self.seqs[candidates[i]]), float(scores[i])) for i in best if np.isfinite(scores[i])]
+        if self.centroids is not None:
+            count = len(self.centroids)
+            probes = min(count, max(MIN_PROBES, int(PROBE_SHARE * count)))
+            groups = np.argpartition(-(self.centroids @ vector), probes - 1)[:probes]
+            rows, scores = self._scores_of(groups, vector)
+            scores[~self._mask(rows, levels, since, until)] = -np.inf
+            best = _top(scores, k)
+            if len(best) >= k:
+                return [(int(self.seqs[rows[i]]), float(scores[i])) for i in best]
+        scores = self.matrix[: self.n] @ vector
+        scores[~self._mask(None, levels, since, until)] = -np.inf
+        return [(int(self.seqs[i]), float(scores[i])) for i in _top(scores, k)]
 
     def cosines(self, query: Vector, seqs: Iterable[int]) -> dict[int, float]:
         """The cosine of ``query`` with each of ``seqs`` that has a vector here."""
@@ -147,21 +241,45 @@ class VectorCache:
         found: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
         if self.n == 0 or len(queries) == 0:
             return found
-        mask = np.isin(self.levels[: self.n], [LEVEL_CODE[name] for name in levels if name in LEVEL_CODE])
-        width = self.prefix.shape[1]
-        for start in range(0, len(queries), 256):
-            block = queries[start : start + 256]
-            rough = normalise(block[:, :width]) @ self.prefix[: self.n].T
-            rows, cols = np.nonzero(rough >= threshold - 0.1)
-            wanted = mask[cols]
-            rows, cols = rows[wanted], cols[wanted]
-            if len(rows) == 0:
-                continue
-            exact = np.einsum("ij,ij->i", self.matrix[cols], block[rows])
-            keep = exact >= threshold
-            for row, col, score in zip(rows[keep].tolist(), cols[keep].tolist(), exact[keep].tolist(), strict=True):
-                found[start + row].append((int(self.seqs[col]), float(score)))
+        wanted = self._mask(None, levels, None, None)
+        if self.centroids is None:
+            for start in range(0, len(queries), 256):
+                self._collect(
+                    found,
+                    start + np.arange(len(queries[start : start + 256])),
+                    np.arange(self.n),
+                    queries[start : start + 256],
+                    threshold,
+                    wanted,
+                )
+        else:
+            probes = min(len(self.centroids), NEAR_PROBES)
+            near = np.argpartition(-(queries @ self.centroids.T), probes - 1, axis=1)[:, :probes]
+            flat = near.reshape(-1)
+            order = np.argsort(flat, kind="stable")
+            bounds = np.searchsorted(flat[order], np.arange(len(self.centroids) + 1))
+            for group in np.nonzero(np.diff(bounds))[0].tolist():
+                asking = order[bounds[group] : bounds[group + 1]] // probes
+                rows = self._rows_of(np.asarray([group]))
+                self._collect(found, asking, rows, queries[asking], threshold, wanted)
         for hits in found:
             hits.sort(key=lambda hit: -hit[1])
             del hits[3:]
         return found
+
+    def _collect(
+        self,
+        found: list[list[tuple[int, float]]],
+        asking: Vector,
+        rows: Vector,
+        block: Vector,
+        threshold: float,
+        wanted: Vector,
+    ) -> None:
+        rows = rows[wanted[rows]]
+        if len(rows) == 0:
+            return
+        scores = block @ self.matrix[rows].T
+        hit_q, hit_r = np.nonzero(scores >= threshold)
+        for q, r in zip(hit_q.tolist(), hit_r.tolist(), strict=True):
+            found[int(asking[q])].append((int(self.seqs[rows[r]]), float(scores[q, r])))

@@ -1,0 +1,122 @@
+"""The per-process vector cache: the inverted-file index agrees with the exact scan, stays right as
+rows are added, updated and re-sorted, and another process's writes and forgets reach it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jotty.memory import Memory, vectors
+from jotty.memory.vectors import VectorCache, to_blob
+from tests.runs.backends import Backend
+
+ROOT = Path(__file__).resolve().parents[2]
+DIM = 32
+
+
+def clustered(count: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 40 random directions (like embeddings of related texts)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(40, DIM))
+    rows = centres[rng.integers(0, 40, count)] + 0.6 * rng.normal(size=(count, DIM))
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def rows_of(matrix: np.ndarray, first_seq: int = 1, level: str = "episodic") -> list[tuple[int, str, float, bytes]]:
+    return [(first_seq + i, level, float(first_seq + i), to_blob(v)) for i, v in enumerate(matrix)]
+
+
+def exact(matrix: np.ndarray, query: np.ndarray, k: int, first_seq: int = 1) -> list[int]:
+    return [first_seq + int(i) for i in np.argsort(-(matrix @ query))[:k]]
+
+
+def test_index_agrees_with_the_exact_scan_and_follows_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vectors, "IVF_MIN", 500)
+    data = clustered(3_000)
+    cache = VectorCache(DIM)
+    cache.upsert(rows_of(data[:2_000]))
+    assert cache.centroids is not None and cache.sorted == 2_000
+    queries = clustered(50, seed=1)
+    overlap = [
+        len(set(exact(data[:2_000], q, 10)) & {s for s, _ in cache.nearest(q, 10, ["episodic"])}) for q in queries
+    ]
+    assert sum(overlap) / (10 * len(queries)) >= 0.9
+    for i in (0, 777, 1_999):  # a stored vector finds itself, with cosine 1
+        assert cache.nearest(data[i], 1, ["episodic"])[0][0] == i + 1
+    # new rows wait in the tail, labelled with a group, and are found before the next sort
+    cache.upsert(rows_of(data[2_000:2_100], first_seq=2_001))
+    assert cache.sorted == 2_000 and cache.n == 2_100
+    assert cache.nearest(data[2_050], 1, ["episodic"])[0][0] == 2_051
+    # past a sixteenth the matrix is re-sorted: positions stay right
+    cache.upsert(rows_of(data[2_100:], first_seq=2_101))
+    assert cache.sorted == 3_000
+    for seq in (1, 1_500, 2_051, 3_000):
+        assert cache.cosines(data[seq - 1], [seq])[seq] == pytest.approx(1.0, abs=1e-5)
+    # an update changes the level in place; a filter that leaves too few falls back to the exact scan
+    cache.upsert([(5, "archive", 4.0, to_blob(data[4]))])
+    assert cache.n == 3_000
+    assert cache.nearest(data[4], 1, ["archive"]) == [(5, pytest.approx(1.0, abs=1e-5))]
+    assert cache.nearest(data[4], 1, ["episodic"])[0][0] != 5
+    assert cache.nearest(data[10], 3, ["episodic"], since=2_500.0)[0][0] >= 2_501
+
+
+def test_near_duplicates_are_found_through_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vectors, "IVF_MIN", 500)
+    data = clustered(2_000)
+    cache = VectorCache(DIM)
+    cache.upsert(rows_of(data))
+    found = cache.similar(data[[3, 900, 1_999]], 0.99, ["episodic"])
+    assert [hits[0][0] for hits in found] == [4, 901, 2_000]
+    assert cache.similar(data[[3]], 0.99, ["semantic"]) == [[]]
+    fresh = clustered(5, seed=7)
+    assert all(hits == [] or hits[0][1] < 1.0 - 1e-6 for hits in cache.similar(fresh, 0.999, ["episodic"]))
+
+
+WRITER = """
+import asyncio, sys
+from jotty.memory import Memory
+async def main(store, action):
+    async with Memory(store, scope="shared") as memory:
+        if action == "add":
+            await memory.remember_many(["the lighthouse keeper painted the door teal"])
+        else:
+            await memory.forget(where={"n": 7})
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+@pytest.mark.slow
+async def test_another_processs_writes_and_forgets_reach_the_cache(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors, "IVF_MIN", 100)
+    items = [
+        {"text": f"note {n}: the harbour crane lifted crate {n} of oranges", "metadata": {"n": n}} for n in range(300)
+    ]
+    items[7] = {"text": "the harbour crane dropped a grand piano into the sea", "metadata": {"n": 7}}
+
+    def other(action: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-c", WRITER, backend.store, action], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+
+    async with Memory(backend.store, scope="shared") as memory:
+        await memory.remember_many(items)
+        before = await memory.recall("lighthouse keeper door colour", k=3)  # loads this process's cache
+        assert all("lighthouse" not in hit.text for hit in before)
+        cache = memory.database().caches["shared"]
+        assert cache.centroids is not None
+        other("add")
+        after = await memory.recall("lighthouse keeper door colour", k=3)
+        assert "lighthouse" in after[0].text
+        hits = await memory.recall("a piano fell into the sea", k=3)
+        assert hits[0].metadata == {"n": 7}
+        other("forget")
+        hits = await memory.recall("a piano fell into the sea", k=10)
+        assert all(hit.metadata.get("n") != 7 for hit in hits)
+        assert cache.n == 300  # 300 notes + the lighthouse - the forgotten one, after a full reload
