@@ -76,6 +76,32 @@ class Embedding:
     vectors: Any = None
 
 
+def _near_duplicates(
+    cur: Cursor,
+    items: Sequence[Item],
+    kept: Sequence[int],
+    existing: dict[str, store.Row],
+    similar: dict[int, list[tuple[int, float]]],
+) -> dict[int, tuple[int, float]]:
+    """For each item without a same-words twin: the closest similar memory whose content words overlap
+    enough, as ``{item index: (seq, cosine)}`` (only the candidates' texts are read)."""
+    texts = store.briefs(cur, {seq for index in kept for seq, _ in similar.get(index, [])})
+    known: dict[int, frozenset[str]] = {}
+    near = {}
+    for index in kept:
+        if items[index].signature in existing:
+            continue
+        for seq, cos in similar.get(index, []):
+            if seq not in texts:
+                continue
+            if seq not in known:
+                known[seq] = term_set(texts[seq].text)
+            if overlap(known[seq], items[index].terms) >= OVERLAP:
+                near[index] = (seq, cos)
+                break
+    return near
+
+
 def ingest(
     database: Database, scope: str, items: Sequence[Item], embedding: Embedding, min_salience: float
 ) -> list[RememberOutcome]:
@@ -107,8 +133,8 @@ def ingest(
         for level in {items[i].level for i in kept}:
             signatures = [items[i].signature for i in kept if items[i].level == level]
             existing.update(store.by_signature(cur, scope, signatures, DEDUP_LEVELS[level]))
-        neighbours = store.fetch(cur, {seq for hits in similar.values() for seq, _ in hits})
-        known_terms: dict[int, frozenset[str]] = {}
+        near = _near_duplicates(cur, items, kept, existing, similar)
+        holders = store.fetch(cur, {seq for seq, _ in near.values()})
         fresh: dict[str, _New] = {}
         bumps: dict[int, _Bump] = {}
         for index in kept:
@@ -117,16 +143,9 @@ def ingest(
             novelty = round(1.0 - max((cos for _, cos in hits), default=0.0), 4)
             holder = existing.get(item.signature)
             why = "the same words as"
-            if holder is None:
-                for seq, cos in hits:
-                    row = neighbours.get(seq)
-                    if row is None:
-                        continue
-                    if seq not in known_terms:
-                        known_terms[seq] = term_set(row.text)
-                    if overlap(known_terms[seq], item.terms) >= OVERLAP:
-                        holder, why = row, f"a near-duplicate (cosine {cos:.2f}) of"
-                        break
+            if holder is None and index in near:
+                seq, cos = near[index]
+                holder, why = holders.get(seq), f"a near-duplicate (cosine {cos:.2f}) of"
             if holder is not None:
                 bump = bumps.setdefault(holder.seq, _Bump(holder))
                 entry = store.source(holder.id, item.at, item.text, item.metadata)

@@ -31,7 +31,7 @@ IVF_MIN = 5_000
 PROBE_SHARE = 0.08
 """The share of the groups a search scores (at least ``MIN_PROBES``)."""
 MIN_PROBES = 8
-NEAR_PROBES = 3
+NEAR_PROBES = 2
 """Groups searched for near-duplicates of each new vector (they are very close: same group)."""
 TRAIN_ITERATIONS = 5
 Vector = Any
@@ -258,9 +258,19 @@ class VectorCache:
             flat = near.reshape(-1)
             order = np.argsort(flat, kind="stable")
             bounds = np.searchsorted(flat[order], np.arange(len(self.centroids) + 1))
+            tail = np.arange(self.sorted, self.n)
+            tail_order = np.argsort(self.groups[self.sorted : self.n], kind="stable")
+            tail_bounds = np.searchsorted(
+                self.groups[self.sorted : self.n][tail_order], np.arange(len(self.centroids) + 1)
+            )
             for group in np.nonzero(np.diff(bounds))[0].tolist():
                 asking = order[bounds[group] : bounds[group + 1]] // probes
-                rows = self._rows_of(np.asarray([group]))
+                rows = np.concatenate(
+                    [
+                        np.arange(self.starts[group], self.starts[group + 1]),
+                        tail[tail_order[tail_bounds[group] : tail_bounds[group + 1]]],
+                    ]
+                )
                 self._collect(found, asking, rows, queries[asking], threshold, wanted)
         for hits in found:
             hits.sort(key=lambda hit: -hit[1])
