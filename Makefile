@@ -32,9 +32,8 @@ bench: $(STAMP) services
 	$(PY) -m bench.patterns
 	$(PY) -m bench.learning
 	$(PY) -m bench.distributed
-	$(PY) -m bench.memory
 	-$(PY) -m pip install -q -e '.[quality]'
-	$(PY) -m bench.memory_quality
+	$(PY) -m bench.memory
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

@@ -3,29 +3,16 @@ its own per test). ``memory`` is a ``Memory`` on that store with the default off
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
 from jotty.memory import Memory
-from tests.runs.backends import KINDS, Backend, open_backend
-
-
-@pytest.fixture(params=KINDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    with open_backend(request.param, tmp_path) as opened:
-        yield opened
+from tests.runs.backends import backend, store  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
-def store(backend: Backend) -> str:
-    """The store path or URL to pass as ``store=``."""
-    return backend.store
-
-
-@pytest.fixture
-async def memory(store: str) -> AsyncIterator[Memory]:
+async def memory(store: str) -> AsyncIterator[Memory]:  # noqa: F811 (the fixture named store)
     mem = Memory(store, scope="test")
     try:
         yield mem

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from jotty.db.postgres import format_placeholders
@@ -72,3 +73,16 @@ def open_backend(kind: str, tmp_path: Path) -> Iterator[Backend]:
 
 MISSING_TABLE = (sqlite3.OperationalError, psycopg.errors.UndefinedTable)
 """What ``Backend.rows`` raises before the store is migrated."""
+
+
+@pytest.fixture(params=KINDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The test runs once per kind of store (import this fixture into a conftest)."""
+    with open_backend(request.param, tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def store(backend: Backend) -> str:
+    """The store path or URL to pass as ``store=``."""
+    return backend.store

@@ -15,35 +15,18 @@ connections (the Conductor calls the router from worker threads). psycopg and ps
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
-
-from jotty.db.postgres import (
-    CONNECT_TIMEOUT,
-    check_schema,
-    conninfo,
-    describe,
-    format_placeholders,
-    prepare_blocking,
-    server_url,
-    translate,
-)
-from jotty.errors import StoreError, StoreUnavailableError, ValidationError
+from jotty.db.blocking import BlockingPool, Connection
+from jotty.db.postgres import check_schema, format_placeholders, server_url
+from jotty.errors import ValidationError
 from jotty.learning import sql
 from jotty.learning.records import Key, Observation, QValue
 from jotty.learning.store import QUpdateFn
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-Connection = psycopg.Connection[tuple[Any, ...]]
-ATTEMPTS = 5
-"""How many times a transaction PostgreSQL rolled back (deadlock, serialisation failure) is run."""
-_APPLICATION = "jotty learning"
 
 
 class PostgresLearningStore(sql.SQLLearningStore):
@@ -62,48 +45,18 @@ class PostgresLearningStore(sql.SQLLearningStore):
         if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
             raise ValidationError(f"pool_size must be a whole number >= 1, got {pool_size!r}")
         self.schema = None if schema is None else check_schema(schema)
-        self.location = describe(self.url, self.schema)
-        prepare_blocking(self.url, schema=self.schema, application_name=_APPLICATION)
-        self._pool: ConnectionPool[Connection] = ConnectionPool(
-            conninfo(self.url, self.schema, _APPLICATION),
-            min_size=1,
-            max_size=pool_size,
-            timeout=timeout,
-            open=False,
-            check=ConnectionPool.check_connection,  # replaces a connection the server dropped
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-            name="jotty-learning",
+        self._pool = BlockingPool(
+            self.url, application="jotty learning", schema=self.schema, size=pool_size, timeout=timeout
         )
-        try:
-            self._pool.open(wait=True, timeout=timeout)
-        except PoolTimeout as exc:
-            self._pool.close()
-            raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
+        self.location = self._pool.location
 
     def __repr__(self) -> str:
         return f"PostgresLearningStore({self.location!r})"
 
     def _run(self, work: Callable[[Connection], T], *, transaction: bool = False) -> T:
-        """``work`` on a pooled connection, in one transaction if asked (run again if PostgreSQL
-        rolled it back to break a deadlock); a lost server is a ``StoreUnavailableError``."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self._pool.connection() as conn:
-                    if not transaction:
-                        return work(conn)
-                    with conn.transaction():
-                        return work(conn)
-            except psycopg.errors.TransactionRollback as exc:
-                if attempt >= ATTEMPTS:
-                    raise StoreError(
-                        f"PostgreSQL at {self.location} rolled back a learning update {attempt} times ({exc}): "
-                        "too many routers are updating the same values at once; try again"
-                    ) from exc
-                log.debug("learning update rolled back (%s); running it again", exc)
-            except (psycopg.OperationalError, PoolTimeout) as exc:
-                raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
+        """``work`` on a pooled connection, in one transaction if asked (see ``BlockingPool.run``)."""
+        what = "a learning update (too many routers updating the same values at once)"
+        return self._pool.run(work, transaction=transaction, what=what)
 
     def _rows(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
         query = format_placeholders(statement)

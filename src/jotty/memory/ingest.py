@@ -60,11 +60,21 @@ class _New:
 
 @dataclass
 class _Bump:
+    """What a batch adds to a stored memory it reinforces."""
+
     row: store.Row
     sources: list[dict[str, Any]] = field(default_factory=list)
-    times: int = 0
+    seen: int = 0
     salience: float = 0.0
-    seen_at: float = 0.0
+    last_seen: float = 0.0
+
+
+def _absorb(into: _New | _Bump, memory_id: str, item: Item) -> None:
+    """Count ``item`` as one more sighting of the memory ``memory_id`` (new or stored)."""
+    into.sources = store.merge_sources(into.sources, [store.source(memory_id, item.at, item.text, item.metadata)])
+    into.seen += 1
+    into.salience = max(into.salience, item.salience)
+    into.last_seen = max(into.last_seen, item.at)
 
 
 @dataclass(frozen=True)
@@ -148,15 +158,11 @@ def ingest(
                 holder, why = holders.get(seq), f"a near-duplicate (cosine {cos:.2f}) of"
             if holder is not None:
                 bump = bumps.setdefault(holder.seq, _Bump(holder))
-                entry = store.source(holder.id, item.at, item.text, item.metadata)
-                bump.sources.append(entry)
-                bump.times += 1
-                bump.salience = max(bump.salience, item.salience)
-                bump.seen_at = max(bump.seen_at, item.at)
+                _absorb(bump, holder.id, item)
                 outcomes[index] = RememberOutcome(
                     holder.id,
                     "reinforced",
-                    f"{why} {holder.id} (seen {holder.seen + bump.times} times)",
+                    f"{why} {holder.id} (seen {holder.seen + bump.seen} times)",
                     item.salience,
                     novelty,
                     holder.level,
@@ -164,12 +170,7 @@ def ingest(
                 continue
             twin = fresh.get(item.signature)
             if twin is not None:
-                twin.sources = store.merge_sources(
-                    twin.sources, [store.source(twin.id, item.at, item.text, item.metadata)]
-                )
-                twin.seen += 1
-                twin.salience = max(twin.salience, item.salience)
-                twin.last_seen = max(twin.last_seen, item.at)
+                _absorb(twin, twin.id, item)
                 outcomes[index] = RememberOutcome(
                     twin.id,
                     "reinforced",
@@ -222,7 +223,7 @@ def ingest(
         )
         for seq in sorted(bumps):
             bump = bumps[seq]
-            store.reinforce(cur, bump.row, bump.sources, bump.times, bump.salience, bump.seen_at, rev)
+            store.reinforce(cur, bump.row, bump.sources, bump.seen, bump.salience, bump.last_seen, rev)
 
     database.write(work)
     return [o for o in outcomes if o is not None]

@@ -1,25 +1,16 @@
-"""The memory tables in PostgreSQL: a thread-safe pool of blocking connections (the async ``Memory``
-runs its database work in threads). A transaction PostgreSQL rolls back to break a deadlock is run
-again. psycopg and psycopg-pool are the ``jotty[postgres]`` extra."""
+"""The memory tables in PostgreSQL, through a ``jotty.db.blocking.BlockingPool`` (the async ``Memory``
+runs its database work in threads). psycopg and psycopg-pool are the ``jotty[postgres]`` extra."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
-
-from jotty.db.postgres import CONNECT_TIMEOUT, conninfo, describe, format_placeholders, prepare_blocking, translate
-from jotty.errors import StoreError, StoreUnavailableError
+from jotty.db.blocking import BlockingPool, Connection
+from jotty.db.postgres import format_placeholders
 from jotty.memory.database import Cursor, Database, Row
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-Connection = psycopg.Connection[tuple[Any, ...]]
-ATTEMPTS = 5
-_APPLICATION = "jotty memory"
 
 
 class _PostgresCursor(Cursor):
@@ -45,48 +36,14 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 30.0) -> None:
         super().__init__()
         self.url = url
-        self.where = describe(url)
-        prepare_blocking(url, application_name=_APPLICATION)
-        self._pool: ConnectionPool[Connection] = ConnectionPool(
-            conninfo(url, None, _APPLICATION),
-            min_size=1,
-            max_size=pool_size,
-            timeout=timeout,
-            open=False,
-            check=ConnectionPool.check_connection,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-            name="jotty-memory",
-        )
-        try:
-            self._pool.open(wait=True, timeout=timeout)
-        except PoolTimeout as exc:
-            self._pool.close()
-            raise (translate(exc, url) or StoreUnavailableError(str(exc))) from exc
-
-    def _run(self, work: Callable[[Cursor], T], transaction: bool) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self._pool.connection() as conn:
-                    if not transaction:
-                        return work(_PostgresCursor(conn))
-                    with conn.transaction():
-                        return work(_PostgresCursor(conn))
-            except psycopg.errors.TransactionRollback as exc:
-                if attempt >= ATTEMPTS:
-                    raise StoreError(
-                        f"PostgreSQL at {self.where} rolled back a memory write {attempt} times ({exc}): try again"
-                    ) from exc
-                log.debug("memory write rolled back (%s); running it again", exc)
-            except (psycopg.OperationalError, PoolTimeout) as exc:
-                raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
+        self._pool = BlockingPool(url, application="jotty memory", size=pool_size, timeout=timeout)
+        self.where = self._pool.location
 
     def read(self, work: Callable[[Cursor], T]) -> T:
-        return self._run(work, transaction=False)
+        return self._pool.run(lambda conn: work(_PostgresCursor(conn)))
 
     def write(self, work: Callable[[Cursor], T]) -> T:
-        return self._run(work, transaction=True)
+        return self._pool.run(lambda conn: work(_PostgresCursor(conn)), transaction=True, what="a memory write")
 
     def close(self) -> None:
         self._pool.close()

@@ -22,6 +22,22 @@ def _score(query_words: set[str], names: list[str], attempts: int) -> tuple[floa
     return (0.8 * len(matched) / max(1, len(names)) + 0.2 * experience), matched
 
 
+def _hit(
+    memory_id: str, text: str, query_words: set[str], names: list[str], attempts: int, metadata: dict[str, object]
+) -> MemoryHit:
+    score, matched = _score(query_words, names, attempts)
+    return MemoryHit(
+        id=memory_id,
+        text=text,
+        score=round(score, 6),
+        level="procedural",
+        metadata=metadata,
+        sources=[],
+        created_at=datetime.fromtimestamp(time.time(), UTC),
+        why={"matched": matched, "lexical": score},
+    )
+
+
 def procedural_hits(store: str | os.PathLike[str] | None, query: str, k: int) -> list[MemoryHit]:
     """The learned routing most related to ``query`` (best first, at most ``k``)."""
     from jotty.learning import learning_table, open_store
@@ -32,7 +48,6 @@ def procedural_hits(store: str | os.PathLike[str] | None, query: str, k: int) ->
     finally:
         learning.close()
     asked = set(terms(query)) or set(words(query))
-    now = datetime.fromtimestamp(time.time(), UTC)
     hits = []
     for row in table.rows:
         if row.attempts == 0:
@@ -42,40 +57,23 @@ def procedural_hits(store: str | os.PathLike[str] | None, query: str, k: int) ->
         if row.mean_reward is not None:
             text += f", mean reward {row.mean_reward:.2f}"
         text += ")"
-        score, matched = _score(asked, [row.actor, row.category], row.attempts)
+        metadata: dict[str, object] = {
+            "actor": row.actor,
+            "category": row.category,
+            "attempts": row.attempts,
+            "successes": row.successes,
+            "p_success": row.p_success,
+            "q_start": row.q_start,
+        }
         hits.append(
-            MemoryHit(
-                id=f"procedural:{row.actor}:{row.category}",
-                text=text,
-                score=round(score, 6),
-                level="procedural",
-                metadata={
-                    "actor": row.actor,
-                    "category": row.category,
-                    "attempts": row.attempts,
-                    "successes": row.successes,
-                    "p_success": row.p_success,
-                    "q_start": row.q_start,
-                },
-                sources=[],
-                created_at=now,
-                why={"matched": matched, "lexical": score},
+            _hit(
+                f"procedural:{row.actor}:{row.category}", text, asked, [row.actor, row.category], row.attempts, metadata
             )
         )
     for kw in table.keywords:
         text = f"{kw.actor} on goals about {kw.keyword!r}: {kw.successes} of {kw.attempts} succeeded"
-        score, matched = _score(asked, [kw.actor, kw.keyword], kw.attempts)
-        hits.append(
-            MemoryHit(
-                id=f"procedural:{kw.actor}:keyword:{kw.keyword}",
-                text=text,
-                score=round(score, 6),
-                level="procedural",
-                metadata={"actor": kw.actor, "keyword": kw.keyword, "attempts": kw.attempts, "successes": kw.successes},
-                sources=[],
-                created_at=now,
-                why={"matched": matched, "lexical": score},
-            )
-        )
+        metadata = {"actor": kw.actor, "keyword": kw.keyword, "attempts": kw.attempts, "successes": kw.successes}
+        memory_id = f"procedural:{kw.actor}:keyword:{kw.keyword}"
+        hits.append(_hit(memory_id, text, asked, [kw.actor, kw.keyword], kw.attempts, metadata))
     hits.sort(key=lambda h: (-h.score, h.id))
     return hits[:k]
