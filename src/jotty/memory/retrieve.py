@@ -51,7 +51,7 @@ def search(
         # other questions by all their words.
         if names:
             named = store.lexical(
-                cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, 3 * pool
+                cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, 2 * pool
             )
             return named, named
         found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool)
