@@ -295,7 +295,7 @@ def _fts5(
     if not phrases:
         return []
     counted = "(SELECT count(*) FROM jotty_memory_fts WHERE jotty_memory_fts MATCH ?)"
-    counts = cur.rows("SELECT " + ", ".join([counted] * len(phrases)), phrases)[0]
+    counts = cur.rows("SELECT " + ", ".join([counted] * len(phrases)), phrases)[0] if len(phrases) > 1 else [1]
     present = sorted((int(n), phrase) for n, phrase in zip(counts, phrases, strict=True) if n)
     if not present:
         return []
