@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from jotty.errors import NotFoundError, ValidationError
-from jotty.memory import Embedder, Memory
+from jotty.memory import Embedder, Memory, Weights
 from jotty.memory.database import Database
 from jotty.registry import table as rows
 from jotty.registry.describe import describe as describe_file
@@ -32,6 +32,9 @@ from jotty.registry.walk import MAX_FILES, files, folder_name, real_folder, sour
 
 SCOPE = "registry"
 """The memory scope that indexes the registry's sources."""
+WEIGHTS = Weights(vector=0.6, coverage=0.5, lexical=0.3, recency=0.0, recency_asked=0.0, date=0.0, strength=0.0)
+"""How the index ranks sources: meaning and the share of the query's words found; not time or use
+(a catalogue entry is not better for being newer or more often read)."""
 MAX_VALUE = 1_000_000
 """The most characters of JSON a run output keeps."""
 
@@ -54,8 +57,11 @@ class DataRegistry:
         describer: Any = None,
         scope: str = SCOPE,
         max_bytes: int = MAX_BYTES,
+        weights: Weights | None = None,
     ) -> None:
-        self.index = Memory(store, scope=scope, embedder=embedder, min_salience=0.0, dedupe=False)
+        self.index = Memory(
+            store, scope=scope, embedder=embedder, min_salience=0.0, dedupe=False, weights=weights or WEIGHTS
+        )
         self.describer = describer
         self.max_bytes = max_bytes
 
@@ -227,7 +233,7 @@ class DataRegistry:
         import json
 
         try:
-            encoded = json.dumps(value, default=str)
+            encoded = json.dumps(value, default=_plain_json)
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"artifact {name!r}: the value cannot be stored as JSON ({exc})") from exc
         if len(encoded) > MAX_VALUE:
@@ -410,6 +416,21 @@ class DataRegistry:
         from jotty.registry.tools import registry_tools
 
         return registry_tools(self)
+
+
+def _plain_json(value: Any) -> Any:
+    """Dates, paths, decimals, UUIDs and enums as text; anything else is not JSON."""
+    import datetime
+    import decimal
+    import enum
+    import pathlib
+    import uuid
+
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime.date | datetime.time | pathlib.PurePath | decimal.Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON: return dicts, lists, text, numbers or dates")
 
 
 def _rows_of(cur: Any, names: list[str]) -> dict[str, tuple[Source, str | None]]:
