@@ -58,12 +58,14 @@ async def test_the_index_is_the_memory_scope_and_updates_replace_entries(registr
     assert index.scope == "registry" and index.dedupe is False
     stats = await index.stats()
     assert stats.total == 2  # the replaced entry went
-    assert [h.source.name for h in await registry.discover("revenue ledger")] == []
-    assert [h.source.name for h in await registry.discover("stock levels")] == ["sales"]
+    entries = await index.recall("quarterly revenue ledger warehouse", k=10)
+    assert len(entries) == 2 and not any("revenue" in e.text.lower() for e in entries)
+    assert [h.source.name for h in await registry.discover("stock levels", k=1)] == ["sales"]
     both = {h.source.name for h in await registry.discover("warehouse", k=5)}
     assert both == {"sales", "people"}  # two similar descriptions stay two entries
     await registry.remove("sales")
     assert [h.source.name for h in await registry.discover("warehouse stock levels")] == ["people"]
+    assert (await index.stats()).total == 1
 
 
 async def test_a_stale_index_entry_is_ignored(registry: DataRegistry, store: str, data: Path) -> None:
