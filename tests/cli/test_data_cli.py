@@ -9,9 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli.checks import error, ok
 from tests.cli.conftest import Jotty
 from tests.registry.conftest import make_data
+from tests.support.openai_server import OpenAIServer, Reply, openai_server
+
+__all__ = ["openai_server"]
 
 JOTTY = str(Path(sys.executable).with_name("jotty"))
 
@@ -73,3 +78,16 @@ def test_refused_input_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None
     (data / "bad.json").write_text("{oops")
     assert "found 1 problem" in error(jotty("data", "scan", str(data), "--strict"))
     assert json.loads(ok(jotty("data", "search", "--json")))[0]["source"]["name"] == "weather"
+
+
+def test_scan_with_llm_descriptions(
+    jotty: Jotty, tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOTTY_LLM_MODEL", "test-model")
+    monkeypatch.setenv("JOTTY_LLM_BASE_URL", openai_server.base_url)
+    openai_server.rule = lambda request: Reply("A file the model described.")
+    data = make_data(tmp_path)
+    report = json.loads(ok(jotty("data", "scan", str(data / "weather"), "--llm", "--json")))
+    described = [s for s in report["sources"] if s["kind"] == "file"]
+    assert [(s["description"], s["described_by"]) for s in described] == [("A file the model described.", "llm")]
+    assert len(openai_server.completions) == 1

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from jotty.agents.tools import Tool
 from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights
 from jotty.memory.database import Database
@@ -422,7 +423,7 @@ class DataRegistry:
         source = await self.get(name)
         return await asyncio.to_thread(read_source, source, limit, path, table)
 
-    def tools(self) -> list[Any]:
+    def tools(self) -> list[Tool]:
         """Agent tools over this registry (``search_data``, ``describe_data``, ``read_data``) for
         ``LLMAgent(tools=...)``."""
         from jotty.registry.tools import registry_tools
