@@ -25,9 +25,10 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from bench.memory import quantiles
 from bench.registry_catalog import Entry, catalogue, questions
 from jotty.registry import DataRegistry
 
@@ -45,9 +46,8 @@ def substring_scan(entries: list[Entry], question: str, k: int) -> list[Entry]:
     return [entry for _, _, entry in scored[:k]]
 
 
-def quantiles(samples: Sequence[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+def mean(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.3f}"
 
 
 def precision(found: list[str], topic: str, by_name: dict[str, Entry], k: int = 5) -> float:
@@ -85,8 +85,6 @@ async def measure(sources: int, folder: Path) -> list[tuple[str, ...]]:
                 found = substring_scan(entries, question, 5)
                 theirs_ms.append((time.perf_counter() - started) * 1000)
                 theirs[style].append(precision([e.name for e in found], topic, by_name))
-    mean: Callable[[list[float]], str] = lambda values: f"{statistics.fmean(values):.3f}"  # noqa: E731
-    both = {name: ours[name] + [] for name in ours}
     rows.append(
         (
             f"precision@5, keyword questions ({len(asked) // 2})",
@@ -106,7 +104,7 @@ async def measure(sources: int, folder: Path) -> list[tuple[str, ...]]:
     rows.append(
         (
             "precision@5, all questions",
-            mean(both["keyword"] + both["paraphrase"]),
+            mean(ours["keyword"] + ours["paraphrase"]),
             mean(theirs["keyword"] + theirs["paraphrase"]),
             ">= 0.9",
         )

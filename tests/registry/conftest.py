@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -16,21 +16,10 @@ if _ROOT not in sys.path:
 import pytest  # noqa: E402
 
 from jotty.registry import DataRegistry  # noqa: E402
-from tests.runs.backends import KINDS, Backend, open_backend  # noqa: E402
+from tests.runs.conftest import backend, store  # noqa: E402
 from tests.support.openai_server import openai_server  # noqa: E402
 
-__all__ = ["openai_server"]
-
-
-@pytest.fixture(params=KINDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    with open_backend(request.param, tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def store(backend: Backend) -> str:
-    return backend.store
+__all__ = ["backend", "openai_server", "store"]
 
 
 @pytest.fixture

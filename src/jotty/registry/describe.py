@@ -6,13 +6,13 @@ prompt to text. If it fails or returns nothing, the heuristic description is use
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import re
 from pathlib import Path
 from typing import Any
 
+from jotty.agents.ask import ask
 from jotty.registry.probe import Probe
 
 log = logging.getLogger(__name__)
@@ -87,17 +87,3 @@ async def describe(describer: Any, path: str, probe: Probe) -> tuple[str, str]:
         log.warning("registry describer failed for %s (%s); using the heuristic description", path, exc)
         return fallback, "heuristic"
     return (text[:4_000], "llm") if text else (fallback, "heuristic")
-
-
-async def ask(model: Any, prompt: str) -> str:
-    """``model``'s answer to ``prompt``: an agent's ``run`` output, or a (possibly async) callable's result."""
-    if hasattr(model, "run"):
-        result: Any = await model.run(prompt)
-        if getattr(result, "error", None):
-            raise RuntimeError(str(result.error))
-        answer = getattr(result, "output", result)
-    else:
-        answer = model(prompt)
-        if inspect.isawaitable(answer):
-            answer = await answer
-    return str(answer or "").strip()
