@@ -114,7 +114,10 @@ def _tabular(fmt: str, size: int, rows: Iterable[dict[str, Any]], order: list[st
             profile.rows += 1
         if len(sample) < 5:
             sample.append(row)
-    return Probe(fmt, size, profile.schema(), profile.stats(), sample)
+    stats = profile.stats()
+    if profile.rows > PROFILE_ROWS:
+        stats["profiled_rows"] = PROFILE_ROWS
+    return Probe(fmt, size, profile.schema(), stats, sample)
 
 
 def _csv(where: str, text: str, size: int, delimiter: str | None, fmt: str) -> Probe:
