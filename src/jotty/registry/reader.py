@@ -113,7 +113,7 @@ def _open(real: str) -> io.TextIOWrapper:
 def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: str | None) -> ReadResult:
     label = source.name if inner is None else f"{source.name}/{inner}"
     with _open(real) as handle:
-        head = handle.buffer.read(16)
+        head = bytes(handle.buffer.read(16))
     if head.startswith(b"SQLite format 3\x00"):
         if table is None:
             raise ValidationError(f"{label} is an SQLite database: say which registered table=")
