@@ -31,9 +31,9 @@ bench: $(STAMP) services
 	$(PY) -m bench.queue
 	$(PY) -m bench.patterns
 	$(PY) -m bench.learning
+	$(PY) -m bench.registry
 	$(PY) -m bench.distributed
 	$(PY) -m bench.memory
-	$(PY) -m bench.registry
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

@@ -24,11 +24,11 @@ app.add_typer(queue_app, name="queue")
 app.command("worker")(worker)
 app.command("run")(run)
 app.add_typer(runs_app, name="runs")
+app.add_typer(data_app, name="data")
 app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
 app.command("demo")(demo)
-app.add_typer(data_app, name="data")
 
 
 def main() -> None:
