@@ -107,6 +107,7 @@ async def test_bad_files_are_clear_errors_and_the_registry_is_unchanged(registry
     (bad / "lines.jsonl").write_text('{"a": 1}\nnot json\n')
     (bad / "latin1.csv").write_bytes("name,city\nJos\xe9,S\xe3o Paulo\n".encode("latin-1"))
     (bad / "fake.db").write_text("not a database")
+    (bad / "damaged.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
     os.symlink(bad / "missing.csv", bad / "dangling.csv")
     expected = {
         "ragged.csv": "not valid CSV",
@@ -115,6 +116,7 @@ async def test_bad_files_are_clear_errors_and_the_registry_is_unchanged(registry
         "lines.jsonl": "line 2",
         "latin1.csv": "not UTF-8 text (byte 0xe9",
         "fake.db": "not one (no SQLite header)",
+        "damaged.sqlite": "is a damaged SQLite database",
     }
     for file, message in expected.items():
         with pytest.raises(ValidationError, match=re.escape(message)):
@@ -122,7 +124,7 @@ async def test_bad_files_are_clear_errors_and_the_registry_is_unchanged(registry
     with pytest.raises(ValidationError, match="cannot read"):
         await registry.add_file(bad / "dangling.csv")
     assert await registry.sources() == []
-    with pytest.raises(ValidationError, match="found 7 problem"):
+    with pytest.raises(ValidationError, match="found 8 problem"):
         await registry.scan(bad, strict=True)
     assert await registry.sources() == []
     report = await registry.scan(bad)
@@ -162,3 +164,13 @@ async def test_bad_input_is_refused(registry: DataRegistry, data: Path, call: ob
         await call(registry, data)  # type: ignore[operator]
     assert [s.name for s in await registry.sources()] == ["kept"]
     assert json.loads(json.dumps((await registry.get("kept")).to_dict()))["format"] == "csv"
+
+
+async def test_binary_and_plain_text_files(registry: DataRegistry, tmp_path: Path) -> None:
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02" * 100)
+    (tmp_path / "legacy.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    binary = await registry.add_file(tmp_path / "blob.bin")
+    assert binary.format == "binary" and binary.schema == [] and binary.size == 300
+    with pytest.raises(ValidationError, match="not UTF-8 text"):
+        await registry.add_file(tmp_path / "legacy.txt")
+    assert [s.name for s in await registry.sources()] == ["blob.bin"]
