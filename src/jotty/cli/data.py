@@ -86,8 +86,10 @@ def scan(
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Inspect every file in FOLDER (type, schema, size, statistics, a description) and register
-    the folder and each file as NAME/relative/path."""
+    """Inspect and register every file in FOLDER.
+
+    Each file gets its type, schema, size, statistics and a description, and is registered as
+    NAME/relative/path; the folder is registered as NAME."""
 
     async def go() -> Any:
         async with _registry(db, llm) as registry:
@@ -181,8 +183,9 @@ def show(
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Print what is registered about NAME (description, schema, statistics, provenance) and its
-    first rows."""
+    """Print what is registered about NAME, and its first rows.
+
+    That is its description, schema, statistics and provenance (the run and step that made it)."""
 
     async def go() -> tuple[Any, Any]:
         async with _registry(db) as registry:
