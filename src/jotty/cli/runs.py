@@ -73,15 +73,16 @@ def list_command(
     if not runs:
         err_console.print("no runs in this store yet: start one with `jotty run FLOW.yaml --input ...`", markup=False)
         return
-    table = Table(show_edge=False)
-    for column in ("run", "flow", "status", "sessions", "tokens", "started", "took", "error"):
+    # Fits 80 columns: no box, a short start time, errors on lines of their own below the table.
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("run", "flow", "status", "sess", "tokens", "started", "took"):
         table.add_column(
             column,
-            justify="right" if column in ("sessions", "tokens", "took") else "left",
-            no_wrap=column not in ("flow", "error"),
+            justify="right" if column in ("sess", "tokens", "took") else "left",
+            no_wrap=column != "flow",
             overflow="fold",
-            min_width=5 if column == "error" else None,
         )
+    errors: list[Text] = []
     for r in runs:
         took = (r.finished_at or r.updated_at) - r.created_at
         table.add_row(
@@ -90,11 +91,14 @@ def list_command(
             status_text(r.status),
             str(r.sessions),
             tokens(r.tokens.prompt, r.tokens.completion),
-            clock(r.created_at),
+            clock(r.created_at)[5:],
             seconds(took),
-            Text(clip(r.error, 50) if r.error else "", style="red"),
         )
+        if r.error:
+            errors.append(Text.assemble((f"{r.run_id}: ", "bold"), (clip(r.error, 200), "red")))
     console.print(table)
+    for error in errors:
+        console.print(error)
 
 
 @runs_app.command("show")
