@@ -20,6 +20,7 @@ from jotty.spec import load_flow
 from tests.cli.checks import error, ok
 from tests.cli.conftest import Jotty
 from tests.spec.conftest import make_flow_dir, side_effects
+from tests.support.kill import kill_when
 
 KILLABLE = """
 name: kill
@@ -68,18 +69,13 @@ def test_resume_a_run_killed_with_sigkill(jotty: Jotty, flow_file: Path, flow_di
     argv = [sys.executable, "-m", "jotty", "run", str(flow_file), "--input", "in", "--store", str(db)]
     first = subprocess.Popen([*argv, "--run-id", "k1", "-q"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wanted = {"kill/s1", "kill/s2", "kill/fan/p0", "kill/fan/p1", "kill/fan"}
-    try:
-        deadline = time.monotonic() + 60
-        while not (wanted <= checkpointed(db, "k1") and "s3" in side_effects(flow_dir)):
-            assert first.poll() is None, first.communicate()
-            assert time.monotonic() < deadline, checkpointed(db, "k1")
-            time.sleep(0.02)
-        os.kill(first.pid, signal.SIGKILL)
-        assert first.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+    kill_when(
+        first,
+        lambda: wanted <= checkpointed(db, "k1") and "s3" in side_effects(flow_dir),
+        lambda: checkpointed(db, "k1"),
+        timeout=60,
+    )
+    first.communicate()
     assert checkpointed(db, "k1") == wanted  # s3 was running, s4 never started
     assert asyncio.run(get_run("k1", db)).status is RunStatus.RUNNING  # died without a word
 

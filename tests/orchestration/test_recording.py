@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +23,19 @@ from jotty.errors import ValidationError
 from jotty.orchestration import AgentConfig, ChatMode, Conductor, StopReason
 from jotty.queue import SQLiteTaskQueue, TaskStatus
 from jotty.runs import CheckpointError, RunStatus, StepStatus, get_events, get_run, list_runs
+from tests.runs.backends import KINDS, Backend, open_backend
+from tests.support.kill import kill_when
 
 from .helpers import Calls
 
 SCRIPT = Path(__file__).with_name("killable_conductor.py")
+
+
+@pytest.fixture(params=KINDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The store (learning and runs) on SQLite, then on a PostgreSQL schema of its own."""
+    with open_backend(request.param, tmp_path) as opened:
+        yield opened
 
 
 async def test_a_static_run_is_recorded_with_its_steps_events_tokens_and_context(store: Path) -> None:
@@ -55,7 +62,8 @@ async def test_a_static_run_is_recorded_with_its_steps_events_tokens_and_context
     assert kinds[0] == "run_started" and kinds[-1] == "run_completed" and kinds.count("step_completed") == 2
 
 
-async def test_a_dynamic_run_records_failed_attempts_and_the_routers_choices(store: Path) -> None:
+async def test_a_dynamic_run_records_failed_attempts_and_the_routers_choices(backend: Backend) -> None:
+    store = backend.store
     calls = Calls()
     actors = [
         AgentConfig("broken", calls.failing("broken", "disk full")),
@@ -202,20 +210,12 @@ def _started(counter: Path) -> list[str]:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-async def test_a_dynamic_run_killed_mid_way_resumes_without_repeating_an_attempt(tmp_path: Path) -> None:
-    store, counter = tmp_path / "jotty.db", tmp_path / "started.txt"
+async def test_a_dynamic_run_killed_mid_way_resumes_without_repeating_an_attempt(
+    backend: Backend, tmp_path: Path
+) -> None:
+    store, counter = backend.store, tmp_path / "started.txt"
     first = subprocess.Popen([sys.executable, str(SCRIPT), str(store), str(counter), "third"])
-    try:
-        deadline = time.monotonic() + 30
-        while "third" not in _started(counter):
-            assert first.poll() is None, "the conductor process ended before it was killed"
-            assert time.monotonic() < deadline, f"started so far: {_started(counter)}"
-            time.sleep(0.01)
-        os.kill(first.pid, signal.SIGKILL)
-        assert first.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if first.poll() is None:
-            first.kill()
+    kill_when(first, lambda: "third" in _started(counter), lambda: _started(counter))
     killed = await get_run("conducted-kill-me", store)
     assert killed.status is RunStatus.RUNNING and killed.sessions == 1
     assert [(s.path, s.status) for s in killed.steps] == [
@@ -242,8 +242,7 @@ async def test_a_dynamic_run_killed_mid_way_resumes_without_repeating_an_attempt
     assert done.status is RunStatus.COMPLETED and done.sessions == 2
     assert [s.path for s in done.steps] == ["conductor/1-first", "conductor/2-second", "conductor/3-third"]
     # Every attempt was learned from once: one observation per attempt, and one TD update per state.
-    with sqlite3.connect(store) as conn:
-        attempts = dict(conn.execute("SELECT actor, attempts FROM jotty_learning_stats WHERE feature = '*'"))
-        visits = conn.execute("SELECT sum(visits) FROM jotty_learning_q").fetchone()[0]
+    attempts = dict(backend.rows("SELECT actor, attempts FROM jotty_learning_stats WHERE feature = '*'"))
+    [(visits,)] = backend.rows("SELECT sum(visits) FROM jotty_learning_q")
     assert attempts == {"first": 1, "second": 1, "third": 1}
     assert visits == 3

@@ -18,7 +18,7 @@ from jotty.runs import RunFinish, RunRecord, RunStatus, RunStore, StoreArg, curr
 from jotty.runs.codec import dumps
 from jotty.runs.owner import live_other_owner
 from jotty.runs.shared import shared_store
-from jotty.tracing import active_tracer, traced
+from jotty.tracing import TracingSink, active_tracer, traced
 
 if TYPE_CHECKING:
     from jotty.patterns.flow import Flow
@@ -44,23 +44,13 @@ async def run_flow(
 ) -> RunResult:
     """Run ``flow``: in memory when there is no ``store``, else durably (starting or resuming).
     A top-level run reports spans when tracing is on (``jotty.tracing``)."""
-    if ctx is None and active_tracer() is not None:
+    if ctx is None and active_tracer() is not None and not isinstance(sink, TracingSink):
         return await traced(
-            lambda traced_sink: _run_flow(flow, input, None, store, run_id, traced_sink, budget, metadata), sink
+            lambda spans: run_flow(
+                flow, input, ctx=None, store=store, run_id=run_id, sink=spans, budget=budget, metadata=metadata
+            ),
+            sink,
         )
-    return await _run_flow(flow, input, ctx, store, run_id, sink, budget, metadata)
-
-
-async def _run_flow(
-    flow: Flow,
-    input: Any,
-    ctx: RunContext | None,
-    store: StoreArg,
-    run_id: str | None,
-    sink: EventSink | None,
-    budget: TokenBudget | None,
-    metadata: dict[str, Any] | None,
-) -> RunResult:
     if run_id is not None and (not isinstance(run_id, str) or not run_id):
         raise RunError(f"run_id must be a non-empty string, got {run_id!r}")
     if store is None:

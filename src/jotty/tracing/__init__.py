@@ -14,10 +14,11 @@ from typing import TypeVar
 
 from jotty.events import EventSink
 from jotty.tracing.setup import active_tracer, configure, disable, enabled
+from jotty.tracing.sink import TracingSink
 
 T = TypeVar("T")
 
-__all__ = ["active_tracer", "configure", "disable", "enabled", "traced"]
+__all__ = ["TracingSink", "active_tracer", "configure", "disable", "enabled", "traced"]
 
 
 async def traced(run: Callable[[EventSink | None], Awaitable[T]], sink: EventSink | None) -> T:

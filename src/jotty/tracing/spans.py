@@ -28,6 +28,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from jotty.events import Event, EventSink, EventType
+from jotty.tracing.sink import TracingSink
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def _usage(data: dict[str, Any]) -> dict[str, int]:
     return {INPUT_TOKENS: prompt, OUTPUT_TOKENS: completion}
 
 
-class RunSpans:
+class RunSpans(TracingSink):
     """An event sink that turns one run's events into spans and passes them on to ``inner``.
 
     Tracing never breaks a run: a span that cannot be made is logged and skipped.
