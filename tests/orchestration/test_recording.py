@@ -203,6 +203,11 @@ def test_jotty_runs_list_and_show_show_a_conductor_run(store: Path, monkeypatch:
     text = runner.invoke(app, ["runs", "show", result.run_id, "--db", str(store)])
     assert text.exit_code == 0 and "conductor/2-works" in text.output
     assert "\x1b[" not in text.output and max(len(line) for line in text.output.splitlines()) <= 80
+    resumed = runner.invoke(app, ["runs", "resume", result.run_id, "--db", str(store)])
+    assert resumed.exit_code == 1
+    assert "is a Conductor run: resume it where its Conductor lives, with conductor.run(goal, run_id=" in (
+        resumed.stderr
+    )
 
 
 def _started(counter: Path) -> list[str]:

@@ -38,6 +38,7 @@ from jotty.cli.run import (
 from jotty.context import ContextWindow
 from jotty.errors import ValidationError
 from jotty.events import EventSink
+from jotty.orchestration.recording import METADATA_KEY as CONDUCTOR_KEY
 from jotty.patterns import RunResult
 from jotty.runs import (
     Checkpoint,
@@ -154,6 +155,11 @@ def resume_command(
     with friendly_errors():
         record = run_sync(get_run(run_id, store))
         flow_file = flow if flow is not None else record.metadata.get(FLOW_FILE_KEY)
+        if not flow_file and CONDUCTOR_KEY in record.metadata:
+            raise ValidationError(
+                f"run {run_id!r} is a Conductor run: resume it where its Conductor lives, with "
+                f"conductor.run(goal, run_id={run_id!r}) (its goal is the run's input, see `jotty runs show`)"
+            )
         if not flow_file:
             raise ValidationError(
                 f"run {run_id!r} does not say which flow file it runs (it was not started by `jotty run`): "

@@ -42,6 +42,8 @@ runs in memory only), or a run store (a path, URL or ``RunStore``)."""
 
 EXTRA_KEY = "conductor"
 """The key of a checkpoint's ``extra`` that marks (and describes) a Conductor attempt."""
+METADATA_KEY = "conductor"
+"""The key of a run's metadata that marks a Conductor run (its mode and context)."""
 
 _ATTEMPT = re.compile(r"(\d+)-(.+)")
 
@@ -168,7 +170,7 @@ def run_metadata(mode: str, context: dict[str, Any]) -> dict[str, Any]:
     """What a Conductor run stores with itself: its mode and context (as JSON, anything else as
     its repr: the context is for people and tools to read, it is not replayed)."""
     loaded = json.loads(dumps_loose(context))
-    return {"conductor": {"mode": mode, "context": loaded}}
+    return {METADATA_KEY: {"mode": mode, "context": loaded}}
 
 
 def finished_attempt(steps: list[StepRecord], root: str) -> tuple[str | None, str | None]:
