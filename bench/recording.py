@@ -14,8 +14,11 @@ learning store, on SQLite, is the same in every configuration). Configurations:
 - recording in SQLite and tracing on.
 
 Configurations take turns in rounds, so a change of machine load spreads over all of them.
-Each row gives the median (p50) and p95 wall time of one run and the p50 overhead over the
-baseline. "Tracing off" costs one check per run: its own line measures that check.
+Each row gives the median (p50) and p95 wall time of one run, the p50 overhead over the
+baseline, and the median CPU time of the process per run (all threads: the router's and the
+span processor's too) with its overhead: on a busy machine the CPU time is the steadier
+measure of Jotty's own work, the wall time says what a caller waits (PostgreSQL's included).
+"Tracing off" costs one check per run: its own line measures that check.
 
 Run: ``python -m bench.recording`` (``--runs N`` per configuration, default 300).
 """
@@ -61,6 +64,7 @@ class Config:
     runs: Any
     traced: bool
     times: dict[str, list[float]] = field(default_factory=lambda: {"dynamic": [], "static": []})
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {"dynamic": [], "static": []})
 
 
 class DropSpans:
@@ -125,9 +129,10 @@ async def one_round(configs: list[Config], learning: Path, provider: Any, count:
         with dynamic, static:
             for kind, conductor in (("dynamic", dynamic), ("static", static)):
                 for _ in range(count):
-                    started = time.perf_counter()
+                    started, cpu = time.perf_counter(), time.process_time()
                     result = await conductor.run("summarise the meeting notes")
                     config.times[kind].append(time.perf_counter() - started)
+                    config.cpu[kind].append(time.process_time() - cpu)
                     assert result.ok, result.error
     tracing.disable()
 
@@ -157,6 +162,7 @@ async def main(runs: int) -> None:
             await one_round(configs, learning, provider, 5)  # warm up: stores open, caches filled
             for config in configs:
                 config.times = {"dynamic": [], "static": []}
+                config.cpu = {"dynamic": [], "static": []}
             for _ in range(max(1, runs // ROUND)):
                 await one_round(configs, learning, provider, ROUND)
         finally:
@@ -171,13 +177,18 @@ async def main(runs: int) -> None:
     print(f"(load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; 2 CPUs)\n")
     for kind, what in (("dynamic", "dynamic: 1 failed + 1 accepted attempt"), ("static", "static: 3 actors")):
         base = statistics.median(configs[0].times[kind])
+        base_cpu = statistics.median(configs[0].cpu[kind])
         print(f"{what}")
-        print(f"  {'configuration':<40} {'p50 ms':>8} {'p95 ms':>8} {'overhead p50':>14}")
+        print(f"  {'configuration':<38} {'p50 ms':>7} {'p95 ms':>7} {'over p50':>9} {'CPU p50':>8} {'over CPU':>9}")
         for config in configs:
-            values = config.times[kind]
+            values, cpu = config.times[kind], statistics.median(config.cpu[kind])
             median = statistics.median(values)
-            extra = "" if config is configs[0] else f"{(median - base) * 1e3:+.2f} ms {median / base - 1:+.0%}"
-            print(f"  {config.name:<40} {median * 1e3:8.2f} {p(values, 0.95) * 1e3:8.2f} {extra:>14}")
+            extra = "" if config is configs[0] else f"{(median - base) * 1e3:+.2f}"
+            extra_cpu = "" if config is configs[0] else f"{(cpu - base_cpu) * 1e3:+.2f}"
+            print(
+                f"  {config.name:<38} {median * 1e3:7.2f} {p(values, 0.95) * 1e3:7.2f} {extra:>9} "
+                f"{cpu * 1e3:8.2f} {extra_cpu:>9}"
+            )
         print()
     print(f"tracing off: the check each run makes costs {check * 1e9:.0f} ns")
 
