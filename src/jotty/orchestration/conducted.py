@@ -20,7 +20,7 @@ from typing import Any
 
 from jotty.agents.base import AgentResult
 from jotty.events import EventType
-from jotty.learning import ActorsExhaustedError, LearningSummary, RouteDecision, Router, Trajectory
+from jotty.learning import ActorsExhaustedError, LearningSummary, Router, Trajectory
 from jotty.orchestration.actors import AgentConfig, judge
 from jotty.orchestration.plan import Plan
 from jotty.orchestration.recording import Replayed, attempt_extra, checkpoint_attempt, replay_into, replayed_attempts
@@ -115,10 +115,10 @@ class ConductedRun(Flow):
                     self.stop_reason = StopReason.ACTORS_EXHAUSTED
                     return AgentResult.failure(str(exc))
                 path = f"{scope.path}/{number}-{decision.actor}"
-                await scope.ex.emit(EventType.ROUTE_CHOSEN, path, {"iteration": number, **decision.to_dict()})
+                chosen = decision.to_dict()
+                await scope.ex.emit(EventType.ROUTE_CHOSEN, path, {"iteration": number, **chosen})
                 data = {**self.context, "attempts": list(earlier)} if earlier else self.context
-                actor = self.plan.actors[decision.actor]
-                attempt = await self._attempt(actor, goal, scope, number, data, decision)
+                attempt = await self._attempt(self.plan.actors[decision.actor], goal, scope, number, data, chosen)
             if attempt.accepted:
                 self.stop_reason = StopReason.ACCEPTED
                 self.actor, self.final_step = attempt.actor, attempt.path
@@ -149,7 +149,7 @@ class ConductedRun(Flow):
         scope: Scope,
         number: int,
         data: dict[str, Any],
-        decision: RouteDecision | None = None,
+        decision: dict[str, Any] | None = None,
     ) -> _Attempt:
         """Run ``actor`` once as step ``number``, judge its output, record the outcome with the
         router and checkpoint it (accepted or not: a resumed run does not run it again)."""

@@ -23,7 +23,7 @@ import json
 import os
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from jotty.errors import ValidationError
@@ -89,17 +89,19 @@ class Replayed:
     decision: RouteDecision | None
 
 
-def attempt_extra(step: LearnedStep, accepted: bool, decision: RouteDecision | None) -> dict[str, Any]:
-    """What an attempt's checkpoint keeps so that a resumed run can replay it."""
-    learned = asdict(step)
-    learned["outcome"] = str(step.outcome)
-    return {
-        EXTRA_KEY: {
-            "accepted": accepted,
-            "step": learned,
-            "decision": None if decision is None else decision.to_dict(),
-        }
+def attempt_extra(step: LearnedStep, accepted: bool, decision: dict[str, Any] | None) -> dict[str, Any]:
+    """What an attempt's checkpoint keeps so that a resumed run can replay it: the router's
+    learning ``step`` and, in dynamic mode, its ``decision`` (``RouteDecision.to_dict()``)."""
+    learned = {
+        "state": step.state,
+        "actor": step.actor,
+        "outcome": str(step.outcome),
+        "reward": step.reward,
+        "tokens": step.tokens,
+        "seconds": step.seconds,
+        "validated": step.validated,
     }
+    return {EXTRA_KEY: {"accepted": accepted, "step": learned, "decision": decision}}
 
 
 async def checkpoint_attempt(ex: Execution, record: StepRecord, output: Any, extra: dict[str, Any]) -> None:
