@@ -146,3 +146,22 @@ def test_configure_refuses_what_is_not_a_tracer_provider() -> None:
 
     with pytest.raises(ValidationError, match=r"tracer_provider must be an OpenTelemetry TracerProvider, got str"):
         tracing.configure("jaeger")
+
+
+async def test_a_pattern_run_by_a_conductor_nests_under_its_attempt(spans: Spans, tmp_path: Path) -> None:
+    inner = Chain([fn("a"), Step(Parallel([fn("b"), fn("c")], name="fan"), name="fan")], name="inner")
+    with Conductor(flow=inner, store=tmp_path / "jotty.db") as conductor:
+        result = await conductor.run("goal")
+    assert result.ok and result.actor == "flow:inner"
+    assert sorted(spans.tree()) == sorted(
+        [
+            ("invoke_workflow conductor", None),
+            ("invoke_agent inner", "invoke_workflow conductor"),  # the actor flow:inner, by its agent's name
+            ("invoke_agent a", "invoke_agent inner"),
+            ("invoke_agent fan", "invoke_agent inner"),
+            ("invoke_agent b", "invoke_agent fan"),
+            ("invoke_agent c", "invoke_agent fan"),
+        ]
+    )
+    fan = spans.one("invoke_agent fan").attributes or {}
+    assert fan["jotty.step.path"] == "conductor/1-flow:inner/fan"
