@@ -146,6 +146,24 @@ async def test_a_queued_goal_that_failed_resumes_its_run_on_retry_and_keeps_acce
     assert calls.actors == ["write", "check", "check"]  # the accepted first step did not run again
 
 
+async def test_a_dynamic_run_that_ended_failed_goes_on_after_its_last_attempt(store: Path) -> None:
+    calls = Calls()
+    actors = [AgentConfig("broken", calls.failing("broken")), AgentConfig("works", calls.appender("works"))]
+    with Conductor(actors, mode="dynamic", store=store) as conductor:
+        failed = await conductor.run("goal", max_iterations=1, run_id="twice")
+        assert failed.stop_reason is StopReason.MAX_ITERATIONS
+        result = await conductor.run("goal", max_iterations=1, run_id="twice")
+    assert result.ok and result.output == "goal|works"
+    assert calls.actors == ["broken", "works"]
+    run = await get_run("twice", store)
+    assert run.sessions == 2 and [(s.path, s.status) for s in run.steps] == [
+        ("conductor/1-broken", StepStatus.FAILED),
+        ("conductor/2-works", StepStatus.COMPLETED),
+    ]
+    # The retry learned only from its own attempt: the first session learned from the failure.
+    assert [s["actor"] for s in result.learning["steps"]] == ["works"]
+
+
 async def test_running_a_completed_run_again_returns_it_without_running(store: Path) -> None:
     calls = Calls()
     with Conductor([AgentConfig("a", calls.appender("a"))], mode="dynamic", store=store) as conductor:

@@ -105,7 +105,7 @@ class ConductedRun(Flow):
 
     async def _dynamic(self, goal: Any, scope: Scope) -> AgentResult:
         earlier: list[dict[str, Any]] = []
-        first = max(self._replayed, default=0) + 1 if self.retry else 1  # a retry goes on after the last attempt
+        first = self._first_attempt()
         for number in range(first, first + self.max_iterations):
             attempt = await self._replay(number, scope)
             if attempt is None:
@@ -130,6 +130,14 @@ class ConductedRun(Flow):
             f"no output was accepted within max_iterations={self.max_iterations} (last error: {last}); "
             "raise max_iterations, fix the failing actors, or loosen their validators"
         )
+
+    def _first_attempt(self) -> int:
+        """Where the dynamic loop starts: at 1, replaying what finished; a retry goes on after the
+        last attempt (or returns an accepted one, from a session that ended before recording it)."""
+        if not self.retry:
+            return 1
+        accepted = [n for n, a in self._replayed.items() if a.accepted]
+        return min(accepted) if accepted else max(self._replayed, default=0) + 1
 
     async def _replay(self, number: int, scope: Scope) -> _Attempt | None:
         """Attempt ``number`` as checkpointed by an earlier session, or None when it must run
