@@ -34,13 +34,13 @@ _state = _State()
 
 def active_tracer() -> Any:
     """The OpenTelemetry tracer runs report to, or None when tracing is off."""
-    if not _state.checked:
-        _state.checked = True
+    if not _state.checked:  # a bad setting fails every run until it is fixed
         value = os.environ.get(ENV, "").strip().lower()
         if value in _ON:
             configure()
         elif value not in _OFF:
             raise ValidationError(f"{ENV}={value!r}: set it to 1 to export spans, or 0 (or unset it) for none")
+        _state.checked = True
     return _state.tracer
 
 
