@@ -126,9 +126,10 @@ async def _live(request: Request) -> Response:
         after = params.integer(request.query_params, "after", 0, 0, 2**62)
         last = request.headers.get("last-event-id", "")
         after = int(last) if last.isdigit() else after
+        since = params.moment(request.query_params, "since") or 0.0
     except ValidationError as exc:
         return _Json({"error": str(exc)}, status_code=400)
-    stream = live_events(_reader(request), request.path_params["run_id"], after, request.is_disconnected)
+    stream = live_events(_reader(request), request.path_params["run_id"], after, since, request.is_disconnected)
     return StreamingResponse(stream, media_type="text/event-stream", headers={"x-accel-buffering": "no"})
 
 

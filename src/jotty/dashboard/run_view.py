@@ -22,7 +22,7 @@ RUN = (
     "SELECT run_id, flow, shape, status, input, output, error, summary, metadata, prompt_tokens, "
     "completion_tokens, owner, sessions, created_at, updated_at, finished_at FROM jotty_runs WHERE run_id = ?"
 )
-STEPS = "SELECT step_path, output, record FROM jotty_run_steps WHERE run_id = ?"
+STEPS = "SELECT step_path, output, record, finished_at FROM jotty_run_steps WHERE run_id = ?"
 EVENTS = "SELECT id, at, type, step_path, data FROM jotty_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
 EVENT_LIMIT = 20_000
 """Events read to build one run (a 1,000-step run writes about 5,000)."""
@@ -185,7 +185,9 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
     shape = json.loads(shape_text) if shape_text else {}
     root = flow
     steps: dict[str, dict[str, Any]] = {}
-    for path, output, record_text in await reader.rows(STEPS, (run_id,)):
+    checkpoint_at = 0.0
+    for path, output, record_text, finished_at in await reader.rows(STEPS, (run_id,)):
+        checkpoint_at = max(checkpoint_at, finished_at)
         step = steps[path] = _step(path)
         _apply_record(step, json.loads(record_text))
         step["_recorded"] = True
@@ -243,6 +245,7 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
         ],
         "events_total": len(events),
         "last_event_id": events[-1][0] if events else 0,
+        "checkpoint_at": checkpoint_at,
         "step_count": len(steps),
     }
 

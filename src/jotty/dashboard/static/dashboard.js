@@ -173,8 +173,9 @@
         try { data = await getJSON(url); drawRun(data); } catch (e) { /* the next event retries */ }
       }, 50);
     };
-    const source = new EventSource(`${url}/live?after=${data.last_event_id}`);
+    const source = new EventSource(`${url}/live?after=${data.last_event_id}&since=${data.checkpoint_at}`);
     source.addEventListener("step", refresh);
+    source.addEventListener("checkpoint", refresh);
     source.addEventListener("end", () => { source.close(); refresh(); });
   }
 
