@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 services:
 	bash scripts/services.sh
+	bash scripts/browser.sh
 
 test: $(STAMP) services
 	$(PY) -m pytest

@@ -9,8 +9,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -19,6 +21,8 @@ from starlette.testclient import TestClient
 from jotty.dashboard import create_app
 from jotty.runs import open_run_store
 from tests.runs.backends import KINDS, Backend, open_backend
+
+T = TypeVar("T")
 
 
 @pytest.fixture(params=KINDS)
@@ -35,6 +39,13 @@ def store(backend: Backend) -> str:
 def client_for(store: str, token: str | None = None, base_url: str = "http://127.0.0.1") -> TestClient:
     """A test client of the dashboard on ``store`` (use it as a context manager)."""
     return TestClient(create_app(store, token=token), base_url=base_url)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to its end on a fresh loop in a helper thread (a browser test's thread runs
+    Playwright's loop already)."""
+    with ThreadPoolExecutor(1) as helper:
+        return helper.submit(asyncio.run, coro).result()
 
 
 def free_port() -> int:
@@ -80,6 +91,6 @@ def serve(store: str, *extra: str, host: str = "127.0.0.1") -> Iterator[str]:
 @pytest.fixture
 def served(store: str) -> Iterator[str]:
     """The base URL of ``jotty dashboard`` serving ``store`` (created empty first)."""
-    asyncio.run(open_run_store(store).close())
+    run_async(open_run_store(store).close())
     with serve(store) as base:
         yield base

@@ -115,7 +115,7 @@ const Charts = (() => {
 
   /* The run timeline: one row per step (indented like the tree), a bar per call on a shared axis. */
   function timeline(host, { start, end, rows }, onPick) {
-    const row = 20, left = 220, width = 900;
+    const row = 20, left = 220, width = 1240;
     const span = Math.max(end - start, 1e-6);
     const s = svg(host, width, rows.length * row + 30);
     const x = (t) => left + ((width - left - 10) * (t - start)) / span;
