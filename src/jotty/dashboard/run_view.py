@@ -26,7 +26,7 @@ STEPS = "SELECT step_path, output, record, finished_at FROM jotty_run_steps WHER
 EVENTS = "SELECT id, at, type, step_path, data FROM jotty_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
 EVENT_LIMIT = 20_000
 """Events read to build one run (a 1,000-step run writes about 5,000)."""
-EVENTS_SHOWN = 1_000
+EVENTS_SHOWN = 300
 """The newest events the run page lists; the rest are one call of ``/api/runs/{id}/events`` away."""
 FALLBACK = "/fallback"
 ATTEMPT_EVENTS = frozenset({"step_started", "step_completed", "step_failed"})
@@ -63,13 +63,20 @@ def _apply_record(step: dict[str, Any], record: dict[str, Any]) -> None:
     step["completion_tokens"] = record.get("completion_tokens", 0)
 
 
-def _apply_event(steps: dict[str, dict[str, Any]], kind: str, path: str, at: float, data: dict[str, Any]) -> None:
+def _data(text: str | None) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(text) if text else {}
+    return loaded
+
+
+def _apply_event(steps: dict[str, dict[str, Any]], kind: str, path: str, at: float, text: str | None) -> None:
+    """Apply one event to its step; its data (JSON text) is parsed only when it is needed."""
     fallback = path.endswith(FALLBACK)
     owner = path[: -len(FALLBACK)] if fallback else path
     step = steps.get(owner)
     if step is None:
         step = steps[owner] = _step(owner)
     if kind == "step_started":
+        data = _data(text)
         if step["started_at"] is None:
             step["started_at"] = at
         step["calls"].append(
@@ -88,6 +95,7 @@ def _apply_event(steps: dict[str, dict[str, Any]], kind: str, path: str, at: flo
             step["attempts"] = max(step["attempts"], data.get("attempt") or 0)
     elif kind in ("step_completed", "step_failed"):
         ok = kind == "step_completed"
+        data = {} if ok and step.get("_recorded") else _data(text)
         for call in reversed(step["calls"]):
             if call["end"] is None and call["fallback"] == fallback:
                 call["end"], call["status"] = at, "completed" if ok else "failed"
@@ -102,6 +110,7 @@ def _apply_event(steps: dict[str, dict[str, Any]], kind: str, path: str, at: flo
             if step["started_at"] is not None:
                 step["duration"] = at - step["started_at"]
     elif kind == "chain_error_handled":
+        data = _data(text)
         step["strategies"].append({"strategy": data.get("strategy"), "attempt": data.get("attempt"), "at": at})
         if not step.get("_recorded"):
             step["strategy"] = data.get("strategy")
@@ -118,8 +127,9 @@ def _parent(path: str, steps: dict[str, dict[str, Any]], root: str) -> str:
 def _windows(events: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """The token shape of a run still running: tokens per window from ``step_completed`` events."""
     found: dict[str, dict[str, Any]] = {}
-    for _id, _at, kind, _path, data in events:
-        if kind == "step_completed" and data.get("window"):
+    for _id, _at, kind, _path, text in events:
+        data = _data(text) if kind == "step_completed" else {}
+        if data.get("window"):
             w = found.setdefault(
                 data["window"], {"path": data["window"], "kind": "step", "prompt": 0, "completion": 0, "calls": 0}
             )
@@ -197,7 +207,7 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
         _apply_record(step, record)
         step["_recorded"] = True
     raw = await reader.rows(EVENTS, (run_id, 0, EVENT_LIMIT))
-    events = [(i, at, kind, path, json.loads(data) if data else {}) for i, at, kind, path, data in raw]
+    events = raw
     for _id, at, kind, path, data in events:
         if kind in ATTEMPT_EVENTS or kind == "chain_error_handled":
             _apply_event(steps, kind, path, at, data)
@@ -240,8 +250,8 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
         "timeline": {"start": created, "end": end, "rows": timeline},
         "windows": summary.get("windows") or _windows(events),
         "events": [
-            {"id": i, "at": at, "type": kind, "path": path, "data": data}
-            for i, at, kind, path, data in events[-EVENTS_SHOWN:]
+            {"id": i, "at": at, "type": kind, "path": path, "data": _data(text)}
+            for i, at, kind, path, text in events[-EVENTS_SHOWN:]
         ],
         "events_total": len(events),
         "last_event_id": events[-1][0] if events else 0,
@@ -264,7 +274,4 @@ async def run_value(reader: Reader, run_id: str, which: str) -> str:
 async def run_events(reader: Reader, run_id: str, after: int, limit: int) -> list[dict[str, Any]]:
     """The run's events with id above ``after``, oldest first."""
     rows = await reader.rows(EVENTS, (run_id, after, limit))
-    return [
-        {"id": i, "at": at, "type": kind, "path": path, "data": json.loads(data) if data else {}}
-        for i, at, kind, path, data in rows
-    ]
+    return [{"id": i, "at": at, "type": kind, "path": path, "data": _data(data)} for i, at, kind, path, data in rows]

@@ -151,7 +151,9 @@
         h("div", { class: "card", id: "detail-box" })),
       h("div", { class: "card" }, h("h2", {}, "Timeline"), h("p", { class: "muted" }, "One row per step on the run's time axis; one bar per attempt (a fallback's is outlined)."), timeline),
       h("div", { class: "card" }, h("h2", {}, "Token shape"), h("p", { class: "muted" }, "Tokens per context window."), windows),
-      h("div", { class: "card" }, h("h2", {}, `Events (${num(data.events_total)})`), events));
+      h("div", { class: "card" }, h("h2", {}, `Events (${num(data.events_total)})`),
+        data.events_total > data.events.length ? h("p", { class: "muted" }, `The newest ${num(data.events.length)}; all of them: `,
+          h("a", { href: `/api/runs/${enc(r.run_id)}/events?limit=10000` }, "events JSON")) : null, events));
     Charts.timeline(timeline, data.timeline, pick);
     if (data.windows.length) {
       Charts.bars(windows, { labels: data.windows.map((w) => w.path), series: [
