@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -20,20 +19,10 @@ from starlette.testclient import TestClient
 
 from jotty.dashboard import create_app
 from jotty.runs import open_run_store
-from tests.runs.backends import KINDS, Backend, open_backend
+from tests.runs.conftest import backend, store
 
 T = TypeVar("T")
-
-
-@pytest.fixture(params=KINDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    with open_backend(request.param, tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def store(backend: Backend) -> str:
-    return backend.store
+__all__ = ["backend", "store"]  # the run tests' fixtures: every store test runs on SQLite and PostgreSQL
 
 
 def client_for(store: str, token: str | None = None, base_url: str = "http://127.0.0.1") -> TestClient:

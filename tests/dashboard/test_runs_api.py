@@ -51,8 +51,9 @@ async def test_run_page_shows_nested_tree_attempts_fallback_and_inputs(store: st
     rows = data["timeline"]["rows"]
     assert len(rows) == data["step_count"] == 8
     assert [r["depth"] for r in rows[:5]] == [0, 0, 1, 1, 2]
-    assert all(
-        data["timeline"]["start"] <= c["start"] <= c["end"] <= data["timeline"]["end"] for r in rows for c in r["calls"]
+    calls = [c for r in rows for c in _node(tree, r["path"])["calls"]]
+    assert len(calls) == 10 and all(
+        data["timeline"]["start"] <= c["start"] <= c["end"] <= data["timeline"]["end"] for c in calls
     )
     # The token shape: one window per agent call site, with the tokens the agents reported.
     windows = {w["path"]: w for w in data["windows"]}

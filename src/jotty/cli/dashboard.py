@@ -16,7 +16,7 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8321,
     token: Annotated[
         str | None,
-        typer.Option(help="Require this token (16+ characters) [default: $JOTTY_DASHBOARD_TOKEN]", show_default=False),
+        typer.Option(help="Require this token, 16+ characters (default: $JOTTY_DASHBOARD_TOKEN).", show_default=False),
     ] = None,
 ) -> None:
     """Serve the web dashboard: runs, each run's tree and timeline (live), insights, queue, learning, memory."""

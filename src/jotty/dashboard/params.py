@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from jotty.errors import ValidationError
 
@@ -54,3 +55,30 @@ def moment(query: Mapping[str, str], name: str) -> float | None:
         raise ValidationError(
             f"{name}={raw!r} is not a time: send epoch seconds or ISO 8601 such as 2026-12-01T04:00"
         ) from None
+
+
+class Where:
+    """A ``WHERE`` clause built from the filters that were given (``None`` filters are left out)."""
+
+    def __init__(self) -> None:
+        self.terms: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, term: str, *args: Any) -> None:
+        self.terms.append(term)
+        self.args.extend(args)
+
+    def equal(self, **columns: Any) -> None:
+        """``column = value`` for each column given a value."""
+        for column, value in columns.items():
+            if value is not None:
+                self.add(f"{column} = ?", value)
+
+    def after_cursor(self, key_column: str, stamp: Any, key: str) -> None:
+        """Rows past the cursor (``stamp``, ``key``) in ``created_at DESC, key_column`` order."""
+        # The leading range keeps the index usable (an OR alone makes SQLite scan from the top).
+        self.add(f"created_at <= ? AND (created_at < ? OR {key_column} > ?)", stamp, stamp, key)
+
+    @property
+    def clause(self) -> str:
+        return f"WHERE {' AND '.join(self.terms)}" if self.terms else ""

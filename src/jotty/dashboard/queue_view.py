@@ -53,23 +53,18 @@ async def queue_page(reader: Reader, query: Mapping[str, str]) -> dict[str, Any]
     limit = params.integer(query, "limit", 50, 1, 500)
     hours = params.integer(query, "hours", 24, 1, 24 * 90)
     cursor = params.text(query, "cursor")
-    where, args = [], []
-    for column, value in (("status", status), ("category", category), ("agent_type", agent_type)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
+    where = params.Where()
+    where.equal(status=status, category=category, agent_type=agent_type)
     if search is not None:
-        where.append("title LIKE ?")
-        args.append(f"%{search}%")
+        where.add("title LIKE ?", f"%{search}%")
     if cursor is not None:
         stamp, sep, task_id = cursor.partition("~")
         if not sep:
             raise ValidationError(f"cursor={cursor!r} is not one this API gave: use the 'next' value of a page")
-        where.append("(created_at < ? OR (created_at = ? AND task_id > ?))")
-        args += [stamp, stamp, task_id]
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
+        where.after_cursor("task_id", stamp, task_id)
     rows = await reader.rows(
-        f"SELECT {TASK_COLUMNS} FROM tasks {clause} ORDER BY created_at DESC, task_id LIMIT ?", [*args, limit + 1]
+        f"SELECT {TASK_COLUMNS} FROM tasks {where.clause} ORDER BY created_at DESC, task_id LIMIT ?",
+        [*where.args, limit + 1],
     )
     tasks = [_task(r) for r in rows[:limit]]
     counts = {s: n for s, n in await reader.rows("SELECT status, COUNT(*) FROM tasks GROUP BY status")}

@@ -24,6 +24,12 @@ RUN = (
 )
 STEPS = "SELECT step_path, output, record, finished_at FROM jotty_run_steps WHERE run_id = ?"
 EVENTS = "SELECT id, at, type, step_path, data FROM jotty_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
+STEP_EVENTS = (
+    "SELECT id, at, type, step_path, data FROM jotty_events WHERE run_id = ? AND type IN "
+    "('step_started', 'step_completed', 'step_failed', 'chain_error_handled', 'step_restored') ORDER BY id LIMIT ?"
+)
+LATEST_EVENTS = "SELECT id, at, type, step_path, data FROM jotty_events WHERE run_id = ? ORDER BY id DESC LIMIT ?"
+COUNT_EVENTS = "SELECT COUNT(*) FROM jotty_events WHERE run_id = ?"
 EVENT_LIMIT = 20_000
 """Events read to build one run (a 1,000-step run writes about 5,000)."""
 EVENTS_SHOWN = 300
@@ -152,19 +158,9 @@ def _inputs(node: dict[str, Any], given: dict[str, Any] | None) -> None:
 
 
 def _flatten(node: dict[str, Any], depth: int, rows: list[dict[str, Any]]) -> None:
+    """The timeline's rows: each step's path and depth, in tree order (its calls are in the tree)."""
     for child in node["children"]:
-        rows.append(
-            {
-                "path": child["path"],
-                "name": child["name"],
-                "depth": depth,
-                "status": child["status"],
-                "start": child["started_at"],
-                "duration": child["duration"],
-                "calls": child["calls"],
-                "strategy": child["strategy"],
-            }
-        )
+        rows.append({"path": child["path"], "depth": depth})
         _flatten(child, depth + 1, rows)
 
 
@@ -191,6 +187,9 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
         updated,
         finished,
     ) = row
+    # The newest events first: whatever lands after this is sent by the live stream.
+    latest = sorted(await reader.rows(LATEST_EVENTS, (run_id, EVENTS_SHOWN)))
+    total = await reader.one(COUNT_EVENTS, (run_id,))
     summary = json.loads(summary_text) if summary_text else {}
     shape = json.loads(shape_text) if shape_text else {}
     root = flow
@@ -206,8 +205,7 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
         step = steps.setdefault(record["path"], _step(record["path"]))
         _apply_record(step, record)
         step["_recorded"] = True
-    raw = await reader.rows(EVENTS, (run_id, 0, EVENT_LIMIT))
-    events = raw
+    events = await reader.rows(STEP_EVENTS, (run_id, EVENT_LIMIT))
     for _id, at, kind, path, data in events:
         if kind in ATTEMPT_EVENTS or kind == "chain_error_handled":
             _apply_event(steps, kind, path, at, data)
@@ -250,11 +248,10 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
         "timeline": {"start": created, "end": end, "rows": timeline},
         "windows": summary.get("windows") or _windows(events),
         "events": [
-            {"id": i, "at": at, "type": kind, "path": path, "data": _data(text)}
-            for i, at, kind, path, text in events[-EVENTS_SHOWN:]
+            {"id": i, "at": at, "type": kind, "path": path, "data": _data(text)} for i, at, kind, path, text in latest
         ],
-        "events_total": len(events),
-        "last_event_id": events[-1][0] if events else 0,
+        "events_total": total[0] if total else 0,
+        "last_event_id": latest[-1][0] if latest else 0,
         "checkpoint_at": checkpoint_at,
         "step_count": len(steps),
     }

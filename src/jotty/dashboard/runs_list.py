@@ -56,24 +56,16 @@ async def runs_page(reader: Reader, query: Mapping[str, str]) -> dict[str, Any]:
     until = params.moment(query, "until")
     limit = params.integer(query, "limit", 50, 1, 500)
     cursor = _cursor(params.text(query, "cursor"))
-    where: list[str] = []
-    args: list[Any] = []
-    for column, value in (("status", status), ("flow", flow), ("owner", owner)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
+    where = params.Where()
+    where.equal(status=status, flow=flow, owner=owner)
     if since is not None:
-        where.append("created_at >= ?")
-        args.append(since)
+        where.add("created_at >= ?", since)
     if until is not None:
-        where.append("created_at < ?")
-        args.append(until)
+        where.add("created_at < ?", until)
     if cursor is not None:
-        where.append("(created_at < ? OR (created_at = ? AND run_id > ?))")
-        args += [cursor[0], cursor[0], cursor[1]]
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    statement = f"SELECT {COLUMNS} FROM jotty_runs {clause} ORDER BY created_at DESC, run_id LIMIT ?"
-    rows = await reader.rows(statement, [*args, limit + 1])
+        where.after_cursor("run_id", *cursor)
+    statement = f"SELECT {COLUMNS} FROM jotty_runs {where.clause} ORDER BY created_at DESC, run_id LIMIT ?"
+    rows = await reader.rows(statement, [*where.args, limit + 1])
     now = time.time()
     runs = [_row(r, now) for r in rows[:limit]]
     more = len(rows) > limit

@@ -154,7 +154,15 @@
       h("div", { class: "card" }, h("h2", {}, `Events (${num(data.events_total)})`),
         data.events_total > data.events.length ? h("p", { class: "muted" }, `The newest ${num(data.events.length)}; all of them: `,
           h("a", { href: `/api/runs/${enc(r.run_id)}/events?limit=10000` }, "events JSON")) : null, events));
-    Charts.timeline(timeline, data.timeline, pick);
+    const byPath = new Map();
+    const walk = (n) => { byPath.set(n.path, n); n.children.forEach(walk); };
+    walk(data.tree);
+    const rows = data.timeline.rows.map((row) => {
+      const n = byPath.get(row.path);
+      return { path: row.path, depth: row.depth, name: n.name, status: n.status, start: n.started_at,
+               duration: n.duration, calls: n.calls };
+    });
+    Charts.timeline(timeline, { start: data.timeline.start, end: data.timeline.end, rows }, pick);
     if (data.windows.length) {
       Charts.bars(windows, { labels: data.windows.map((w) => w.path), series: [
         { name: "prompt", values: data.windows.map((w) => w.prompt) },
