@@ -37,17 +37,17 @@ const Charts = (() => {
   /* Vertical bars: labels along x, one or more series (stacked). */
   function bars(host, { labels, series, height = 180 }) {
     const width = Math.max(560, labels.length * 28 + 60);
-    const s = svg(host, width, height + 60);
+    const s = svg(host, width, height + 76);
     const totals = labels.map((_, i) => series.reduce((a, ser) => a + (ser.values[i] || 0), 0));
     const top = nice(Math.max(0, ...totals));
     const x0 = 48, bw = (width - x0 - 8) / Math.max(1, labels.length);
     for (let g = 0; g <= 4; g++) {
-      const y = 8 + height - (height * g) / 4;
+      const y = 22 + height - (height * g) / 4;
       el("line", { x1: x0, x2: width - 4, y1: y, y2: y, stroke: "#e9ecef" }, s);
       label(s, x0 - 4, y + 4, fmt((top * g) / 4), { "text-anchor": "end" });
     }
     labels.forEach((name, i) => {
-      let y = 8 + height;
+      let y = 22 + height;
       for (const ser of series) {
         const v = ser.values[i] || 0;
         const h = (height * v) / top;
@@ -57,11 +57,11 @@ const Charts = (() => {
         tip(r, `${name}: ${ser.name} ${fmt(v)}`);
       }
       if (labels.length <= 40 || i % Math.ceil(labels.length / 40) === 0) {
-        label(s, x0 + i * bw + bw / 2, height + 22, String(name).slice(-14),
-              { "text-anchor": "end", transform: `rotate(-35 ${x0 + i * bw + bw / 2} ${height + 22})` });
+        label(s, x0 + i * bw + bw / 2, height + 36, String(name).slice(-14),
+              { "text-anchor": "end", transform: `rotate(-35 ${x0 + i * bw + bw / 2} ${height + 36})` });
       }
     });
-    legend(s, series.map((x) => x.name), width - 8, height + 56);
+    legend(s, series.map((x) => x.name), width - 8, 10);
   }
 
   function legend(s, names, right, y) {

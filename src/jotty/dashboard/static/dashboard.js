@@ -34,7 +34,7 @@
   function fail(err) { show(h("p", { class: "error" }, String(err.message || err))); }
   function table(columns, rows, cell) {
     return h("table", {}, h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null }, c.title)))),
-      h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", { class: c.num ? "num" : null }, cell(r, c.key)))))));
+      h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", { class: c.num ? "num" : c.wrap ? "wrap" : null }, cell(r, c.key)))))));
   }
   function query() { return new URLSearchParams(location.search); }
   function filterForm(fields, onSubmit) {
@@ -142,7 +142,7 @@
     const timeline = h("div", { id: "timeline" });
     const windows = h("div", { id: "windows" });
     const events = table([{ key: "id", title: "#", num: true }, { key: "at", title: "time" }, { key: "type", title: "event" },
-      { key: "path", title: "step" }, { key: "data", title: "data" }], data.events.slice().reverse(),
+      { key: "path", title: "step", wrap: true }, { key: "data", title: "data", wrap: true }], data.events.slice().reverse(),
       (e, k) => k === "at" ? new Date(e.at * 1000).toLocaleTimeString() : k === "data" ? JSON.stringify(e.data).slice(0, 300) : e[k]);
     show(h("h1", {}, "Run ", r.run_id, live), stats,
       r.error ? h("p", { class: "error card" }, r.error) : null,
@@ -230,7 +230,7 @@
     show(h("h1", {}, "Queue"), chips, form, h("div", { class: "card" }, tasks, pager),
       h("div", { class: "card" }, h("h2", {}, "Workers"), data.workers.length ? workers : h("p", { class: "muted" }, "No worker holds a task.")),
       h("div", { class: "card" }, h("h2", {}, "Throughput (finished tasks per hour)"), chart));
-    Charts.bars(chart, { labels: data.throughput.map((t) => t.hour.slice(5)), series: [
+    Charts.bars(chart, { labels: data.throughput.map((t) => t.hour.slice(11)), series: [
       { name: "completed", values: data.throughput.map((t) => t.completed) },
       { name: "failed", values: data.throughput.map((t) => t.failed) }] });
   }
