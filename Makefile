@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 services:
 	bash scripts/services.sh
+	bash scripts/browser.sh
 
 test: $(STAMP) services
 	$(PY) -m pytest
@@ -35,6 +36,7 @@ bench: $(STAMP) services
 	$(PY) -m bench.distributed
 	$(PY) -m bench.memory
 	$(PY) -m bench.recording
+	$(PY) -m bench.dashboard
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ import typer
 
 from jotty.cli import data as data_cli
 from jotty.cli.chat import chat
+from jotty.cli.dashboard import dashboard
 from jotty.cli.demo import demo
 from jotty.cli.learning import learning_app
 from jotty.cli.queue import queue_app
@@ -29,6 +30,7 @@ app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
 app.command("demo")(demo)
+app.command("dashboard")(dashboard)
 
 
 def main() -> None:
