@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from jotty.agents import FunctionAgent
 from jotty.memory import Memory
 from jotty.orchestration import AgentConfig, Conductor
-from jotty.orchestration.conducted import ConductedRun
 from jotty.queue import TaskStatus
 from jotty.queue.factory import open_queue
 from tests.dashboard.conftest import client_for
@@ -55,19 +52,13 @@ async def test_learning_page_actors_by_category_and_the_curve(store: str) -> Non
         AgentConfig("steady", FunctionAgent(lambda g: g, name="steady")),
         AgentConfig("shaky", FunctionAgent(sometimes, name="shaky")),
     ]
-    with Conductor(actors, mode="dynamic", store=store) as conductor:
+    with Conductor(actors, mode="dynamic", store=store) as conductor:  # records every run in the store
         for i in range(6):
-            await conductor.run(f"goal {i}", context={"category": "docs"})
-            # Record the run as a flow run too, as a recorded Conductor run does (route_chosen events).
-            router, plan = conductor._router, conductor._plan
-            trajectory = await asyncio.to_thread(router.start, f"goal {i}", {"category": "docs"}, f"c-{i}")
-            await ConductedRun(plan, router, trajectory, {"goal": f"goal {i}", "category": "docs"}, 10).run(
-                f"goal {i}", store=store, run_id=f"c-{i}"
-            )
+            await conductor.run(f"goal {i}", context={"category": "docs"}, run_id=f"c-{i}")
     with client_for(store) as client:
         page = client.get("/api/learning?window=2").json()
     docs = {a["actor"]: a for a in page["categories"]["docs"]}
-    assert set(docs) == {"steady", "shaky"} and sum(a["attempts"] for a in docs.values()) >= 12
+    assert set(docs) == {"steady", "shaky"} and sum(a["attempts"] for a in docs.values()) >= 6
     assert all(0 <= a["success_rate"] <= 1 for a in docs.values())
     assert [c["run"] for c in page["curve"]] == [1, 2, 3, 4, 5, 6]
     assert all(c["tries"] >= 1 and 0 <= c["first_try_rate"] <= 1 for c in page["curve"])
