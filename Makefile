@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 services:
 	bash scripts/services.sh
+	bash scripts/browser.sh
 
 test: $(STAMP) services
 	$(PY) -m pytest
@@ -31,9 +32,12 @@ bench: $(STAMP) services
 	$(PY) -m bench.queue
 	$(PY) -m bench.patterns
 	$(PY) -m bench.learning
+	$(PY) -m bench.registry
 	$(PY) -m bench.distributed
 	-$(PY) -m pip install -q -e '.[quality]'
 	$(PY) -m bench.memory
+	$(PY) -m bench.recording
+	$(PY) -m bench.dashboard
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

@@ -113,9 +113,15 @@ def _near_duplicates(
 
 
 def ingest(
-    database: Database, scope: str, items: Sequence[Item], embedding: Embedding, min_salience: float
+    database: Database,
+    scope: str,
+    items: Sequence[Item],
+    embedding: Embedding,
+    min_salience: float,
+    dedupe: bool = True,
 ) -> list[RememberOutcome]:
-    """Remember ``items`` in one transaction; one outcome per item, in order."""
+    """Remember ``items`` in one transaction; one outcome per item, in order. ``dedupe=False``
+    stores every item as its own memory (no near-duplicate reinforcement)."""
     outcomes: list[RememberOutcome | None] = [None] * len(items)
     kept = []
     for index, item in enumerate(items):
@@ -125,7 +131,7 @@ def ingest(
         else:
             kept.append(index)
     similar: dict[int, list[tuple[int, float]]] = {}
-    if kept and embedding.vectors is not None and embedding.name and embedding.dimension:
+    if dedupe and kept and embedding.vectors is not None and embedding.name and embedding.dimension:
         with fresh_cache(database, scope, embedding.name, embedding.dimension) as cache:
             for level in {items[i].level for i in kept}:
                 mine = [i for i in kept if items[i].level == level]
@@ -140,7 +146,7 @@ def ingest(
             cur, scope, embedding.name if embedding.vectors is not None else None, embedding.dimension, now
         )
         existing: dict[str, store.Row] = {}
-        for level in {items[i].level for i in kept}:
+        for level in {items[i].level for i in kept} if dedupe else ():
             signatures = [items[i].signature for i in kept if items[i].level == level]
             existing.update(store.by_signature(cur, scope, signatures, DEDUP_LEVELS[level]))
         near = _near_duplicates(cur, items, kept, existing, similar)
@@ -168,7 +174,7 @@ def ingest(
                     holder.level,
                 )
                 continue
-            twin = fresh.get(item.signature)
+            twin = fresh.get(item.signature) if dedupe else None
             if twin is not None:
                 _absorb(twin, twin.id, item)
                 outcomes[index] = RememberOutcome(
@@ -190,7 +196,7 @@ def ingest(
                 last_seen=item.at,
             )
             new.sources[0]["id"] = new.id
-            fresh[item.signature] = new
+            fresh[item.signature if dedupe else new.id] = new
             outcomes[index] = RememberOutcome(
                 new.id,
                 "stored",
