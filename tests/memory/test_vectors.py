@@ -120,3 +120,14 @@ async def test_another_processs_writes_and_forgets_reach_the_cache(
         hits = await memory.recall("a piano fell into the sea", k=10)
         assert all(hit.metadata.get("n") != 7 for hit in hits)
         assert cache.n == 300  # 300 notes + the lighthouse - the forgotten one, after a full reload
+
+
+async def test_full_text_finds_a_small_scope_beside_a_big_one(store: str) -> None:
+    async with Memory(store, scope="big", embedder=False) as big:
+        await big.remember_many([f"zebra zebra {n}" for n in range(300)])  # they outrank the small scope's
+        small = big.scoped("small")
+        await small.remember_many(["a zebra crossed the river at dawn", "my zebra mug broke", "nothing here"])
+        for query in ("zebra", "zebra river dawn"):
+            hits = await small.recall(query, k=10)
+            assert sorted(hit.text for hit in hits)[:2] == ["a zebra crossed the river at dawn", "my zebra mug broke"]
+        assert len(await big.recall("zebra", k=10)) == 10

@@ -310,12 +310,24 @@ def _fts5(
     if len(anchor) < len(present):
         query = f"({query}) AND ({' OR '.join(phrase for _, phrase in present)})"
     marks = ", ".join("?" * len(levels))
-    return cur.rows(
-        "SELECT m.seq, -f.rank FROM (SELECT rowid AS seq, bm25(jotty_memory_fts) AS rank FROM jotty_memory_fts "
-        "WHERE jotty_memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?) f JOIN jotty_memory m ON m.seq = f.seq "
-        f"WHERE m.scope = ? AND m.level IN ({marks}){bounds} ORDER BY f.rank LIMIT ?",
-        (query, FTS_WINDOW, scope, *levels, *params, limit),
+    ranked = (
+        "SELECT rowid AS seq, bm25(jotty_memory_fts) AS rank FROM jotty_memory_fts "
+        "WHERE jotty_memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
     )
+    where = f"WHERE m.scope = ? AND m.level IN ({marks}){bounds} ORDER BY f.rank LIMIT ?"
+    # Most stores hold one busy scope: rank first, then check the scope of the best few only; when
+    # other scopes or the bounds leave too few, check every ranked match.
+    rows = cur.rows(
+        f"SELECT m.seq, -f.rank FROM (SELECT * FROM ({ranked}) ORDER BY rank LIMIT ?) f "
+        f"JOIN jotty_memory m ON m.seq = f.seq {where}",
+        (query, FTS_WINDOW, 2 * limit, scope, *levels, *params, limit),
+    )
+    if len(rows) < limit and (len(phrases) == 1 or total > 2 * limit):
+        rows = cur.rows(
+            f"SELECT m.seq, -f.rank FROM ({ranked}) f JOIN jotty_memory m ON m.seq = f.seq {where}",
+            (query, FTS_WINDOW, scope, *levels, *params, limit),
+        )
+    return rows
 
 
 def changed(cur: Cursor, scope: str, after_rev: int) -> list[Sequence[Any]]:
