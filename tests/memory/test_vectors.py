@@ -55,7 +55,7 @@ def test_index_agrees_with_the_exact_scan_and_follows_updates(monkeypatch: pytes
     cache.upsert(rows_of(data[2_100:], first_seq=2_101))
     assert cache.sorted == 3_000
     for seq in (1, 1_500, 2_051, 3_000):
-        assert cache.cosines(data[seq - 1], [seq])[seq] == pytest.approx(1.0, abs=1e-5)
+        assert cache.cosines(data[seq - 1], [seq])[0][seq] == pytest.approx(1.0, abs=1e-5)
     # an update changes the level in place; a filter that leaves too few falls back to the exact scan
     cache.upsert([(5, "archive", 4.0, to_blob(data[4]))])
     assert cache.n == 3_000

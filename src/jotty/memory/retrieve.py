@@ -51,7 +51,7 @@ def search(
         # other questions by all their words.
         if names:
             named = store.lexical(
-                cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, 2 * pool
+                cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, 3 * pool // 2
             )
             return named, named
         found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool)
@@ -64,8 +64,7 @@ def search(
         with fresh_cache(database, scope, embedder, dimension) as cache:
             near = cache.nearest(vectors[1], pool, query.levels, query.since, query.until)
             everyone = set(found_lexical) | set(found_named) | {seq for seq, _ in near}
-            by_vector = cache.cosines(vectors[1], everyone)
-            by_vector_full = cache.cosines(vectors[0], everyone)
+            by_vector_full, by_vector = cache.cosines(vectors, everyone)
     seqs = set(found_lexical) | set(found_named) | set(by_vector)
     rows = database.read(lambda cur: store.briefs(cur, seqs))
     rows = {seq: row for seq, row in rows.items() if row.level in query.levels}

@@ -225,14 +225,15 @@ class VectorCache:
         scores[~self._mask(None, levels, since, until)] = -np.inf
         return [(int(self.seqs[i]), float(scores[i])) for i in _top(scores, k)]
 
-    def cosines(self, query: Vector, seqs: Iterable[int]) -> dict[int, float]:
-        """The cosine of ``query`` with each of ``seqs`` that has a vector here."""
+    def cosines(self, queries: Vector, seqs: Iterable[int]) -> list[dict[int, float]]:
+        """For each of ``queries`` (rows), its cosine with each of ``seqs`` that has a vector here."""
+        vectors = np.asarray(queries, dtype=np.float32).reshape(-1, self.dimension)
         found = [(seq, self.position[seq]) for seq in seqs if seq in self.position]
         if not found:
-            return {}
-        vector = np.asarray(query, dtype=np.float32).reshape(-1)
-        scores = self.matrix[[index for _, index in found]] @ vector
-        return {seq: float(score) for (seq, _), score in zip(found, scores.tolist(), strict=True)}
+            return [{} for _ in vectors]
+        scores = (self.matrix[[index for _, index in found]] @ vectors.T).T.tolist()
+        keys = [seq for seq, _ in found]
+        return [dict(zip(keys, row, strict=True)) for row in scores]
 
     def similar(self, vectors: Vector, threshold: float, levels: Sequence[str]) -> list[list[tuple[int, float]]]:
         """For each vector, the ``(seq, cosine)`` of rows of ``levels`` at or above ``threshold`` (best first,
