@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +70,7 @@ def search(
     rows = database.read(lambda cur: store.briefs(cur, seqs))
     rows = {seq: row for seq, row in rows.items() if row.level in query.levels}
     candidates = {}
+    named = _whole_words(names)
     for seq, row in rows.items():
         lowered = row.text.lower()
         candidates[seq] = Candidate(
@@ -76,7 +78,7 @@ def search(
             row.created_at,
             row.salience,
             row.uses,
-            names=len(names.intersection(words(row.text))) / len(names) if names else 0.0,
+            names=len(set(named.findall(lowered))) / len(names) if named else 0.0,
             coverage=sum(1 for t in asked if t in lowered) / len(asked) if asked else 0.0,
             semantic=row.level == "semantic",
         )
@@ -94,6 +96,14 @@ def search(
             why["window"] = [_iso(intent.window[0]), _iso(intent.window[1])]
         hits.append(to_hit(stored, round(score, 6), why))
     return hits
+
+
+def _whole_words(names: frozenset[str]) -> re.Pattern[str] | None:
+    """A pattern finding ``names`` (lower-cased words) as whole words of a lower-cased text."""
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.compile(f"(?<![^\\W_])(?:{alternatives})(?![^\\W_])")
 
 
 def what_of(text: str) -> str:
