@@ -44,6 +44,8 @@ class EventType(StrEnum):
     TASK_CLAIMED = "task_claimed"
     TASK_COMPLETED = "task_completed"
     TASK_FAILED = "task_failed"
+    CONTEXT_COMPRESSED = "context_compressed"
+    CONTEXT_PREFETCH = "context_prefetch"
 
 
 @dataclass
