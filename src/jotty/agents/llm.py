@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter
@@ -35,8 +36,15 @@ class LLMAgent(Agent):
 
     ``input`` is a user message (a string), one message dict or a list of message dicts
     (``{"role": ..., "content": ...}``); messages in ``ctx.data[history_key]`` (default
-    ``"history"``) come before it. The output is the model's final text; ``artifacts`` hold the
-    model, the number of requests and the whole conversation (``messages``).
+    ``"history"``) come before it, and a text in ``ctx.data[context_key]`` (default ``"context"``:
+    the window a context level assembled) follows the system prompt. The output is the model's
+    final text; ``artifacts`` hold the model, the number of requests and the whole conversation
+    (``messages``).
+
+    A request the provider refuses because the context is too long (its error code
+    ``context_length_exceeded`` or a message saying so; not any 400) is compressed by the context
+    guard and sent again, up to ``context_retries`` times: ``context_compressed`` and ``llm_retry``
+    (``reason: context_length``) events say so.
     """
 
     def __init__(
@@ -57,8 +65,14 @@ class LLMAgent(Agent):
         history_key: str = "history",
         name: str | None = None,
         client: Any = None,
+        context_retries: int = 2,
+        context_key: str = "context",
     ) -> None:
-        for label, value in (("max_tool_rounds", max_tool_rounds), ("max_retries", max_retries)):
+        for label, value in (
+            ("max_tool_rounds", max_tool_rounds),
+            ("max_retries", max_retries),
+            ("context_retries", context_retries),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValidationError(f"LLMAgent {label} must be an integer >= 0, got {value!r}")
         if not timeout > 0:
@@ -75,6 +89,8 @@ class LLMAgent(Agent):
         self.timeout = timeout
         self.params = dict(params or {})
         self.history_key = history_key
+        self.context_retries = context_retries
+        self.context_key = context_key
         self.name = name or f"llm:{self.config.model}"
         self._client = client
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
@@ -100,7 +116,7 @@ class LLMAgent(Agent):
 
         for round_number in range(self.max_tool_rounds + 1):
             try:
-                completion, attempts = await self._request(messages, ctx)
+                completion, attempts = await self._fitted_request(messages, ctx)
             except _RequestFailedError as exc:
                 requests += exc.attempts
                 return AgentResult.failure(
@@ -129,6 +145,9 @@ class LLMAgent(Agent):
         messages: list[dict[str, Any]] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
+        context = ctx.data.get(self.context_key)
+        if isinstance(context, str) and context:
+            messages.append({"role": "system", "content": context})
         history = ctx.data.get(self.history_key)
         if history is not None:
             messages.extend(_checked_messages(history, f"ctx.data[{self.history_key!r}]"))
@@ -159,6 +178,40 @@ class LLMAgent(Agent):
             self._clients[loop] = client
         return client
 
+    async def _fitted_request(self, messages: list[dict[str, Any]], ctx: RunContext) -> tuple[Completion, int]:
+        """``_request``, compressing ``messages`` (in place) and trying again when the provider says
+        the context is too long."""
+        from jotty.context.guard import ContextBudgetError  # the guard lives a layer up
+        from jotty.context.messages import fit_messages, tokens_of
+
+        attempts = 0
+        for compression in range(self.context_retries + 1):
+            try:
+                completion, used = await self._request(messages, ctx)
+                return completion, attempts + used
+            except _ContextTooLongError as exc:
+                attempts += exc.attempts
+                if compression == self.context_retries:
+                    raise _RequestFailedError(
+                        f"{exc} (still too long after {compression} compressions: shorten the input or "
+                        "history, or raise context_retries)",
+                        attempts,
+                    ) from None
+                before = tokens_of(messages)
+                budget = before * 7 // 10
+                if exc.limit is not None:
+                    budget = min(budget, max(1, exc.limit - _reserved(self.params)))
+                try:
+                    fitted, window = fit_messages(messages, max(1, budget))
+                except ContextBudgetError as cut:
+                    raise _RequestFailedError(f"{exc}; {cut}", attempts) from None
+                messages[:] = fitted
+                await ctx.emit(EventType.CONTEXT_COMPRESSED, reason="context_length_exceeded", **window.event())
+                await ctx.emit(
+                    EventType.LLM_RETRY, attempt=compression + 1, delay=0.0, error=exc.reason, reason="context_length"
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def _request(self, messages: list[dict[str, Any]], ctx: RunContext) -> tuple[Completion, int]:
         """One completion, retried on transient failures; raise ``_RequestFailedError`` when it gives up."""
         client = self._client_for_loop()
@@ -185,6 +238,14 @@ class LLMAgent(Agent):
             except openai.APIStatusError as exc:
                 retryable, headers = retryable_status(exc.status_code), exc.response.headers
                 reason = f"HTTP {exc.status_code}: {_status_message(exc)}{_hint(exc.status_code)}"
+                if context_too_long(exc.status_code, _status_code(exc), _status_message(exc)):
+                    where = self.config.base_url or "the OpenAI API"
+                    raise _ContextTooLongError(
+                        f"LLM request to {where} (model {self.config.model!r}) failed: {reason}",
+                        reason,
+                        context_limit(_status_message(exc)),
+                        attempt + 1,
+                    ) from None
             except openai.APITimeoutError:
                 retryable, reason = True, f"no response within {self.timeout}s"
             except openai.APIConnectionError as exc:
@@ -246,6 +307,51 @@ class _RequestFailedError(Exception):
     def __init__(self, message: str, attempts: int) -> None:
         super().__init__(message)
         self.attempts = attempts
+
+
+class _ContextTooLongError(_RequestFailedError):
+    def __init__(self, message: str, reason: str, limit: int | None, attempts: int) -> None:
+        super().__init__(message, attempts)
+        self.reason = reason
+        self.limit = limit
+
+
+CONTEXT_CODES = frozenset({"context_length_exceeded", "model_max_prompt_tokens_exceeded", "string_above_max_length"})
+"""Error codes providers use for a request whose context is too long."""
+_CONTEXT_WORDS = re.compile(
+    r"maximum context length|context[ _]length|context window|prompt is too long|too many (input )?tokens",
+    re.IGNORECASE,
+)
+_LIMIT = re.compile(r"maximum context length is ([\d,]+)", re.IGNORECASE)
+
+
+def context_too_long(status: int, code: str | None, message: str) -> bool:
+    """Whether a refused request was refused for its context length: a 400/413/422 whose error
+    code or message says so (a 429 rate limit on tokens per minute is not)."""
+    if status not in (400, 413, 422):
+        return False
+    return code in CONTEXT_CODES or bool(_CONTEXT_WORDS.search(message))
+
+
+def context_limit(message: str) -> int | None:
+    """The context size a refusal names ("maximum context length is 8192 tokens"), if any."""
+    found = _LIMIT.search(message)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def _reserved(params: Mapping[str, Any]) -> int:
+    value = params.get("max_completion_tokens") or params.get("max_tokens") or 0
+    return value if isinstance(value, int) else 0
+
+
+def _status_code(exc: Any) -> str | None:
+    body = exc.body
+    if isinstance(body, Mapping):
+        code = body.get("code")
+        if code is None and isinstance(body.get("error"), Mapping):
+            code = body["error"].get("code")
+        return code if isinstance(code, str) else None
+    return getattr(exc, "code", None)
 
 
 def _import_openai() -> Any:

@@ -10,7 +10,7 @@ budget: a budget below the pinned parts is a ``ContextBudgetError``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -198,10 +198,8 @@ class _Assembly:
             return self.window()
         self.check_pinned()
         self.dedupe()
-        for i in self.order():
-            if self.over() <= 0:
-                break
-            self.shrink(i, self.compress(i))
+        for i, allowance in self.targets():
+            self.shrink(i, self.compress(i, allowance))
         self.last_resort()
         return self.window()
 
@@ -211,10 +209,7 @@ class _Assembly:
             return self.run_sync()
         self.check_pinned()
         self.dedupe()
-        for i in self.order():
-            if self.over() <= 0:
-                break
-            allowance = self.allowance(i)
+        for i, allowance in self.targets():
             part = self.parts[i]
             if allowance >= MIN_PART_TOKENS and isinstance(part.content, str):
                 try:
@@ -225,9 +220,28 @@ class _Assembly:
                     if isinstance(text, str) and self._fits(part, text, allowance):
                         self.replace(i, text, "llm_summarize")
                         continue
-            self.shrink(i, self.compress(i))
+            self.shrink(i, self.compress(i, allowance))
         self.last_resort()
         return self.window()
+
+    def targets(self) -> Iterator[tuple[int, int]]:
+        """The parts to compress, lowest priority first, each with the tokens it may keep, while
+        the window is over budget. Instructions and the goal come last, each allowed at least its
+        share of what the other parts leave, so the goal is trimmed rather than dropped."""
+        order = self.order()
+        for i in order:
+            if self.parts[i].kind not in KEEP:
+                if self.over() <= 0:
+                    return
+                yield i, self.allowance(i)
+        keep = [i for i in order if self.parts[i].kind in KEEP and self.tokens[i] >= 0]
+        others = sum(t for j, t in enumerate(self.tokens) if t >= 0 and j not in keep)
+        free = (self.budget or 0) - others
+        total = sum(self.tokens[i] for i in keep) or 1
+        for i in keep:
+            if self.over() <= 0:
+                return
+            yield i, max(self.allowance(i), free * self.tokens[i] // total)
 
     # --- steps
 
@@ -252,9 +266,9 @@ class _Assembly:
         """How many tokens part ``i`` may keep so that the window fits."""
         return self.tokens[i] - self.over()
 
-    def compress(self, i: int) -> tuple[Any, str] | None:
-        """The part's content compressed to its allowance, and how; ``None``: drop it."""
-        part, allowance = self.parts[i], self.allowance(i)
+    def compress(self, i: int, allowance: int) -> tuple[Any, str] | None:
+        """The part's content compressed to ``allowance`` tokens, and how; ``None``: drop it."""
+        part = self.parts[i]
         floor = 1 if part.kind in KEEP else MIN_PART_TOKENS
         if allowance < floor:
             return None
