@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from jotty.context.levels import check_level
+from jotty.context.policy import ContextPolicy
 from jotty.errors import ValidationError
 from jotty.events import EventSink
 from jotty.learning import Router
@@ -42,6 +44,8 @@ class Conductor:
     static chain, or the dynamic candidates (default: every actor, in order). ``flow``: a pattern
     to run as an actor. ``store``: the learning store (a path, URL or ``LearningStore``).
     ``router_options`` go to ``Router`` (``explore``, ``stuck_after``, ``alpha``, ...).
+    ``level`` (``"L1"``...``"L4"``) and ``policy`` (a ``jotty.context.ContextPolicy``) set what
+    every step's window holds (see ``Flow.run``).
 
     Static mode feeds each actor's output to the next; a failure, or an output its validator
     rejects, stops the chain (the result keeps the last accepted output). Dynamic mode gives every
@@ -60,8 +64,12 @@ class Conductor:
         store: StoreSpec = None,
         *,
         router_options: Mapping[str, Any] | None = None,
+        level: str | None = None,
+        policy: ContextPolicy | None = None,
     ) -> None:
         checked = check_actors(actors)
+        self.level = check_level(level, "Conductor(level=...)")
+        self.policy = policy
         flow_actor = None
         if flow is not None:
             if not isinstance(flow, Flow):
@@ -130,7 +138,7 @@ class Conductor:
         run_id = new_run_id()
         trajectory = await asyncio.to_thread(self._router.start, goal, data, run_id)
         conducted = ConductedRun(self._plan, self._router, trajectory, {"goal": goal, **data}, max_iterations)
-        result = await conducted.run(goal, run_id=run_id, sink=sink)
+        result = await conducted.run(goal, run_id=run_id, sink=sink, level=self.level, policy=self.policy)
         logger.info("run %s (%s) %s: %s", run_id, self.mode, result.status, conducted.stop_reason)
         return ConductorResult(
             output=result.output,

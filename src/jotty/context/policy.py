@@ -1,0 +1,295 @@
+"""``ContextPolicy``: how a run builds each step's window at its level, through the guard.
+
+A run's *pool* holds everything a window could get: the policy's ``parts`` (memory, facts,
+documents, each with a category), its ``sources`` (loaded per step, by a query), the ``skills``,
+and, as the run goes, each finished step's output (history) and tool results. A level picks from
+the pool (see ``jotty.context.levels``); the pattern's own context data (the goal, a phase summary,
+a member's inbox) always stays. The guard then fits the window to its budget. An agent finds the
+picked parts in ``ctx.data["parts"]`` (name -> content) and, as text, in ``ctx.data["context"]``
+(what an ``LLMAgent`` adds to its prompt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from jotty.context.classify import RouteClassifier
+from jotty.context.guard import SmartContextGuard, Window
+from jotty.context.levels import Level
+from jotty.context.parts import Part, PartKind, kind_of_key
+from jotty.context.prefetch import PREFETCH, PrefetchModel
+from jotty.context.skills import SkillRegistry
+from jotty.context.text import as_text
+from jotty.errors import ValidationError
+
+PARTS_KEY = "parts"
+CONTEXT_KEY = "context"
+
+Loader = Callable[[str], Any]
+"""A source's loader: ``load(query)`` returns (or awaits to) the content for a step."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Content loaded per step (a memory recall, a file, a query): ``load(query)`` where the query
+    is the step's category and name. ``category`` scopes it at L3/L4; ``kind`` ranks it."""
+
+    name: str
+    load: Loader
+    kind: PartKind = PartKind.DATA
+    category: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValidationError(f"a Source needs a non-empty name, got {self.name!r}")
+        if not callable(self.load):
+            raise ValidationError(f"Source {self.name!r}: load must be a function query -> content")
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """What the policy knows of the call whose window it builds."""
+
+    path: str
+    name: str
+    role: str
+    agent: Any
+    category: str | None = None
+    skills: tuple[str, ...] = ()
+    level: Level | None = None
+
+
+class ContextPolicy:
+    """The pool and tools of a run's windows: ``parts`` (``Part``s with categories), ``sources``,
+    ``skills`` (a ``SkillRegistry``), the ``guard`` (default: a ``SmartContextGuard`` whose
+    budget is the step's ``TokenBudget.per_window``, else its model's context limit), the route
+    ``classifier`` and the ``prefetch`` model L4 learns in (default: one per process)."""
+
+    def __init__(
+        self,
+        *,
+        parts: Iterable[Part] = (),
+        sources: Iterable[Source] = (),
+        skills: SkillRegistry | None = None,
+        guard: SmartContextGuard | None = None,
+        classifier: RouteClassifier | None = None,
+        prefetch: PrefetchModel | None = None,
+    ) -> None:
+        self.parts = list(parts)
+        for part in self.parts:
+            if not isinstance(part, Part):
+                raise ValidationError(f"ContextPolicy parts must be Part objects, got {type(part).__name__}")
+        self.sources = {s.name: s for s in sources}
+        self.skills = skills if skills is not None else SkillRegistry()
+        self.guard = guard if guard is not None else SmartContextGuard()
+        self.classifier = classifier if classifier is not None else RouteClassifier()
+        self.prefetch = prefetch if prefetch is not None else PREFETCH
+        classify = self.classifier.classify
+        self._categories = {id(p): p.category or classify(p.name, as_text(p.content)[:400]) for p in self.parts}
+
+    def session(self, flow: str, level: Level | None, per_window: int | None) -> ContextSession:
+        """The state of one run under this policy."""
+        return ContextSession(self, flow, level, per_window)
+
+    def category_of(self, part: Part) -> str | None:
+        known = self._categories.get(id(part))
+        return known if known is not None else part.category
+
+
+@dataclass
+class _Loaded:
+    content: Any
+    prefetched: bool
+
+
+class ContextSession:
+    """One run's pool, windows and prefetches."""
+
+    def __init__(self, policy: ContextPolicy, flow: str, level: Level | None, per_window: int | None) -> None:
+        self.policy = policy
+        self.flow = flow
+        self.level = level
+        self.per_window = per_window
+        self.history: list[tuple[str, str | None, Any]] = []
+        """(step path, category, output) of each finished step, in order."""
+        self.tools: list[tuple[str, str | None, str]] = []
+        self._previous = ""
+        self._ahead: dict[str, asyncio.Task[Any]] = {}
+        self.hits = 0
+        self.misses = 0
+        self.prefetched = 0
+
+    # ---------------------------------------------------------------- the window
+
+    def category(self, call: StepCall, value: Any) -> str | None:
+        classify = self.policy.classifier.classify
+        agent = call.agent
+        return (
+            call.category
+            or classify(call.name)
+            or classify(f"{getattr(agent, 'name', '')} {getattr(agent, 'description', '')}", as_text(value)[:400])
+        )
+
+    async def window(self, call: StepCall, value: Any, data: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        """The call's ``ctx.data`` and the events to emit (``(type, payload)``)."""
+        level = call.level or self.level
+        category = self.category(call, value) if level is not None else None
+        parts = [Part(str(k), v, kind_of_key(str(k))) for k, v in data.items()]
+        pooled: list[Part] = []
+        events: list[Any] = []
+        if level is not None:
+            pooled = self._pick(level, category, call)
+            loaded, prefetch = await self._sources(level, category, call)
+            pooled += loaded
+            if prefetch is not None:
+                events.append(("context_prefetch", prefetch))
+        window = await self._fit(call, parts + pooled)
+        out = {p.name: p.content for p in window.parts if p.name in data}
+        picked = [p for p in window.parts if p.name not in data]
+        if level is not None:
+            out[PARTS_KEY] = {p.name: p.content for p in picked}
+            out[CONTEXT_KEY] = "\n\n".join(p.text() for p in picked)
+            events.append(
+                (
+                    "context_window",
+                    {"level": str(level), "category": category, "tokens": window.tokens, "parts": len(window.parts)},
+                )
+            )
+        if window.compressed:
+            events.append(("context_compressed", window.event()))
+        return out, events
+
+    def _pick(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
+        policy = self.policy
+        picked: list[Part] = []
+        for part in policy.parts:
+            if not level.scoped or policy.category_of(part) == category:
+                picked.append(part)
+        for path, cat, output in self.history:
+            if not level.scoped or cat == category:
+                picked.append(Part(f"step:{path}", output, PartKind.HISTORY, category=cat))
+        for index, (path, cat, result) in enumerate(self.tools):
+            if not level.scoped or cat == category:
+                picked.append(Part(f"tool:{path}#{index}", result, PartKind.TOOL, category=cat))
+        picked += self._skills(level, category, call)
+        return picked
+
+    def _skills(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
+        registry = self.policy.skills
+        if not len(registry):
+            return []
+        if level is Level.L1:
+            return [Part(f"skill:{s.name}", s.instructions, PartKind.SKILL) for s in registry]
+        chosen = [registry.get(n) for n in call.skills]
+        chosen += [
+            s for s in registry if s.name not in call.skills and category and self._skill_category(s) == category
+        ]
+        parts = [Part(f"skill:{s.name}", s.instructions, PartKind.SKILL) for s in chosen]
+        if level is Level.L2:
+            names = {s.name for s in chosen}
+            others = [d for d in registry.descriptions() if d["name"] not in names]
+            if others:
+                parts.append(Part("skills", others, PartKind.SKILL))
+        return parts
+
+    def _skill_category(self, skill: Any) -> str | None:
+        return skill.category or self.policy.classifier.classify(skill.name, skill.description)
+
+    async def _fit(self, call: StepCall, parts: list[Part]) -> Window:
+        guard = self.policy.guard
+        budget = self.per_window
+        if budget is None:
+            config = getattr(call.agent, "config", None)
+            budget = guard.budget_for(getattr(config, "model", None))
+        return await guard.assemble_async(parts, budget)
+
+    # ---------------------------------------------------------------- sources and L4
+
+    def _needed(self, level: Level, category: str | None) -> list[str]:
+        sources = self.policy.sources.values()
+        return [s.name for s in sources if not level.scoped or s.category == category]
+
+    async def _sources(self, level: Level, category: str | None, call: StepCall) -> tuple[list[Part], Any]:
+        names = self._needed(level, category)
+        query = f"{category or ''} {call.name}".strip()
+        parts = []
+        hits = 0
+        for name in names:
+            loaded = await self._load(call.path, name, query)
+            hits += loaded.prefetched
+            source = self.policy.sources[name]
+            parts.append(Part(f"source:{name}", loaded.content, source.kind, category=source.category))
+        report = None
+        if level is Level.L4:
+            self.hits += hits
+            self.misses += len(names) - hits
+            for task in self._ahead.values():  # predictions for other steps are wasted now
+                task.cancel()
+            self._ahead.clear()
+            self._prefetch_after(call.path)
+            report = {"step": call.path, "needed": names, "hits": hits, "misses": len(names) - hits}
+        self.policy.prefetch.record(self.flow, self._previous, call.path, names, query)
+        self._previous = call.path
+        return parts, report
+
+    async def _load(self, path: str, name: str, query: str) -> _Loaded:
+        task = self._ahead.pop(f"{path}\0{name}", None)
+        if task is not None:
+            try:
+                return _Loaded(await task, True)
+            except Exception:  # a failed prefetch is a miss: load again below
+                pass
+        return _Loaded(await _call(self.policy.sources[name].load, query), False)
+
+    def _prefetch_after(self, path: str) -> None:
+        model = self.policy.prefetch
+        successor, needs = model.predict(self.flow, path)
+        if successor is None:
+            return
+        query = model.query(self.flow, successor)
+        for name in needs:
+            source = self.policy.sources.get(name)
+            if source is None:
+                continue
+            self._ahead[f"{successor}\0{name}"] = asyncio.ensure_future(_call(source.load, query))
+            self.prefetched += 1
+
+    # ---------------------------------------------------------------- after a call
+
+    def finished(self, call: StepCall, value: Any, output: Any, tool_results: list[str]) -> None:
+        """Add a finished call's output and tool results to the pool."""
+        if self.level is None and call.level is None:
+            return
+        category = self.category(call, value)
+        self.history.append((call.path, category, output))
+        self.tools.extend((call.path, category, r) for r in tool_results)
+
+    def start(self) -> None:
+        """At the start of a run: at L4, begin loading what the first step needed before."""
+        if self.level is Level.L4:
+            self._prefetch_after("")
+
+    def close(self) -> None:
+        for task in self._ahead.values():
+            task.cancel()
+        self._ahead.clear()
+
+    def stats(self) -> dict[str, Any]:
+        needed = self.hits + self.misses
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "prefetched": self.prefetched,
+            "hit_rate": self.hits / needed if needed else None,
+        }
+
+
+async def _call(load: Callable[[str], Any], query: str) -> Any:
+    result = load(query)
+    if inspect.isawaitable(result):
+        result = await result
+    return result

@@ -1,0 +1,152 @@
+"""Levels L1-L4 in every pattern: what each window holds, the same outputs, the prefetch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jotty.agents import FunctionAgent
+from jotty.context import ContextPolicy, Level, Part, PartKind, PrefetchModel, SmartContextGuard, TokenBudget
+from jotty.errors import ValidationError
+from jotty.patterns import Chain, Sequential, Step
+from tests.context.flows import Seen, conductor, flows, policy
+
+PATTERNS = ["sequential", "chain", "parallel", "subagent", "phased", "team", "supervisor", "conductor"]
+LEVELS = ["L1", "L2", "L3", "L4"]
+
+
+async def run_pattern(pattern: str, level: str | None, seen: Seen, tmp_path: Path, pol: ContextPolicy) -> Any:
+    if pattern == "conductor":
+        with conductor(seen, level or "L1", pol, str(tmp_path / "learn.db")) as c:
+            result = await c.run("the quarterly report")
+        return result.output, result.status, result.events
+    result = await flows(seen)[pattern].run("the quarterly report", level=level, policy=pol)
+    return result.output, result.status, [e.to_dict() for e in result.events]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+async def test_every_level_works_with_every_pattern(pattern: str, tmp_path: Path) -> None:
+    outputs = {}
+    for level in LEVELS:
+        seen = Seen()
+        output, status, events = await run_pattern(pattern, level, seen, tmp_path, policy(seen))
+        assert str(status) == "completed", (pattern, level)
+        outputs[level] = output
+        windows = [e for e in events if e["type"] == "context_window"]
+        assert windows and {w["data"]["level"] for w in windows} == {level}
+        for role, data in ((r, w) for r in seen.windows for w in seen.windows[r]):
+            parts = data["parts"]
+            assert isinstance(data["context"], str)
+            memory = {n for n in parts if n in ("source-list", "metric-definitions", "style-guide")}
+            skills = {n for n in parts if n.startswith("skill:")}
+            if level in ("L1", "L2"):
+                assert memory == {"source-list", "metric-definitions", "style-guide"}, (pattern, level, role)
+            if level == "L1":
+                assert skills == {"skill:web-search", "skill:charts", "skill:house-style"}
+            if level == "L2":
+                assert len(skills) <= 1 and "skills" in parts  # the others as descriptions
+            if level in ("L3", "L4"):
+                wanted = {"research": "source-list", "analyse": "metric-definitions", "write": "style-guide"}[role]
+                assert memory == {wanted}, (pattern, level, role, memory)
+                assert "skills" not in parts and len(skills) == 1
+    assert len({repr(o) for o in outputs.values()}) == 1, outputs
+
+
+async def test_l1_gives_every_window_the_history_and_l3_scopes_it(tmp_path: Path) -> None:
+    seen = Seen()
+    await flows(seen)["chain"].run("go", level="L1", policy=policy(seen))
+    assert set(seen.last("write")["parts"]) >= {"step:chain/research", "step:chain/analyse"}
+    scoped = Seen()
+    await flows(scoped)["chain"].run("go", level="L3", policy=policy(scoped))
+    assert not any(n.startswith("step:") for n in scoped.last("write")["parts"])
+    assert "source:archive" in scoped.last("research")["parts"]
+    assert "source:archive" not in scoped.last("write")["parts"]
+
+
+async def test_l2_loads_a_skill_the_step_names() -> None:
+    seen = Seen()
+    flow = Chain([Step(seen.agent("write"), name="draft", skills=("charts",))])
+    await flow.run("go", level="L2", policy=policy(seen))
+    parts = seen.last("write")["parts"]
+    assert parts["skill:charts"] == "Plot the trend by quarter."
+    assert "skill:house-style" in parts  # its category (writing) chose it too
+    assert [d["name"] for d in parts["skills"]] == ["web-search"]
+
+
+async def test_l4_prefetches_what_the_next_step_needed_before() -> None:
+    model = PrefetchModel()
+    first, second = Seen(), Seen()
+    cold = await flows(first)["chain"].run("go", level="L4", policy=policy(first, model))
+    warm = await flows(second)["chain"].run("go", level="L4", policy=policy(second, model))
+    assert cold.output == warm.output
+    [cold_run] = [e.data["run"] for e in cold.events if e.type == "context_prefetch" and "run" in e.data]
+    [warm_run] = [e.data["run"] for e in warm.events if e.type == "context_prefetch" and "run" in e.data]
+    assert cold_run["hit_rate"] == 0.0 and cold_run["prefetched"] == 0
+    assert warm_run["hit_rate"] == 1.0 and warm_run["prefetched"] == warm_run["hits"] == 2  # archive, ledger
+    assert second.loads.count("ledger:analysis analyse") == 1  # loaded once, ahead of its step
+    steps = [e.data for e in warm.events if e.type == "context_prefetch" and "step" in e.data]
+    assert [(s["step"], s["hits"], s["misses"]) for s in steps] == [
+        ("chain/research", 1, 0),
+        ("chain/analyse", 1, 0),
+        ("chain/write", 0, 0),
+    ]
+
+
+async def test_prefetch_model_persists_in_a_file(tmp_path: Path) -> None:
+    model = PrefetchModel()
+    seen = Seen()
+    await flows(seen)["chain"].run("go", level="L4", policy=policy(seen, model))
+    model.save(tmp_path / "prefetch.json")
+    again = PrefetchModel.load(tmp_path / "prefetch.json")
+    assert again.predict("chain", "chain/research") == ("chain/analyse", ["ledger"])
+    assert again.predict("chain", "") == ("chain/research", ["archive"])
+    assert again.query("chain", "chain/analyse") == "analysis analyse"
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ValidationError, match="not a prefetch model"):
+        PrefetchModel.load(tmp_path / "bad.json")
+    assert PrefetchModel.load(tmp_path / "missing.json").to_dict() == {"next": {}, "needs": {}, "queries": {}}
+
+
+async def test_a_per_window_budget_guards_every_window_without_a_level() -> None:
+    seen = Seen()
+
+    def long(value: Any) -> str:
+        return "The north region grew again this week. " * 60
+
+    flow = Sequential([FunctionAgent(long, name="one"), FunctionAgent(long, name="two"), seen.agent("write")])
+    result = await flow.run("go", budget=TokenBudget(per_window=120))
+    assert result.ok
+    compressed = [e for e in result.events if e.type == "context_compressed"]
+    assert compressed and all(e.data["after"] <= 120 < e.data["before"] for e in compressed)
+    window = seen.last("write")
+    assert "parts" not in window  # no level: the pattern's own window, only guarded
+    assert SmartContextGuard(120).assemble_data(window).tokens <= 120
+
+
+async def test_a_level_window_over_its_budget_is_compressed() -> None:
+    seen = Seen()
+    notes = "The north grew. The south fell. " * 200
+    pol = ContextPolicy(parts=[Part("notes", notes, PartKind.MEMORY)])
+    result = await Chain([seen.agent("write")]).run("go", level="L1", policy=pol, budget=TokenBudget(per_window=60))
+    [event] = [e for e in result.events if e.type == "context_compressed"]
+    assert event.data["after"] <= 60 < event.data["before"]
+    assert len(seen.last("write")["context"]) < len(notes)
+
+
+def test_bad_levels_and_steps_are_clear_errors() -> None:
+    with pytest.raises(ValidationError, match="unknown context level 'L9'; use one of L1, L2, L3, L4"):
+        Step(FunctionAgent(str), level="L9")
+    with pytest.raises(ValidationError, match="skills must be a list of skill names"):
+        Step(FunctionAgent(str), skills="charts")  # type: ignore[arg-type]
+    assert Step(FunctionAgent(str), level=3).level is Level.L3
+
+
+async def test_a_pinned_part_over_the_window_budget_fails_the_run_clearly() -> None:
+    from jotty.context import ContextBudgetError
+
+    seen = Seen()
+    pol = ContextPolicy(parts=[Part("facts", "fact " * 500, PartKind.PINNED)])
+    with pytest.raises(ContextBudgetError, match="pinned context parts \\(facts\\)"):
+        await Chain([seen.agent("write")]).run("go", level="L1", policy=pol, budget=TokenBudget(per_window=20))
