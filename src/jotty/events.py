@@ -46,6 +46,7 @@ class EventType(StrEnum):
     TASK_FAILED = "task_failed"
     CONTEXT_COMPRESSED = "context_compressed"
     CONTEXT_PREFETCH = "context_prefetch"
+    CONTEXT_WINDOW = "context_window"
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from jotty.cli.chat import chat
+from jotty.cli.compare import compare
 from jotty.cli.demo import demo
 from jotty.cli.learning import learning_app
 from jotty.cli.queue import queue_app
@@ -27,6 +28,7 @@ app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
 app.command("demo")(demo)
+app.command("compare")(compare)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from jotty.context.prefetch import PREFETCH, PrefetchModel
 from jotty.context.skills import SkillRegistry
 from jotty.context.text import as_text
 from jotty.errors import ValidationError
+from jotty.events import EventType
 
 PARTS_KEY = "parts"
 CONTEXT_KEY = "context"
@@ -146,7 +147,7 @@ class ContextSession:
             loaded, prefetch = await self._sources(level, category, call)
             pooled += loaded
             if prefetch is not None:
-                events.append(("context_prefetch", prefetch))
+                events.append((EventType.CONTEXT_PREFETCH, prefetch))
         window = await self._fit(call, parts + pooled)
         out = {p.name: p.content for p in window.parts if p.name in data}
         picked = [p for p in window.parts if p.name not in data]
@@ -155,12 +156,12 @@ class ContextSession:
             out[CONTEXT_KEY] = "\n\n".join(p.text() for p in picked)
             events.append(
                 (
-                    "context_window",
+                    EventType.CONTEXT_WINDOW,
                     {"level": str(level), "category": category, "tokens": window.tokens, "parts": len(window.parts)},
                 )
             )
         if window.compressed:
-            events.append(("context_compressed", window.event()))
+            events.append((EventType.CONTEXT_COMPRESSED, window.event()))
         return out, events
 
     def _pick(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
