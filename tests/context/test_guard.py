@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jotty.agents import LLMAgent
 from jotty.context import (
     MODEL_LIMITS,
     ContextBudgetError,
@@ -16,9 +17,11 @@ from jotty.context import (
     Part,
     PartKind,
     SmartContextGuard,
+    agent_summarizer,
     default_counter,
 )
 from jotty.errors import ValidationError
+from tests.support.openai_server import OpenAIServer, Reply
 
 PROSE = (
     "Revenue in the north grew by twelve percent. Costs in the south fell sharply after the new contract. "
@@ -183,3 +186,21 @@ def test_never_more_than_the_budget_whatever_the_input(parts: list[Part], budget
     assert window.tokens <= budget
     assert sum(guard.count(p) for p in window.parts) == window.tokens
     assert [(p.name, p.content) for p in window.parts if p.pinned] == pinned
+
+
+def test_an_llm_agent_summarizes_when_configured() -> None:
+    parts = [Part("goal", "go", PartKind.GOAL), Part("notes", PROSE * 6, PartKind.MEMORY)]
+    with OpenAIServer(lambda request: Reply("North grew twelve percent; south costs fell.")) as server:
+        agent = LLMAgent("test-model", base_url=server.base_url, api_key="sk-test", max_retries=0)
+        guard = SmartContextGuard(60, summarizer=agent_summarizer(agent))
+        window = asyncio.run(guard.assemble_async(parts))
+        [request] = server.completions
+    assert "Summarize the text below in at most" in request.messages[-1]["content"]
+    assert window.data()["notes"] == "North grew twelve percent; south costs fell."
+    assert window.actions[0].action == "llm_summarize" and window.tokens <= 60
+    with OpenAIServer(lambda request: Reply("")) as server:  # an empty answer: summarized extractively
+        agent = LLMAgent("test-model", base_url=server.base_url, api_key="sk-test", max_retries=0)
+        fallback = asyncio.run(SmartContextGuard(60, summarizer=agent_summarizer(agent)).assemble_async(parts))
+    assert fallback.tokens <= 60 and fallback.actions[0].action == "summarize"
+    with pytest.raises(ValidationError, match="needs an agent with run"):
+        agent_summarizer(object())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +153,29 @@ async def test_a_pinned_part_over_the_window_budget_fails_the_run_clearly() -> N
     pol = ContextPolicy(parts=[Part("facts", "fact " * 500, PartKind.PINNED)])
     with pytest.raises(ContextBudgetError, match="pinned context parts \\(facts\\)"):
         await Chain([seen.agent("write")]).run("go", level="L1", policy=pol, budget=TokenBudget(per_window=20))
+
+
+async def test_l4_learns_from_earlier_durable_runs_in_other_processes(tmp_path: Path) -> None:
+    store = str(tmp_path / "runs.db")
+    for n in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.context.worker", store, "L3", f"earlier-{n}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["status"] == "completed"
+    seen = Seen()
+    model = PrefetchModel()  # this process has learned nothing yet
+    result = await flows(seen)["chain"].run("go", store=store, run_id="now", level="L4", policy=policy(seen, model))
+    [stats] = [e.data["run"] for e in result.events if e.type == "context_prefetch" and "run" in e.data]
+    assert stats["hit_rate"] == 1.0 and stats["hits"] == 2
+    assert model.predict("chain", "chain/research") == ("chain/analyse", ["ledger"])
+    again = await flows(Seen())["chain"].run(
+        "go", store=store, run_id="again", level="L4", policy=policy(Seen(), model)
+    )
+    assert again.ok
+    counts = model.to_dict()["needs"]["chain"]["chain/analyse"]
+    assert counts["__runs__"] == 4  # two from the store, two live: no run is learned twice

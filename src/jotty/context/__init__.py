@@ -9,6 +9,7 @@ from jotty.context.parts import KEY_KINDS, Part, PartKind
 from jotty.context.policy import ContextPolicy, Source
 from jotty.context.prefetch import PrefetchModel
 from jotty.context.skills import Skill, SkillRegistry
+from jotty.context.summarizer import agent_summarizer
 from jotty.context.text import as_text, estimate_tokens, truncate
 from jotty.context.tokens import EstimateCounter, TiktokenCounter, TokenCounter, count_tokens, default_counter
 from jotty.context.windows import ContextWindow, TokenShape, WindowLedger
@@ -38,6 +39,7 @@ __all__ = [
     "TokenShape",
     "Window",
     "WindowLedger",
+    "agent_summarizer",
     "as_text",
     "count_tokens",
     "default_counter",

@@ -102,6 +102,14 @@ class ContextPolicy:
 
 
 @dataclass
+class _Sources:
+    parts: list[Part]
+    report: dict[str, Any] | None
+    names: list[str]
+    query: str
+
+
+@dataclass
 class _Loaded:
     content: Any
     prefetched: bool
@@ -123,6 +131,8 @@ class ContextSession:
         self.hits = 0
         self.misses = 0
         self.prefetched = 0
+        self.run_id: str | None = None
+        """Set by the runner; a run learned live is not learned again from the store."""
 
     # ---------------------------------------------------------------- the window
 
@@ -142,24 +152,28 @@ class ContextSession:
         parts = [Part(str(k), v, kind_of_key(str(k))) for k, v in data.items()]
         pooled: list[Part] = []
         events: list[Any] = []
+        loaded: _Sources | None = None
         if level is not None:
             pooled = self._pick(level, category, call)
-            loaded, prefetch = await self._sources(level, category, call)
-            pooled += loaded
-            if prefetch is not None:
-                events.append((EventType.CONTEXT_PREFETCH, prefetch))
+            loaded = await self._sources(level, category, call)
+            pooled += loaded.parts
+            if loaded.report is not None:
+                events.append((EventType.CONTEXT_PREFETCH, loaded.report))
         window = await self._fit(call, parts + pooled)
         out = {p.name: p.content for p in window.parts if p.name in data}
         picked = [p for p in window.parts if p.name not in data]
-        if level is not None:
+        if level is not None and loaded is not None:
             out[PARTS_KEY] = {p.name: p.content for p in picked}
             out[CONTEXT_KEY] = "\n\n".join(p.text() for p in picked)
-            events.append(
-                (
-                    EventType.CONTEXT_WINDOW,
-                    {"level": str(level), "category": category, "tokens": window.tokens, "parts": len(window.parts)},
-                )
-            )
+            shown = {
+                "level": str(level),
+                "category": category,
+                "tokens": window.tokens,
+                "parts": len(window.parts),
+                "sources": loaded.names,
+                "query": loaded.query,
+            }
+            events.append((EventType.CONTEXT_WINDOW, shown))
         if window.compressed:
             events.append((EventType.CONTEXT_COMPRESSED, window.event()))
         return out, events
@@ -214,7 +228,7 @@ class ContextSession:
         sources = self.policy.sources.values()
         return [s.name for s in sources if not level.scoped or s.category == category]
 
-    async def _sources(self, level: Level, category: str | None, call: StepCall) -> tuple[list[Part], Any]:
+    async def _sources(self, level: Level, category: str | None, call: StepCall) -> _Sources:
         names = self._needed(level, category)
         query = f"{category or ''} {call.name}".strip()
         parts = []
@@ -233,9 +247,12 @@ class ContextSession:
             self._ahead.clear()
             self._prefetch_after(call.path)
             report = {"step": call.path, "needed": names, "hits": hits, "misses": len(names) - hits}
-        self.policy.prefetch.record(self.flow, self._previous, call.path, names, query)
+        model = self.policy.prefetch
+        model.record(self.flow, self._previous, call.path, names, query)
+        if self.run_id is not None:
+            model.learned(self.run_id)
         self._previous = call.path
-        return parts, report
+        return _Sources(parts, report, names, query)
 
     async def _load(self, path: str, name: str, query: str) -> _Loaded:
         task = self._ahead.pop(f"{path}\0{name}", None)

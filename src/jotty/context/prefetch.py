@@ -21,7 +21,15 @@ class PrefetchModel:
         self._next: dict[str, dict[str, Counter[str]]] = {}
         self._needs: dict[str, dict[str, Counter[str]]] = {}
         self._queries: dict[str, dict[str, str]] = {}
+        self._runs: set[str] = set()
         self._lock = threading.Lock()
+
+    def learned(self, run_id: str) -> bool:
+        """Whether the run ``run_id`` was learned from already (live or from the store); marks it."""
+        with self._lock:
+            known = run_id in self._runs
+            self._runs.add(run_id)
+            return known
 
     def record(self, flow: str, previous: str, path: str, sources: list[str], query: str = "") -> None:
         """Step ``path`` of ``flow`` ran after ``previous`` (``""``: first in its run) and loaded
@@ -80,6 +88,26 @@ class PrefetchModel:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValidationError(f"{path} is not a prefetch model written by PrefetchModel.save: {exc}") from None
         return model
+
+
+async def learn_from_store(store: Any, flow: str, model: PrefetchModel, *, runs: int = 5, scan: int = 200) -> int:
+    """Teach ``model`` from the ``context_window`` events of the newest ``runs`` finished runs of
+    ``flow`` in a run store (any level: each window event names its step and sources), so that L4
+    learns across processes. Runs it learned from already are skipped. Returns how many it read."""
+    read = 0
+    for summary in await store.list_runs(limit=scan):
+        if read >= runs:
+            break
+        if summary.flow != flow or summary.finished_at is None or model.learned(summary.run_id):
+            continue
+        previous = ""
+        for stored in await store.get_events(summary.run_id):
+            event = stored.event
+            if event.type == "context_window" and "sources" in event.data:
+                model.record(flow, previous, event.step_path, list(event.data["sources"]), event.data.get("query", ""))
+                previous = event.step_path
+        read += 1
+    return read
 
 
 PREFETCH = PrefetchModel()

@@ -12,6 +12,7 @@ from jotty.agents.base import AgentResult, RunContext
 from jotty.context import BudgetExceededError, ContextWindow, TokenBudget, TokenShape
 from jotty.context.levels import Level, check_level
 from jotty.context.policy import ContextPolicy, ContextSession
+from jotty.context.prefetch import learn_from_store
 from jotty.errors import RunError, ValidationError
 from jotty.events import EventSink, EventType
 from jotty.patterns.execution import Execution, Scope
@@ -102,6 +103,10 @@ async def _durable(
         shape = shape_of(flow)
         stored = await store.get_run(run_id)
         ex = Execution(run_id, sink=sink, store=store, budget=budget, context=context)
+        if context is not None:
+            context.run_id = run_id
+            if context.level is Level.L4:  # learn from this flow's earlier runs, in any process
+                await learn_from_store(store, flow.name, context.policy.prefetch)
         if stored is None:
             await store.create_run(run_id, flow.name, shape, input, current_owner(), metadata)
             return await _session(flow, input, ex, flow.name, resumed=False)
