@@ -71,7 +71,7 @@ def render(comparison: Comparison) -> Any:
         if run.result.error:
             line.append(f", error: {clip(run.result.error, 60)}")
         lines.append(line)
-    return report(table, *lines)
+    return report(table, Text("\n").join(lines))
 
 
 def _cell(window: int | None, prompt: int | None) -> str:
