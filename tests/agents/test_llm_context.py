@@ -7,7 +7,7 @@ from typing import Any
 from tests.support.openai_server import ErrorReply, OpenAIServer, Reply, prompt_words
 
 from jotty.agents import LLMAgent
-from jotty.agents.llm import context_limit, context_too_long
+from jotty.agents.llm import context_limit, context_too_long, context_used
 
 SENTENCES = " ".join(f"Finding number {i} says the north region sold {i * 7} units in week {i}." for i in range(60))
 
@@ -77,3 +77,5 @@ def test_recognising_a_context_length_refusal() -> None:
     assert not context_too_long(429, "rate_limit_exceeded", "Request too large: too many tokens per min")
     assert context_limit("This model's maximum context length is 128,000 tokens") == 128_000
     assert context_limit("prompt is too long") is None
+    assert context_used("However, your messages resulted in 9,120 tokens.") == 9120
+    assert context_used("prompt is too long") is None

@@ -179,3 +179,16 @@ async def test_l4_learns_from_earlier_durable_runs_in_other_processes(tmp_path: 
     assert again.ok
     counts = model.to_dict()["needs"]["chain"]["chain/analyse"]
     assert counts["__runs__"] == 4  # two from the store, two live: no run is learned twice
+
+
+async def test_a_step_level_works_in_a_run_without_one() -> None:
+    seen = Seen()
+    flow = Chain([seen.agent("research"), Step(seen.agent("write"), name="write", level="L1")])
+    result = await flow.run("go")
+    assert result.ok
+    assert "parts" not in seen.last("research")
+    assert seen.last("write")["parts"] == {}  # L1 with nothing in the pool yet: no policy, no history before it
+    second = Seen()
+    flow = Chain([Step(second.agent("research"), level="L1"), Step(second.agent("write"), name="w", level="L1")])
+    await flow.run("go")
+    assert second.last("write")["parts"] == {"step:chain/research": "research done"}

@@ -199,8 +199,9 @@ class LLMAgent(Agent):
                     ) from None
                 before = tokens_of(messages)
                 budget = before * 7 // 10
-                if exc.limit is not None:
-                    budget = min(budget, max(1, exc.limit - _reserved(self.params)))
+                if exc.limit is not None:  # in our counts: the provider may count differently
+                    scale = before / exc.used if exc.used else 1.0
+                    budget = min(budget, max(1, int((exc.limit - _reserved(self.params)) * min(scale, 1.0))))
                 try:
                     fitted, window = fit_messages(messages, max(1, budget))
                 except ContextBudgetError as cut:
@@ -244,6 +245,7 @@ class LLMAgent(Agent):
                         f"LLM request to {where} (model {self.config.model!r}) failed: {reason}",
                         reason,
                         context_limit(_status_message(exc)),
+                        context_used(_status_message(exc)),
                         attempt + 1,
                     ) from None
             except openai.APITimeoutError:
@@ -310,10 +312,11 @@ class _RequestFailedError(Exception):
 
 
 class _ContextTooLongError(_RequestFailedError):
-    def __init__(self, message: str, reason: str, limit: int | None, attempts: int) -> None:
+    def __init__(self, message: str, reason: str, limit: int | None, used: int | None, attempts: int) -> None:
         super().__init__(message, attempts)
         self.reason = reason
         self.limit = limit
+        self.used = used
 
 
 CONTEXT_CODES = frozenset({"context_length_exceeded", "model_max_prompt_tokens_exceeded", "string_above_max_length"})
@@ -323,6 +326,7 @@ _CONTEXT_WORDS = re.compile(
     re.IGNORECASE,
 )
 _LIMIT = re.compile(r"maximum context length is ([\d,]+)", re.IGNORECASE)
+_USED = re.compile(r"(?:resulted in|requested|you requested) ([\d,]+) tokens", re.IGNORECASE)
 
 
 def context_too_long(status: int, code: str | None, message: str) -> bool:
@@ -336,6 +340,13 @@ def context_too_long(status: int, code: str | None, message: str) -> bool:
 def context_limit(message: str) -> int | None:
     """The context size a refusal names ("maximum context length is 8192 tokens"), if any."""
     found = _LIMIT.search(message)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def context_used(message: str) -> int | None:
+    """The prompt size a refusal reports ("your messages resulted in 9000 tokens"), if any: with
+    the limit it tells how the provider counts against our counter."""
+    found = _USED.search(message)
     return int(found.group(1).replace(",", "")) if found else None
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from jotty.agents.base import Agent, AgentResult, RunContext
 from jotty.context.levels import Level, check_level
-from jotty.context.policy import ContextSession, StepCall
+from jotty.context.policy import ContextPolicy, ContextSession, StepCall
 from jotty.errors import ValidationError
 from jotty.events import EventType
 from jotty.patterns.contracts import Checker, Contract, compile_contract
@@ -36,9 +36,9 @@ class Step:
     ``on_error`` defaults to ``Abort()``. ``input``/``output`` are contracts (a class, a pydantic
     model, a typing form or a predicate); a broken one is a failure handled by ``on_error``.
     ``timeout`` bounds each call, in seconds. A pattern names an unnamed step (a Chain by its
-    agent's name, a Parallel ``branch-<i>``). ``level`` sets this step's context level (over the
-    run's), ``category`` its route category (else the classifier's guess), ``skills`` the skills
-    it loads at L2-L4.
+    agent's name, a Parallel ``branch-<i>``). ``level`` sets this agent step's context level (over
+    the run's), ``category`` its route category (else the classifier's guess), ``skills`` the
+    skills it loads at L2-L4.
     """
 
     agent: Agent
@@ -235,6 +235,8 @@ class _Call:
         if step._check_in is not None:
             value, reason = step._check_in(value)
         data, session = self.data, ex.context
+        if session is None and step.level is not None:  # a step with a level in a run without one
+            session = ex.context = ContextPolicy().session(path.split("/", 1)[0], None, None)
         if session is not None and reason is None and not isinstance(agent, Flow):
             call = StepCall(path, step.name or path, self.role, agent, step.category, step.skills, step.level)  # type: ignore[arg-type]
             data, mark = await windowed(session, call, value, data, ex, path), len(ex.events)
