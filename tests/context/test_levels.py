@@ -192,3 +192,19 @@ async def test_a_step_level_works_in_a_run_without_one() -> None:
     flow = Chain([Step(second.agent("research"), level="L1"), Step(second.agent("write"), name="w", level="L1")])
     await flow.run("go")
     assert second.last("write")["parts"] == {"step:chain/research": "research done"}
+
+
+async def test_l3_scopes_the_memory_a_pattern_gives_its_window(tmp_path: Path) -> None:
+    memory = [
+        {"text": "Write reports with the conclusion first."},
+        {"text": "Search the census archive for sources."},
+        {"text": "Caroline prefers tea."},
+    ]
+    for level, expected in (("L1", 3), ("L3", 2)):
+        seen = Seen()
+        with conductor(seen, level, ContextPolicy(), str(tmp_path / f"{level}.db")) as c:
+            result = await c.run("the quarterly report", context={"memory": memory})
+        assert result.ok
+        window = seen.last("write")["memory"]
+        assert len(window) == expected, (level, window)
+        assert {"text": "Search the census archive for sources."} in window or level == "L3"

@@ -150,6 +150,8 @@ class ContextSession:
         level = call.level or self.level
         category = self.category(call, value) if level is not None else None
         parts = [Part(str(k), v, kind_of_key(str(k))) for k, v in data.items()]
+        if level is not None and level.scoped:
+            parts = [self._scoped(p, category) for p in parts]
         pooled: list[Part] = []
         events: list[Any] = []
         loaded: _Sources | None = None
@@ -177,6 +179,15 @@ class ContextSession:
         if window.compressed:
             events.append((EventType.CONTEXT_COMPRESSED, window.event()))
         return out, events
+
+    def _scoped(self, part: Part, category: str | None) -> Part:
+        """A pattern's own list of memory or tool results (the Conductor's recalled memory) without
+        the items that belong to another category than the step's (items of no category stay)."""
+        if part.kind not in (PartKind.MEMORY, PartKind.TOOL) or not isinstance(part.content, list):
+            return part
+        classify = self.policy.classifier.classify
+        kept = [item for item in part.content if classify(as_text(item)[:400]) in (None, category)]
+        return part if len(kept) == len(part.content) else Part(part.name, kept, part.kind)
 
     def _pick(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
         policy = self.policy
