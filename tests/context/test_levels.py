@@ -10,11 +10,22 @@ from typing import Any
 
 import pytest
 
-from jotty.agents import FunctionAgent
-from jotty.context import ContextPolicy, Level, Part, PartKind, PrefetchModel, SmartContextGuard, TokenBudget
+from jotty.agents import FunctionAgent, LLMAgent
+from jotty.context import (
+    MODEL_LIMITS,
+    ContextPolicy,
+    Level,
+    Part,
+    PartKind,
+    PrefetchModel,
+    SmartContextGuard,
+    TokenBudget,
+)
 from jotty.errors import ValidationError
+from jotty.orchestration import AgentConfig, Conductor
 from jotty.patterns import Chain, Sequential, Step
 from tests.context.flows import Seen, conductor, flows, policy
+from tests.support.openai_server import OpenAIServer
 
 PATTERNS = ["sequential", "chain", "parallel", "subagent", "phased", "team", "supervisor", "conductor"]
 LEVELS = ["L1", "L2", "L3", "L4"]
@@ -208,3 +219,22 @@ async def test_l3_scopes_the_memory_a_pattern_gives_its_window(tmp_path: Path) -
         window = seen.last("write")["memory"]
         assert len(window) == expected, (level, window)
         assert {"text": "Search the census archive for sources."} in window or level == "L3"
+
+
+async def test_an_llm_step_is_guarded_by_its_models_context_limit_by_default(tmp_path: Path) -> None:
+    MODEL_LIMITS.register("tiny-context-model", 300)
+    history = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}: " + "the north grew. " * 20}
+        for i in range(40)
+    ]
+    with OpenAIServer() as server:
+        agent = LLMAgent("tiny-context-model", base_url=server.base_url, api_key="sk-test", max_retries=0)
+        with Conductor([AgentConfig("chat", agent)], store=str(tmp_path / "l.db")) as c:
+            result = await c.run("what grew?", context={"history": history})
+        [request] = server.completions
+    assert result.ok, result.error
+    sent = [m for m in request.messages if m["role"] != "user" or m["content"] != "what grew?"]
+    assert 0 < len(sent) < len(history) and sent[-1] == history[-1]  # the newest history kept
+    [event] = [e for e in result.events if e["type"] == "context_compressed"]
+    assert event["data"]["after"] <= 300 < event["data"]["before"]
+    assert [a["action"] for a in event["data"]["actions"]] == ["drop_oldest"]

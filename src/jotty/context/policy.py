@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jotty.context.classify import RouteClassifier
-from jotty.context.guard import SmartContextGuard, Window
+from jotty.context.guard import SmartContextGuard
 from jotty.context.levels import Level
 from jotty.context.parts import Part, PartKind, kind_of_key
 from jotty.context.prefetch import PREFETCH, PrefetchModel
@@ -148,6 +148,9 @@ class ContextSession:
     async def window(self, call: StepCall, value: Any, data: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         """The call's ``ctx.data`` and the events to emit (``(type, payload)``)."""
         level = call.level or self.level
+        budget = self._budget(call)
+        if level is None and budget is None:
+            return data, []  # no level and no budget known: the pattern's window as it is
         category = self.category(call, value) if level is not None else None
         parts = [Part(str(k), v, kind_of_key(str(k))) for k, v in data.items()]
         if level is not None and level.scoped:
@@ -161,7 +164,7 @@ class ContextSession:
             pooled += loaded.parts
             if loaded.report is not None:
                 events.append((EventType.CONTEXT_PREFETCH, loaded.report))
-        window = await self._fit(call, parts + pooled)
+        window = await self.policy.guard.assemble_async(parts + pooled, budget)
         out = {p.name: p.content for p in window.parts if p.name in data}
         picked = [p for p in window.parts if p.name not in data]
         if level is not None and loaded is not None:
@@ -225,13 +228,13 @@ class ContextSession:
     def _skill_category(self, skill: Any) -> str | None:
         return skill.category or self.policy.classifier.classify(skill.name, skill.description)
 
-    async def _fit(self, call: StepCall, parts: list[Part]) -> Window:
-        guard = self.policy.guard
-        budget = self.per_window
-        if budget is None:
-            config = getattr(call.agent, "config", None)
-            budget = guard.budget_for(getattr(config, "model", None))
-        return await guard.assemble_async(parts, budget)
+    def _budget(self, call: StepCall) -> int | None:
+        """The window's budget: ``TokenBudget.per_window``, else the guard's own or the context
+        limit of the agent's model (an ``LLMAgent``'s ``config.model``)."""
+        if self.per_window is not None:
+            return self.per_window
+        config = getattr(call.agent, "config", None)
+        return self.policy.guard.budget_for(getattr(config, "model", None))
 
     # ---------------------------------------------------------------- sources and L4
 

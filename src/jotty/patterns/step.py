@@ -14,6 +14,7 @@ from time import perf_counter
 from typing import Any
 
 from jotty.agents.base import Agent, AgentResult, RunContext
+from jotty.agents.llm import LLMAgent
 from jotty.context.levels import Level, check_level
 from jotty.context.policy import ContextPolicy, ContextSession, StepCall
 from jotty.errors import ValidationError
@@ -235,7 +236,8 @@ class _Call:
         if step._check_in is not None:
             value, reason = step._check_in(value)
         data, session = self.data, ex.context
-        if session is None and step.level is not None:  # a step with a level in a run without one
+        if session is None and (step.level is not None or isinstance(agent, LLMAgent)):
+            # a step with a level, or a model with a context limit, in a run without a policy
             session = ex.context = ContextPolicy().session(path.split("/", 1)[0], None, None)
         if session is not None and reason is None and not isinstance(agent, Flow):
             call = StepCall(path, step.name or path, self.role, agent, step.category, step.skills, step.level)  # type: ignore[arg-type]
