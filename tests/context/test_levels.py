@@ -238,3 +238,22 @@ async def test_an_llm_step_is_guarded_by_its_models_context_limit_by_default(tmp
     [event] = [e for e in result.events if e["type"] == "context_compressed"]
     assert event["data"]["after"] <= 300 < event["data"]["before"]
     assert [a["action"] for a in event["data"]["actions"]] == ["drop_oldest"]
+
+
+async def test_a_resumed_durable_run_keeps_restored_steps_in_the_pool(tmp_path: Path) -> None:
+    seen = Seen()
+    broken = {"analyse": True}
+
+    def analyse(value: Any) -> str:
+        if broken["analyse"]:
+            raise RuntimeError("the ledger is offline")
+        return "analyse done"
+
+    flow = Chain([seen.agent("research"), FunctionAgent(analyse, name="analyse"), seen.agent("write")])
+    store = str(tmp_path / "runs.db")
+    first = await flow.run("go", store=store, run_id="r1", level="L1")
+    assert not first.ok
+    broken["analyse"] = False
+    second = await flow.run("go", store=store, run_id="r1", level="L1")
+    assert second.ok and second.resumed
+    assert seen.last("write")["parts"] == {"step:chain/research": "research done", "step:chain/analyse": "analyse done"}

@@ -184,6 +184,10 @@ async def attempt(
 
 async def _restored(step: Step, output: Any, record: StepRecord, scope: Scope) -> tuple[StepRecord, Any]:
     await scope.ex.emit(EventType.STEP_RESTORED, record.path, {"status": str(record.status)})
+    session = scope.ex.context
+    if session is not None and not isinstance(step.agent, Flow):  # a resumed run's pool has it too
+        call = StepCall(record.path, step.name or record.path, "step", step.agent, step.category, step.skills)
+        session.finished(call, None, output, [])
     if record.status is StepStatus.COMPLETED:
         if step._check_out is not None:
             output = step._check_out(output)[0]  # a model checkpointed as JSON comes back as the model
