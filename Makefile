@@ -31,8 +31,10 @@ bench: $(STAMP) services
 	$(PY) -m bench.queue
 	$(PY) -m bench.patterns
 	$(PY) -m bench.learning
+	$(PY) -m bench.registry
 	$(PY) -m bench.distributed
 	$(PY) -m bench.memory
+	$(PY) -m bench.recording
 	$(PY) -m bench.context
 
 clean:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from jotty.cli import data as data_cli
 from jotty.cli.chat import chat
 from jotty.cli.compare import compare
 from jotty.cli.demo import demo
@@ -24,6 +25,7 @@ app.add_typer(queue_app, name="queue")
 app.command("worker")(worker)
 app.command("run")(run)
 app.add_typer(runs_app, name="runs")
+app.add_typer(data_cli.data_app, name="data")
 app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
