@@ -6,7 +6,7 @@ from jotty.context.guard import Action, ContextBudgetError, SmartContextGuard, W
 from jotty.context.levels import Level
 from jotty.context.limits import MODEL_LIMITS, ModelLimits
 from jotty.context.parts import KEY_KINDS, Part, PartKind
-from jotty.context.policy import ContextPolicy, Source
+from jotty.context.policy import ContextPolicy, Source, registry_source
 from jotty.context.prefetch import PrefetchModel
 from jotty.context.skills import Skill, SkillRegistry
 from jotty.context.summarizer import agent_summarizer
@@ -45,5 +45,6 @@ __all__ = [
     "default_counter",
     "estimate_tokens",
     "parts_of",
+    "registry_source",
     "truncate",
 ]

@@ -51,6 +51,19 @@ class Source:
             raise ValidationError(f"Source {self.name!r}: load must be a function query -> content")
 
 
+def registry_source(
+    registry: Any, name: str, *, category: str | None = None, limit: int = 20, kind: PartKind = PartKind.DATA
+) -> Source:
+    """A ``Source`` that reads the data registry's source ``name`` (``await registry.read(name,
+    limit)``; only registered locations, capped as the registry caps them)."""
+
+    async def load(query: str) -> Any:
+        result = await registry.read(name, limit)
+        return result.text if result.text is not None else {"columns": result.columns, "rows": result.rows}
+
+    return Source(name, load, kind, category)
+
+
 @dataclass(frozen=True)
 class StepCall:
     """What the policy knows of the call whose window it builds."""
