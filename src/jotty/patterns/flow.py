@@ -83,18 +83,8 @@ class Flow(Agent, abc.ABC):
     ) -> RunStream:
         """Run the flow and yield its events as they happen: ``async for event in flow.stream(x)``;
         the ``RunResult`` is then ``stream.result``. The arguments are those of ``run``."""
-        return RunStream(
-            lambda sink: self.run(
-                input,
-                store=store,
-                run_id=run_id,
-                sink=sink,
-                budget=budget,
-                metadata=metadata,
-                level=level,
-                policy=policy,
-            )
-        )
+        options: dict[str, Any] = {"store": store, "run_id": run_id, "budget": budget, "metadata": metadata}
+        return RunStream(lambda sink: self.run(input, sink=sink, level=level, policy=policy, **options))
 
     @abc.abstractmethod
     async def execute(self, input: Any, scope: Scope) -> AgentResult:
