@@ -164,7 +164,8 @@ class _Assembly:
         self.parts = parts
         self.budget = budget
         self.tokens = [guard.count(p) for p in parts]
-        self.before = sum(self.tokens)
+        self.before = self.total = sum(self.tokens)
+        """``total``: the tokens of the parts still in (a dropped part's count is -1)."""
         self.actions: list[Action] = []
 
     def window(self) -> Window:
@@ -176,7 +177,7 @@ class _Assembly:
         return Window(parts, self.budget, total, self.before, self.actions, self.guard.counter.source)
 
     def over(self) -> int:
-        return sum(t for t in self.tokens if t >= 0) - (self.budget or 0)
+        return self.total - (self.budget or 0)
 
     def check_pinned(self) -> None:
         pinned = sum(t for p, t in zip(self.parts, self.tokens, strict=True) if p.pinned)
@@ -310,11 +311,13 @@ class _Assembly:
         new = replace(part, content=content, tokens=None)
         after = self.guard.count(new)
         self.actions.append(Action(part.name, part.kind.value, action, self.tokens[i], after))
+        self.total += after - self.tokens[i]
         self.parts[i], self.tokens[i] = new, after
 
     def drop(self, i: int) -> None:
         part = self.parts[i]
         self.actions.append(Action(part.name, part.kind.value, "drop", self.tokens[i], 0))
+        self.total -= self.tokens[i]
         self.tokens[i] = -1
 
     def _overhead(self, part: Part) -> int:
