@@ -6,7 +6,7 @@ from jotty.context.guard import Action, ContextBudgetError, SmartContextGuard, W
 from jotty.context.levels import Level
 from jotty.context.limits import MODEL_LIMITS, ModelLimits
 from jotty.context.parts import KEY_KINDS, Part, PartKind
-from jotty.context.policy import ContextPolicy, Source, registry_source
+from jotty.context.policy import ContextPolicy, ContextSourceError, Source, registry_source
 from jotty.context.prefetch import PrefetchModel
 from jotty.context.skills import Skill, SkillRegistry
 from jotty.context.summarizer import agent_summarizer
@@ -21,6 +21,7 @@ __all__ = [
     "BudgetExceededError",
     "ContextBudgetError",
     "ContextPolicy",
+    "ContextSourceError",
     "ContextWindow",
     "EstimateCounter",
     "Level",

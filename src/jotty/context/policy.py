@@ -24,7 +24,7 @@ from jotty.context.parts import Part, PartKind, kind_of_key
 from jotty.context.prefetch import PREFETCH, PrefetchModel
 from jotty.context.skills import SkillRegistry
 from jotty.context.text import as_text
-from jotty.errors import ValidationError
+from jotty.errors import JottyError, ValidationError
 from jotty.events import EventType
 
 PARTS_KEY = "parts"
@@ -32,6 +32,10 @@ CONTEXT_KEY = "context"
 
 Loader = Callable[[str], Any]
 """A source's loader: ``load(query)`` returns (or awaits to) the content for a step."""
+
+
+class ContextSourceError(JottyError):
+    """A source's loader failed while a window was built: the step fails (its strategy decides)."""
 
 
 @dataclass(frozen=True)
@@ -269,9 +273,7 @@ class ContextSession:
         if level is Level.L4:
             self.hits += hits
             self.misses += len(names) - hits
-            for task in self._ahead.values():  # predictions for other steps are wasted now
-                task.cancel()
-            self._ahead.clear()
+            self._discard()  # predictions for other steps are wasted now
             self._prefetch_after(call.path)
             report = {"step": call.path, "needed": names, "hits": hits, "misses": len(names) - hits}
         model = self.policy.prefetch
@@ -288,7 +290,12 @@ class ContextSession:
                 return _Loaded(await task, True)
             except Exception:  # a failed prefetch is a miss: load again below
                 pass
-        return _Loaded(await _call(self.policy.sources[name].load, query), False)
+        try:
+            return _Loaded(await _call(self.policy.sources[name].load, query), False)
+        except Exception as exc:
+            raise ContextSourceError(
+                f"context source {name!r} could not be loaded for step {path!r}: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _prefetch_after(self, path: str) -> None:
         model = self.policy.prefetch
@@ -319,8 +326,17 @@ class ContextSession:
             self._prefetch_after("")
 
     def close(self) -> None:
+        self._discard()
+
+    def _discard(self) -> None:
+        """Drop the prefetches nobody took: running ones are cancelled, a failed one's error is
+        read (so asyncio does not log it as never retrieved)."""
         for task in self._ahead.values():
-            task.cancel()
+            if task.done():
+                if not task.cancelled():
+                    task.exception()
+            else:
+                task.cancel()
         self._ahead.clear()
 
     def stats(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 from jotty.agents.base import Agent, AgentResult, RunContext
 from jotty.agents.llm import LLMAgent
 from jotty.context.levels import Level, check_level
-from jotty.context.policy import ContextPolicy, ContextSession, StepCall
+from jotty.context.policy import ContextPolicy, ContextSession, ContextSourceError, StepCall
 from jotty.errors import ValidationError
 from jotty.events import EventType
 from jotty.patterns.contracts import Checker, Contract, compile_contract
@@ -243,11 +243,17 @@ class _Call:
         if session is None and (step.level is not None or isinstance(agent, LLMAgent)):
             # a step with a level, or a model with a context limit, in a run without a policy
             session = ex.context = ContextPolicy().session(path.split("/", 1)[0], None, None)
+        unloaded = None
         if session is not None and reason is None and not isinstance(agent, Flow):
             call = StepCall(path, step.name or path, self.role, agent, step.category, step.skills, step.level)  # type: ignore[arg-type]
-            data, mark = await windowed(session, call, value, data, ex, path), len(ex.events)
+            try:
+                data, mark = await windowed(session, call, value, data, ex, path), len(ex.events)
+            except ContextSourceError as exc:
+                unloaded = str(exc)
         if reason is not None:
             result = AgentResult.failure(f"the input of step {path!r} {reason}")
+        elif unloaded is not None:
+            result = AgentResult.failure(unloaded)
         elif step.timeout is not None:
             try:
                 async with asyncio.timeout(step.timeout):
