@@ -23,6 +23,7 @@ from jotty.learning import Router
 from jotty.learning.store import StoreSpec
 from jotty.orchestration.actors import AgentConfig, check_actors
 from jotty.orchestration.conducted import ConductedRun
+from jotty.orchestration.memory_use import RunMemory, run_memory
 from jotty.orchestration.plan import Plan, make_plan
 from jotty.orchestration.result import ConductorResult, ConductorRunFailed, StopReason
 from jotty.orchestration.stream import ConductorStream
@@ -42,6 +43,10 @@ class Conductor:
     static chain, or the dynamic candidates (default: every actor, in order). ``flow``: a pattern
     to run as an actor. ``store``: the learning store (a path, URL or ``LearningStore``).
     ``router_options`` go to ``Router`` (``explore``, ``stuck_after``, ``alpha``, ...).
+    ``memory``: True (the store's ``conductor`` scope), False, or a ``jotty.memory.Memory``; each
+    run recalls up to ``memory_tokens`` into ``ctx.data["memory"]`` and remembers its outcome
+    (``result.memory``); queue workers consolidate after ``memory_sleep`` idle seconds
+    (``jotty.orchestration.memory_use``).
 
     Static mode feeds each actor's output to the next; a failure, or an output its validator
     rejects, stops the chain (the result keeps the last accepted output). Dynamic mode gives every
@@ -60,6 +65,9 @@ class Conductor:
         store: StoreSpec = None,
         *,
         router_options: Mapping[str, Any] | None = None,
+        memory: Any = True,
+        memory_tokens: int = 600,
+        memory_sleep: float | None = 30.0,
     ) -> None:
         checked = check_actors(actors)
         flow_actor = None
@@ -80,6 +88,7 @@ class Conductor:
         self._router = Router(list(self._plan.actors), store, **dict(router_options or {}))
         self._owns_router = True
         self._managers: set[TaskQueueManager] = set()
+        self.memory: RunMemory | None = run_memory(memory, store, memory_tokens, memory_sleep)
 
     def __repr__(self) -> str:
         return f"Conductor(mode={self.mode!r}, actors={list(self._plan.order)!r})"
@@ -128,10 +137,20 @@ class Conductor:
     ) -> ConductorResult:
         data = _check_run(goal, context, max_iterations)
         run_id = new_run_id()
-        trajectory = await asyncio.to_thread(self._router.start, goal, data, run_id)
+        starting = asyncio.to_thread(self._router.start, goal, data, run_id)
+        if self.memory is None:
+            trajectory, recall = await starting, None
+        else:  # the recall runs alongside the router's start
+            trajectory, recall = await asyncio.gather(starting, self.memory.recall(goal, data))
+            RunMemory.apply(data, recall)
         conducted = ConductedRun(self._plan, self._router, trajectory, {"goal": goal, **data}, max_iterations)
         result = await conducted.run(goal, run_id=run_id, sink=sink)
         logger.info("run %s (%s) %s: %s", run_id, self.mode, result.status, conducted.stop_reason)
+        if self.memory is not None and recall is not None:
+            self.memory.remember(
+                recall.report, goal, data, run_id=run_id, ok=result.ok, output=result.output,
+                error=result.error, actor=conducted.actor,
+            )  # fmt: skip
         return ConductorResult(
             output=result.output,
             status=result.status,
@@ -145,6 +164,7 @@ class Conductor:
             final_step=conducted.final_step,
             tokens=result.tokens,
             duration=result.duration,
+            memory=recall.report if recall is not None else None,
         )
 
     # ------------------------------------------------------------------ the queue
@@ -166,6 +186,8 @@ class Conductor:
         """
         goal, context = goal_of(task)
         result = await self.run(goal, context)
+        if result.memory is not None:  # the task completes once its outcome is in memory
+            await result.memory.settled()
         summary = result.to_dict()
         if result.ok:
             return summary
@@ -196,7 +218,10 @@ class Conductor:
         manager = TaskQueueManager(self, queue, max_concurrent, poll_interval)
         self._managers.add(manager)
         try:
-            return await manager.run(max_tasks, burst=until_empty)
+            if self.memory is None:
+                return await manager.run(max_tasks, burst=until_empty)
+            async with self.memory.sleeping(manager):
+                return await manager.run(max_tasks, burst=until_empty)
         finally:
             self._managers.discard(manager)
 
@@ -218,8 +243,10 @@ class Conductor:
     # ------------------------------------------------------------------ closing
 
     def close(self) -> None:
-        """Close the learning store (if this Conductor opened it)."""
+        """Write pending memories; close the learning store and memory (if this Conductor opened them)."""
         if self._owns_router:
+            if self.memory is not None:
+                self.memory.close()
             self._router.close()
 
     def __enter__(self) -> Conductor:
