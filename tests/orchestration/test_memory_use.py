@@ -89,9 +89,8 @@ async def test_memory_false_turns_it_off(store: Path) -> None:
 
 async def test_the_recall_stays_within_the_token_budget(store: Path) -> None:
     async with Memory(store, "conductor") as memory:
-        await memory.remember_many(
-            [f"the deployment checklist item {i} says: verify the {i}th mirror of the artifact store " * 3 for i in range(30)]
-        )
+        line = "the deployment checklist item {} says: verify the {}th mirror of the artifact store "
+        await memory.remember_many([line.format(i, i) * 3 for i in range(30)])
     calls = Calls()
     with Conductor([actor(calls)], store=store, memory_tokens=120) as conductor:
         result = await conductor.run("what does the deployment checklist say?")
@@ -185,7 +184,8 @@ def test_an_idle_worker_process_consolidates_on_its_own(store: Path) -> None:
     async def enqueue() -> None:
         queue = SQLiteTaskQueue(store)
         for i in range(8):
-            await queue.create_task(f"summarize the weekly sales report for the north region, week {i}", status="pending")
+            goal = f"summarize the weekly sales report for the north region, week {i}"
+            await queue.create_task(goal, status="pending")
         await queue.close()
 
     asyncio.run(enqueue())
