@@ -23,7 +23,6 @@ from jotty.learning import Router
 from jotty.learning.store import StoreSpec
 from jotty.orchestration.actors import AgentConfig, check_actors
 from jotty.orchestration.conducted import ConductedRun
-from jotty.orchestration.memory_use import RunMemory, run_memory
 from jotty.orchestration.plan import Plan, make_plan
 from jotty.orchestration.result import ConductorResult, ConductorRunFailed, StopReason
 from jotty.orchestration.stream import ConductorStream
@@ -31,6 +30,7 @@ from jotty.orchestration.tasks import goal_of, goal_task_fields
 from jotty.patterns import Flow
 from jotty.patterns.runner import new_run_id
 from jotty.queue import PermanentFailure, Task, TaskQueue, TaskQueueManager, WorkerStats
+from jotty.runmemory.use import RunMemory, run_memory
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Conductor:
     ``memory``: True (the store's ``conductor`` scope), False, or a ``jotty.memory.Memory``; each
     run recalls up to ``memory_tokens`` into ``ctx.data["memory"]`` and remembers its outcome
     (``result.memory``); queue workers consolidate after ``memory_sleep`` idle seconds
-    (``jotty.orchestration.memory_use``).
+    (``jotty.runmemory.use``).
 
     Static mode feeds each actor's output to the next; a failure, or an output its validator
     rejects, stops the chain (the result keeps the last accepted output). Dynamic mode gives every

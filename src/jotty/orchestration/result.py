@@ -10,7 +10,7 @@ from typing import Any
 from jotty.agents.base import TokenUsage
 from jotty.errors import RunError
 from jotty.learning import LearningSummary, RouteDecision
-from jotty.orchestration.memory_use import MemoryReport
+from jotty.runmemory.use import MemoryReport
 from jotty.runs import RunStatus, StepRecord
 from jotty.runs.codec import dumps_loose
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from jotty.context import as_text, estimate_tokens
 from jotty.errors import ValidationError
-from jotty.orchestration.memory_writer import MemoryWriter, Remembered
+from jotty.runmemory.writer import MemoryWriter, Remembered
 
 if TYPE_CHECKING:
     from jotty.memory import ConsolidationReport, Memory, MemoryHit
@@ -243,7 +243,15 @@ class RunMemory:
             entries.append(
                 Remembered(f"actor:{actor}", _cut(f"{goal} -> {result}"), {**meta, "kind": "actor"}, "actor")
             )
-        report.remembered = entries
+        self.note(report, entries)
+
+    def recall_report(self) -> MemoryReport:
+        """An empty report on this memory's scope, for ``note``."""
+        return MemoryReport(self.memory.scope)
+
+    def note(self, report: MemoryReport, entries: list[Remembered]) -> None:
+        """Hand ``entries`` (any scopes of this store) to the writer; ``report`` lists them."""
+        report.remembered.extend(entries)
         futures = []
         for scope in dict.fromkeys(entry.scope for entry in entries):
             mine = [entry for entry in entries if entry.scope == scope]
@@ -341,3 +349,26 @@ def run_memory(memory: object, store: object, tokens: object, sleep_after: objec
     if found is None:
         return None
     return RunMemory(found, checked_tokens, checked_sleep, owned=memory is True)
+
+
+def team_memory(memory: object, team: str, tokens: object = 600) -> RunMemory | None:
+    """A Team's ``RunMemory`` for its ``memory=`` option: a ``Memory`` whose scope starts with
+    ``team:`` as it is, another ``Memory``'s store at scope ``team:<team>``, True for the default
+    store's ``team:<team>``, False or None for none."""
+    if memory is False or memory is None:
+        return None
+    from jotty.memory import Memory
+
+    if memory is True:
+        return RunMemory(Memory(None, f"team:{team}"), check_tokens(tokens), None, owned=True)
+    if not isinstance(memory, Memory):
+        raise ValidationError(
+            f"Team memory must be a jotty.memory.Memory, True (the default store) or None, got {type(memory).__name__}"
+        )
+    found = memory if memory.scope.startswith("team:") else memory.scoped(f"team:{team}")
+    return RunMemory(found, check_tokens(tokens), None)
+
+
+def cut(text: str, limit: int = REMEMBER_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (marked with an ellipsis)."""
+    return _cut(text, limit)
