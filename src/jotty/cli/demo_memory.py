@@ -9,7 +9,6 @@ import subprocess
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from rich.table import Table
 
@@ -67,7 +66,8 @@ def clerk(repo: Path, sources: list[str]) -> FunctionAgent:
 
 
 async def _rounds(repo: Path, store: Path) -> list[tuple[int, str, str, str, float]]:
-    rows, sources = [], []
+    rows: list[tuple[int, str, str, str, float]] = []
+    sources: list[str] = []
     with Conductor([AgentConfig("clerk", clerk(repo, sources))], store=str(store)) as conductor:
         for number, asked in enumerate(ROUNDS, 1):
             for topic, question in asked:
