@@ -125,7 +125,9 @@ async def test_bad_memory_options_say_what_to_pass(store: Path) -> None:
         Conductor([actor(calls)], store=store, memory_sleep=-1)
     learned = open_store(str(store))
     with pytest.raises(ValidationError, match=r"memory=Memory\(path_or_url"):
-        Conductor([actor(calls)], store=learned)
+        Conductor([actor(calls)], store=learned, memory=True)
+    with Conductor([actor(calls)], store=learned) as conductor:  # the default: off for a store object
+        assert conductor.memory is None
     learned.close()
 
 

@@ -43,7 +43,8 @@ class Conductor:
     static chain, or the dynamic candidates (default: every actor, in order). ``flow``: a pattern
     to run as an actor. ``store``: the learning store (a path, URL or ``LearningStore``).
     ``router_options`` go to ``Router`` (``explore``, ``stuck_after``, ``alpha``, ...).
-    ``memory``: True (the store's ``conductor`` scope), False, or a ``jotty.memory.Memory``; each
+    ``memory``: True (the store's ``conductor`` scope; the default when ``store`` is a path, URL or
+    None), False, or a ``jotty.memory.Memory``; each
     run recalls up to ``memory_tokens`` into ``ctx.data["memory"]`` and remembers its outcome
     (``result.memory``); queue workers consolidate after ``memory_sleep`` idle seconds
     (``jotty.runmemory.use``).
@@ -65,7 +66,7 @@ class Conductor:
         store: StoreSpec = None,
         *,
         router_options: Mapping[str, Any] | None = None,
-        memory: Any = True,
+        memory: Any = None,
         memory_tokens: int = 600,
         memory_sleep: float | None = 30.0,
     ) -> None:

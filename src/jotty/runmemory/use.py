@@ -48,9 +48,15 @@ HEADER = "What you remember (most relevant first):"
 
 def resolve_memory(memory: object, store: object) -> Memory | None:
     """The ``Memory`` a Conductor uses: ``memory`` itself, a new one in ``store``'s conductor scope
-    (True), or None (False). ``store`` must then be a path, URL or None."""
-    if memory is False or memory is None:
+    (True: ``store`` must then be a path, URL or None), or None (False). The default, None, is True
+    where the store is a path, URL or None, and off (logged) for a store object."""
+    if memory is False:
         return None
+    if memory is None:
+        if store is not None and not isinstance(store, str | os.PathLike):
+            log.info("memory is off: the store is a %s; pass memory=Memory(path_or_url)", type(store).__name__)
+            return None
+        memory = True
     from jotty.memory import Memory
 
     if isinstance(memory, Memory):
@@ -348,7 +354,7 @@ def run_memory(memory: object, store: object, tokens: object, sleep_after: objec
     found = resolve_memory(memory, store)
     if found is None:
         return None
-    return RunMemory(found, checked_tokens, checked_sleep, owned=memory is True)
+    return RunMemory(found, checked_tokens, checked_sleep, owned=memory is True or memory is None)
 
 
 def team_memory(memory: object, team: str, tokens: object = 600) -> RunMemory | None:
