@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -149,6 +150,8 @@ class RunMemory:
         self._cache: dict[str, tuple[float, int, list[MemoryHit]]] = {}
         self._generation = 0
         self._dirty: set[str] = {memory.scope}
+        self._dirty_lock = threading.Lock()  # the writer thread adds to it
+        self._resting: asyncio.Future[bool] | None = None
 
     def scope(self, name: str) -> Memory:
         """The memory of scope ``name`` on the same store (``actor:coder``, ``team:research``)."""
@@ -158,8 +161,9 @@ class RunMemory:
         return found
 
     def _changed(self, scope: str) -> None:
-        self._generation += 1
-        self._dirty.add(scope)
+        with self._dirty_lock:
+            self._generation += 1
+            self._dirty.add(scope)
 
     # ------------------------------------------------------------------ before the run
 
@@ -283,6 +287,9 @@ class RunMemory:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if self._resting is not None:  # let a pass under way finish (it is bounded)
+                with contextlib.suppress(Exception):
+                    await self._resting
 
     async def _sleep_loop(self, manager: TaskQueueManager, after: float) -> None:
         seen, idle_since, rested = -1, time.monotonic(), False
@@ -293,14 +300,17 @@ class RunMemory:
                 continue
             if rested or time.monotonic() - idle_since < after:
                 continue
-            rested = await asyncio.shield(asyncio.ensure_future(self.sleep()))
+            self._resting = asyncio.ensure_future(self.sleep())
+            rested = await asyncio.shield(self._resting)
+            self._resting = None
             idle_since = time.monotonic()
 
     async def sleep(self, max_episodes: int = SLEEP_EPISODES) -> bool:
         """One bounded consolidation pass over every scope this process wrote to (and the conductor's);
         True when no scope has work left."""
         await asyncio.to_thread(self.writer.flush)
-        scopes, self._dirty = sorted(self._dirty), set()
+        with self._dirty_lock:
+            scopes, self._dirty = sorted(self._dirty), set()
         rested = True
         for name in scopes:
             try:
@@ -311,11 +321,12 @@ class RunMemory:
             self.sleeps.append(report)
             del self.sleeps[:-50]
             log.info("idle consolidation of %s: %s", name, report)
-            if report.more or not report.lease:
-                self._dirty.add(name)
-                rested = False
-            if report.clusters or report.faded:
-                self._generation += 1
+            with self._dirty_lock:
+                if report.more or not report.lease:
+                    self._dirty.add(name)
+                    rested = False
+                if report.clusters or report.faded:
+                    self._generation += 1
         return rested
 
     # ------------------------------------------------------------------ closing
