@@ -18,6 +18,7 @@ from jotty.learning import open_store
 from jotty.memory import Memory
 from jotty.orchestration import AgentConfig, Conductor, ExecutionMode
 from jotty.queue import SQLiteTaskQueue, TaskStatus
+from tests.runs.backends import KINDS, open_backend
 
 from .helpers import Calls
 
@@ -170,7 +171,13 @@ def spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_processes_share_the_conductor_scope(store: Path) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_processes_share_the_conductor_scope(kind: str, tmp_path: Path) -> None:
+    with open_backend(kind, tmp_path) as backend:
+        shared_by_two_processes(backend.store)
+
+
+def shared_by_two_processes(store: str) -> None:
     writer = spawn("run", str(store), "remember that the Faro office closes on Fridays")
     out, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
@@ -219,3 +226,38 @@ def test_an_idle_worker_process_consolidates_on_its_own(store: Path) -> None:
             return (await memory.stats()).levels["semantic"]
 
     assert asyncio.run(semantic()) >= 1
+
+
+def test_a_killed_worker_loses_no_outcome_of_a_completed_task(store: Path) -> None:
+    async def enqueue() -> list[str]:
+        queue = SQLiteTaskQueue(store)
+        ids = [await queue.create_task(f"tally the Evora parcel batch {i}", status="pending") for i in range(40)]
+        await queue.close()
+        return ids
+
+    async def completed(ids: list[str]) -> list[dict[str, Any]]:
+        queue = SQLiteTaskQueue(store)
+        tasks = [await queue.get_task(task_id) for task_id in ids]
+        await queue.close()
+        return [t.result for t in tasks if t is not None and t.status == TaskStatus.COMPLETED]
+
+    ids = asyncio.run(enqueue())
+    worker = spawn("queue", str(store), "600")
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(asyncio.run(completed(ids))) < 10:
+            time.sleep(0.1)
+    finally:
+        worker.kill()  # SIGKILL: no flush, no atexit
+        worker.wait()
+    results = asyncio.run(completed(ids))
+    assert 10 <= len(results) < 40, len(results)
+
+    async def missing() -> list[str]:
+        async with Memory(store, "conductor") as memory:
+            kept = [
+                entry["id"] for r in results for entry in r["memory"]["remembered"] if entry["scope"] == "conductor"
+            ]
+            return [memory_id for memory_id in kept if memory_id is None or await memory.get(memory_id) is None]
+
+    assert asyncio.run(missing()) == []  # every completed task's outcome is in memory
