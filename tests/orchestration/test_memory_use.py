@@ -261,3 +261,23 @@ def test_a_killed_worker_loses_no_outcome_of_a_completed_task(store: Path) -> No
             return [memory_id for memory_id in kept if memory_id is None or await memory.get(memory_id) is None]
 
     assert asyncio.run(missing()) == []  # every completed task's outcome is in memory
+
+
+async def test_a_repeated_goal_reuses_the_recall_until_the_scope_changes(store: Path) -> None:
+    calls = Calls()
+    async with Memory(store, "conductor") as seed:
+        await seed.remember("the quarterly invoices live in the Braga archive")
+    picky = Memory(store, "conductor", min_salience=0.3)  # successes are skipped: they change nothing
+    with Conductor([actor(calls)], store=store, memory=picky) as conductor:
+        first = await conductor.run("where are the quarterly invoices?")
+        assert first.memory is not None and not first.memory.cached and first.memory.recalled
+        await first.memory.settled()
+        again = await conductor.run("where are the quarterly invoices?")
+        assert again.memory is not None and again.memory.cached
+        assert again.memory.recalled == first.memory.recalled
+        failed = await conductor.run("fail the quarterly invoices export")  # a failure is stored
+        assert failed.memory is not None
+        await failed.memory.settled()
+        after = await conductor.run("where are the quarterly invoices?")
+        assert after.memory is not None and not after.memory.cached
+    await picky.close()

@@ -3,8 +3,8 @@
 One recall per run, from the conductor's scope, runs alongside the router's start and lands in
 ``ctx.data["memory"]`` within a token budget (``{"scope", "text", "items", "tokens"}``); a chat run
 also finds it as a system message at the head of its history, so an ``LLMAgent`` sees it. A recall
-is reused for the same goal while this process has written nothing to the scope, for at most
-``CACHE_SECONDS`` (another process's writes show after that). After the run, its outcome is handed
+is reused for the same goal while this process has stored or reinforced nothing in the scope, for
+at most ``CACHE_SECONDS`` (another process's writes show after that). After the run, its outcome is handed
 to a ``MemoryWriter`` (write-behind): the goal and output (a chat: what the user said) in the
 conductor's scope, and what the accepted actor did in ``actor:<name>``. ``result.memory`` is a
 ``MemoryReport``: what was recalled (ids, scores) and what was stored, reinforced or skipped and why
@@ -172,9 +172,9 @@ class RunMemory:
         began = time.perf_counter()
         report = MemoryReport(self.memory.scope)
         query = goal[:QUERY_CHARS]
-        cached = self._cache.get(query)
+        cached, generation = self._cache.get(query), self._generation
         hits: list[MemoryHit] = []
-        if cached is not None and cached[1] == self._generation and began - cached[0] < CACHE_SECONDS:
+        if cached is not None and cached[1] == generation and began - cached[0] < CACHE_SECONDS:
             hits, report.cached = cached[2], True
         else:
             try:
@@ -185,7 +185,7 @@ class RunMemory:
             else:
                 if len(self._cache) > 256:
                     self._cache.clear()
-                self._cache[query] = (began, self._generation, hits)
+                self._cache[query] = (began, generation, hits)  # a write during the recall invalidates it
         value = self._context(hits, report)
         report.seconds = time.perf_counter() - began
         return Recall(value, report)

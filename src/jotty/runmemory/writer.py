@@ -66,6 +66,7 @@ class MemoryWriter:
     """Writes ``Remembered`` entries in a background thread; see the module docstring."""
 
     def __init__(self, on_written: Callable[[str], None] | None = None) -> None:
+        """``on_written(scope)`` is called (on the writer thread) when a batch changed the scope."""
         self._lock = threading.Lock()
         self._pending: list[_Batch] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -160,7 +161,8 @@ class MemoryWriter:
             for entry in entries:
                 entry.status, entry.reason = "failed", f"{type(error).__name__}: {error}"
         self.written += len(entries)
-        if self._on_written is not None:
+        changed = any(entry.status in ("stored", "reinforced") for entry in entries)
+        if self._on_written is not None and changed:
             self._on_written(memory.scope)
 
 
