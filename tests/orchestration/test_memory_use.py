@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from jotty.memory import Memory
 from jotty.orchestration import AgentConfig, Conductor, ExecutionMode
 from jotty.queue import SQLiteTaskQueue, TaskStatus
 from tests.runs.backends import KINDS, open_backend
+from tests.support.processes import spawn_module
 
 from .helpers import Calls
 
@@ -162,13 +162,7 @@ async def test_chat_style_runs_remember_what_the_user_said(store: Path) -> None:
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.orchestration.memory_worker", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return spawn_module("tests.orchestration.memory_worker", *args)
 
 
 @pytest.mark.parametrize("kind", KINDS)
