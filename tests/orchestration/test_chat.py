@@ -106,6 +106,7 @@ async def test_a_new_chat_session_recalls_what_the_user_said_before(openai_serve
         second = ChatMode(conductor).stream("Where did I move to?", [])
         events = [e async for e in second]
     assert events[-1]["content"] == "You live in Lisbon."
+    assert "Lisbon" in events[-1]["memory"]["recalled"][0]["text"]
     messages = openai_server.completions[-1].messages
     assert messages[0] == {"role": "system", "content": "Be brief."}
     assert messages[1]["role"] == "system" and "My name is Ada and I moved to Lisbon" in messages[1]["content"]
