@@ -37,6 +37,7 @@ bench: $(STAMP) services
 	$(PY) -m bench.memory
 	$(PY) -m bench.recording
 	$(PY) -m bench.dashboard
+	$(PY) -m bench.memory_conductor
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache
