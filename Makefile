@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 services:
 	bash scripts/services.sh
+	bash scripts/browser.sh
 
 test: $(STAMP) services
 	$(PY) -m pytest
@@ -35,6 +36,8 @@ bench: $(STAMP) services
 	$(PY) -m bench.distributed
 	$(PY) -m bench.memory
 	$(PY) -m bench.recording
+	$(PY) -m bench.dashboard
+	$(PY) -m bench.memory_conductor
 	$(PY) -m bench.context
 
 clean:

@@ -89,4 +89,4 @@ def flows(seen: Seen) -> dict[str, Flow]:
 
 def conductor(seen: Seen, level: str, pol: ContextPolicy, store: str) -> Conductor:
     actors = [AgentConfig(r, seen.agent(r)) for r in ROLES]
-    return Conductor(actors, mode="static", store=store, level=level, policy=pol)
+    return Conductor(actors, mode="static", store=store, level=level, policy=pol, memory=False)

@@ -229,7 +229,7 @@ async def test_an_llm_step_is_guarded_by_its_models_context_limit_by_default(tmp
     ]
     with OpenAIServer() as server:
         agent = LLMAgent("tiny-context-model", base_url=server.base_url, api_key="sk-test", max_retries=0)
-        with Conductor([AgentConfig("chat", agent)], store=str(tmp_path / "l.db")) as c:
+        with Conductor([AgentConfig("chat", agent)], store=str(tmp_path / "l.db"), memory=False) as c:
             result = await c.run("what grew?", context={"history": history})
         [request] = server.completions
     assert result.ok, result.error
@@ -257,3 +257,21 @@ async def test_a_resumed_durable_run_keeps_restored_steps_in_the_pool(tmp_path: 
     second = await flow.run("go", store=store, run_id="r1", level="L1")
     assert second.ok and second.resumed
     assert seen.last("write")["parts"] == {"step:chain/research": "research done", "step:chain/analyse": "analyse done"}
+
+
+async def test_l3_scopes_the_conductors_recalled_memory() -> None:
+    from jotty.context.policy import StepCall
+
+    recalled = {
+        "scope": "conductor",
+        "text": "Relevant memory:\n- Write reports with the conclusion first.\n- Search the census archive.",
+        "items": [{"text": "Write reports with the conclusion first."}, {"text": "Search the census archive."}],
+        "tokens": 20,
+    }
+    session = ContextPolicy().session("f", Level.L3, None)
+    out, _ = await session.window(StepCall("f/write", "write", "step", FunctionAgent(str)), "go", {"memory": recalled})
+    assert out["memory"]["items"] == [{"text": "Write reports with the conclusion first."}]
+    assert out["memory"]["text"] == "Relevant memory:\n- Write reports with the conclusion first."
+    wide = ContextPolicy().session("f", Level.L1, None)
+    same, _ = await wide.window(StepCall("f/write", "write", "step", FunctionAgent(str)), "go", {"memory": recalled})
+    assert same["memory"] == recalled

@@ -7,8 +7,10 @@ import typer
 from jotty.cli import data as data_cli
 from jotty.cli.chat import chat
 from jotty.cli.compare import compare
+from jotty.cli.dashboard import dashboard
 from jotty.cli.demo import demo
 from jotty.cli.learning import learning_app
+from jotty.cli.memory import memory_app
 from jotty.cli.queue import queue_app
 from jotty.cli.run import run
 from jotty.cli.runs import runs_app
@@ -30,6 +32,8 @@ app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
 app.command("demo")(demo)
+app.command("dashboard")(dashboard)
+app.add_typer(memory_app, name="memory")
 app.command("compare")(compare)
 
 

@@ -201,13 +201,29 @@ class ContextSession:
         return out, events
 
     def _scoped(self, part: Part, category: str | None) -> Part:
-        """A pattern's own list of memory or tool results (the Conductor's recalled memory) without
-        the items that belong to another category than the step's (items of no category stay)."""
-        if part.kind not in (PartKind.MEMORY, PartKind.TOOL) or not isinstance(part.content, list):
+        """A pattern's own memory or tool results (a list, or the Conductor's recalled
+        ``{"items", "text", ...}``) without the items that belong to another category than the
+        step's; items of no category stay."""
+        content = part.content
+        if part.kind not in (PartKind.MEMORY, PartKind.TOOL):
+            return part
+        recalled = isinstance(content, dict) and isinstance(content.get("items"), list)
+        items = content["items"] if recalled else content
+        if not isinstance(items, list):
             return part
         classify = self.policy.classifier.classify
-        kept = [item for item in part.content if classify(as_text(item)[:400]) in (None, category)]
-        return part if len(kept) == len(part.content) else Part(part.name, kept, part.kind)
+        texts = [as_text(i.get("text", i) if isinstance(i, dict) else i) for i in items]
+        keep = [classify(t[:400]) in (None, category) for t in texts]
+        if all(keep):
+            return part
+        kept = [item for item, k in zip(items, keep, strict=True) if k]
+        if not recalled:
+            return Part(part.name, kept, part.kind)
+        gone = [t for t, k in zip(texts, keep, strict=True) if not k and t]
+        text = content.get("text")
+        if isinstance(text, str):
+            text = "\n".join(line for line in text.splitlines() if not any(g in line for g in gone)) if kept else ""
+        return Part(part.name, {**content, "items": kept, "text": text}, part.kind)
 
     def _pick(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
         policy = self.policy
