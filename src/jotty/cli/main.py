@@ -11,6 +11,7 @@ from jotty.cli.queue import queue_app
 from jotty.cli.run import run
 from jotty.cli.runs import runs_app
 from jotty.cli.schema import schema
+from jotty.cli.supervise import supervise_app
 from jotty.cli.worker import worker
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
 app.command("demo")(demo)
+app.add_typer(supervise_app, name="supervise")
 
 
 def main() -> None:
