@@ -28,7 +28,7 @@ git add . && git -c user.name=agent -c user.email=a@x commit -qm "agent: $JOTTY_
 echo '{"status": "ok", "task": "'$JOTTY_TASK_ID'"}'
 """,
     # records start and end times, sleeps $SLEEP seconds
-    "sleeper": """touch "$MARKS/started-$JOTTY_TASK_ID"
+    "sleeper": """echo "$JOTTY_TASK_ID $$" >> "$MARKS/starts"
 echo "$(date +%s.%N) start" >> "$MARKS/timeline"
 sleep "${SLEEP:-0.3}"
 echo "$(date +%s.%N) end" >> "$MARKS/timeline"
@@ -41,8 +41,7 @@ exit 3
     # spawns a child that also hangs: the whole group must go at the timeout
     "hanger": """sleep 300 &
 echo $! > "$MARKS/child-$JOTTY_TASK_ID"
-echo $$ > "$MARKS/agent-$JOTTY_TASK_ID"
-touch "$MARKS/started-$JOTTY_TASK_ID"
+echo "$JOTTY_TASK_ID $$" >> "$MARKS/starts"
 wait
 """,
     "printer": """head -c "${BYTES:-3000000}" /dev/zero | tr '\\0' 'x'
@@ -139,3 +138,22 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+
+
+def starts(marks: Path) -> list[str]:
+    """The task ids of every agent start so far (one line per start)."""
+    path = marks / "starts"
+    return [line.split()[0] for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def max_overlap(marks: Path) -> int:
+    """The most sleepers that ran at the same time, from their start/end timeline."""
+    events = sorted(
+        (float(stamp), 1 if kind == "start" else -1)
+        for stamp, kind in (line.split() for line in (marks / "timeline").read_text().splitlines())
+    )
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    return peak

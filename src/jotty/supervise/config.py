@@ -186,11 +186,11 @@ def make_config(data: dict[str, Any] | SupervisorConfig, source: str = "config")
         return SupervisorConfig.model_validate(data)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
         message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key: check its spelling (see the README section on jotty supervise)"
         elif first["type"] == "missing":
             message = "missing: this key is required"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ValidationError(f"{source}: {where}: {message}{more}") from None
+        raise ValidationError(f"{source}: {where + ': ' if where else ''}{message}{more}") from None
