@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from jotty.queue import SQLiteTaskQueue
 from jotty.supervise import SupervisorConfig
@@ -157,3 +159,27 @@ def max_overlap(marks: Path) -> int:
         running += delta
         peak = max(peak, running)
     return peak
+
+
+@pytest.fixture
+def spawn_supervisor(tmp_path: Path) -> Any:
+    """``spawn_supervisor(config, *args)``: ``jotty supervise`` in its own process on the test store."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def spawn(cfg: SupervisorConfig, *args: str) -> subprocess.Popen[bytes]:
+        file = tmp_path / f"supervise-{len(started)}.yaml"
+        file.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+        code = "from jotty.cli.main import main; main()"
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, "supervise", "--config", str(file), "--db", str(tmp_path / "jotty.db"), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        started.append(process)
+        return process
+
+    yield spawn
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -60,8 +60,8 @@ def launch(
         [sys.executable, "-I", "-S", SHIM, json.dumps(spec)],
         cwd=cwd,
         env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
@@ -69,12 +69,18 @@ def launch(
 
 
 async def wait_exit(agent: Launched, timeout: float | None) -> bool:
-    """Wait until the runner exits; False if ``timeout`` seconds passed first."""
+    """Wait until the agent ended (our runner says so on its stdout; an adopted runner exits);
+    False if ``timeout`` seconds passed first."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    try:
-        fd = os.pidfd_open(agent.pid)
-    except (OSError, AttributeError):  # gone already, or no pidfd: poll
-        fd = None
+    own = agent.popen is not None and agent.popen.stdout is not None
+    if own:
+        assert agent.popen is not None and agent.popen.stdout is not None
+        fd: int | None = agent.popen.stdout.fileno()
+    else:
+        try:
+            fd = os.pidfd_open(agent.pid)
+        except (OSError, AttributeError):  # gone already, or no pidfd: poll
+            fd = None
     try:
         if fd is not None:
             loop = asyncio.get_running_loop()
@@ -92,11 +98,23 @@ async def wait_exit(agent: Launched, timeout: float | None) -> bool:
                     return False
                 await asyncio.sleep(0.1)
     finally:
-        if fd is not None:
+        if fd is not None and not own:
             os.close(fd)
-    if agent.popen is not None:
-        agent.popen.wait()
     return True
+
+
+async def release(agent: Launched) -> None:
+    """Let our runner exit (it waits for this once the agent ended) and reap it."""
+    popen = agent.popen
+    if popen is None:
+        return
+    for pipe in (popen.stdin, popen.stdout):
+        if pipe is not None:
+            pipe.close()
+    delay = 0.001
+    while popen.poll() is None:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def _settle(future: asyncio.Future[None]) -> None:
@@ -124,6 +142,8 @@ def read_exit(agent: Launched) -> dict[str, object]:
 
 async def stop(agent: Launched, grace: float) -> None:
     """Stop the agent's whole process group: SIGTERM, ``grace`` seconds, then SIGKILL."""
+    if agent.popen is not None and agent.popen.stdin is not None:
+        agent.popen.stdin.close()  # the runner leaves as soon as the agent is gone
     if signal_group(agent.pid, signal.SIGTERM) and await _group_gone(agent, grace):
         return
     signal_group(agent.pid, signal.SIGKILL)

@@ -26,7 +26,7 @@ from jotty.queue.task import Task
 from jotty.supervise import repo
 from jotty.supervise.config import AgentType, SupervisorConfig
 from jotty.supervise.fields import prompt_text, task_values
-from jotty.supervise.launch import Launched, launch, read_exit, same_process, stop, wait_exit
+from jotty.supervise.launch import Launched, launch, read_exit, release, same_process, stop, wait_exit
 from jotty.supervise.logs import tail, task_dir
 from jotty.supervise.record import KEY, RunRecord, run_record
 from jotty.supervise.verdict import Check, Verdict, environment, judge
@@ -117,7 +117,10 @@ class Attempts:
         remaining = None if agent.timeout is None else record.started + agent.timeout - time.time()
         try:
             exited = await wait_exit(launched, remaining)
-            if not exited:
+            await self._answer_for(task)
+            if exited:
+                await release(launched)
+            else:
                 log.info("task %s: timed out after %ss; stopping its process group", task.task_id, agent.timeout)
                 await stop(launched, STOP_GRACE)
         except asyncio.CancelledError:
@@ -136,6 +139,12 @@ class Attempts:
         failed = "; ".join(f"{c['name']}: {c['detail']}" for c in verdict["checks"] if not c["ok"])
         last = result["log_tail"][-1] if result["log_tail"] else "(no output)"
         raise AttemptFailed(f"{record.agent_type} failed ({failed}); last log line: {last}")
+
+    async def _answer_for(self, task: Task) -> None:
+        """Before the runner goes, record this supervisor's PID on the task (if the lease is still
+        ours): the task's process stays alive for ``validate_pids`` while the result is recorded."""
+        if task.lease_id and await self.queue.heartbeat(task.task_id, task.lease_id):
+            await self.queue.update_task_metadata(task.task_id, pid=os.getpid())
 
     async def _collect(
         self, task: Task, record: RunRecord, agent: AgentType, launched: Launched, *, timed_out: bool

@@ -6,7 +6,8 @@ rotating it at ``cap`` bytes and keeping ``keep`` old files (a program printing 
 blocked and never fills the disk), and when the agent exits writes ``exit_file`` (JSON: exit code,
 signal, bytes seen, rotations). It uses the standard library only and outlives the supervisor, so
 a supervisor killed with ``kill -9`` finds its agents still running, and their exit codes
-afterwards. SIGTERM does not stop the runner itself: it keeps copying until the agent has gone.
+afterwards. After the agent exits it waits until the supervisor closes its stdin (see
+``wait_for_release``). SIGTERM does not stop the runner itself: it keeps copying until the agent has gone.
 """
 
 from __future__ import annotations
@@ -100,7 +101,20 @@ def run(spec: dict[str, Any]) -> int:
     record.update(bytes=log.total, rotations=log.rotations, ended_at=time.time())
     os.close(log.fd)
     write_exit(spec["exit_file"], record)
+    wait_for_release()
     return int(record["exit_code"])
+
+
+def wait_for_release() -> None:
+    """Tell the supervisor the agent ended (a byte on stdout), then stay until it closes our
+    stdin: while it records the result, the task's PID (ours) is still alive, so no one's
+    ``validate_pids`` takes the task back meanwhile. A dead supervisor closes stdin at once."""
+    try:
+        os.write(1, b"x")
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
 
 
 def main() -> None:

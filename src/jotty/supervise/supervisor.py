@@ -138,43 +138,71 @@ class Supervisor:
     async def adopt_orphans(self) -> int:
         """Take over this host's agents that no live supervisor watches; recover dead ones.
 
-        Returns how many were adopted (alive, or ended with an exit record to finish from).
+        Agents still alive, and agents that ended leaving an exit record, are adopted (their
+        leases kept). ``validate_pids`` then recovers the tasks whose agents died without one.
+        Returns how many were adopted.
         """
-        adopted = 0
         async with host_lock():
+            orphans = [t for t in await self.queue.get_running_tasks() if self._orphaned(t)]
+            ended = [t for t in orphans if not _alive(t)]
+            for task in ended:  # ended with an exit record: this process now answers for the task
+                if Path(_record(task).exit_file).exists():
+                    await self._watch(task, pid=os.getpid())
+            recovered = await self.queue.validate_pids()
+            adopted = 0
+            wanted = {t.task_id: t.lease_id for t in orphans}
             for task in await self.queue.get_running_tasks():
-                record = run_record(task)
-                if (
-                    record is None
-                    or task.task_id in self.manager.running_ids
-                    or record.host != HOSTNAME
-                    or task.host not in (None, HOSTNAME)
-                    or record.watcher == self.worker_id
-                    or watcher_alive(record.watcher)
-                    or not task.lease_id
-                    or task.pid != record.pid
-                ):
+                if wanted.get(task.task_id) != task.lease_id or task.task_id in self.manager.running_ids:
                     continue
-                if not same_process(record.pid, record.start) and not Path(record.exit_file).exists():
-                    continue  # died without an exit record: validate_pids recovers it below
-                if record.agent_type not in self.config.agents:
-                    log.warning("task %s runs unknown agent type %r: not adopted", task.task_id, record.agent_type)
-                    continue
-                watched = {**record.to_dict(), "watcher": self.worker_id}
-                await self.queue.update_task_metadata(task.task_id, metadata={KEY: watched})
+                record = _record(task)
+                if record.watcher != self.worker_id:
+                    await self._watch(task)
                 self._adopted[task.task_id] = record
                 self.manager.adopt(task)
                 adopted += 1
                 log.info("adopted task %s (%s, pid %d)", task.task_id, record.agent_type, record.pid)
-            recovered = await self.queue.validate_pids()
         if recovered:
             log.info("recovered %d task(s) whose agents died (validate_pids)", recovered)
         return adopted
+
+    def _orphaned(self, task: Task) -> bool:
+        """An in-progress task of this host whose agent a dead supervisor started or watched."""
+        record = run_record(task)
+        if record is None or task.task_id in self.manager.running_ids or not task.lease_id:
+            return False
+        if record.host != HOSTNAME or task.host not in (None, HOSTNAME) or record.watcher == self.worker_id:
+            return False
+        if watcher_alive(record.watcher) or record.agent_type not in self.config.agents:
+            return False
+        return task.pid in (record.pid, _pid_of(record.watcher))
+
+    async def _watch(self, task: Task, pid: int | None = None) -> None:
+        record = {**_record(task).to_dict(), "watcher": self.worker_id}
+        if pid is None:
+            await self.queue.update_task_metadata(task.task_id, metadata={KEY: record})
+        else:
+            await self.queue.update_task_metadata(task.task_id, metadata={KEY: record}, pid=pid)
 
     async def route(self, limit: int) -> None:
         """Give pending ``auto`` tasks an agent type (called before each claim)."""
         if self.router is not None and limit > 0:
             await self.router.route_pending(self.queue, limit, dict(self.config.filters))
+
+
+def _record(task: Task) -> RunRecord:
+    record = run_record(task)
+    assert record is not None
+    return record
+
+
+def _alive(task: Task) -> bool:
+    record = _record(task)
+    return same_process(record.pid, record.start)
+
+
+def _pid_of(worker: str) -> int | None:
+    pid = worker.rpartition(":")[2]
+    return int(pid) if pid.isdigit() else None
 
 
 class _Manager(TaskQueueManager):
