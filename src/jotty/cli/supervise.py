@@ -116,7 +116,7 @@ def status(ctx: typer.Context, db: DbOption = None) -> None:
         else:
             table = Table(box=None, pad_edge=False, show_edge=False)
             for name in ("task", "type", "pid", "for", "last log line"):
-                table.add_column(name, no_wrap=name != "last log line", overflow="ellipsis")
+                table.add_column(name, no_wrap=True, overflow="ellipsis")
             for a in agents:
                 table.add_row(text(a.task_id), text(a.agent_type), text(a.pid), text(duration(a.seconds)),
                               text(a.last_line[:200]))  # fmt: skip

@@ -57,5 +57,18 @@ class AgentRouter:
         self.router.close()
 
 
+def store_of(queue: TaskQueue) -> StoreSpec | None:
+    """The learning store that lives with ``queue`` (its SQLite file or PostgreSQL schema)."""
+    path = getattr(queue, "db_path", None)
+    if path is not None:
+        return str(path)
+    url = getattr(queue, "url", None)
+    if isinstance(url, str) and url.startswith(("postgresql://", "postgres://")):
+        from jotty.learning.postgres_store import PostgresLearningStore
+
+        return PostgresLearningStore(url, schema=getattr(queue, "schema", None))
+    return None
+
+
 def _goal(task: Task) -> str:
     return f"{task.title}\n{task.description or ''}".strip()

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jotty.learning.store import StoreSpec
+from jotty.learning.store import LearningStore, StoreSpec
 from jotty.queue.base import TaskQueue
 from jotty.queue.factory import open_queue
 from jotty.queue.manager import TaskQueueManager, WorkerStats
@@ -32,7 +32,7 @@ from jotty.supervise.launch import same_process
 from jotty.supervise.logs import default_log_dir
 from jotty.supervise.record import KEY, RunRecord, host_lock, run_record, watcher_alive
 from jotty.supervise.repo import check_repository
-from jotty.supervise.routing import AgentRouter
+from jotty.supervise.routing import AgentRouter, store_of
 from jotty.supervise.runner import Attempts
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,15 @@ class Supervisor:
             else open_queue(store, lease_seconds=self.config.lease_seconds, retry_backoff=self.config.retry_backoff)
         )
         chosen = log_dir or self.config.logs
+        if chosen is None and store is None and isinstance(getattr(self.queue, "db_path", None), Path):
+            chosen = Path(self.queue.db_path).parent / "logs"  # type: ignore[attr-defined]
         self.log_dir = Path(chosen).resolve() if chosen is not None else default_log_dir(store)
-        self._learning = learning if learning is not None else store
+        self._learning = learning
         self.router: AgentRouter | None = None
         self.attempts: Attempts | None = None
         self.manager = _Manager(self)
         self._adopted: dict[str, RunRecord] = {}
+        self._own_learning = False
 
     @property
     def worker_id(self) -> str:
@@ -86,7 +89,9 @@ class Supervisor:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.attempts = Attempts(self.config, self.queue, top, self.log_dir, self.worker_id)
         if self.config.routing and self.router is None:
-            self.router = AgentRouter(list(self.config.agents), self._learning, self.config.auto_agent_type)
+            learning = self._learning if self._learning is not None else store_of(self.queue)
+            self.router = AgentRouter(list(self.config.agents), learning, self.config.auto_agent_type)
+            self._own_learning = self._learning is None and isinstance(learning, LearningStore)
         return await self.manager.run(max_tasks, burst=burst)
 
     async def stop(self) -> None:
@@ -97,6 +102,8 @@ class Supervisor:
         """Close the router and (if opened here) the queue."""
         if self.router is not None:
             self.router.close()
+            if self._own_learning:
+                self.router.router.store.close()
         if self._owns_queue:
             await self.queue.close()
 
