@@ -156,3 +156,36 @@ async def test_two_supervisor_processes_on_one_store_never_start_a_task_twice(
     assert len(owners) == 2, outs  # both supervisors took part
     assert all(p.returncode == 0 for p in processes)
     assert git(cfg.repo, "worktree", "list").count("\n") == 1  # every worktree was removed
+
+
+async def test_an_agent_whose_lease_was_reaped_is_stopped_before_its_task_runs_again(
+    config: Callable[..., SupervisorConfig],
+    queue: SQLiteTaskQueue,
+    agents: dict[str, str],
+    marks: Path,
+    spawn_supervisor: Any,
+) -> None:
+    task_id = await queue.create_task("orphan", description="60", status="pending", agent_type="sleeper")
+    cfg = config(_sleepers(agents, marks), lease_seconds=0.5)
+    first = spawn_supervisor(cfg)
+    await until(lambda: _recorded(queue, task_id))
+    await until(lambda: len(starts(marks)) == 1)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    task = await queue.get_task(task_id)
+    assert task is not None and task.pid is not None
+    orphan = task.pid
+
+    async def reaped() -> bool:  # another worker takes the expired lease back while no supervisor runs
+        return await queue.reap_expired() == 1
+
+    await until(reaped)
+    assert alive(orphan)
+    await queue.update_task_metadata(task_id, description="0.1")
+    second = spawn_supervisor(cfg, "--burst")
+    out, _ = await asyncio.to_thread(second.communicate, timeout=60)
+    assert second.returncode == 0, out
+    assert not alive(orphan)  # stopped before the new attempt started
+    assert b"stopping the earlier attempt's agent" in out
+    done = await queue.get_task(task_id)
+    assert done is not None and done.status == "completed" and done.retry_count == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import os
 import tempfile
@@ -40,6 +41,8 @@ class RunRecord:
     worktree: str
     branch: str
     log_file: str
+    worktree_seconds: float = 0.0
+    """How long creating the worktree took (the start latency beyond it is the supervisor's)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,13 +51,16 @@ class RunRecord:
         return Launched(self.pid, self.start, Path(self.exit_file))
 
 
+_REQUIRED = {name for name, f in RunRecord.__dataclass_fields__.items() if f.default is dataclasses.MISSING}
+
+
 def run_record(task: Task) -> RunRecord | None:
     """The task's run record, or None (never started by a supervisor, or unreadable)."""
     raw = (task.metadata or {}).get(KEY)
     if not isinstance(raw, dict):
         return None
     try:
-        return RunRecord(**{k: raw[k] for k in RunRecord.__dataclass_fields__})
+        return RunRecord(**{k: raw[k] for k in RunRecord.__dataclass_fields__ if k in raw or k in _REQUIRED})
     except (KeyError, TypeError):
         return None
 

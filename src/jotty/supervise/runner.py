@@ -77,10 +77,12 @@ class Attempts:
         env.update(JOTTY_TASK_ID=task.task_id, JOTTY_WORKTREE=str(path), JOTTY_BRANCH=branch)
         program = _find_program(argv[0], self.repo, env)
         own = task.git_branch == branch or (run_record(task) or _NO_RECORD).branch == branch
+        clock = time.perf_counter()
         try:
             space = await repo.prepare(self.repo, path, branch, self.config.base, own)
         except AgentError as exc:
             raise PermanentFailure(f"cannot create the worktree for {task.task_id}: {exc}") from None
+        worktree_seconds = time.perf_counter() - clock
         base = (run_record(task) or _NO_RECORD).base or space.base
         prompt_file.write_text(str(values["prompt"]), encoding="utf-8")
         launched = launch(
@@ -90,7 +92,7 @@ class Attempts:
         record = RunRecord(
             pid=launched.pid, start=launched.start, exit_file=str(launched.exit_file), host=HOSTNAME,
             watcher=self.worker, started=time.time(), agent_type=str(task.agent_type), base=base,
-            worktree=str(path), branch=branch, log_file=str(log_file),
+            worktree=str(path), branch=branch, log_file=str(log_file), worktree_seconds=worktree_seconds,
         )  # fmt: skip
         self.popens[launched.pid] = launched
         await self.queue.update_task_metadata(
