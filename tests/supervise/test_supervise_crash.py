@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,18 @@ async def _recorded(queue: SQLiteTaskQueue, task_id: str) -> bool:
     return task is not None and "supervise" in task.metadata and task.pid == task.metadata["supervise"]["pid"]
 
 
+async def _running(queue: SQLiteTaskQueue, marks: Path, *task_ids: str) -> None:
+    """Wait until these tasks' agents are recorded and have started."""
+    for task_id in task_ids:
+        await until(lambda task_id=task_id: _recorded(queue, task_id))
+    await until(lambda: len(starts(marks)) == len(task_ids))
+
+
+def _kill_9(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
 async def test_kill_9_of_the_supervisor_then_restart_adopts_live_agents_and_finishes_ended_ones(
     config: Callable[..., SupervisorConfig],
     queue: SQLiteTaskQueue,
@@ -36,10 +49,8 @@ async def test_kill_9_of_the_supervisor_then_restart_adopts_live_agents_and_fini
     short = await queue.create_task("short", description="0.2", status="pending", agent_type="sleeper")
     cfg = config(_sleepers(agents, marks))
     first = spawn_supervisor(cfg)
-    await until(lambda: _recorded(queue, long))
-    await until(lambda: _recorded(queue, short))
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    await _running(queue, marks, long, short)
+    _kill_9(first)
     await until(lambda: (marks / f"ended-{short}").exists())  # finished while no supervisor watched
     running = await queue.get_task(long)
     assert running is not None and running.pid is not None and alive(running.pid)  # survived the kill
@@ -67,10 +78,8 @@ async def test_kill_9_of_supervisor_and_agent_then_validate_pids_recovers_the_ta
     task_id = await queue.create_task("doomed", description="30", status="pending", agent_type="sleeper")
     cfg = config(_sleepers(agents, marks))
     first = spawn_supervisor(cfg)
-    await until(lambda: _recorded(queue, task_id))
-    await until(lambda: len(starts(marks)) == 1)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    await _running(queue, marks, task_id)
+    _kill_9(first)
     task = await queue.get_task(task_id)
     assert task is not None and task.pid is not None
     os.killpg(task.pid, signal.SIGKILL)  # the agent and its runner die too: no exit record
@@ -114,9 +123,7 @@ async def test_sigterm_stops_agents_after_the_grace_period_and_requeues_their_ta
     slow = await queue.create_task("slow", description="60", status="pending", agent_type="sleeper")
     quick = await queue.create_task("quick", description="0.5", status="pending", agent_type="sleeper")
     process = spawn_supervisor(config(_sleepers(agents, marks), grace_period=2))
-    await until(lambda: _recorded(queue, slow))
-    await until(lambda: _recorded(queue, quick))
-    await until(lambda: len(starts(marks)) == 2)
+    await _running(queue, marks, slow, quick)
     task = await queue.get_task(slow)
     assert task is not None and task.pid is not None
     pid, worktree = task.pid, Path(task.worktree_path or "")
@@ -145,7 +152,7 @@ async def test_two_supervisor_processes_on_one_store_never_start_a_task_twice(
     ]
 
     async def all_done() -> bool:
-        return (await queue.get_stats())["completed"] == 12
+        return bool((await queue.get_stats())["completed"] == 12)
 
     await until(all_done, timeout=90)
     for process in processes:
@@ -168,10 +175,8 @@ async def test_an_agent_whose_lease_was_reaped_is_stopped_before_its_task_runs_a
     task_id = await queue.create_task("orphan", description="60", status="pending", agent_type="sleeper")
     cfg = config(_sleepers(agents, marks), lease_seconds=0.5)
     first = spawn_supervisor(cfg)
-    await until(lambda: _recorded(queue, task_id))
-    await until(lambda: len(starts(marks)) == 1)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    await _running(queue, marks, task_id)
+    _kill_9(first)
     task = await queue.get_task(task_id)
     assert task is not None and task.pid is not None
     orphan = task.pid

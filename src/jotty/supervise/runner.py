@@ -94,11 +94,15 @@ class Attempts:
             watcher=self.worker, started=time.time(), agent_type=str(task.agent_type), base=base,
             worktree=str(path), branch=branch, log_file=str(log_file), worktree_seconds=worktree_seconds,
         )  # fmt: skip
+        try:
+            await self.queue.update_task_metadata(
+                task.task_id, pid=launched.pid, log_file=str(log_file), worktree_path=str(path), git_branch=branch,
+                metadata={KEY: record.to_dict()},
+            )  # fmt: skip
+        except BaseException:  # an agent nobody knows of must not keep running
+            await stop(launched, STOP_GRACE)
+            raise
         self.popens[launched.pid] = launched
-        await self.queue.update_task_metadata(
-            task.task_id, pid=launched.pid, log_file=str(log_file), worktree_path=str(path), git_branch=branch,
-            metadata={KEY: record.to_dict()},
-        )  # fmt: skip
         log.info("task %s: %s started (pid %d) in %s", task.task_id, task.agent_type, launched.pid, path)
         return record
 
