@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +60,14 @@ async def repo_lock(repo: Path) -> AsyncIterator[None]:
         os.close(fd)
 
 
-async def prepare(repo: Path, path: Path, branch: str, base: str, own_branch: bool) -> Workspace:
+async def prepare(
+    repo: Path, path: Path, branch: str, base: str, own_branch: bool, claim: Callable[[], Awaitable[None]]
+) -> Workspace:
     """Create (or recreate) the task's worktree at ``path`` on ``branch``.
 
     ``own_branch``: the task recorded this branch in an earlier attempt, so reusing it continues
-    that work; otherwise an existing branch of that name is an error.
+    that work; otherwise an existing branch of that name is an error. ``claim()`` is awaited once
+    the checks passed and before git creates anything, to record the branch as the task's.
     """
     async with repo_lock(repo):
         await git(repo, "worktree", "prune")
@@ -100,6 +103,7 @@ async def prepare(repo: Path, path: Path, branch: str, base: str, own_branch: bo
                         f"branch {branch!r} is checked out in another worktree '{busy_path}': "
                         f"remove that worktree (git worktree remove '{busy_path}') and retry the task"
                     )
+        await claim()
         path.parent.mkdir(parents=True, exist_ok=True)
         if exists:
             await git(repo, "worktree", "add", "--", str(path), branch)

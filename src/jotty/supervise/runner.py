@@ -77,12 +77,20 @@ class Attempts:
         env.update(JOTTY_TASK_ID=task.task_id, JOTTY_WORKTREE=str(path), JOTTY_BRANCH=branch)
         program = _find_program(argv[0], self.repo, env)
         own = task.git_branch == branch or (run_record(task) or _NO_RECORD).branch == branch
+
+        writing = [0.0]
+
+        async def record_branch() -> None:  # before git makes it: a crash then still leaves it the task's
+            clock = time.perf_counter()
+            await self.queue.update_task_metadata(task.task_id, git_branch=branch, worktree_path=str(path))
+            writing[0] = time.perf_counter() - clock
+
         clock = time.perf_counter()
         try:
-            space = await repo.prepare(self.repo, path, branch, self.config.base, own)
+            space = await repo.prepare(self.repo, path, branch, self.config.base, own, record_branch)
         except AgentError as exc:
             raise PermanentFailure(f"cannot create the worktree for {task.task_id}: {exc}") from None
-        worktree_seconds = time.perf_counter() - clock
+        worktree_seconds = time.perf_counter() - clock - writing[0]  # git's time only
         base = (run_record(task) or _NO_RECORD).base or space.base
         prompt_file.write_text(str(values["prompt"]), encoding="utf-8")
         launched = launch(
