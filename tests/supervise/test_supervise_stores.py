@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from jotty.queue.postgres import PostgresTaskQueue
 from jotty.supervise import Supervisor, SupervisorConfig
 from tests.queue.server_backends import PG_URL, pg_schema
 from tests.queue.test_supervisor_compat import raw, supervisor_database
+from tests.supervise.conftest import starts
 
 
 async def test_supervise_a_database_the_supervisor_made(
@@ -48,3 +50,26 @@ async def test_supervise_on_postgresql(config: Callable[..., SupervisorConfig], 
         assert task is not None and task.metadata["routing"]["agent_type"] in ("coder", "sleeper")
     finally:
         await queue.close()
+
+
+async def test_two_supervisors_share_one_postgresql_queue(
+    config: Callable[..., SupervisorConfig], agents: dict[str, str], marks: Path, tmp_path: Path
+) -> None:
+    schema = pg_schema(tmp_path)
+    queues = [
+        await PostgresTaskQueue(PG_URL, schema=schema, lease_seconds=5, worker_id=f"host-{name}:1").open()
+        for name in ("a", "b")
+    ]
+    try:
+        env = {"MARKS": str(marks), "SLEEP": "0.3"}
+        cfg = config({"sleeper": {"argv": [agents["sleeper"]], "concurrency": 2, "env": env}})
+        ids = [await queues[0].create_task(f"t{i}", status="pending", agent_type="sleeper") for i in range(8)]
+        supervisors = [Supervisor(cfg, q) for q in queues]
+        await asyncio.gather(*(s.run(burst=True) for s in supervisors))
+        assert sorted(starts(marks)) == sorted(ids)  # each task started once
+        owners = {h.actor for t in ids for h in await queues[0].get_history(t) if h.to_status == "in_progress"}
+        assert owners == {"host-a:1", "host-b:1"}
+        assert (await queues[0].get_stats())["completed"] == 8
+    finally:
+        for q in queues:
+            await q.close()
