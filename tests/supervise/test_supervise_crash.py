@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,29 @@ async def test_an_agent_whose_lease_was_reaped_is_stopped_before_its_task_runs_a
     assert b"stopping the earlier attempt's agent" in out
     done = await queue.get_task(task_id)
     assert done is not None and done.status == "completed" and done.retry_count == 1
+
+
+async def test_a_restart_after_the_lease_ran_out_still_adopts_the_live_agent(
+    config: Callable[..., SupervisorConfig],
+    queue: SQLiteTaskQueue,
+    agents: dict[str, str],
+    marks: Path,
+    spawn_supervisor: Any,
+) -> None:
+    task_id = await queue.create_task("slow", description="3", status="pending", agent_type="sleeper")
+    cfg = config(_sleepers(agents, marks), lease_seconds=0.5)
+    first = spawn_supervisor(cfg)
+    await _running(queue, marks, task_id)
+    _kill_9(first)
+
+    async def expired() -> bool:
+        task = await queue.get_task(task_id)
+        return task is not None and (task.lease_expires_at or 0) < time.time()
+
+    await until(expired)  # no one reaped it yet: the restarted supervisor must not reap it either
+    second = spawn_supervisor(cfg, "--burst")
+    out, _ = await asyncio.to_thread(second.communicate, timeout=60)
+    assert second.returncode == 0, out
+    done = await queue.get_task(task_id)
+    assert done is not None and done.status == "completed" and done.retry_count == 0, out
+    assert starts(marks) == [task_id]

@@ -164,6 +164,8 @@ class Supervisor:
                 record = _record(task)
                 if record.watcher != self.worker_id:
                     await self._watch(task)
+                if not await self.queue.heartbeat(task.task_id, task.lease_id):  # renew a lease that ran out
+                    continue
                 self._adopted[task.task_id] = record
                 self.manager.adopt(task)
                 adopted += 1
