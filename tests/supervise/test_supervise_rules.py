@@ -132,3 +132,15 @@ async def test_a_huge_printer_is_capped_and_rotated_without_blocking(
     assert task.result["log_bytes"] == 20 * 1024**2 + len("\nprinted\n")
     assert task.result["log_rotations"] == 20
     assert task.result["log_tail"][-1] == "printed"
+
+
+async def test_filters_restrict_what_the_supervisor_claims(
+    config: Callable[..., SupervisorConfig], queue: SQLiteTaskQueue, marks: Path
+) -> None:
+    web = await queue.create_task("web", category="web", status="pending", agent_type="sleeper")
+    other = await queue.create_task("db", category="db", status="pending", agent_type="sleeper")
+    routed = await queue.create_task("db, routed", category="db", status="pending", agent_type="auto")
+    stats = await Supervisor(config(filters={"category": "web"}), queue).run(burst=True)
+    assert stats.completed == 1 and starts(marks) == [web]
+    left = [await queue.get_task(t) for t in (other, routed)]
+    assert [(t.status, t.agent_type) for t in left if t is not None] == [("pending", "sleeper"), ("pending", "auto")]
