@@ -34,7 +34,11 @@ async def _running(queue: SQLiteTaskQueue, marks: Path, *task_ids: str) -> None:
     await until(lambda: len(starts(marks)) == len(task_ids))
 
 
-def _kill_9(process: subprocess.Popen[bytes]) -> None:
+async def _crash_while_running(
+    process: subprocess.Popen[bytes], queue: SQLiteTaskQueue, marks: Path, *ids: str
+) -> None:
+    """Once the supervisor ``process`` runs these tasks' agents, kill it with SIGKILL."""
+    await _running(queue, marks, *ids)
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -49,9 +53,7 @@ async def test_kill_9_of_the_supervisor_then_restart_adopts_live_agents_and_fini
     long = await queue.create_task("long", description="4", status="pending", agent_type="sleeper")
     short = await queue.create_task("short", description="0.2", status="pending", agent_type="sleeper")
     cfg = config(_sleepers(agents, marks))
-    first = spawn_supervisor(cfg)
-    await _running(queue, marks, long, short)
-    _kill_9(first)
+    await _crash_while_running(spawn_supervisor(cfg), queue, marks, long, short)
     await until(lambda: (marks / f"ended-{short}").exists())  # finished while no supervisor watched
     running = await queue.get_task(long)
     assert running is not None and running.pid is not None and alive(running.pid)  # survived the kill
@@ -78,9 +80,7 @@ async def test_kill_9_of_supervisor_and_agent_then_validate_pids_recovers_the_ta
 ) -> None:
     task_id = await queue.create_task("doomed", description="30", status="pending", agent_type="sleeper")
     cfg = config(_sleepers(agents, marks))
-    first = spawn_supervisor(cfg)
-    await _running(queue, marks, task_id)
-    _kill_9(first)
+    await _crash_while_running(spawn_supervisor(cfg), queue, marks, task_id)
     task = await queue.get_task(task_id)
     assert task is not None and task.pid is not None
     os.killpg(task.pid, signal.SIGKILL)  # the agent and its runner die too: no exit record
@@ -175,9 +175,7 @@ async def test_an_agent_whose_lease_was_reaped_is_stopped_before_its_task_runs_a
 ) -> None:
     task_id = await queue.create_task("orphan", description="60", status="pending", agent_type="sleeper")
     cfg = config(_sleepers(agents, marks), lease_seconds=0.5)
-    first = spawn_supervisor(cfg)
-    await _running(queue, marks, task_id)
-    _kill_9(first)
+    await _crash_while_running(spawn_supervisor(cfg), queue, marks, task_id)
     task = await queue.get_task(task_id)
     assert task is not None and task.pid is not None
     orphan = task.pid
@@ -206,9 +204,7 @@ async def test_a_restart_after_the_lease_ran_out_still_adopts_the_live_agent(
 ) -> None:
     task_id = await queue.create_task("slow", description="3", status="pending", agent_type="sleeper")
     cfg = config(_sleepers(agents, marks), lease_seconds=0.5)
-    first = spawn_supervisor(cfg)
-    await _running(queue, marks, task_id)
-    _kill_9(first)
+    await _crash_while_running(spawn_supervisor(cfg), queue, marks, task_id)
 
     async def expired() -> bool:
         task = await queue.get_task(task_id)
