@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 services:
 	bash scripts/services.sh
+	bash scripts/browser.sh
 
 test: $(STAMP) services
 	$(PY) -m pytest
@@ -31,8 +32,11 @@ bench: $(STAMP) services
 	$(PY) -m bench.queue
 	$(PY) -m bench.patterns
 	$(PY) -m bench.learning
+	$(PY) -m bench.registry
 	$(PY) -m bench.distributed
 	$(PY) -m bench.memory
+	$(PY) -m bench.recording
+	$(PY) -m bench.dashboard
 	$(PY) -m bench.supervise
 
 clean:

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 
 from jotty.runs import RunStatus, get_run
 from tests.runs.backends import MISSING_TABLE, Backend
+from tests.support.kill import kill_when
 
 SCRIPT = Path(__file__).with_name("killable_flow.py")
 
@@ -31,18 +30,12 @@ async def test_kill_minus_nine_halfway_then_resume_elsewhere(backend: Backend, t
     store, side = backend.store, tmp_path / "side-effects.txt"
     wanted = {"chain/s1", "chain/s2", "chain/fan/branch-0", "chain/fan/branch-1"}
     first = subprocess.Popen([sys.executable, str(SCRIPT), store, str(side), "p2"])
-    try:
-        deadline = time.monotonic() + 30
-        # Poll until the steps before p2 are checkpointed and p2 is running.
-        while not (wanted <= checkpointed(backend) and side.exists() and "p2" in side.read_text().split()):
-            assert first.poll() is None, "the flow process ended before it was killed"
-            assert time.monotonic() < deadline, f"checkpoints seen: {checkpointed(backend)}"
-            time.sleep(0.01)
-        os.kill(first.pid, signal.SIGKILL)
-        assert first.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if first.poll() is None:
-            first.kill()
+    # Wait until the steps before p2 are checkpointed and p2 is running.
+    kill_when(
+        first,
+        lambda: wanted <= checkpointed(backend) and side.exists() and "p2" in side.read_text().split(),
+        lambda: checkpointed(backend),
+    )
     assert checkpointed(backend) == wanted  # p2 was running, s4 never started
     killed = await get_run("kill-me", store)
     assert killed.status is RunStatus.RUNNING and killed.sessions == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,3 +104,19 @@ def _usage(usage: Any) -> TokenUsage:
     if usage is None:
         return TokenUsage()
     return TokenUsage(prompt=usage.prompt_tokens or 0, completion=usage.completion_tokens or 0)
+
+
+def llm_call_data(
+    model: str, began: float, attempt: int, completion: Completion | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """The payload of an ``llm_call`` event: one request to ``model`` that began at ``began``
+    (epoch seconds) as try ``attempt`` (from 0), and its tokens, or the ``error`` it ended with."""
+    data: dict[str, Any] = {"model": model, "started": began, "duration": time.time() - began, "attempt": attempt + 1}
+    if completion is not None:
+        data["prompt_tokens"] = completion.usage.prompt
+        data["completion_tokens"] = completion.usage.completion
+        data["finish_reason"] = completion.finish_reason
+        data["tool_calls"] = len(completion.tool_calls)
+    if error is not None:
+        data["error"] = error
+    return data

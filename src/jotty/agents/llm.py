@@ -3,7 +3,8 @@
 Streams text as ``text_chunk`` events, runs the Python functions it is given as tools
 (``tool_call``/``tool_result`` events), retries transient failures itself with exponential
 backoff and jitter (honouring ``Retry-After``; each retry emits ``llm_retry``) and reports token
-usage. The ``openai`` package (``jotty[llm]``) is imported only when an ``LLMAgent`` is made.
+usage (each request emits ``llm_call`` with its model, time and tokens). The ``openai`` package
+(``jotty[llm]``) is imported only when an ``LLMAgent`` is made.
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from time import perf_counter
 from typing import Any
 
 from jotty.agents.base import Agent, AgentResult, RunContext, TokenUsage
-from jotty.agents.completion import Completion, IncompleteResponseError, ToolCall, complete, complete_streaming
+from jotty.agents.completion import (
+    Completion,
+    IncompleteResponseError,
+    ToolCall,
+    complete,
+    complete_streaming,
+    llm_call_data,
+)
 from jotty.agents.llm_config import API_KEY_VARS, LOCAL_API_KEY, MODEL_VARS, LLMConfig
 from jotty.agents.retry import Backoff, retry_after, retryable_status
 from jotty.agents.template import as_text
@@ -178,10 +187,12 @@ class LLMAgent(Agent):
                     raise _SinkError from exc
 
             headers: Mapping[str, str] | None = None
+            began = time.time()
             try:
                 if self.stream:
-                    return await complete_streaming(client, request, on_text), attempt + 1
-                return await complete(client, request), attempt + 1
+                    completion = await complete_streaming(client, request, on_text)
+                else:
+                    completion = await complete(client, request)
             except openai.APIStatusError as exc:
                 retryable, headers = retryable_status(exc.status_code), exc.response.headers
                 reason = f"HTTP {exc.status_code}: {_status_message(exc)}{_hint(exc.status_code)}"
@@ -196,6 +207,10 @@ class LLMAgent(Agent):
             except Exception as exc:
                 logger.debug("LLM request failed unexpectedly", exc_info=True)
                 retryable, reason = False, f"{type(exc).__name__}: {exc}"
+            else:
+                await ctx.emit(EventType.LLM_CALL, **llm_call_data(self.config.model, began, attempt, completion))
+                return completion, attempt + 1
+            await ctx.emit(EventType.LLM_CALL, **llm_call_data(self.config.model, began, attempt, error=reason))
             where = self.config.base_url or "the OpenAI API"
             if not retryable or emitted or attempt == self.max_retries:
                 tries = f" after {attempt + 1} attempts" if attempt else ""

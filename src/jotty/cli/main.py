@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from jotty.cli import data as data_cli
 from jotty.cli.chat import chat
+from jotty.cli.dashboard import dashboard
 from jotty.cli.demo import demo
 from jotty.cli.learning import learning_app
 from jotty.cli.queue import queue_app
@@ -24,10 +26,12 @@ app.add_typer(queue_app, name="queue")
 app.command("worker")(worker)
 app.command("run")(run)
 app.add_typer(runs_app, name="runs")
+app.add_typer(data_cli.data_app, name="data")
 app.command("schema")(schema)
 app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
 app.command("demo")(demo)
+app.command("dashboard")(dashboard)
 app.add_typer(supervise_app, name="supervise")
 
 

@@ -38,6 +38,7 @@ from jotty.cli.run import (
 from jotty.context import ContextWindow
 from jotty.errors import ValidationError
 from jotty.events import EventSink
+from jotty.orchestration.recording import METADATA_KEY as CONDUCTOR_KEY
 from jotty.patterns import RunResult
 from jotty.runs import (
     Checkpoint,
@@ -73,15 +74,16 @@ def list_command(
     if not runs:
         err_console.print("no runs in this store yet: start one with `jotty run FLOW.yaml --input ...`", markup=False)
         return
-    table = Table(show_edge=False)
-    for column in ("run", "flow", "status", "sessions", "tokens", "started", "took", "error"):
+    # Fits 80 columns: no box, a short start time, errors on lines of their own below the table.
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("run", "flow", "status", "sess", "tokens", "started", "took"):
         table.add_column(
             column,
-            justify="right" if column in ("sessions", "tokens", "took") else "left",
-            no_wrap=column not in ("flow", "error"),
+            justify="right" if column in ("sess", "tokens", "took") else "left",
+            no_wrap=column != "flow",
             overflow="fold",
-            min_width=5 if column == "error" else None,
         )
+    errors: list[Text] = []
     for r in runs:
         took = (r.finished_at or r.updated_at) - r.created_at
         table.add_row(
@@ -90,11 +92,14 @@ def list_command(
             status_text(r.status),
             str(r.sessions),
             tokens(r.tokens.prompt, r.tokens.completion),
-            clock(r.created_at),
+            clock(r.created_at)[5:],
             seconds(took),
-            Text(clip(r.error, 50) if r.error else "", style="red"),
         )
+        if r.error:
+            errors.append(Text.assemble((f"{r.run_id}: ", "bold"), (clip(r.error, 200), "red")))
     console.print(table)
+    for error in errors:
+        console.print(error)
 
 
 @runs_app.command("show")
@@ -150,6 +155,11 @@ def resume_command(
     with friendly_errors():
         record = run_sync(get_run(run_id, store))
         flow_file = flow if flow is not None else record.metadata.get(FLOW_FILE_KEY)
+        if not flow_file and CONDUCTOR_KEY in record.metadata:
+            raise ValidationError(
+                f"run {run_id!r} is a Conductor run: resume it where its Conductor lives, with "
+                f"conductor.run(goal, run_id={run_id!r}) (its goal is the run's input, see `jotty runs show`)"
+            )
         if not flow_file:
             raise ValidationError(
                 f"run {run_id!r} does not say which flow file it runs (it was not started by `jotty run`): "

@@ -20,7 +20,6 @@ plain callable taking a prompt, or an agent whose ``run(prompt)`` result has ``o
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from jotty.agents.ask import ask
 from jotty.memory import store
 from jotty.memory.cluster import Episode, Group, extractive_summary, group
 from jotty.memory.database import Cursor, Database
@@ -102,19 +102,10 @@ async def summarise(summarizer: Any, members: list[Episode]) -> tuple[str, str]:
     items = "\n".join(f"- {m.text}" for m in sorted(members, key=lambda m: m.created_at))
     prompt = _PROMPT.format(items=items)
     try:
-        if hasattr(summarizer, "run"):
-            result: Any = await summarizer.run(prompt)
-            if getattr(result, "error", None):
-                raise RuntimeError(str(result.error))
-            text = getattr(result, "output", result)
-        else:
-            text = summarizer(prompt)
-            if inspect.isawaitable(text):
-                text = await text
+        text = await ask(summarizer, prompt)
     except Exception as exc:  # a summarizer failure must not lose the pass: fall back to extractive
         log.warning("memory summarizer failed (%s); using an extractive summary", exc)
         return extractive_summary(members), "extractive"
-    text = str(text or "").strip()
     return (text[:4_000], "llm") if text else (extractive_summary(members), "extractive")
 
 

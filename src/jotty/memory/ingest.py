@@ -77,9 +77,15 @@ class Embedding:
 
 
 def ingest(
-    database: Database, scope: str, items: Sequence[Item], embedding: Embedding, min_salience: float
+    database: Database,
+    scope: str,
+    items: Sequence[Item],
+    embedding: Embedding,
+    min_salience: float,
+    dedupe: bool = True,
 ) -> list[RememberOutcome]:
-    """Remember ``items`` in one transaction; one outcome per item, in order."""
+    """Remember ``items`` in one transaction; one outcome per item, in order. ``dedupe=False``
+    stores every item as its own memory (no near-duplicate reinforcement)."""
     outcomes: list[RememberOutcome | None] = [None] * len(items)
     kept = []
     for index, item in enumerate(items):
@@ -89,7 +95,7 @@ def ingest(
         else:
             kept.append(index)
     similar: dict[int, list[tuple[int, float]]] = {}
-    if kept and embedding.vectors is not None and embedding.name and embedding.dimension:
+    if dedupe and kept and embedding.vectors is not None and embedding.name and embedding.dimension:
         with fresh_cache(database, scope, embedding.name, embedding.dimension) as cache:
             for level in {items[i].level for i in kept}:
                 mine = [i for i in kept if items[i].level == level]
@@ -104,7 +110,7 @@ def ingest(
             cur, scope, embedding.name if embedding.vectors is not None else None, embedding.dimension, now
         )
         existing: dict[str, store.Row] = {}
-        for level in {items[i].level for i in kept}:
+        for level in {items[i].level for i in kept} if dedupe else ():
             signatures = [items[i].signature for i in kept if items[i].level == level]
             existing.update(store.by_signature(cur, scope, signatures, DEDUP_LEVELS[level]))
         neighbours = store.fetch(cur, {seq for hits in similar.values() for seq, _ in hits})
@@ -143,7 +149,7 @@ def ingest(
                     holder.level,
                 )
                 continue
-            twin = fresh.get(item.signature)
+            twin = fresh.get(item.signature) if dedupe else None
             if twin is not None:
                 twin.sources = store.merge_sources(
                     twin.sources, [store.source(twin.id, item.at, item.text, item.metadata)]
@@ -170,7 +176,7 @@ def ingest(
                 last_seen=item.at,
             )
             new.sources[0]["id"] = new.id
-            fresh[item.signature] = new
+            fresh[item.signature if dedupe else new.id] = new
             outcomes[index] = RememberOutcome(
                 new.id,
                 "stored",

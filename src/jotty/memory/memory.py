@@ -47,7 +47,8 @@ class Memory:
     else ``$JOTTY_HOME/jotty.db``). ``embedder`` is None (the offline default when ``jotty[memory]``
     is installed, else lexical only), False (lexical only) or an ``Embedder``. ``min_salience``: items
     below it are skipped. ``summarizer``: an async callable (or an agent with ``run``) that turns a
-    prompt into a summary, for consolidation; extractive summaries otherwise.
+    prompt into a summary, for consolidation; extractive summaries otherwise. ``dedupe=False`` keeps
+    every item as its own memory (an index of distinct records, such as the data registry's).
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class Memory:
         min_salience: float = 0.2,
         summarizer: Any = None,
         weights: Weights | None = None,
+        dedupe: bool = True,
     ) -> None:
         self.scope = check_scope(scope)
         self._location = resolve_store(store)
@@ -71,6 +73,7 @@ class Memory:
         self.min_salience = check_unit(min_salience, "min_salience") or 0.0
         self.summarizer = summarizer
         self.weights = weights or Weights()
+        self.dedupe = bool(dedupe)
         self._database: Database | None = None
         self._open_lock = threading.RLock()
         self._pending_ids: dict[str, int] = {}
@@ -95,6 +98,7 @@ class Memory:
             min_salience=self.min_salience,
             summarizer=self.summarizer,
             weights=self.weights,
+            dedupe=self.dedupe,
         )
         self._children.append(other)
         return other
@@ -226,7 +230,7 @@ class Memory:
         if self.embedder is not None:
             vectors = embed_texts(self.embedder, [item.text for item in items])
             embedding = Embedding(self.embedder.name, self.embedder.dimension, vectors)
-        outcomes = ingest(database, self.scope, items, embedding, self.min_salience)
+        outcomes = ingest(database, self.scope, items, embedding, self.min_salience, self.dedupe)
         self._flush_uses()
         return outcomes
 

@@ -24,12 +24,21 @@ from jotty.learning.store import StoreSpec
 from jotty.orchestration.actors import AgentConfig, check_actors
 from jotty.orchestration.conducted import ConductedRun
 from jotty.orchestration.plan import Plan, make_plan
+from jotty.orchestration.recording import (
+    RunsArg,
+    finished_attempt,
+    recording_for,
+    run_metadata,
+    stored_status,
+    task_run_id,
+)
 from jotty.orchestration.result import ConductorResult, ConductorRunFailed, StopReason
 from jotty.orchestration.stream import ConductorStream
 from jotty.orchestration.tasks import goal_of, goal_task_fields
 from jotty.patterns import Flow
 from jotty.patterns.runner import new_run_id
 from jotty.queue import PermanentFailure, Task, TaskQueue, TaskQueueManager, WorkerStats
+from jotty.runs import RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +51,8 @@ class Conductor:
     static chain, or the dynamic candidates (default: every actor, in order). ``flow``: a pattern
     to run as an actor. ``store``: the learning store (a path, URL or ``LearningStore``).
     ``router_options`` go to ``Router`` (``explore``, ``stuck_after``, ``alpha``, ...).
+    ``runs``: where runs are recorded (``jotty runs list``): True (default) in ``store`` (or the
+    default store when ``store`` is an object), a path/URL/``RunStore``, or False (memory only).
 
     Static mode feeds each actor's output to the next; a failure, or an output its validator
     rejects, stops the chain (the result keeps the last accepted output). Dynamic mode gives every
@@ -60,8 +71,10 @@ class Conductor:
         store: StoreSpec = None,
         *,
         router_options: Mapping[str, Any] | None = None,
+        runs: RunsArg = True,
     ) -> None:
         checked = check_actors(actors)
+        self._recording = recording_for(runs, store)
         flow_actor = None
         if flow is not None:
             if not isinstance(flow, Flow):
@@ -109,28 +122,57 @@ class Conductor:
     # ------------------------------------------------------------------ running now
 
     async def run(
-        self, goal: str, context: Mapping[str, Any] | None = None, max_iterations: int = 100
+        self,
+        goal: str,
+        context: Mapping[str, Any] | None = None,
+        max_iterations: int = 100,
+        *,
+        run_id: str | None = None,
     ) -> ConductorResult:
         """Run ``goal`` and return its result. ``context`` reaches every agent as ``ctx.data`` (with
         ``goal``); its ``category``, ``keywords``/``tags`` and ``task_id`` inform the router.
-        ``max_iterations`` bounds the steps of dynamic mode."""
-        return await self._run(goal, context, max_iterations, None)
+        ``max_iterations`` bounds the steps of dynamic mode. Giving the ``run_id`` of a recorded
+        run resumes it (see ``jotty.orchestration.recording``)."""
+        return await self._run(goal, context, max_iterations, None, run_id)
 
     def run_stream(
-        self, goal: str, context: Mapping[str, Any] | None = None, max_iterations: int = 100
+        self,
+        goal: str,
+        context: Mapping[str, Any] | None = None,
+        max_iterations: int = 100,
+        *,
+        run_id: str | None = None,
     ) -> ConductorStream:
         """Run ``goal`` and yield its events as dicts as they happen; ``.result`` afterwards."""
         data = _check_run(goal, context, max_iterations)
-        return ConductorStream(lambda sink: self._run(goal, data, max_iterations, sink))
+        return ConductorStream(lambda sink: self._run(goal, data, max_iterations, sink, run_id))
 
     async def _run(
-        self, goal: str, context: Mapping[str, Any] | None, max_iterations: int, sink: EventSink | None
+        self,
+        goal: str,
+        context: Mapping[str, Any] | None,
+        max_iterations: int,
+        sink: EventSink | None,
+        run_id: str | None = None,
     ) -> ConductorResult:
         data = _check_run(goal, context, max_iterations)
-        run_id = new_run_id()
+        recording = self._recording
+        retry = False
+        if recording is not None and run_id is not None:
+            retry = await stored_status(recording.store, run_id) is RunStatus.FAILED
+        run_id = run_id or new_run_id()
         trajectory = await asyncio.to_thread(self._router.start, goal, data, run_id)
-        conducted = ConductedRun(self._plan, self._router, trajectory, {"goal": goal, **data}, max_iterations)
-        result = await conducted.run(goal, run_id=run_id, sink=sink)
+        conducted = ConductedRun(
+            self._plan, self._router, trajectory, {"goal": goal, **data}, max_iterations, retry=retry
+        )
+        if recording is None:
+            result = await conducted.run(goal, run_id=run_id, sink=sink)
+        else:
+            metadata = run_metadata(self.mode, data)
+            result = await conducted.run(goal, store=recording.store, run_id=run_id, sink=sink, metadata=metadata)
+        if not conducted.executed:  # the run had completed: the store gave its result
+            conducted.stop_reason = StopReason.ACCEPTED
+            conducted.actor, conducted.final_step = finished_attempt(result.steps, conducted.name)
         logger.info("run %s (%s) %s: %s", run_id, self.mode, result.status, conducted.stop_reason)
         return ConductorResult(
             output=result.output,
@@ -165,7 +207,8 @@ class Conductor:
         failed run's summary is kept in the task's ``metadata["last_result"]``.
         """
         goal, context = goal_of(task)
-        result = await self.run(goal, context)
+        run_id = None if self._recording is None else task_run_id(task.task_id)
+        result = await self.run(goal, context, run_id=run_id)
         summary = result.to_dict()
         if result.ok:
             return summary

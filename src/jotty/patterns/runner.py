@@ -18,6 +18,7 @@ from jotty.runs import RunFinish, RunRecord, RunStatus, RunStore, StoreArg, curr
 from jotty.runs.codec import dumps
 from jotty.runs.owner import live_other_owner
 from jotty.runs.shared import shared_store
+from jotty.tracing import TracingSink, active_tracer, traced
 
 if TYPE_CHECKING:
     from jotty.patterns.flow import Flow
@@ -41,7 +42,15 @@ async def run_flow(
     budget: TokenBudget | None,
     metadata: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Run ``flow``: in memory when there is no ``store``, else durably (starting or resuming)."""
+    """Run ``flow``: in memory when there is no ``store``, else durably (starting or resuming).
+    A top-level run reports spans when tracing is on (``jotty.tracing``)."""
+    if ctx is None and active_tracer() is not None and not isinstance(sink, TracingSink):
+        return await traced(
+            lambda spans: run_flow(
+                flow, input, ctx=None, store=store, run_id=run_id, sink=spans, budget=budget, metadata=metadata
+            ),
+            sink,
+        )
     if run_id is not None and (not isinstance(run_id, str) or not run_id):
         raise RunError(f"run_id must be a non-empty string, got {run_id!r}")
     if store is None:

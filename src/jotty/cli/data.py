@@ -1,0 +1,232 @@
+"""``jotty data scan|add|search|show``: the data registry from the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from jotty.cli.console import DbOption, console, err_console, run, text
+
+if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
+    from jotty.registry import DataRegistry, Source
+
+data_app = typer.Typer(name="data", help="Register, find and read data sources.", no_args_is_help=True)
+
+TagOption = Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag (repeatable).")]
+OwnerOption = Annotated[str, typer.Option("--owner", help="Who owns the data.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+LlmOption = Annotated[
+    bool, typer.Option("--llm", help="Describe files with the LLM of JOTTY_LLM_MODEL / JOTTY_LLM_BASE_URL.")
+]
+
+
+def _registry(db: str | None, llm: bool = False) -> DataRegistry:
+    from jotty.registry import DataRegistry
+
+    describer = None
+    if llm:
+        from jotty.agents import LLMAgent
+
+        describer = LLMAgent(max_retries=1)
+    return DataRegistry(db, describer=describer)
+
+
+def _table(title: str, *columns: str) -> Table:
+    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in columns:
+        wide = column in ("name", "description")
+        out.add_column(column, overflow="fold", min_width=8 if wide else None, ratio=2 if wide else None)
+    return out
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return "-"
+
+
+def _rows(source: Source) -> str:
+    rows = source.stats.get("rows")
+    if rows is None and source.format == "sqlite":
+        rows = sum(int(t.get("rows", 0)) for t in source.schema)
+    return "-" if rows is None else f"{rows:,}"
+
+
+def _sources_table(title: str, sources: list[Source]) -> Table:
+    out = _table(title, "name", "kind", "format", "rows", "cols", "size")
+    for source in sources:
+        out.add_row(
+            text(source.name),
+            text(source.kind),
+            text(source.format),
+            _rows(source),
+            str(len(source.columns)),
+            _size(source.size),
+        )
+    return out
+
+
+@data_app.command("scan")
+def scan(
+    folder: Annotated[str, typer.Argument(help="The folder to scan (recursively).")],
+    name: Annotated[str | None, typer.Option("--name", help="The folder's source name [default: its name].")] = None,
+    tag: TagOption = None,
+    owner: OwnerOption = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Inspect only; register nothing.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Register nothing if any file has a problem.")] = False,
+    llm: LlmOption = False,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Inspect and register every file in FOLDER.
+
+    Each file gets its type, schema, size, statistics and a description, and is registered as
+    NAME/relative/path; the folder is registered as NAME."""
+
+    async def go() -> Any:
+        async with _registry(db, llm) as registry:
+            return await registry.scan(folder, name=name, register=not dry_run, tags=tag, owner=owner, strict=strict)
+
+    report = run(go())
+    if as_json:
+        console.out(json.dumps(report.to_dict(), indent=2, default=str))
+        return
+    verb = "registered" if report.registered else "found (dry run, nothing registered)"
+    console.print(_sources_table(f"{len(report.sources)} sources {verb}", report.sources))
+    for problem in report.problems:
+        err_console.print(text(f"{problem.path}: {problem.error}"))
+
+
+@data_app.command("add")
+def add(
+    target: Annotated[
+        str, typer.Argument(help="A file, a folder, or (with --table) an SQLite file or postgresql:// URL.")
+    ],
+    name: Annotated[str | None, typer.Option("--name", help="The source name [default: the file name].")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="Register this table of TARGET.")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d", help="What the data is.")] = None,
+    tag: TagOption = None,
+    owner: OwnerOption = "",
+    llm: LlmOption = False,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Register one data source."""
+
+    async def go() -> Source:
+        async with _registry(db, llm) as registry:
+            options: dict[str, Any] = {"description": description, "tags": tag, "owner": owner}
+            if table is not None:
+                options["table"] = table
+            return await registry.add(target, name, **options)
+
+    source = run(go())
+    if as_json:
+        console.out(json.dumps(source.to_dict(), indent=2, default=str))
+        return
+    console.print(text(f"registered {source.name} ({source.kind}, {source.format})"))
+    console.print(text(source.description))
+
+
+@data_app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="What the data is about, in words (empty: list).")] = "",
+    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many sources.")] = 5,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="file, folder, sqlite_table, postgres_table, run_output.")
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, json, jsonl, sqlite, text, ...")] = None,
+    tag: TagOption = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's sources.")] = None,
+    column: Annotated[str | None, typer.Option("--column", help="Only sources with this column.")] = None,
+    run_id: Annotated[str | None, typer.Option("--run", help="Only artifacts of this run.")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Find registered data sources by words and fields."""
+
+    async def go() -> Any:
+        async with _registry(db) as registry:
+            return await registry.discover(
+                query, k, kind=kind, format=fmt, tags=tag, owner=owner, column=column, run_id=run_id
+            )
+
+    hits = run(go())
+    if as_json:
+        console.out(json.dumps([h.to_dict() for h in hits], indent=2, default=str))
+        return
+    if not hits:
+        console.print(text("no data source matches"))
+        return
+    out = _table(f"{len(hits)} sources", "name", "kind", "score", "description")
+    for hit in hits:
+        out.add_row(
+            text(hit.source.name), text(hit.source.kind), f"{hit.score:.2f}", text(hit.source.description[:160])
+        )
+    console.print(out)
+
+
+@data_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="A registered source name.")],
+    rows: Annotated[int, typer.Option("--rows", "-n", min=0, max=1000, help="Rows to show (0: none).")] = 5,
+    path: Annotated[str | None, typer.Option("--path", help="For a folder: a file inside it.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="For an SQLite file: a registered table.")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Print what is registered about NAME, and its first rows.
+
+    That is its description, schema, statistics and provenance (the run and step that made it)."""
+
+    async def go() -> tuple[Any, Any]:
+        async with _registry(db) as registry:
+            source = await registry.get(name)
+            wants = rows > 0 and (source.format != "sqlite" or source.kind == "sqlite_table" or table is not None)
+            data = await registry.read(name, rows, path=path, table=table) if wants else None
+            return source, data
+
+    source, data = run(go())
+    if as_json:
+        out = source.to_dict()
+        out["read"] = data.to_dict() if data is not None else None
+        console.out(json.dumps(out, indent=2, default=str))
+        return
+    facts = _table(source.name, "field", "value")
+    for label, value in (
+        ("kind", f"{source.kind} ({source.format})"),
+        ("location", source.location + (f" table {source.table}" if source.table else "")),
+        ("description", f"{source.description} [{source.described_by}]"),
+        ("tags", ", ".join(source.tags)),
+        ("owner", source.owner),
+        ("size", _size(source.size)),
+        ("rows", _rows(source)),
+        ("made by", f"run {source.run_id}, step {source.step}" if source.run_id or source.step else ""),
+    ):
+        if value:
+            facts.add_row(label, text(value))
+    console.print(facts)
+    schema = _table("schema", "table", "column", "type")
+    for entry in source.schema:
+        for column in entry.get("columns", [entry]):
+            schema.add_row(text(entry.get("table", "")), text(column.get("name")), text(column.get("type")))
+    if source.schema:
+        console.print(schema)
+    if data is not None:
+        if data.text is not None:
+            console.print(text(data.text[:2_000]))
+        elif data.rows:
+            columns = data.columns or list(data.rows[0]) if isinstance(data.rows[0], dict) else ["value"]
+            sample = _table(f"first {len(data.rows)} rows" + (" (more not shown)" if data.truncated else ""), *columns)
+            for row in data.rows:
+                cells = [row.get(c) for c in columns] if isinstance(row, dict) else [row]
+                sample.add_row(*(text(json.dumps(c, default=str) if isinstance(c, dict | list) else c) for c in cells))
+            console.print(sample)

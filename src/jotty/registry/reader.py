@@ -1,0 +1,240 @@
+"""Reading a registered source, and only that: files where they were registered, files inside a
+registered folder (no ``..``, no absolute paths, no symbolic link leading out), and tables by their
+registered names (quoted identifiers, read-only connections, ``LIMIT``). What is returned is capped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import sqlite3
+from typing import Any
+
+from jotty.errors import NotFoundError, ValidationError
+from jotty.registry.probe import MAX_JSON_BYTES, TEXT_FORMATS, sqlite_readonly
+from jotty.registry.records import ReadResult, Source
+from jotty.registry.validation import check_identifier
+
+MAX_CHARS = 100_000
+"""The most characters of text (or of one read's cells together) ``read`` returns."""
+MAX_CELL = 2_000
+
+
+def read_source(source: Source, limit: int, path: str | None = None, table: str | None = None) -> ReadResult:
+    """Up to ``limit`` rows (or ``MAX_CHARS`` of text) of ``source``."""
+    if source.kind == "run_output":
+        return _value(source, limit)
+    if source.kind == "sqlite_table":
+        return _sqlite_table(source, _file(source.location, source.name), source.table, limit)
+    if source.kind == "postgres_table":
+        return _postgres_table(source, limit)
+    if source.kind == "folder":
+        folder = _folder(source)
+        if path is None:
+            return _listing(source, folder, limit)
+        target = inside(folder, path, source.name)
+        return _file_rows(source, target, limit, table, os.path.relpath(target, folder))
+    if path is not None:
+        raise ValidationError(f"{source.name} is a {source.kind}; path= is only for folders")
+    return _file_rows(source, _file(source.location, source.name), limit, table, None)
+
+
+def inside(folder: str, path: str, name: str) -> str:
+    """The real path of ``path`` within the real folder ``folder``, or a ``ValidationError``."""
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise ValidationError(f"path must be a relative path inside {name}, got {path!r}")
+    parts = path.replace("\\", "/").split("/")
+    if os.path.isabs(path) or ".." in parts:
+        raise ValidationError(
+            f"path {path!r} leaves the registered folder {name}: give a path inside it, without '..' or a leading '/'"
+        )
+    real = os.path.realpath(os.path.join(folder, path))
+    if os.path.commonpath([real, folder]) != folder:
+        raise ValidationError(
+            f"path {path!r} in {name} is a symbolic link leading out of the registered folder (to {real}): "
+            "only files inside the folder are read"
+        )
+    if not os.path.isfile(real):
+        raise NotFoundError(f"{path!r} is not a file in {name}: list the folder with read({name!r})")
+    return real
+
+
+def _folder(source: Source) -> str:
+    real = os.path.realpath(source.location)
+    if real != source.location or not os.path.isdir(real):
+        raise ValidationError(
+            f"the folder of {source.name} ({source.location}) is gone or is now a link (to {real}): register it again"
+        )
+    return real
+
+
+def _file(location: str, name: str) -> str:
+    real = os.path.realpath(location)
+    if real != location:
+        raise ValidationError(
+            f"the file of {name} ({location}) is now a symbolic link (to {real}); it is not read: register it again"
+        )
+    if not os.path.isfile(real):
+        raise NotFoundError(f"the file of {name} ({location}) is gone: register it again or remove {name}")
+    return real
+
+
+def _listing(source: Source, folder: str, limit: int) -> ReadResult:
+    rows: list[Any] = []
+    truncated = False
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for file in sorted(f for f in files if not f.startswith(".")):
+            full = os.path.join(root, file)
+            real = os.path.realpath(full)
+            if os.path.commonpath([real, folder]) != folder or not os.path.isfile(real):
+                continue
+            if len(rows) >= limit:
+                truncated = True
+                break
+            rows.append({"path": os.path.relpath(full, folder), "size": os.path.getsize(real)})
+        if truncated:
+            break
+    return ReadResult(source.name, source.kind, "listing", ["path", "size"], rows, None, truncated)
+
+
+def _open(real: str) -> io.TextIOWrapper:
+    """Open the resolved file for text, refusing a link swapped in since it was resolved."""
+    try:
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ValidationError(f"cannot read {real}: {exc.strerror or exc}") from exc
+    return open(fd, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: str | None) -> ReadResult:
+    label = source.name if inner is None else f"{source.name}/{inner}"
+    with _open(real) as handle:
+        head = bytes(handle.buffer.read(16))
+    if head.startswith(b"SQLite format 3\x00"):
+        if table is None:
+            raise ValidationError(f"{label} is an SQLite database: say which registered table=")
+        registered = [t.get("table") for t in source.schema if "table" in t]
+        if inner is None and table not in registered:
+            raise ValidationError(f"table {table!r} is not registered in {label}: readable tables are {registered}")
+        return _sqlite_table(source, real, table, limit)
+    if table is not None:
+        raise ValidationError(f"table= is only for SQLite sources; {label} is not one")
+    fmt = TEXT_FORMATS.get(os.path.splitext(real)[1].lower(), "text")
+    try:
+        if fmt in ("csv", "tsv"):
+            return _csv(source, real, limit, fmt)
+        if fmt == "jsonl":
+            return _jsonl(source, real, limit)
+        if fmt == "json":
+            if os.path.getsize(real) > MAX_JSON_BYTES:
+                raise ValidationError(f"{label} is too large to read as one JSON document: write it as JSONL")
+            with _open(real) as handle:
+                return _rows(source, "json", _records(json.load(handle)), limit)
+        with _open(real) as handle:
+            text = handle.read(MAX_CHARS + 1)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{label} is not UTF-8 text: convert it to UTF-8") from exc
+    except (json.JSONDecodeError, csv.Error) as exc:
+        raise ValidationError(f"{label} is malformed ({exc}): fix the file or register it again") from exc
+    return ReadResult(source.name, source.kind, fmt, text=text[:MAX_CHARS], truncated=len(text) > MAX_CHARS)
+
+
+def _records(data: Any) -> list[Any]:
+    if isinstance(data, dict):
+        lists = [key for key, value in data.items() if isinstance(value, list) and value]
+        return list(data[lists[0]]) if len(lists) == 1 else [data]
+    return list(data) if isinstance(data, list) else [data]
+
+
+def _csv(source: Source, real: str, limit: int, fmt: str) -> ReadResult:
+    with _open(real) as handle:
+        sample = handle.read(8192)
+        handle.seek(0)
+        delimiter = "\t" if fmt == "tsv" else ","
+        if fmt == "csv":
+            with contextlib.suppress(csv.Error):
+                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        reader = csv.DictReader(handle, delimiter=delimiter, strict=True)
+        rows: list[Any] = []
+        for row in reader:
+            if len(rows) >= limit:
+                return _rows(source, fmt, rows, limit, True, list(reader.fieldnames or []))
+            rows.append(row)
+        return _rows(source, fmt, rows, limit, False, list(reader.fieldnames or []))
+
+
+def _jsonl(source: Source, real: str, limit: int) -> ReadResult:
+    rows: list[Any] = []
+    with _open(real) as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            if len(rows) >= limit:
+                return _rows(source, "jsonl", rows, limit, True)
+            rows.append(json.loads(line))
+    return _rows(source, "jsonl", rows, limit)
+
+
+def _rows(
+    source: Source, fmt: str, rows: list[Any], limit: int, more: bool = False, columns: list[str] | None = None
+) -> ReadResult:
+    """Cap rows to ``limit`` and cells to ``MAX_CELL``/``MAX_CHARS`` characters."""
+    truncated = more or len(rows) > limit
+    kept, used = [], 0
+    for row in rows[:limit]:
+        capped = _cap(row)
+        used += len(json.dumps(capped, default=str))
+        if used > MAX_CHARS:
+            truncated = True
+            break
+        kept.append(capped)
+    if columns is None:
+        columns = list(dict.fromkeys(k for row in kept if isinstance(row, dict) for k in row))
+    return ReadResult(source.name, source.kind, fmt, columns, kept, None, truncated)
+
+
+def _cap(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= MAX_CELL else value[:MAX_CELL] + "..."
+    if isinstance(value, dict):
+        return {str(k): _cap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cap(v) for v in value[:100]]
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def _value(source: Source, limit: int) -> ReadResult:
+    value = source.value
+    if isinstance(value, list):
+        return _rows(source, "json", value, limit)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return ReadResult(source.name, source.kind, "json", text=text[:MAX_CHARS], truncated=len(text) > MAX_CHARS)
+
+
+def _sqlite_table(source: Source, real: str, table: str, limit: int) -> ReadResult:
+    check_identifier(table)
+    try:
+        with contextlib.closing(sqlite_readonly(real)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchall()
+            if not found:
+                raise NotFoundError(f"table {table!r} of {source.name} is no longer in {real}")
+            cursor = conn.execute(f'SELECT * FROM "{table}" LIMIT ?', (limit + 1,))
+            columns = [d[0] for d in cursor.description]
+            rows = [dict(zip(columns, raw, strict=True)) for raw in cursor.fetchall()]
+    except sqlite3.DatabaseError as exc:
+        raise ValidationError(f"cannot read table {table!r} of {source.name} ({exc})") from exc
+    return _rows(source, "sqlite", rows, limit, columns=columns)
+
+
+def _postgres_table(source: Source, limit: int) -> ReadResult:
+    from jotty.registry.postgres import read_table
+
+    columns, raw = read_table(source.location, source.table, limit + 1)
+    rows = [dict(zip(columns, r, strict=True)) for r in raw]
+    return _rows(source, "postgres", rows, limit, columns=columns)

@@ -1,0 +1,154 @@
+"""What the registry holds and returns: a source, a discovery hit, a scan report, a read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+KINDS = ("file", "folder", "sqlite_table", "postgres_table", "run_output")
+"""Kinds of data source."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One registered data source.
+
+    ``location`` is the resolved path of a file or folder, the SQLite file or PostgreSQL URL of a
+    table (shown without its password), or empty for a run output (whose JSON ``value`` is kept).
+    ``table`` names the table of a table source. ``schema`` lists columns (``{"name", "type"}``), or
+    for an SQLite file its tables (``{"table", "rows", "columns"}``). ``run_id`` and ``step`` are
+    the provenance of an artifact: the run and step that made it.
+    """
+
+    name: str
+    kind: str
+    format: str = ""
+    location: str = ""
+    table: str = ""
+    description: str = ""
+    described_by: str = "user"
+    schema: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    owner: str = ""
+    size: int | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+    step: str | None = None
+    value: Any = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names (every table's, for an SQLite file)."""
+        names: list[str] = []
+        for entry in self.schema:
+            if "columns" in entry:
+                names.extend(str(c.get("name", "")) for c in entry["columns"])
+            elif "name" in entry:
+                names.append(str(entry["name"]))
+        return names
+
+    def to_dict(self, value: bool = False) -> dict[str, Any]:
+        """A JSON-serialisable dict (times in ISO 8601; the run output's value only if asked)."""
+        data = asdict(self)
+        for key in ("created_at", "updated_at"):
+            data[key] = datetime.fromtimestamp(data[key], UTC).isoformat() if data[key] else None
+        if not value:
+            data.pop("value")
+        return data
+
+    def document(self) -> str:
+        """The words the search index holds for this source."""
+        words = self.name.replace("/", " ").replace("_", " ").replace("-", " ").replace(".", " ")
+        parts = [f"{self.name} ({words}).", self.description]
+        parts.append(f"A {self.format or self.kind} {self.kind.replace('_', ' ')}.")
+        if self.table:
+            parts.append(f"Table {self.table}.")
+        for entry in self.schema:
+            if "columns" in entry:
+                cols = ", ".join(_column(c) for c in entry["columns"])
+                parts.append(f"Table {entry.get('table', '')} columns: {cols}.")
+        plain = [c for c in self.schema if "columns" not in c]
+        if plain:
+            parts.append("Columns: " + ", ".join(_column(c) for c in plain) + ".")
+        if self.tags:
+            parts.append("Tags: " + ", ".join(self.tags) + ".")
+        if self.owner:
+            parts.append(f"Owner: {self.owner}.")
+        if self.step:
+            parts.append(f"Made by step {self.step} of run {self.run_id}.")
+        return " ".join(p for p in parts if p)[:8_000]
+
+
+def _column(column: dict[str, Any]) -> str:
+    name = str(column.get("name", ""))
+    spaced = name.replace("_", " ")
+    kind = column.get("type", "")
+    return f"{name} ({spaced}, {kind})" if spaced != name else f"{name} ({kind})"
+
+
+@dataclass(frozen=True)
+class SourceHit:
+    """A source that ``discover`` found, its score and why (the index's score parts)."""
+
+    source: Source
+    score: float
+    why: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict."""
+        return {"source": self.source.to_dict(), "score": self.score, "why": self.why}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file a scan could not register, and why."""
+
+    path: str
+    error: str
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What ``scan`` found: the sources (registered unless ``register=False``) and the problems."""
+
+    folder: str
+    sources: list[Source]
+    problems: list[Problem]
+    registered: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict."""
+        return {
+            "folder": self.folder,
+            "registered": self.registered,
+            "sources": [s.to_dict() for s in self.sources],
+            "problems": [asdict(p) for p in self.problems],
+        }
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What ``read`` returned: rows (dicts) for tabular data, or text; capped.
+
+    ``truncated`` says that more was there than returned (rows past ``limit``, or the character cap).
+    """
+
+    name: str
+    kind: str
+    format: str
+    columns: list[str] = field(default_factory=list)
+    rows: list[Any] = field(default_factory=list)
+    text: str | None = None
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict."""
+        return asdict(self)
+
+    def to_json(self) -> str:
+        """This result as JSON text (what the read tool gives a model)."""
+        return json.dumps(self.to_dict(), default=str)

@@ -1,0 +1,93 @@
+"""``jotty data scan|add|search|show``: real processes through a pipe at 80 columns, JSON output, and
+one-line errors for refused input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.checks import error, ok
+from tests.cli.conftest import Jotty
+from tests.registry.conftest import make_data
+from tests.support.openai_server import OpenAIServer, Reply, openai_server
+
+__all__ = ["openai_server"]
+
+JOTTY = str(Path(sys.executable).with_name("jotty"))
+
+
+def piped(*args: str, db: Path) -> str:
+    """Run ``jotty`` as a process with stdout piped and COLUMNS=80; its stdout."""
+    env = {**os.environ, "COLUMNS": "80"}
+    env.pop("JOTTY_DATABASE_URL", None)
+    done = subprocess.run([JOTTY, *args, "--db", str(db)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[" not in done.stdout + done.stderr
+    assert all(len(line) <= 80 for line in done.stdout.splitlines()), done.stdout
+    return done.stdout
+
+
+def test_scan_search_show_through_a_pipe_at_80_columns(tmp_path: Path) -> None:
+    data = make_data(tmp_path)
+    db = tmp_path / "jotty.db"
+    out = piped("data", "scan", str(data), "--tag", "demo", "--owner", "ana", db=db)
+    assert "6 sources registered" in out and "data/sales_2023.csv" in out and "csv" in out
+    out = piped("data", "search", "daily temperature per city", "-k", "3", db=db)
+    first = next(line for line in out.splitlines() if line.startswith(" data"))
+    assert first.startswith(" data/weather/daily_tem"), out  # the best hit first (a long name folds)
+    out = piped("data", "show", "data/sales_2023.csv", "--rows", "2", db=db)
+    for expected in ("order_id", "integer", "ordered_on", "date", "north", "first 2 rows (more not shown)", "ana"):
+        assert expected in out, expected
+    out = piped("data", "show", "data/shop.db", "--table", "products", db=db)
+    assert "pen" in out and "price" in out
+    out = piped("data", "add", str(data / "shop.db"), "--table", "products", "--name", "shop/products", db=db)
+    assert out.startswith("registered shop/products (sqlite_table, sqlite)")
+
+
+def test_json_output_and_filters(jotty: Jotty, tmp_path: Path) -> None:
+    data = make_data(tmp_path)
+    report = json.loads(ok(jotty("data", "scan", str(data), "--dry-run", "--json")))
+    assert report["registered"] is False and len(report["sources"]) == 6
+    assert json.loads(ok(jotty("data", "search", "--json"))) == []
+    ok(jotty("data", "scan", str(data), "--json"))
+    added = json.loads(ok(jotty("data", "add", str(data / "customers.json"), "--name", "crm", "-t", "crm", "--json")))
+    assert (
+        added["name"] == "crm" and added["tags"] == ["crm"] and added["schema"][1] == {"name": "age", "type": "integer"}
+    )
+    hits = json.loads(ok(jotty("data", "search", "customers", "--tag", "crm", "--json")))
+    assert [h["source"]["name"] for h in hits] == ["crm"]
+    listed = json.loads(ok(jotty("data", "search", "--format", "csv", "--json")))
+    assert [h["source"]["name"] for h in listed] == ["data/sales_2023.csv"]
+    shown = json.loads(ok(jotty("data", "show", "crm", "--rows", "1", "--json")))
+    assert shown["read"]["rows"] == [{"name": "ann", "age": 31}] and shown["read"]["truncated"]
+
+
+def test_refused_input_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None:
+    data = make_data(tmp_path)
+    ok(jotty("data", "add", str(data / "weather"), "--name", "weather"))
+    assert "no data source is registered as 'nope'" in error(jotty("data", "show", "nope"))
+    assert "leaves the registered folder" in error(jotty("data", "show", "weather", "--path", "../shop.db"))
+    assert "plain identifier" in error(jotty("data", "add", str(data / "shop.db"), "--table", "x; DROP TABLE y"))
+    assert "not a folder" in error(jotty("data", "scan", str(data / "sales_2023.csv")))
+    assert "unknown filter" not in error(jotty("data", "search", "x", "--kind", "bucket"))
+    (data / "bad.json").write_text("{oops")
+    assert "found 1 problem" in error(jotty("data", "scan", str(data), "--strict"))
+    assert json.loads(ok(jotty("data", "search", "--json")))[0]["source"]["name"] == "weather"
+
+
+def test_scan_with_llm_descriptions(
+    jotty: Jotty, tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOTTY_LLM_MODEL", "test-model")
+    monkeypatch.setenv("JOTTY_LLM_BASE_URL", openai_server.base_url)
+    openai_server.rule = lambda request: Reply("A file the model described.")
+    data = make_data(tmp_path)
+    report = json.loads(ok(jotty("data", "scan", str(data / "weather"), "--llm", "--json")))
+    described = [s for s in report["sources"] if s["kind"] == "file"]
+    assert [(s["description"], s["described_by"]) for s in described] == [("A file the model described.", "llm")]
+    assert len(openai_server.completions) == 1

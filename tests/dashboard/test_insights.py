@@ -1,0 +1,83 @@
+"""Insights over stored runs of one flow; adding one is one generator function."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from jotty.dashboard.insights import INSIGHTS, FlowRuns, insight
+from jotty.dashboard.insights.builtin import percentile
+from jotty.runs import open_run_store
+from tests.dashboard.conftest import client_for
+from tests.dashboard.flows import nested_flow
+
+
+def _by_name(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {i["name"]: i for i in data["insights"]}
+
+
+async def test_insights_across_runs_of_a_flow(store: str) -> None:
+    # Three runs of version 1 (the verify step fails once in two of them), two of version 2 with 3x tokens.
+    for i in range(3):
+        await nested_flow(fail_first=i < 2).run("q", store=store, run_id=f"v1-{i}", metadata={"version": 1})
+    for i in range(2):
+        await nested_flow(tokens=3).run("q", store=store, run_id=f"v2-{i}", metadata={"version": 2})
+    with client_for(store) as client:
+        data = client.get("/api/insights?flow=research-flow").json()
+    assert data["runs"] == 5
+    found = _by_name(data)
+    slow = found["slowest_steps"]["rows"]
+    assert {r["step"] for r in slow} == {
+        "fetch",
+        "research/summarize",
+        "research/review/verify",
+        "analyze",
+        "publish",
+        "report",
+    }
+    assert all(r["runs"] == 5 and r["p50_s"] <= r["p95_s"] <= r["max_s"] for r in slow)
+    trouble = {r["step"]: r for r in found["troubled_steps"]["rows"]}
+    assert trouble["analyze"]["fallbacks"] == 5 and trouble["publish"]["skipped"] == 5
+    assert (
+        trouble["research/review/verify"]["retried"] == 4 and trouble["research/review/verify"]["trouble_rate"] == 0.8
+    )
+    fired = {(r["strategy"], r["step"]): r["times"] for r in found["strategies_fired"]["rows"]}
+    assert fired == {("fallback", "analyze"): 5, ("skip", "publish"): 5, ("retry", "research/review/verify"): 4}
+    tokens = found["token_spend"]["rows"]
+    assert tokens[0]["step"] == "research/summarize" and abs(sum(r["share"] for r in tokens) - 1) < 0.01
+    versions = found["cost_by_version"]["rows"]
+    assert [v["version"] for v in versions] == ["version 1", "version 2"]
+    assert versions[1]["tokens_per_run"] == 3 * versions[0]["tokens_per_run"] and versions[1]["tokens_change"] == 2.0
+
+
+async def test_a_new_insight_is_one_function(store: str) -> None:
+    @insight("Runs per status", ("status", "runs"))
+    def runs_per_status(runs: FlowRuns) -> Iterator[dict[str, Any]]:
+        """How many of the flow's runs ended in each status."""
+        counts: dict[str, int] = {}
+        for run in runs.runs:
+            counts[run.status] = counts.get(run.status, 0) + 1
+        for status, n in sorted(counts.items()):
+            yield {"status": status, "runs": n}
+
+    try:
+        await nested_flow().run("q", store=store, run_id="a")
+        with client_for(store) as client:
+            found = _by_name(client.get("/api/insights").json())["runs_per_status"]
+        assert found["rows"] == [{"status": "partial", "runs": 1}]
+        assert found["description"] == "How many of the flow's runs ended in each status."
+    finally:
+        del INSIGHTS["runs_per_status"]
+
+
+async def test_insights_on_an_empty_store_and_bad_input(store: str) -> None:
+    await open_run_store(store).close()  # an empty, migrated store
+    with client_for(store) as client:
+        assert client.get("/api/insights").json() == {"flow": None, "flows": [], "runs": 0, "insights": []}
+        assert "from 1 to 5000" in client.get("/api/insights?flow=x&runs=0").json()["error"]
+
+
+def test_percentile() -> None:
+    assert percentile([], 0.5) == 0.0
+    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert percentile([1.0, 2.0], 0.95) == 1.95

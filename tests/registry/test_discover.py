@@ -1,0 +1,97 @@
+"""Discovery by words and by fields, through the memory index (scope "registry"), shared by processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jotty.errors import ValidationError
+from jotty.memory import Memory
+from jotty.registry import DataRegistry
+from tests.runs.backends import Backend
+
+
+async def test_discover_by_words(registry: DataRegistry, data: Path) -> None:
+    await registry.scan(data)
+    cases = {
+        "daily temperature per city": "data/weather/daily_temperatures.jsonl",
+        "sales orders by region": "data/sales_2023.csv",
+        "product prices in the shop": "data/shop.db",
+        "customer ages": "data/customers.json",
+        "churn model notes": "data/churn_notes.md",
+    }
+    for query, expected in cases.items():
+        hits = await registry.discover(query, k=3)
+        assert hits and hits[0].source.name == expected, (query, [h.source.name for h in hits])
+        assert hits[0].score > 0 and hits[0].why["coverage"] > 0
+
+
+async def test_discover_by_fields(registry: DataRegistry, data: Path) -> None:
+    await registry.scan(data, tags=["raw"])
+    await registry.add_file(data / "sales_2023.csv", "curated/sales", tags=["curated", "finance"], owner="ana")
+    await registry.add_artifact("reports/q1", {"total": 111.5}, run_id="run-7", step="analyse")
+    assert [h.source.name for h in await registry.discover("sales", k=5, tags=["curated"])] == ["curated/sales"]
+    assert [h.source.name for h in await registry.discover("sales", owner="ana")] == ["curated/sales"]
+    found = await registry.discover("sales region", k=5, format="csv")
+    assert {h.source.name for h in found} == {"data/sales_2023.csv", "curated/sales"}
+    assert [h.source.name for h in await registry.discover("", k=10, column="temp_c")] == [
+        "data/weather/daily_temperatures.jsonl"
+    ]
+    assert [h.source.name for h in await registry.discover("", run_id="run-7")] == ["reports/q1"]
+    assert [h.source.name for h in await registry.discover("", kind="folder")] == ["data"]
+    assert await registry.discover("sales", tags=["curated", "raw"]) == []
+    with pytest.raises(ValidationError, match=r"unknown filter \['colour'\]: filter on kind, format"):
+        await registry.discover("sales", colour="red")
+    with pytest.raises(ValidationError, match="kind must be one of"):
+        await registry.discover("sales", kind="bucket")
+    for bad in (0, 1_001, "3"):
+        with pytest.raises(ValidationError, match="k must be a whole number"):
+            await registry.discover("sales", k=bad)  # type: ignore[arg-type]
+
+
+async def test_the_index_is_the_memory_scope_and_updates_replace_entries(registry: DataRegistry, data: Path) -> None:
+    await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
+    await registry.add_file(data / "sales_2023.csv", "sales", description="Warehouse stock levels")
+    await registry.add_file(data / "customers.json", "people", description="Warehouse staff roster")
+    index = registry.index
+    assert index.scope == "registry" and index.dedupe is False
+    stats = await index.stats()
+    assert stats.total == 2  # the replaced entry went
+    entries = await index.recall("quarterly revenue ledger warehouse", k=10)
+    assert len(entries) == 2 and not any("revenue" in e.text.lower() for e in entries)
+    assert [h.source.name for h in await registry.discover("stock levels", k=1)] == ["sales"]
+    both = {h.source.name for h in await registry.discover("warehouse", k=5)}
+    assert both == {"sales", "people"}  # two similar descriptions stay two entries
+    await registry.remove("sales")
+    assert [h.source.name for h in await registry.discover("warehouse stock levels")] == ["people"]
+    assert (await index.stats()).total == 1
+
+
+async def test_a_stale_index_entry_is_ignored(registry: DataRegistry, store: str, data: Path) -> None:
+    await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
+    async with Memory(store, scope="registry", min_salience=0.0, dedupe=False) as index:
+        # what a crash between indexing and storing leaves: an entry no row points at
+        await index.remember("orphan revenue ledger for quarterly sales", metadata={"source": "sales"})
+        await index.remember("ghost revenue ledger", metadata={"source": "ghost"})
+    hits = await registry.discover("quarterly revenue ledger", k=5)
+    assert [h.source.name for h in hits] == ["sales"]
+
+
+async def test_another_process_sees_the_same_registry(backend: Backend, data: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.registry.test_processes import ROOT
+
+    async with DataRegistry(backend.store) as registry:
+        await registry.scan(data)
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.registry.worker", "discover", backend.store, "temperature per city"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == "data/weather/daily_temperatures.jsonl"
