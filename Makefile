@@ -37,6 +37,7 @@ bench: $(STAMP) services
 	$(PY) -m bench.memory
 	$(PY) -m bench.recording
 	$(PY) -m bench.dashboard
+	$(PY) -m bench.memory_conductor
 	$(PY) -m bench.supervise
 
 clean:

@@ -34,6 +34,7 @@ def test_the_demo_runs_end_to_end_on_a_sample_repository(tmp_path: Path) -> None
     assert [r[0] for r in rounds] == [1, 2, 3, 4]
     assert all(questions == answered == 4 for _, questions, answered, _ in rounds)
     assert rounds[-1][3] >= rounds[0][3]  # routing learned: at least as many right first tries
+    assert "round 2 answered 3 of 3 questions from memory" in out  # act 3: memory at work
     with sqlite3.connect(home / "demo.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM tasks WHERE status = 'completed'").fetchone()[0] == 16
         assert (

@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from jotty.cli.console import console, friendly_errors, text
+from jotty.cli.demo_memory import act_three
 from jotty.cli.learning import rows_table
 from jotty.cli.live import StepTree, seconds, steps_table
 from jotty.db import jotty_home
@@ -56,6 +57,7 @@ def demo(
         )
         analysis = act_one(target, store, home / "demo" / "report.md")
         rows = asyncio.run(act_two(target, store, rounds, workers))
+        act_three(target, store)
         show_learning(store)
         closing(analysis, rows, store, time.perf_counter() - started)
 

@@ -9,6 +9,7 @@ from jotty.cli.chat import chat
 from jotty.cli.dashboard import dashboard
 from jotty.cli.demo import demo
 from jotty.cli.learning import learning_app
+from jotty.cli.memory import memory_app
 from jotty.cli.queue import queue_app
 from jotty.cli.run import run
 from jotty.cli.runs import runs_app
@@ -32,6 +33,7 @@ app.command("chat")(chat)
 app.add_typer(learning_app, name="learning")
 app.command("demo")(demo)
 app.command("dashboard")(dashboard)
+app.add_typer(memory_app, name="memory")
 app.add_typer(supervise_app, name="supervise")
 
 

@@ -10,7 +10,8 @@ A chat stream yields small dicts a chat UI can show directly:
 ``tool_call``      ``name``, ``arguments`` (a dict when the model sent JSON), ``id``, ``actor``
 ``tool_result``    ``name``, ``id``, ``result`` or ``error``, ``actor``
 ``attempt_failed`` ``actor``, ``error`` (the router will pick again)
-``done``           ``content`` (the answer), ``status``, ``actor``, ``error``, ``learning``
+``done``           ``content`` (the answer), ``status``, ``actor``, ``error``, ``learning``,
+                   ``memory`` (what the turn recalled and remembered, or None)
 =================  ==========================================================================
 
 An answer that was not streamed (a function actor, a non-streaming model) arrives as one
@@ -150,4 +151,5 @@ class ChatStream:
             "actor": result.actor,
             "error": result.error,
             "learning": result.learning,
+            "memory": result.memory.to_dict() if result.memory is not None else None,
         }
