@@ -39,6 +39,7 @@ bench: $(STAMP) services
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.memory_conductor
 	$(PY) -m bench.context
+	$(PY) -m bench.supervise
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from jotty.cli.queue import queue_app
 from jotty.cli.run import run
 from jotty.cli.runs import runs_app
 from jotty.cli.schema import schema
+from jotty.cli.supervise import supervise_app
 from jotty.cli.worker import worker
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.command("demo")(demo)
 app.command("dashboard")(dashboard)
 app.add_typer(memory_app, name="memory")
 app.command("compare")(compare)
+app.add_typer(supervise_app, name="supervise")
 
 
 def main() -> None:
