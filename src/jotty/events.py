@@ -34,6 +34,7 @@ class EventType(StrEnum):
     PROCESS_STARTED = "process_started"
     PROCESS_OUTPUT = "process_output"
     LLM_RETRY = "llm_retry"
+    STREAM_RESTARTED = "stream_restarted"
     MESSAGE_SENT = "message_sent"
     WORK_REASSIGNED = "work_reassigned"
     WORKER_ADDED = "worker_added"
