@@ -33,6 +33,7 @@ bench: $(STAMP) services
 	$(PY) -m bench.learning
 	$(PY) -m bench.distributed
 	$(PY) -m bench.memory
+	$(PY) -m bench.llm_chaos
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache
