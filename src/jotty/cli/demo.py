@@ -7,6 +7,7 @@ concurrent workers answer them while the Conductor learns which agent answers wh
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +36,9 @@ def demo(
     ] = Path("."),
     rounds: Annotated[int, typer.Option("--rounds", min=1, max=10, help="Rounds of queued questions.")] = 5,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Concurrent queue workers.")] = 4,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Shuffle the questions of each round with this seed.")
+    ] = None,
 ) -> None:
     """Run the main job on the embedded store (no API key needed).
 
@@ -55,7 +59,7 @@ def demo(
             )
         )
         analysis = act_one(target, store, home / "demo" / "report.md")
-        rows = asyncio.run(act_two(target, store, rounds, workers))
+        rows = asyncio.run(act_two(target, store, rounds, workers, seed))
         show_learning(store)
         closing(analysis, rows, store, time.perf_counter() - started)
 
@@ -75,8 +79,10 @@ def act_one(repo: Path, store: Path, report: Path) -> RunResult:
     return result
 
 
-async def act_two(repo: Path, store: Path, rounds: int, workers: int) -> list[dict[str, Any]]:
-    """Rounds of queued questions, answered by concurrent workers; returns one row per round."""
+async def act_two(repo: Path, store: Path, rounds: int, workers: int, seed: int | None = None) -> list[dict[str, Any]]:
+    """Rounds of queued questions, answered by concurrent workers; returns one row per round.
+
+    With a ``seed``, each round asks its questions in a different (seeded) order."""
     console.rule("[bold]Act 2[/]: queued questions, concurrent workers, learned routing")
     asked = questions(repo)
     queue = SQLiteTaskQueue(store)
@@ -84,7 +90,10 @@ async def act_two(repo: Path, store: Path, rounds: int, workers: int) -> list[di
     table = Table("round", "questions", "answered", "right agent first", "attempts", "wasted", "time")
     rows: list[dict[str, Any]] = []
     try:
+        shuffle = random.Random(seed).shuffle if seed is not None else None
         for number in range(1, rounds + 1):
+            if shuffle is not None:
+                shuffle(asked)
             ids = [await conductor.enqueue_goal(goal, context=context) for goal, context in asked]
             began = time.perf_counter()
             await conductor.process_queue(max_concurrent=workers, until_empty=True)
@@ -141,7 +150,8 @@ def closing(analysis: RunResult, rows: list[dict[str, Any]], store: Path, elapse
     wasted = [row["attempts"] - row["answered"] for row in rows]
     learned = (
         f"then {sum(wasted[1:]) / len(later):.1f} per round on average in rounds 2-{len(rows)} "
-        "(the router still explores now and then)"
+        "(an agent that keeps failing a kind of question while another always answers it is not "
+        "explored again)"
         if later
         else "(run more --rounds to see it learn)"
     )
