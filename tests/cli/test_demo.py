@@ -35,7 +35,7 @@ def test_the_demo_runs_end_to_end_on_a_sample_repository(tmp_path: Path) -> None
     report = (home / "demo" / "report.md").read_text()
     assert "# Repository report: sample-repo" in report and "commits by 2 author(s)" in report
     assert "open TODO/FIXME markers" in report
-    rounds = [tuple(map(int, m)) for m in re.findall(r"│ (\d+)\s+│ (\d+)\s+│ (\d+)\s+│ (\d+)/\d+", out)]
+    rounds = [tuple(map(int, m)) for m in re.findall(r"^\s*(\d+) │\s+(\d+) │\s+(\d+) │\s+(\d+)/\d+ │", out, re.M)]
     assert [r[0] for r in rounds] == [1, 2, 3, 4]
     assert all(questions == answered == 4 for _, questions, answered, _ in rounds)
     assert rounds[-1][3] >= rounds[0][3]  # routing learned: at least as many right first tries

@@ -103,7 +103,7 @@ def test_runs_list(jotty: Jotty, flow_file: Path, monkeypatch: pytest.MonkeyPatc
     assert jotty("run", str(flow_file), "--input", "b", "--run-id", "bad", "-q").exit_code == 1
     out = ok(jotty("runs", "list"))
     lines = out.splitlines()
-    assert lines[0].split()[:5] == ["run", "┃", "flow", "┃", "status"]
+    assert lines[0].split()[:3] == ["run", "flow", "status"]
     bad_row = next(line for line in lines if line.startswith(" bad "))
     good_row = next(line for line in lines if line.startswith(" good "))
     assert lines.index(bad_row) < lines.index(good_row)  # newest first

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from jotty.cli.console import console, friendly_errors, text
+from jotty.cli.console import Col, console, fit_table, friendly_errors, live, text
 from jotty.cli.learning import rows_table
 from jotty.cli.live import StepTree, seconds, steps_table
 from jotty.db import jotty_home
@@ -70,7 +69,7 @@ def act_one(repo: Path, store: Path, report: Path) -> RunResult:
     flow = analysis_flow(repo, report)
     tree = StepTree()
     run_id = f"demo-analysis-{int(time.time())}"
-    with Live(tree, console=console, refresh_per_second=10):
+    with live(tree):
         result = asyncio.run(flow.run(None, store=str(store), run_id=run_id, sink=tree.sink))
     console.print(steps_table(result.steps))
     for path, strategy in result.handled.items():
@@ -87,7 +86,6 @@ async def act_two(repo: Path, store: Path, rounds: int, workers: int, seed: int 
     asked = questions(repo)
     queue = SQLiteTaskQueue(store)
     conductor = Conductor(actors(repo), task_queue=queue, mode="dynamic", store=str(store))
-    table = Table("round", "questions", "answered", "right agent first", "attempts", "wasted", "time")
     rows: list[dict[str, Any]] = []
     try:
         shuffle = random.Random(seed).shuffle if seed is not None else None
@@ -99,20 +97,33 @@ async def act_two(repo: Path, store: Path, rounds: int, workers: int, seed: int 
             await conductor.process_queue(max_concurrent=workers, until_empty=True)
             row = await round_row(queue, ids, number, time.perf_counter() - began)
             rows.append(row)
-            table.add_row(
-                str(number),
-                str(row["questions"]),
-                str(row["answered"]),
-                f"{row['first_try']}/{row['questions']}",
-                str(row["attempts"]),
-                str(row["attempts"] - row["answered"]),
-                seconds(row["seconds"]),
-            )
     finally:
         conductor.close()
         await queue.close()
-    console.print(table)
+    console.print(rounds_table(rows))
     return rows
+
+
+ROUND_COLUMNS = tuple(
+    Col(name, "right") for name in ("round", "questions", "answered", "right first", "attempts", "wasted", "time")
+)
+
+
+def rounds_table(rows: list[dict[str, Any]]) -> Table:
+    """One line per round: questions, answers, right agent at the first try, attempts, waste, time."""
+    cells = [
+        (
+            str(row["round"]),
+            str(row["questions"]),
+            str(row["answered"]),
+            f"{row['first_try']}/{row['questions']}",
+            str(row["attempts"]),
+            str(row["attempts"] - row["answered"]),
+            seconds(row["seconds"]),
+        )
+        for row in rows
+    ]
+    return fit_table(ROUND_COLUMNS, cells, title="rounds", boxed=True)
 
 
 async def round_row(queue: SQLiteTaskQueue, ids: list[str], number: int, elapsed: float) -> dict[str, Any]:
