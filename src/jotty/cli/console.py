@@ -152,9 +152,7 @@ def fit_table(
         dropped.append(columns[victim].header)
         widths = {i: natural[i] for i in widths}  # give the room back, then shrink again
         shrink_to_fit()
-    style: dict[str, Any] = (
-        {"show_edge": False} if boxed else {"box": box.SIMPLE_HEAD, "show_edge": False}
-    )
+    style: dict[str, Any] = {"show_edge": False} if boxed else {"box": box.SIMPLE_HEAD, "show_edge": False}
     table = Table(title=title, title_justify="left", **style)
     shown = sorted(widths)
     for i in shown:
