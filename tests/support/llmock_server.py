@@ -134,20 +134,23 @@ def unexplained(report: Report, requests: list[dict[str, Any]], attempts: int) -
 
     llmock groups a request with the attempt before it only if it saw that attempt fail. A malformed
     chunk in a stream it finished writing before the client hung up therefore reads as "ignored"
-    even though the very next request is the same call retried; and a call whose last allowed attempt
-    (of ``attempts``) was broken reads as "accepted" although the client gave up on it. Both are
-    checked here against the journal: a later request with the same body, or all attempts used.
+    even though the very next request is the same call retried (and the attempts after it look like a
+    new call, which may "give up" after one attempt); and a call whose last allowed attempt (of
+    ``attempts``) was broken reads as "accepted" although the client gave up on it. Both are checked
+    here against the journal: a later request with the same body, or all attempts used.
     """
     out = []
     for finding in report.verdict["findings"]:
         [seq] = finding["requests"] if len(finding["requests"]) == 1 else [None]
         record = next((r for r in requests if r["seq"] == seq), None)
-        if record is None or finding["code"] not in ("malformed_chunk_ignored", "truncated_stream_accepted"):
+        if record is None:
             out.append(finding)
             continue
         same = [r for r in requests if r["fingerprint"] == record["fingerprint"]]
         retried = any(r["started_at"] >= record["ended_at"] and r["seq"] > seq for r in same)
-        if not (retried or len(same) == attempts):
+        broken = finding["code"] in ("malformed_chunk_ignored", "truncated_stream_accepted")
+        used_all = len(same) == attempts and (broken or finding["code"] == "gave_up")
+        if not ((broken and retried) or used_all):
             out.append(finding)
     return out
 
