@@ -8,7 +8,8 @@ calls (prompts ``question 1`` .. ``question 40``) with 4 retries, by two clients
 - openai SDK: ``AsyncOpenAI(max_retries=4)`` streaming (the peer: it retries HTTP errors itself,
   not broken streams).
 
-Per run: failed calls, half answers accepted (an answer that differs from the server's full one),
+Per run: failed calls, failed calls that had an attempt llmock did not fault (avoidable: above the
+floor), half answers accepted (an answer that differs from the server's full one),
 raw ``JSONDecodeError``s, and ``llmock report --strict``'s findings (and those its blind spots do not
 explain, see tests/support/llmock_server.py). Then the floor: a call fails only if all 5 attempts are
 faulted. An attempt gets an HTTP error with p = 0.3; otherwise its stream is broken with p = 0.25 *
@@ -27,6 +28,7 @@ import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 from llmock.simulation import MockResponseSettings, build_mock_text
@@ -45,6 +47,7 @@ MAX_AFTER_CHUNKS = 6
 @dataclass
 class Run:
     failed: int
+    avoidable: int
     half_answers: int
     json_errors: int
     attempts: int
@@ -92,11 +95,13 @@ async def one_run(client: str) -> Run:
     call = jotty_call if client == "jotty" else sdk_call
     with LLMock(*CHAOS_FLAGS) as server:
         failed = half = json_errors = 0
+        lost: list[str] = []
         for number in range(1, CALLS + 1):
             prompt = f"question {number}"
             output, error = await call(server, prompt)
             if output is None:
                 failed += 1
+                lost.append(prompt)
                 json_errors += "JSONDecodeError" in error
             elif output != expected(prompt):
                 half += 1
@@ -106,8 +111,10 @@ async def one_run(client: str) -> Run:
     for record in requests:
         if record["status"] == 200 and record["completed"] and not record["fault"]:
             events[record["fingerprint"]] = record["chunks_sent"]
+    faulted = Counter(_prompt(r) for r in requests if r["fault"] or r["status"] >= 400)
     return Run(
         failed=failed,
+        avoidable=sum(1 for prompt in lost if faulted[prompt] < RETRIES + 1),
         half_answers=half,
         json_errors=json_errors,
         attempts=len(requests),
@@ -118,17 +125,23 @@ async def one_run(client: str) -> Run:
     )
 
 
+def _prompt(record: dict[str, Any]) -> str | None:
+    messages = (record.get("body") or {}).get("messages") or [{}]
+    return messages[-1].get("content")
+
+
 def table(rows: dict[str, list[Run]]) -> str:
     lines = [
-        "| client | runs | failed calls per run (mean) | distribution of failed calls | half answers | "
-        "raw JSONDecodeError | strict findings (unexplained) | floor per run |",
-        "|---|---:|---:|---|---:|---:|---:|---:|",
+        "| client | runs | failed calls per run (mean) | distribution of failed calls | failed with a clean attempt | "
+        "half answers | raw JSONDecodeError | strict findings (unexplained) | floor per run |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for name, runs in rows.items():
         spread = Counter(r.failed for r in runs)
         shown = ", ".join(f"{k}: {spread[k]}" for k in sorted(spread))
         lines.append(
             f"| {name} | {len(runs)} | {statistics.mean(r.failed for r in runs):.2f} | {shown} | "
+            f"{sum(r.avoidable for r in runs)} | "
             f"{sum(r.half_answers for r in runs)} | {sum(r.json_errors for r in runs)} | "
             f"{sum(r.findings for r in runs)} ({sum(r.unexplained for r in runs)}) | "
             f"{statistics.mean(r.floor for r in runs):.2f} |"
