@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -120,9 +121,23 @@ async def one_run(client: str) -> Run:
         attempts=len(requests),
         faults=sum(1 for r in requests if r["fault"]),
         findings=len(report.verdict["findings"]),
-        unexplained=len(unexplained(report, requests, RETRIES + 1)),
+        unexplained=_show(unexplained(report, requests, RETRIES + 1), requests, quiet=client != "jotty"),
         floor=sum(call_floor(n) for n in events.values()) + (CALLS - len(events)) * call_floor(MAX_AFTER_CHUNKS + 1),
     )
+
+
+def _show(findings: list[dict[str, Any]], requests: list[dict[str, Any]], quiet: bool) -> int:
+    """Print each finding llmock's blind spots do not explain, with the attempts it names (stderr)."""
+    for finding in [] if quiet else findings:
+        named = [r for r in requests if r["seq"] in finding["requests"]]
+        prompts = {_prompt(r) for r in named}
+        attempts = [
+            {k: r[k] for k in ("seq", "status", "fault", "completed", "chunks_sent", "started_at", "ended_at")}
+            for r in requests
+            if _prompt(r) in prompts
+        ]
+        print(f"unexplained finding {finding['code']}: {finding['title']} {attempts}", file=sys.stderr)
+    return len(findings)
 
 
 def _prompt(record: dict[str, Any]) -> str | None:

@@ -33,7 +33,7 @@ class Events:
 
 
 def agent(server: LLMock, **kwargs: Any) -> LLMAgent:
-    return LLMAgent(MODEL, base_url=server.base_url, api_key="sk-test", stream=True, backoff=0.1, **kwargs)
+    return LLMAgent(MODEL, base_url=server.base_url, api_key="sk-test", stream=True, backoff=0.3, **kwargs)
 
 
 def check_chunks(events: Events, output: str) -> None:
