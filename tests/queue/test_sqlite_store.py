@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from jotty.db.migrations import latest_version, load_migrations
+from jotty.db.migrations import load_migrations
 from jotty.errors import SchemaVersionError, StoreCorruptError, StoreReadOnlyError
 from jotty.queue import SQLiteTaskQueue, Task
 from jotty.queue.wake import channel_dir
