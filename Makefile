@@ -40,6 +40,7 @@ bench: $(STAMP) services
 	$(PY) -m bench.memory_conductor
 	$(PY) -m bench.context
 	$(PY) -m bench.supervise
+	$(PY) -m bench.llm_chaos
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

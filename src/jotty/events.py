@@ -35,6 +35,7 @@ class EventType(StrEnum):
     PROCESS_OUTPUT = "process_output"
     LLM_RETRY = "llm_retry"
     LLM_CALL = "llm_call"
+    STREAM_RESTARTED = "stream_restarted"
     MESSAGE_SENT = "message_sent"
     WORK_REASSIGNED = "work_reassigned"
     WORKER_ADDED = "worker_added"

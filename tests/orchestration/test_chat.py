@@ -88,7 +88,7 @@ async def test_an_answer_that_was_not_streamed_arrives_as_one_chunk(store: Path)
 
     assert [e["type"] for e in events] == ["route_chosen", "attempt_failed", "route_chosen", "text_chunk", "done"]
     assert events[1]["error"] == "rejected's validator rejected the output"
-    assert events[3] == {"type": "text_chunk", "content": '{"rows": 3}', "actor": "data"}
+    assert events[3] == {"type": "text_chunk", "content": '{"rows": 3}', "actor": "data", "attempt": 1}
 
 
 async def test_a_new_chat_session_recalls_what_the_user_said_before(openai_server: OpenAIServer, store: Path) -> None:
@@ -113,3 +113,20 @@ async def test_a_new_chat_session_recalls_what_the_user_said_before(openai_serve
     assert messages[-1] == {"role": "user", "content": "Where did I move to?"}
     memory = second.result.memory
     assert memory is not None and memory.recalled and "Lisbon" in memory.recalled[0]["text"]
+
+
+async def test_a_broken_stream_shows_as_a_restart_and_the_answer_is_whole(
+    openai_server: OpenAIServer, store: Path
+) -> None:
+    openai_server.script(Reply("one two three four", disconnect_after=3), Reply("one two three four"))
+    agent = LLMAgent("test-model", base_url=openai_server.base_url, stream=True, max_retries=2, backoff=0.01)
+    with Conductor([AgentConfig("assistant", agent)], store=store) as conductor:
+        events = [event async for event in ChatMode(conductor).stream("count")]
+
+    kinds = [e["type"] for e in events]
+    restart = events[kinds.index("stream_restarted")]
+    assert restart["attempt"] == 2 and restart["actor"] == "assistant" and restart["error"]
+    chunks = [(e["attempt"], e["content"]) for e in events if e["type"] == "text_chunk"]
+    assert chunks[:2] == [(1, "one "), (1, "two ")]
+    assert "".join(text for attempt, text in chunks if attempt == 2) == "one two three four"
+    assert events[-1]["content"] == "one two three four"

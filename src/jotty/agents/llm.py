@@ -1,10 +1,14 @@
 """``LLMAgent``: a model behind any OpenAI-compatible chat-completions endpoint.
 
-Streams text as ``text_chunk`` events, runs the Python functions it is given as tools
-(``tool_call``/``tool_result`` events), retries transient failures itself with exponential
-backoff and jitter (honouring ``Retry-After``; each retry emits ``llm_retry``) and reports token
-usage (each request emits ``llm_call`` with its model, time and tokens). The ``openai`` package
-(``jotty[llm]``) is imported only when an ``LLMAgent`` is made.
+Streams text as ``text_chunk`` events (each with its ``attempt`` number), runs the Python
+functions it is given as tools (``tool_call``/``tool_result`` events), retries transient failures
+itself with exponential backoff and jitter (honouring ``Retry-After``; each retry emits
+``llm_retry``) and reports token usage (each request emits ``llm_call`` with its model, time
+and tokens). A stream that breaks (cut short, dropped, a malformed
+chunk) is a transient failure too: if it had streamed text, ``stream_restarted`` tells consumers
+that this attempt's chunks are void, and the next attempt streams the answer anew (half an answer
+is never kept). The ``openai`` package (``jotty[llm]``) is imported only when an ``LLMAgent`` is
+made.
 """
 
 from __future__ import annotations
@@ -230,13 +234,13 @@ class LLMAgent(Agent):
             request["tools"] = [tool.schema() for tool in self.tools.values()]
         openai = self._openai
         for attempt in range(self.max_retries + 1):
-            emitted = False
+            emitted = 0
 
-            async def on_text(text: str) -> None:
+            async def on_text(text: str, number: int = attempt + 1) -> None:
                 nonlocal emitted
-                emitted = True
+                emitted += 1
                 try:
-                    await ctx.emit(EventType.TEXT_CHUNK, content=text)
+                    await ctx.emit(EventType.TEXT_CHUNK, content=text, attempt=number)
                 except Exception as exc:
                     raise _SinkError from exc
 
@@ -275,7 +279,7 @@ class LLMAgent(Agent):
                 return completion, attempt + 1
             await ctx.emit(EventType.LLM_CALL, **llm_call_data(self.config.model, began, attempt, error=reason))
             where = self.config.base_url or "the OpenAI API"
-            if not retryable or emitted or attempt == self.max_retries:
+            if not retryable or attempt == self.max_retries:
                 tries = f" after {attempt + 1} attempts" if attempt else ""
                 raise _RequestFailedError(
                     f"LLM request to {where} (model {self.config.model!r}) failed{tries}: {reason}", attempt + 1
@@ -283,6 +287,9 @@ class LLMAgent(Agent):
             delay = self.backoff.delay(attempt, retry_after(headers))
             logger.warning("LLM request to %s failed (%s); retry %d in %.2fs", where, reason, attempt + 1, delay)
             await ctx.emit(EventType.LLM_RETRY, attempt=attempt + 1, delay=delay, error=reason)
+            if emitted:
+                # The text chunks of this attempt are void: the next attempt streams the answer anew.
+                await ctx.emit(EventType.STREAM_RESTARTED, attempt=attempt + 2, discarded_chunks=emitted, error=reason)
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
