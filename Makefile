@@ -38,6 +38,10 @@ bench: $(STAMP) services
 	$(PY) -m bench.memory
 	$(PY) -m bench.recording
 	$(PY) -m bench.dashboard
+	$(PY) -m bench.memory_conductor
+	$(PY) -m bench.context
+	$(PY) -m bench.supervise
+	$(PY) -m bench.llm_chaos
 
 clean:
 	rm -rf $(VENV) .jotty .pytest_cache .mypy_cache .ruff_cache

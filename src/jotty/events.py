@@ -35,6 +35,7 @@ class EventType(StrEnum):
     PROCESS_OUTPUT = "process_output"
     LLM_RETRY = "llm_retry"
     LLM_CALL = "llm_call"
+    STREAM_RESTARTED = "stream_restarted"
     MESSAGE_SENT = "message_sent"
     WORK_REASSIGNED = "work_reassigned"
     WORKER_ADDED = "worker_added"
@@ -45,6 +46,9 @@ class EventType(StrEnum):
     TASK_CLAIMED = "task_claimed"
     TASK_COMPLETED = "task_completed"
     TASK_FAILED = "task_failed"
+    CONTEXT_COMPRESSED = "context_compressed"
+    CONTEXT_PREFETCH = "context_prefetch"
+    CONTEXT_WINDOW = "context_window"
 
 
 @dataclass

@@ -53,7 +53,13 @@ def test_non_string_values_render_as_json_and_missing_ones_are_named() -> None:
 def test_backoff_is_exponential_jittered_and_capped(attempt: int, base: float, cap: float) -> None:
     delay = Backoff(base, cap).delay(attempt)
     ceiling = min(cap, base * 2.0**attempt)
-    assert ceiling / 2 <= delay <= ceiling
+    assert ceiling * 0.75 <= delay <= ceiling
+
+
+@given(st.integers(min_value=0, max_value=8))
+def test_backoff_grows_by_at_least_half_between_retries_below_the_cap(attempt: int) -> None:
+    backoff = Backoff(0.1, cap=1000)
+    assert backoff.delay(attempt + 1) >= 1.499 * backoff.delay(attempt)
 
 
 def test_retry_after_wins_up_to_its_limit() -> None:

@@ -241,12 +241,28 @@ async def test_unreachable_endpoint_is_a_failure_after_retries(events: Any) -> N
     assert len(events.of("llm_retry")) == 1
 
 
-async def test_a_cut_stream_fails_without_repeating_emitted_text(openai_server: OpenAIServer, events: Any) -> None:
+async def test_a_cut_stream_is_restarted_and_its_chunks_are_marked_void(
+    openai_server: OpenAIServer, events: Any
+) -> None:
     openai_server.script(Reply("one two three four", disconnect_after=3), Reply("one two three four"))
     result = await agent_for(openai_server, stream=True).run("hi", events.ctx())
-    assert not result.ok and "stream ended before the model finished" in (result.error or "")
-    assert [e.data["content"] for e in events.of("text_chunk")] == ["one ", "two "]
-    assert len(openai_server.completions) == 1
+    assert result.ok and result.output == "one two three four"
+    assert len(openai_server.completions) == 2
+    chunks = [(e.data["attempt"], e.data["content"]) for e in events.of("text_chunk")]
+    assert chunks == [(1, "one "), (1, "two "), (2, "one "), (2, "two "), (2, "three "), (2, "four")]
+    [restart] = events.of("stream_restarted")
+    assert restart.data["attempt"] == 2 and restart.data["discarded_chunks"] == 2
+    assert "stream" in restart.data["error"]
+    kinds = [e.type for e in events.events]
+    assert kinds.index("stream_restarted") < kinds.index("text_chunk", 2)  # before the new attempt's chunks
+
+
+async def test_a_stream_broken_every_time_fails_after_max_retries(openai_server: OpenAIServer, events: Any) -> None:
+    openai_server.script(*[Reply("one two three", disconnect_after=2)] * 3)
+    result = await agent_for(openai_server, stream=True, max_retries=2).run("hi", events.ctx())
+    assert not result.ok and "failed after 3 attempts" in (result.error or "")
+    assert result.output is None  # no half answer
+    assert len(events.of("stream_restarted")) == 2
 
 
 async def test_a_cut_stream_before_any_text_is_retried(openai_server: OpenAIServer) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from jotty.errors import ValidationError
 from jotty.learning import ActorsExhaustedError, Reason, Router, Trajectory
+from jotty.learning.exploration import chance_better, evidence_factor, ucb_bonus
 
 
 def one_step(router: Router, goal: str, success: bool, context: dict[str, str] | None = None) -> str:
@@ -195,3 +196,41 @@ def test_trajectory_must_come_from_start(router: Router) -> None:
     run = router.start("x goal")
     router.finish(run)
     assert isinstance(run, Trajectory) and run.finished
+
+
+def test_exploration_shrinks_with_the_evidence(router: Router) -> None:
+    """Each actor answers one category; once every wrong actor failed a category three times while
+    the right one succeeded three times, none is explored again over 30 more goals."""
+    skill = {"coder": "code", "reviewer": "review", "writer": "docs"}
+    for actor, category in skill.items():
+        for other in skill.values():
+            train(router, actor, other == category, 3, category=other)
+    wrong = 0
+    for number in range(30):
+        category = list(skill.values())[number % 3]
+        run = router.start(f"task {number} about {category}", {"category": category})
+        decision = router.choose(run)
+        wrong += skill[decision.actor] != category
+        for name, score in decision.scores.items():
+            if name != decision.actor:  # a loser keeps almost none of its bonus
+                assert score.ucb_bonus < 0.01 * ucb_bonus(score.evidence, 100, router.explore)
+        router.record(run, decision.actor, success=skill[decision.actor] == category, tokens=1_000, seconds=2.0)
+        router.finish(run)
+    assert wrong == 0
+
+
+def test_exploration_comes_back_when_the_leader_starts_failing(router: Router) -> None:
+    train(router, "coder", True, 3)
+    train(router, "reviewer", False, 3)
+    train(router, "writer", False, 3)
+    before = router.choose(router.start("fix the parser", {"category": "code"})).scores["reviewer"].ucb_bonus
+    train(router, "coder", False, 12)  # the leader now fails most of the time
+    after = router.choose(router.start("fix the parser", {"category": "code"})).scores["reviewer"].ucb_bonus
+    assert after > 10 * before  # its bonus is back: it is no longer clearly worse than the leader
+
+
+def test_evidence_factor_keeps_the_bonus_while_an_actor_may_be_as_good() -> None:
+    assert evidence_factor(chance_better(5, 5, 5, 5)) == pytest.approx(1.0)
+    assert evidence_factor(chance_better(0, 0, 3, 0)) > evidence_factor(chance_better(0, 0, 9, 0)) > 0.01
+    assert evidence_factor(chance_better(0, 3, 3, 0)) < 0.001
+    assert chance_better(9, 1, 1, 9) > 0.99 and chance_better(1, 9, 9, 1) < 0.01

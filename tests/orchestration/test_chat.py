@@ -88,4 +88,45 @@ async def test_an_answer_that_was_not_streamed_arrives_as_one_chunk(store: Path)
 
     assert [e["type"] for e in events] == ["route_chosen", "attempt_failed", "route_chosen", "text_chunk", "done"]
     assert events[1]["error"] == "rejected's validator rejected the output"
-    assert events[3] == {"type": "text_chunk", "content": '{"rows": 3}', "actor": "data"}
+    assert events[3] == {"type": "text_chunk", "content": '{"rows": 3}', "actor": "data", "attempt": 1}
+
+
+async def test_a_new_chat_session_recalls_what_the_user_said_before(openai_server: OpenAIServer, store: Path) -> None:
+    def knowing(request: Any) -> Reply:
+        system = " ".join(m["content"] for m in request.messages if m["role"] == "system")
+        return Reply("You live in Lisbon." if "Lisbon" in system else "I do not know where you live.")
+
+    openai_server.rule = knowing
+    with Conductor([AgentConfig("assistant", llm(openai_server, system="Be brief."))], store=store) as conductor:
+        first = ChatMode(conductor).stream("My name is Ada and I moved to Lisbon last spring", [])
+        assert [e async for e in first][-1]["content"] == "I do not know where you live."
+
+    # another session: a new Conductor and ChatMode on the same store, with no history
+    with Conductor([AgentConfig("assistant", llm(openai_server, system="Be brief."))], store=store) as conductor:
+        second = ChatMode(conductor).stream("Where did I move to?", [])
+        events = [e async for e in second]
+    assert events[-1]["content"] == "You live in Lisbon."
+    assert "Lisbon" in events[-1]["memory"]["recalled"][0]["text"]
+    messages = openai_server.completions[-1].messages
+    assert messages[0] == {"role": "system", "content": "Be brief."}
+    assert messages[1]["role"] == "system" and "My name is Ada and I moved to Lisbon" in messages[1]["content"]
+    assert messages[-1] == {"role": "user", "content": "Where did I move to?"}
+    memory = second.result.memory
+    assert memory is not None and memory.recalled and "Lisbon" in memory.recalled[0]["text"]
+
+
+async def test_a_broken_stream_shows_as_a_restart_and_the_answer_is_whole(
+    openai_server: OpenAIServer, store: Path
+) -> None:
+    openai_server.script(Reply("one two three four", disconnect_after=3), Reply("one two three four"))
+    agent = LLMAgent("test-model", base_url=openai_server.base_url, stream=True, max_retries=2, backoff=0.01)
+    with Conductor([AgentConfig("assistant", agent)], store=store) as conductor:
+        events = [event async for event in ChatMode(conductor).stream("count")]
+
+    kinds = [e["type"] for e in events]
+    restart = events[kinds.index("stream_restarted")]
+    assert restart["attempt"] == 2 and restart["actor"] == "assistant" and restart["error"]
+    chunks = [(e["attempt"], e["content"]) for e in events if e["type"] == "text_chunk"]
+    assert chunks[:2] == [(1, "one "), (1, "two ")]
+    assert "".join(text for attempt, text in chunks if attempt == 2) == "one two three four"
+    assert events[-1]["content"] == "one two three four"

@@ -99,7 +99,7 @@ async def test_chat_sync_streams_chat_events_and_executes(store: Path) -> None:
     history = [ChatMessage("user", "What are transformers?"), {"role": "assistant", "content": "A model family."}]
     events = [event async for event in chat.stream("Explain attention", history)]
     assert [e["type"] for e in events] == ["text_chunk", "done"]
-    assert events[0] == {"type": "text_chunk", "content": "Explain attention|a|b", "actor": "b"}
+    assert events[0] == {"type": "text_chunk", "content": "Explain attention|a|b", "actor": "b", "attempt": 1}
     assert events[-1]["status"] == "completed" and events[-1]["learning"]["choice"] == "b"
     assert events[-1]["learning"]["goal"]["category"] == "chat"
     assert calls.seen[0][2]["history"] == [

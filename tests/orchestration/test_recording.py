@@ -99,6 +99,7 @@ async def test_a_chat_run_is_recorded(store: Path) -> None:
     assert run.metadata["conductor"]["context"] == {
         "history": [{"role": "user", "content": "hi"}],
         "category": "chat",
+        "style": "chat",
     }
 
 

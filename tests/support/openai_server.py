@@ -50,6 +50,7 @@ __all__ = [
     "Response",
     "Rule",
     "openai_server",
+    "prompt_words",
 ]
 
 MODEL = "test-model"
@@ -98,6 +99,8 @@ class ErrorReply:
     retry_after: float | str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    code: str | None = None
+    """The error body's ``code`` (``"context_length_exceeded"``, ...)."""
 
 
 Response = Reply | ErrorReply
@@ -148,8 +151,11 @@ def echo(request: RecordedRequest) -> Reply:
 class OpenAIServer:
     """A chat-completions server on ``127.0.0.1``; see the module docstring."""
 
-    def __init__(self, rule: Rule = echo) -> None:
+    def __init__(self, rule: Rule = echo, *, context_limit: int | None = None) -> None:
         self.rule: Rule = rule
+        self.context_limit = context_limit
+        """When set, a request whose prompt (words of all its messages) is longer is refused the way
+        OpenAI refuses one: HTTP 400 with code ``context_length_exceeded``."""
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Response] = deque()
         self._lock = threading.Lock()
@@ -220,6 +226,15 @@ class OpenAIServer:
     def _record(self, request: RecordedRequest) -> Response:
         with self._lock:
             self.requests.append(request)
+            limit = self.context_limit
+            prompt = prompt_words(request)
+            if limit is not None and prompt > limit:
+                return ErrorReply(
+                    400,
+                    f"This model's maximum context length is {limit} tokens. However, your messages "
+                    f"resulted in {prompt} tokens. Please reduce the length of the messages.",
+                    code="context_length_exceeded",
+                )
             scripted = self._queue.popleft() if self._queue else None
         return scripted if scripted is not None else self.rule(request)
 
@@ -294,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(response.headers)
         if response.retry_after is not None:
             headers["Retry-After"] = str(response.retry_after)
-        self._send_json(response.status, _error_body(response.status, response.message), headers)
+        self._send_json(response.status, _error_body(response.status, response.message, response.code), headers)
 
     def _completion(self, request: RecordedRequest, reply: Reply) -> dict[str, Any]:
         calls = _numbered_calls(reply.tool_calls)
@@ -373,19 +388,24 @@ def _words(value: Any) -> int:
     return len(value.split()) if isinstance(value, str) else 0
 
 
+def prompt_words(request: RecordedRequest) -> int:
+    """The prompt's size as this server counts it: the words of every message's content."""
+    return sum(_words(m.get("content")) for m in request.messages)
+
+
 def _usage(request: RecordedRequest, reply: Reply) -> dict[str, int]:
     if reply.usage is not None:
         prompt, completion = reply.usage
     else:
-        prompt = sum(_words(m.get("content")) for m in request.messages)
+        prompt = prompt_words(request)
         completion = _words(reply.content)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _error_body(status: int, message: str) -> dict[str, Any]:
+def _error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
     kinds = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error"}
     kind = "rate_limit_error" if status == 429 else kinds.get(status, "server_error")
-    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
 @pytest.fixture

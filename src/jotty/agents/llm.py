@@ -1,10 +1,14 @@
 """``LLMAgent``: a model behind any OpenAI-compatible chat-completions endpoint.
 
-Streams text as ``text_chunk`` events, runs the Python functions it is given as tools
-(``tool_call``/``tool_result`` events), retries transient failures itself with exponential
-backoff and jitter (honouring ``Retry-After``; each retry emits ``llm_retry``) and reports token
-usage (each request emits ``llm_call`` with its model, time and tokens). The ``openai`` package
-(``jotty[llm]``) is imported only when an ``LLMAgent`` is made.
+Streams text as ``text_chunk`` events (each with its ``attempt`` number), runs the Python
+functions it is given as tools (``tool_call``/``tool_result`` events), retries transient failures
+itself with exponential backoff and jitter (honouring ``Retry-After``; each retry emits
+``llm_retry``) and reports token usage (each request emits ``llm_call`` with its model, time
+and tokens). A stream that breaks (cut short, dropped, a malformed
+chunk) is a transient failure too: if it had streamed text, ``stream_restarted`` tells consumers
+that this attempt's chunks are void, and the next attempt streams the answer anew (half an answer
+is never kept). The ``openai`` package (``jotty[llm]``) is imported only when an ``LLMAgent`` is
+made.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -44,8 +49,15 @@ class LLMAgent(Agent):
 
     ``input`` is a user message (a string), one message dict or a list of message dicts
     (``{"role": ..., "content": ...}``); messages in ``ctx.data[history_key]`` (default
-    ``"history"``) come before it. The output is the model's final text; ``artifacts`` hold the
-    model, the number of requests and the whole conversation (``messages``).
+    ``"history"``) come before it, and a text in ``ctx.data[context_key]`` (default ``"context"``:
+    the window a context level assembled) follows the system prompt. The output is the model's
+    final text; ``artifacts`` hold the model, the number of requests and the whole conversation
+    (``messages``).
+
+    A request the provider refuses because the context is too long (its error code
+    ``context_length_exceeded`` or a message saying so; not any 400) is compressed by the context
+    guard and sent again, up to ``context_retries`` times: ``context_compressed`` and ``llm_retry``
+    (``reason: context_length``) events say so.
     """
 
     def __init__(
@@ -66,8 +78,14 @@ class LLMAgent(Agent):
         history_key: str = "history",
         name: str | None = None,
         client: Any = None,
+        context_retries: int = 2,
+        context_key: str = "context",
     ) -> None:
-        for label, value in (("max_tool_rounds", max_tool_rounds), ("max_retries", max_retries)):
+        for label, value in (
+            ("max_tool_rounds", max_tool_rounds),
+            ("max_retries", max_retries),
+            ("context_retries", context_retries),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValidationError(f"LLMAgent {label} must be an integer >= 0, got {value!r}")
         if not timeout > 0:
@@ -84,6 +102,8 @@ class LLMAgent(Agent):
         self.timeout = timeout
         self.params = dict(params or {})
         self.history_key = history_key
+        self.context_retries = context_retries
+        self.context_key = context_key
         self.name = name or f"llm:{self.config.model}"
         self._client = client
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
@@ -109,7 +129,7 @@ class LLMAgent(Agent):
 
         for round_number in range(self.max_tool_rounds + 1):
             try:
-                completion, attempts = await self._request(messages, ctx)
+                completion, attempts = await self._fitted_request(messages, ctx)
             except _RequestFailedError as exc:
                 requests += exc.attempts
                 return AgentResult.failure(
@@ -138,6 +158,9 @@ class LLMAgent(Agent):
         messages: list[dict[str, Any]] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
+        context = ctx.data.get(self.context_key)
+        if isinstance(context, str) and context:
+            messages.append({"role": "system", "content": context})
         history = ctx.data.get(self.history_key)
         if history is not None:
             messages.extend(_checked_messages(history, f"ctx.data[{self.history_key!r}]"))
@@ -168,6 +191,41 @@ class LLMAgent(Agent):
             self._clients[loop] = client
         return client
 
+    async def _fitted_request(self, messages: list[dict[str, Any]], ctx: RunContext) -> tuple[Completion, int]:
+        """``_request``, compressing ``messages`` (in place) and trying again when the provider says
+        the context is too long."""
+        from jotty.context.guard import ContextBudgetError  # the guard lives a layer up
+        from jotty.context.messages import fit_messages, tokens_of
+
+        attempts = 0
+        for compression in range(self.context_retries + 1):
+            try:
+                completion, used = await self._request(messages, ctx)
+                return completion, attempts + used
+            except _ContextTooLongError as exc:
+                attempts += exc.attempts
+                if compression == self.context_retries:
+                    raise _RequestFailedError(
+                        f"{exc} (still too long after {compression} compressions: shorten the input or "
+                        "history, or raise context_retries)",
+                        attempts,
+                    ) from None
+                before = tokens_of(messages)
+                budget = before * 7 // 10
+                if exc.limit is not None:  # in our counts: the provider may count differently
+                    scale = before / exc.used if exc.used else 1.0
+                    budget = min(budget, max(1, int((exc.limit - _reserved(self.params)) * min(scale, 1.0))))
+                try:
+                    fitted, window = fit_messages(messages, max(1, budget))
+                except ContextBudgetError as cut:
+                    raise _RequestFailedError(f"{exc}; {cut}", attempts) from None
+                messages[:] = fitted
+                await ctx.emit(EventType.CONTEXT_COMPRESSED, reason="context_length_exceeded", **window.event())
+                await ctx.emit(
+                    EventType.LLM_RETRY, attempt=compression + 1, delay=0.0, error=exc.reason, reason="context_length"
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def _request(self, messages: list[dict[str, Any]], ctx: RunContext) -> tuple[Completion, int]:
         """One completion, retried on transient failures; raise ``_RequestFailedError`` when it gives up."""
         client = self._client_for_loop()
@@ -176,13 +234,13 @@ class LLMAgent(Agent):
             request["tools"] = [tool.schema() for tool in self.tools.values()]
         openai = self._openai
         for attempt in range(self.max_retries + 1):
-            emitted = False
+            emitted = 0
 
-            async def on_text(text: str) -> None:
+            async def on_text(text: str, number: int = attempt + 1) -> None:
                 nonlocal emitted
-                emitted = True
+                emitted += 1
                 try:
-                    await ctx.emit(EventType.TEXT_CHUNK, content=text)
+                    await ctx.emit(EventType.TEXT_CHUNK, content=text, attempt=number)
                 except Exception as exc:
                     raise _SinkError from exc
 
@@ -196,6 +254,15 @@ class LLMAgent(Agent):
             except openai.APIStatusError as exc:
                 retryable, headers = retryable_status(exc.status_code), exc.response.headers
                 reason = f"HTTP {exc.status_code}: {_status_message(exc)}{_hint(exc.status_code)}"
+                if context_too_long(exc.status_code, _status_code(exc), _status_message(exc)):
+                    where = self.config.base_url or "the OpenAI API"
+                    raise _ContextTooLongError(
+                        f"LLM request to {where} (model {self.config.model!r}) failed: {reason}",
+                        reason,
+                        context_limit(_status_message(exc)),
+                        context_used(_status_message(exc)),
+                        attempt + 1,
+                    ) from None
             except openai.APITimeoutError:
                 retryable, reason = True, f"no response within {self.timeout}s"
             except openai.APIConnectionError as exc:
@@ -212,7 +279,7 @@ class LLMAgent(Agent):
                 return completion, attempt + 1
             await ctx.emit(EventType.LLM_CALL, **llm_call_data(self.config.model, began, attempt, error=reason))
             where = self.config.base_url or "the OpenAI API"
-            if not retryable or emitted or attempt == self.max_retries:
+            if not retryable or attempt == self.max_retries:
                 tries = f" after {attempt + 1} attempts" if attempt else ""
                 raise _RequestFailedError(
                     f"LLM request to {where} (model {self.config.model!r}) failed{tries}: {reason}", attempt + 1
@@ -220,6 +287,9 @@ class LLMAgent(Agent):
             delay = self.backoff.delay(attempt, retry_after(headers))
             logger.warning("LLM request to %s failed (%s); retry %d in %.2fs", where, reason, attempt + 1, delay)
             await ctx.emit(EventType.LLM_RETRY, attempt=attempt + 1, delay=delay, error=reason)
+            if emitted:
+                # The text chunks of this attempt are void: the next attempt streams the answer anew.
+                await ctx.emit(EventType.STREAM_RESTARTED, attempt=attempt + 2, discarded_chunks=emitted, error=reason)
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -261,6 +331,60 @@ class _RequestFailedError(Exception):
     def __init__(self, message: str, attempts: int) -> None:
         super().__init__(message)
         self.attempts = attempts
+
+
+class _ContextTooLongError(_RequestFailedError):
+    def __init__(self, message: str, reason: str, limit: int | None, used: int | None, attempts: int) -> None:
+        super().__init__(message, attempts)
+        self.reason = reason
+        self.limit = limit
+        self.used = used
+
+
+CONTEXT_CODES = frozenset({"context_length_exceeded", "model_max_prompt_tokens_exceeded", "string_above_max_length"})
+"""Error codes providers use for a request whose context is too long."""
+_CONTEXT_WORDS = re.compile(
+    r"maximum context length|context[ _]length|context window|prompt is too long|too many (input )?tokens",
+    re.IGNORECASE,
+)
+_LIMIT = re.compile(r"maximum context length is ([\d,]+)", re.IGNORECASE)
+_USED = re.compile(r"(?:resulted in|requested|you requested) ([\d,]+) tokens", re.IGNORECASE)
+
+
+def context_too_long(status: int, code: str | None, message: str) -> bool:
+    """Whether a refused request was refused for its context length: a 400/413/422 whose error
+    code or message says so (a 429 rate limit on tokens per minute is not)."""
+    if status not in (400, 413, 422):
+        return False
+    return code in CONTEXT_CODES or bool(_CONTEXT_WORDS.search(message))
+
+
+def context_limit(message: str) -> int | None:
+    """The context size a refusal names ("maximum context length is 8192 tokens"), if any."""
+    found = _LIMIT.search(message)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def context_used(message: str) -> int | None:
+    """The prompt size a refusal reports ("your messages resulted in 9000 tokens"), if any: with
+    the limit it tells how the provider counts against our counter."""
+    found = _USED.search(message)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def _reserved(params: Mapping[str, Any]) -> int:
+    value = params.get("max_completion_tokens") or params.get("max_tokens") or 0
+    return value if isinstance(value, int) else 0
+
+
+def _status_code(exc: Any) -> str | None:
+    body = exc.body
+    if isinstance(body, Mapping):
+        code = body.get("code")
+        if code is None and isinstance(body.get("error"), Mapping):
+            code = body["error"].get("code")
+        return code if isinstance(code, str) else None
+    return getattr(exc, "code", None)
 
 
 def _import_openai() -> Any:

@@ -22,7 +22,10 @@ def retryable_status(status: int) -> bool:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Delays before retry ``n`` (0-based): ``base * 2**n`` capped at ``cap``, times a jitter in [0.5, 1].
+    """Delays before retry ``n`` (0-based): ``base * 2**n`` capped at ``cap``, times a jitter in [0.75, 1].
+
+    The jitter spreads clients apart, yet below the cap each delay is at least 1.5 times the one
+    before it: the back-off always visibly grows, never looking like a constant retry interval.
 
     A server's ``Retry-After`` is honoured up to ``max_retry_after`` seconds.
     """
@@ -43,7 +46,7 @@ class Backoff:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
         exponential = min(self.cap, self.base * 2.0**attempt)
-        return exponential * (0.5 + random.random() / 2)
+        return exponential * (0.75 + random.random() / 4)
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float | None:

@@ -46,6 +46,9 @@ async def _turn(chat: ChatMode, line: str, history: list[ChatMessage]) -> str:
         kind = event["type"]
         if kind == "text_chunk":
             console.out(event["content"], end="", highlight=False)
+        elif kind == "stream_restarted":
+            note = f"\n  (the stream broke: {event['error']}; answering again, attempt {event['attempt']})"
+            console.print(Text(note, style="dim"))
         elif kind == "tool_call":
             arguments = json.dumps(event["arguments"], ensure_ascii=False)
             console.print(Text(f"\n  -> {event['name']}({arguments})", style="dim"))

@@ -1,14 +1,20 @@
-"""What every ``jotty`` command shares: the rich consoles, one-line errors, the ``--db`` option."""
+"""What every ``jotty`` command shares: the rich consoles, one-line errors, the ``--db`` option, and
+tables and live views that read well at 80 columns and through a pipe (no colour codes there)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Iterator
-from typing import Annotated, Any, NoReturn, TypeVar
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 from rich.text import Text
 
 from jotty.errors import JottyError
@@ -73,3 +79,117 @@ STATUS_STYLES = {
 def status_text(status: Any) -> Text:
     """A task status, coloured."""
     return Text(str(status), style=STATUS_STYLES.get(str(status), ""))
+
+
+# ---------------------------------------------------------------- tables that fit the terminal
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of ``fit_table``: its header and how it may give way when the table is too wide.
+
+    ``shrink``: its cells may be shortened with an ellipsis, down to ``min_width``. ``drop``: 0 for a
+    column always shown; otherwise columns with the highest ``drop`` are left out first (and named
+    under the table). ``hide_empty``: left out when no row has a value in it. ``keep_end``: shorten
+    from the start instead (``…branch-3/cloc``: the end of a path says the most).
+    """
+
+    header: str
+    justify: Literal["left", "right"] = "left"
+    shrink: bool = False
+    min_width: int = 10
+    drop: int = 0
+    hide_empty: bool = False
+    keep_end: bool = False
+
+
+Cell = str | Text
+
+
+def fit_table(
+    columns: Sequence[Col],
+    rows: Iterable[Sequence[Cell]],
+    *,
+    title: str | None = None,
+    width: int | None = None,
+    boxed: bool = False,
+) -> Table:
+    """A table that reads well at ``width`` (default: the console's, 80 in a pipe without COLUMNS).
+
+    Cells never wrap one character per line: shrinkable columns are shortened with an ellipsis
+    first, then the least important columns are left out, and a note under the table says which.
+    Strings are shown as they are (never read as markup).
+    """
+    data = [[cell if isinstance(cell, Text) else Text(str(cell)) for cell in row] for row in rows]
+    limit = width or console.width
+    keep = [i for i, col in enumerate(columns) if not (col.hide_empty and not any(row[i].plain for row in data))]
+    natural = {i: max([cell_len(columns[i].header), *(row[i].cell_len for row in data)]) for i in keep}
+    widths = dict(natural)
+    dropped: list[str] = []
+
+    def overhead() -> int:
+        return _overhead(len(widths))
+
+    def shrink_to_fit() -> None:
+        while sum(widths.values()) + overhead() > limit:
+            shrinkable = [
+                i
+                for i in widths
+                if columns[i].shrink and widths[i] > max(columns[i].min_width, cell_len(columns[i].header))
+            ]
+            if not shrinkable:
+                return
+            widest = max(shrinkable, key=lambda i: widths[i])
+            widths[widest] -= 1
+
+    shrink_to_fit()
+    while sum(widths.values()) + overhead() > limit:
+        optional = [i for i in widths if columns[i].drop]
+        if not optional:
+            break
+        victim = max(optional, key=lambda i: (columns[i].drop, i))
+        del widths[victim]
+        dropped.append(columns[victim].header)
+        widths = {i: natural[i] for i in widths}  # give the room back, then shrink again
+        shrink_to_fit()
+    style: dict[str, Any] = {"show_edge": False} if boxed else {"box": box.SIMPLE_HEAD, "show_edge": False}
+    table = Table(title=title, title_justify="left", **style)
+    shown = sorted(widths)
+    for i in shown:
+        col = columns[i]
+        fixed = widths[i] if widths[i] < natural[i] else None
+        table.add_column(col.header, justify=col.justify, no_wrap=True, overflow="ellipsis", width=fixed)
+    for row in data:
+        table.add_row(*(_cut_start(row[i], widths[i]) if columns[i].keep_end else row[i] for i in shown))
+    if dropped:
+        table.caption = f"(left out at {limit} columns: {', '.join(reversed(dropped))})"
+        table.caption_justify = "left"
+    return table
+
+
+def _cut_start(cell: Text, width: int) -> Text:
+    """``cell`` shortened from the start to ``width`` cells (``…`` then its end)."""
+    if cell.cell_len <= width:
+        return cell
+    tail = cell.plain
+    while tail and cell_len(tail) > width - 1:
+        tail = tail[1:]
+    return Text("…" + tail, style=cell.style)
+
+
+def _overhead(count: int) -> int:
+    """Characters a table of ``count`` columns adds to their widths (padding and rules)."""
+    if count == 0:
+        return 0
+    return 3 * (count - 1) + 2
+
+
+@contextlib.contextmanager
+def live(renderable: Any, target: Console | None = None, refresh_per_second: float = 10) -> Iterator[Live]:
+    """Show ``renderable`` live while the block runs. Through a pipe rich prints only the last frame,
+    without ending its line: the newline is added here, so what follows starts on a line of its own."""
+    shown = target or console
+    with Live(renderable, console=shown, refresh_per_second=refresh_per_second) as view:
+        yield view
+    if not shown.is_terminal:
+        shown.line()

@@ -7,16 +7,17 @@ concurrent workers answer them while the Conductor learns which agent answers wh
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from jotty.cli.console import console, friendly_errors, text
+from jotty.cli.console import Col, console, fit_table, friendly_errors, live, text
+from jotty.cli.demo_memory import act_three
 from jotty.cli.learning import rows_table
 from jotty.cli.live import StepTree, seconds, steps_table
 from jotty.db import jotty_home
@@ -35,6 +36,9 @@ def demo(
     ] = Path("."),
     rounds: Annotated[int, typer.Option("--rounds", min=1, max=10, help="Rounds of queued questions.")] = 5,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Concurrent queue workers.")] = 4,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Shuffle the questions of each round with this seed.")
+    ] = None,
 ) -> None:
     """Run the main job on the embedded store (no API key needed).
 
@@ -55,7 +59,8 @@ def demo(
             )
         )
         analysis = act_one(target, store, home / "demo" / "report.md")
-        rows = asyncio.run(act_two(target, store, rounds, workers))
+        rows = asyncio.run(act_two(target, store, rounds, workers, seed))
+        act_three(target, store)
         show_learning(store)
         closing(analysis, rows, store, time.perf_counter() - started)
 
@@ -66,7 +71,7 @@ def act_one(repo: Path, store: Path, report: Path) -> RunResult:
     flow = analysis_flow(repo, report)
     tree = StepTree()
     run_id = f"demo-analysis-{int(time.time())}"
-    with Live(tree, console=console, refresh_per_second=10):
+    with live(tree):
         result = asyncio.run(flow.run(None, store=str(store), run_id=run_id, sink=tree.sink))
     console.print(steps_table(result.steps))
     for path, strategy in result.handled.items():
@@ -75,35 +80,52 @@ def act_one(repo: Path, store: Path, report: Path) -> RunResult:
     return result
 
 
-async def act_two(repo: Path, store: Path, rounds: int, workers: int) -> list[dict[str, Any]]:
-    """Rounds of queued questions, answered by concurrent workers; returns one row per round."""
+async def act_two(repo: Path, store: Path, rounds: int, workers: int, seed: int | None = None) -> list[dict[str, Any]]:
+    """Rounds of queued questions, answered by concurrent workers; returns one row per round.
+
+    With a ``seed``, each round asks its questions in a different (seeded) order."""
     console.rule("[bold]Act 2[/]: queued questions, concurrent workers, learned routing")
     asked = questions(repo)
     queue = SQLiteTaskQueue(store)
     conductor = Conductor(actors(repo), task_queue=queue, mode="dynamic", store=str(store))
-    table = Table("round", "questions", "answered", "right agent first", "attempts", "wasted", "time")
     rows: list[dict[str, Any]] = []
     try:
+        shuffle = random.Random(seed).shuffle if seed is not None else None
         for number in range(1, rounds + 1):
+            if shuffle is not None:
+                shuffle(asked)
             ids = [await conductor.enqueue_goal(goal, context=context) for goal, context in asked]
             began = time.perf_counter()
             await conductor.process_queue(max_concurrent=workers, until_empty=True)
             row = await round_row(queue, ids, number, time.perf_counter() - began)
             rows.append(row)
-            table.add_row(
-                str(number),
-                str(row["questions"]),
-                str(row["answered"]),
-                f"{row['first_try']}/{row['questions']}",
-                str(row["attempts"]),
-                str(row["attempts"] - row["answered"]),
-                seconds(row["seconds"]),
-            )
     finally:
         conductor.close()
         await queue.close()
-    console.print(table)
+    console.print(rounds_table(rows))
     return rows
+
+
+ROUND_COLUMNS = tuple(
+    Col(name, "right") for name in ("round", "questions", "answered", "right first", "attempts", "wasted", "time")
+)
+
+
+def rounds_table(rows: list[dict[str, Any]]) -> Table:
+    """One line per round: questions, answers, right agent at the first try, attempts, waste, time."""
+    cells = [
+        (
+            str(row["round"]),
+            str(row["questions"]),
+            str(row["answered"]),
+            f"{row['first_try']}/{row['questions']}",
+            str(row["attempts"]),
+            str(row["attempts"] - row["answered"]),
+            seconds(row["seconds"]),
+        )
+        for row in rows
+    ]
+    return fit_table(ROUND_COLUMNS, cells, title="rounds", boxed=True)
 
 
 async def round_row(queue: SQLiteTaskQueue, ids: list[str], number: int, elapsed: float) -> dict[str, Any]:
@@ -141,7 +163,8 @@ def closing(analysis: RunResult, rows: list[dict[str, Any]], store: Path, elapse
     wasted = [row["attempts"] - row["answered"] for row in rows]
     learned = (
         f"then {sum(wasted[1:]) / len(later):.1f} per round on average in rounds 2-{len(rows)} "
-        "(the router still explores now and then)"
+        "(an agent that keeps failing a kind of question while another always answers it is not "
+        "explored again)"
         if later
         else "(run more --rounds to see it learn)"
     )

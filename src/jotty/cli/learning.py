@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
 from rich.table import Table
 
-from jotty.cli.console import DbOption, console, friendly_errors, text
+from jotty.cli.console import Col, DbOption, console, fit_table, friendly_errors, text
 from jotty.db import resolve_store
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
@@ -28,24 +27,30 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _table(title: str, columns: tuple[str, ...], text_columns: int) -> Table:
-    """A compact table whose first ``text_columns`` (names) fold instead of being cut."""
-    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for index, column in enumerate(columns):
-        if index < text_columns:
-            out.add_column(column, overflow="fold", min_width=8)
-        else:
-            out.add_column(column, justify="right")
-    return out
+def _names(*names: str) -> tuple[Col, ...]:
+    return tuple(Col(name, shrink=True, min_width=16) for name in names)
+
+
+ROW_COLUMNS = (
+    *_names("actor", "category"),
+    Col("runs", "right"),
+    Col("ok", "right"),
+    Col("rate", "right"),
+    Col("p(ok)", "right", drop=2),
+    Col("reward", "right"),
+    Col("tokens", "right", drop=4),
+    Col("secs", "right", drop=3),
+    Col("Q start", "right"),
+    Col("n", "right", drop=1),
+)
 
 
 def rows_table(table: LearningTable) -> Table:
-    columns = ("actor", "category", "runs", "ok", "rate", "p(ok)", "reward", "tokens", "secs", "Q start", "n")
-    out = _table("Actors by category", columns, 2)
-    for row in table.rows:
-        out.add_row(
-            text(row.actor),
-            text(row.category),
+    """Per actor and category: runs, successes, rates, reward, cost and the learned Q of starting."""
+    rows = [
+        (
+            row.actor,
+            row.category,
             str(row.attempts),
             str(row.successes),
             _percent(row.success_rate),
@@ -56,16 +61,18 @@ def rows_table(table: LearningTable) -> Table:
             _number(row.q_start),
             str(row.visits) if row.q_start is not None else "-",
         )
-    return out
+        for row in table.rows
+    ]
+    return fit_table(ROW_COLUMNS, rows, title="Actors by category")
 
 
 def _keywords_table(table: LearningTable, limit: int) -> Table:
-    out = _table(f"Keywords (most tried {limit})", ("actor", "keyword", "runs", "ok", "rate"), 2)
-    for row in table.keywords[:limit]:
-        out.add_row(
-            text(row.actor), text(row.keyword), str(row.attempts), str(row.successes), _percent(row.success_rate)
-        )
-    return out
+    columns = (*_names("actor", "keyword"), Col("runs", "right"), Col("ok", "right"), Col("rate", "right"))
+    rows = [
+        (row.actor, row.keyword, str(row.attempts), str(row.successes), _percent(row.success_rate))
+        for row in table.keywords[:limit]
+    ]
+    return fit_table(columns, rows, title=f"Keywords (most tried {limit})")
 
 
 @learning_app.command("show")

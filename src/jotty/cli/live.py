@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from jotty.cli.console import Cell, Col, fit_table
 from jotty.context import ContextWindow
 from jotty.events import Event, EventType
 from jotty.runs import Checkpoint, StepRecord, StoredEvent
@@ -218,7 +219,9 @@ class StepTree:
                 parts += ["  ", (extra, "dim")]
         if node.note:
             parts += ["  ", (node.note, "dim italic" if node.status != "failed" else "red")]
-        return Text.assemble(*parts)
+        line = Text.assemble(*parts)
+        line.no_wrap, line.overflow = True, "ellipsis"  # one line per step, cut at the terminal's edge
+        return line
 
     def __rich__(self) -> Tree | Text:
         if not self.roots:
@@ -244,80 +247,80 @@ class StepTree:
 # ---------------------------------------------------------------- tables of a run
 
 
+STEP_COLUMNS = (
+    Col("step", shrink=True, min_width=16, keep_end=True),
+    Col("status"),
+    Col("tries", "right"),
+    Col("strategy", hide_empty=True, drop=2),
+    Col("agent", shrink=True, min_width=10, hide_empty=True, drop=3),
+    Col("time", "right"),
+    Col("tokens", "right", hide_empty=True, drop=1),
+)
+
+
 def steps_table(steps: Sequence[StepRecord]) -> Group:
     """One row per step path (without the flow's own name): status, calls, which error strategy
-    fired, the agent that produced the outcome, time and tokens; then the errors, one per line."""
-    table = Table(title="steps", title_justify="left", show_edge=False)
-    for column in ("step", "status", "tries", "strategy", "agent", "time", "tokens"):
-        table.add_column(
-            column,
-            justify="right" if column in ("tries", "time", "tokens") else "left",
-            no_wrap=column != "agent",
-            overflow="fold",
-        )
+    fired, the agent that produced the outcome, time and tokens; then the errors, one per line.
+    Columns no step uses are left out."""
     errors: list[Text] = []
+    rows = []
     for step in steps:
         path = step.path.partition("/")[2] or step.path
-        table.add_row(
-            Text(path),
-            status_text(step.status),
-            str(step.attempts),
-            step.strategy or "",
-            Text(step.agent or ""),
-            seconds(step.duration),
-            f"{step.prompt_tokens + step.completion_tokens:,}" if step.prompt_tokens or step.completion_tokens else "",
+        used = step.prompt_tokens + step.completion_tokens
+        rows.append(
+            (
+                path,
+                status_text(step.status),
+                str(step.attempts),
+                step.strategy or "",
+                step.agent or "",
+                seconds(step.duration),
+                f"{used:,}" if used else "",
+            )
         )
         if step.error:
             errors.append(Text.assemble((f"{path}: ", "bold"), (step.error, "red")))
-    return Group(table, *errors)
+    return Group(fit_table(STEP_COLUMNS, rows, title="steps"), *errors)
 
 
 def shape_table(windows: Iterable[ContextWindow]) -> Table:
     """The token shape: one row per context window, and the total."""
-    table = Table(title="token shape", title_justify="left", show_edge=False, show_footer=True)
     rows = list(windows)
-    table.add_column("window", footer="total")
-    table.add_column("kind")
-    table.add_column("calls", justify="right", footer=str(sum(w.calls for w in rows)))
-    table.add_column("prompt", justify="right", footer=f"{sum(w.prompt for w in rows):,}")
-    table.add_column("completion", justify="right", footer=f"{sum(w.completion for w in rows):,}")
-    table.add_column("total", justify="right", footer=f"{sum(w.total for w in rows):,}")
-    for w in rows:
-        table.add_row(Text(w.path), w.kind, str(w.calls), f"{w.prompt:,}", f"{w.completion:,}", f"{w.total:,}")
-    return table
+    columns = (
+        Col("window", shrink=True, min_width=16, keep_end=True),
+        Col("kind", shrink=True, min_width=6),
+        *(Col(name, "right") for name in ("calls", "prompt", "completion", "total")),
+    )
+    cells: list[tuple[Cell, ...]] = [
+        (w.path, w.kind, str(w.calls), f"{w.prompt:,}", f"{w.completion:,}", f"{w.total:,}") for w in rows
+    ]
+    totals = (sum(w.calls for w in rows), sum(w.prompt for w in rows), sum(w.completion for w in rows))
+    total = sum(w.total for w in rows)
+    cells.append((Text("total", style="bold"), "", str(totals[0]), f"{totals[1]:,}", f"{totals[2]:,}", f"{total:,}"))
+    return fit_table(columns, cells, title="token shape")
 
 
 def checkpoints_table(checkpoints: Sequence[Checkpoint]) -> Table:
     """Each checkpointed step with its status and (the start of) its stored output."""
-    table = Table(title="checkpoints", title_justify="left", show_edge=False)
-    table.add_column("step", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("output", overflow="fold")
-    for cp in checkpoints:
-        table.add_row(Text(cp.path), status_text(cp.record.status), Text(clip(cp.output)))
-    return table
+    columns = (Col("step", shrink=True, min_width=16, keep_end=True), Col("status"), Col("output", shrink=True))
+    rows = [(cp.path, status_text(cp.record.status), clip(cp.output)) for cp in checkpoints]
+    return fit_table(columns, rows, title="checkpoints")
 
 
 def events_table(events: Sequence[StoredEvent], started: float) -> Table:
     """Events with their time since the run started, type, step path and data."""
-    table = Table(title="events", title_justify="left", show_edge=False)
-    for column in ("id", "at", "event", "step", "data"):
-        table.add_column(
-            column,
-            justify="right" if column in ("id", "at") else "left",
-            no_wrap=column in ("id", "at", "event"),
-            overflow="fold",
-        )
-    for stored in events:
-        event = stored.event
-        table.add_row(
-            str(stored.id),
-            f"+{event.at - started:.3f}s",
-            str(event.type),
-            Text(event.step_path),
-            Text(event_details(event.data)),
-        )
-    return table
+    columns = (
+        Col("id", "right", drop=1),
+        Col("at", "right"),
+        Col("event"),
+        Col("step", shrink=True, min_width=12, keep_end=True),
+        Col("data", shrink=True, min_width=12),
+    )
+    rows = [
+        (str(s.id), f"+{s.event.at - started:.3f}s", str(s.event.type), s.event.step_path, event_details(s.event.data))
+        for s in events
+    ]
+    return fit_table(columns, rows, title="events")
 
 
 def event_details(data: dict[str, Any], limit: int = 100) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
-from jotty.cli.console import DbOption, console, err_console, fail, run, status_text, text
+from jotty.cli.console import Col, DbOption, console, err_console, fail, fit_table, run, status_text, text
 from jotty.errors import NotFoundError, ValidationError
 from jotty.queue import Task, TaskPriority, TaskQueue, open_queue
 
@@ -125,15 +125,30 @@ def list_tasks(
     if not tasks:
         err_console.print("no tasks" + (" match" if filters else " yet: add one with `jotty queue add TITLE`"))
         return
-    table = Table(box=None, header_style="bold")
-    for name in ("ID", "Status", "Pri", "Agent", "Title", "Tries", "Created"):
-        table.add_column(name, no_wrap=name in ("ID", "Status", "Created"))
-    for t in tasks:
-        created = f"{t.created_at:%Y-%m-%d %H:%M}" if t.created_at else ""
-        tries = f"{t.retry_count}/{t.max_retries}"
-        table.add_row(text(t.task_id), status_text(t.status), text(t.priority), text(t.agent_type or "-"),
-                      text(t.title), text(tries), text(created))  # fmt: skip
-    console.print(table)
+    rows = [
+        (
+            t.task_id,
+            status_text(t.status),
+            str(t.priority),
+            t.agent_type or "-",
+            t.title,
+            f"{t.retry_count}/{t.max_retries}",
+            f"{t.created_at:%Y-%m-%d %H:%M}" if t.created_at else "",
+        )
+        for t in tasks
+    ]
+    console.print(fit_table(TASK_COLUMNS, rows))
+
+
+TASK_COLUMNS = (
+    Col("ID"),  # never shortened: it is what `jotty queue show` takes
+    Col("Status"),
+    Col("Pri", "right", drop=3),
+    Col("Agent", shrink=True, min_width=6, drop=2),
+    Col("Title", shrink=True, min_width=16),
+    Col("Tries", "right", drop=1),
+    Col("Created", drop=4),
+)
 
 
 @queue_app.command("show")
@@ -160,13 +175,18 @@ def show(task_id: Annotated[str, typer.Argument(help="The task's id.")], db: DbO
         fields.add_row("subtasks", text(f"{progress['children']} ({progress['percent']}% completed)"))
     console.print(fields)
     if history:
-        table = Table(title="History", title_justify="left", box=None, header_style="bold")
-        for name in ("At (UTC)", "From", "To", "By", "Why"):
-            table.add_column(name, no_wrap=name != "Why")
-        for h in history:
-            table.add_row(text(f"{h.at:%Y-%m-%d %H:%M:%S}"), text(h.from_status or "-"), status_text(h.to_status),
-                          text(h.actor), text(h.reason))  # fmt: skip
-        console.print(table)
+        columns = (
+            Col("At (UTC)"),
+            Col("From"),
+            Col("To"),
+            Col("By", shrink=True, min_width=8),
+            Col("Why", shrink=True, min_width=12),
+        )
+        rows = [
+            (f"{h.at:%Y-%m-%d %H:%M:%S}", h.from_status or "-", status_text(h.to_status), h.actor or "", h.reason or "")
+            for h in history
+        ]
+        console.print(fit_table(columns, rows, title="History"))
 
 
 @queue_app.command("retry")
@@ -271,10 +291,9 @@ def templates(db: DbOption = None) -> None:
     if not found:
         err_console.print("no templates yet: save one with `jotty queue template NAME --title ...`")
         return
-    table = Table(box=None, header_style="bold")
-    for column in ("Name", "Title", "Fields"):
-        table.add_column(column)
+    columns = (Col("Name", shrink=True), Col("Title", shrink=True, min_width=16), Col("Fields", shrink=True))
+    rows = []
     for name, fields in found.items():
         rest = {k: v for k, v in fields.items() if k != "title"}
-        table.add_row(text(name), text(fields.get("title")), text(json.dumps(rest) if rest else ""))
-    console.print(table)
+        rows.append((name, str(fields.get("title") or ""), json.dumps(rest) if rest else ""))
+    console.print(fit_table(columns, rows))

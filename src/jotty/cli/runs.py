@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from jotty.cli.console import console, err_console, friendly_errors
+from jotty.cli.console import Col, console, err_console, fit_table, friendly_errors
 from jotty.cli.console import run as run_sync
 from jotty.cli.live import (
     checkpoints_table,
@@ -74,32 +74,32 @@ def list_command(
     if not runs:
         err_console.print("no runs in this store yet: start one with `jotty run FLOW.yaml --input ...`", markup=False)
         return
-    # Fits 80 columns: no box, a short start time, errors on lines of their own below the table.
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("run", "flow", "status", "sess", "tokens", "started", "took"):
-        table.add_column(
-            column,
-            justify="right" if column in ("sess", "tokens", "took") else "left",
-            no_wrap=column != "flow",
-            overflow="fold",
-        )
-    errors: list[Text] = []
-    for r in runs:
-        took = (r.finished_at or r.updated_at) - r.created_at
-        table.add_row(
-            Text(r.run_id),
-            Text(r.flow),
+    rows = [
+        (
+            r.run_id,
+            r.flow,
             status_text(r.status),
             str(r.sessions),
             tokens(r.tokens.prompt, r.tokens.completion),
-            clock(r.created_at)[5:],
-            seconds(took),
+            clock(r.created_at),
+            seconds((r.finished_at or r.updated_at) - r.created_at),
+            Text(clip(r.error, 50) if r.error else "", style="red"),
         )
-        if r.error:
-            errors.append(Text.assemble((f"{r.run_id}: ", "bold"), (clip(r.error, 200), "red")))
-    console.print(table)
-    for error in errors:
-        console.print(error)
+        for r in runs
+    ]
+    console.print(fit_table(RUN_COLUMNS, rows))
+
+
+RUN_COLUMNS = (
+    Col("run"),  # never shortened: it is what `jotty runs show` takes
+    Col("flow", shrink=True, min_width=16),
+    Col("status"),
+    Col("sessions", "right", drop=3),
+    Col("tokens", "right", hide_empty=True, drop=2),
+    Col("started", drop=4),
+    Col("took", "right"),
+    Col("error", shrink=True, min_width=12, hide_empty=True, drop=1),
+)
 
 
 @runs_app.command("show")

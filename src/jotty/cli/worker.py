@@ -98,20 +98,25 @@ async def _work(
 
     for sig in signals:
         loop.add_signal_handler(sig, on_signal, sig.name)
+    memory = getattr(handler, "memory", None)  # a Conductor with memory sleeps (consolidates) when idle
     try:
-        return await manager.run(max_tasks, burst=burst)
+        if memory is None:
+            return await manager.run(max_tasks, burst=burst)
+        async with memory.sleeping(manager):
+            return await manager.run(max_tasks, burst=burst)
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
         await queue.close()
 
 
-def conductor_for(flow: Path, db: str | None) -> Any:
-    """A Conductor running ``flow`` (a YAML/JSON definition) for each task's goal, learning in ``db``."""
+def conductor_for(flow: Path, db: str | None, memory_sleep: float = 30.0) -> Any:
+    """A Conductor running ``flow`` (a YAML/JSON definition) for each task's goal, learning in ``db``
+    (and remembering there; it consolidates after ``memory_sleep`` idle seconds)."""
     from jotty.orchestration import Conductor
     from jotty.spec import load_flow
 
-    return Conductor(flow=load_flow(flow), store=db)
+    return Conductor(flow=load_flow(flow), store=db, memory_sleep=memory_sleep)
 
 
 def worker(
@@ -129,6 +134,9 @@ def worker(
     ] = None,
     grace: Annotated[float, typer.Option("--grace", min=0, help="Seconds running tasks get to finish on stop.")] = 30.0,
     poll_interval: Annotated[float, typer.Option("--poll-interval", min=0.01, hidden=True)] = 1.0,
+    memory_sleep: Annotated[
+        float, typer.Option("--memory-sleep", min=0.01, help="With --flow: seconds idle before memory consolidates.")
+    ] = 30.0,
     db: DbOption = None,
 ) -> None:
     """Run queued tasks through a handler, or through a Conductor running a flow file.
@@ -143,7 +151,7 @@ def worker(
     with friendly_errors():
         if (handler is None) == (flow is None):
             raise ValidationError("give the worker --handler module:function or --flow FLOW.yaml (one of the two)")
-        target: Any = load_handler(handler) if handler is not None else conductor_for(Path(str(flow)), db)
+        target: Any = load_handler(handler) if handler is not None else conductor_for(Path(str(flow)), db, memory_sleep)
     label = handler or f"flow {flow}"
     started = time.monotonic()
     err_console.print(text(f"worker: {label} x{concurrency}" + (f", agent type {agent_type}" if agent_type else "")))

@@ -31,8 +31,8 @@ from typing import Any
 
 from jotty.errors import RunError, ValidationError
 from jotty.learning.decision import CandidateScore, Reason, RouteDecision
-from jotty.learning.exploration import stuck_actors, ucb_bonus
-from jotty.learning.features import ALL_GOALS, GoalFeatures
+from jotty.learning.exploration import chance_better, evidence_factor, stuck_actors, ucb_bonus
+from jotty.learning.features import ALL_GOALS, GoalFeatures, category_feature
 from jotty.learning.predictor import estimate
 from jotty.learning.records import FeatureStats, Observation, QValue
 from jotty.learning.reward import DEFAULT_WEIGHTS, RewardWeights, reward
@@ -248,7 +248,7 @@ class Router:
             mine = {feature: s for (a, feature), s in stats.items() if a == actor}
             estimates[actor] = estimate(mine, run.features, m)
         total = sum(estimates[a].evidence for a in names if a not in stuck)
-        scores = {}
+        expected_of: dict[str, float] = {}
         for actor in names:
             est, learned = estimates[actor], q.get((state, actor), QValue())
             # The predictor's value: expected reward now, plus the discounted value of going on after a
@@ -257,8 +257,13 @@ class Router:
             predicted = est.mean_reward + self.gamma * (1.0 - est.p_success) * continuation
             q_weight = min(learned.visits, 1.0 / self.alpha)
             p_weight = m + est.evidence
-            expected = (q_weight * learned.q + p_weight * predicted) / (q_weight + p_weight)
-            bonus = ucb_bonus(est.evidence, total, self.explore)
+            expected_of[actor] = (q_weight * learned.q + p_weight * predicted) / (q_weight + p_weight)
+        shrink = self._evidence_shrink(run, [a for a in names if a not in stuck], stats, expected_of)
+        scores = {}
+        for actor in names:
+            est, learned = estimates[actor], q.get((state, actor), QValue())
+            expected = expected_of[actor]
+            bonus = ucb_bonus(est.evidence, total, self.explore) * shrink.get(actor, 1.0)
             scores[actor] = CandidateScore(
                 actor=actor,
                 q=learned.q,
@@ -272,6 +277,32 @@ class Router:
                 abandoned=actor in stuck,
             )
         return scores
+
+    def _evidence_shrink(
+        self,
+        run: Trajectory,
+        available: Sequence[str],
+        stats: Mapping[tuple[str, str], FeatureStats],
+        expected: Mapping[str, float],
+    ) -> dict[str, float]:
+        """Each available actor's share of its exploration bonus: the leader (best estimate) keeps
+        all of it; another keeps ``evidence_factor`` of its chance, from the counts on this goal's
+        category, of succeeding more often than the leader."""
+        if len(available) < 2:
+            return {}
+        feature = category_feature(run.features.category)
+        counts = {a: stats.get((a, feature), FeatureStats()) for a in available}
+        leader = max(available, key=lambda a: expected[a])
+        best = counts[leader]
+        out = {}
+        for actor in available:
+            if actor != leader:
+                mine = counts[actor]
+                chance = chance_better(
+                    mine.successes, mine.attempts - mine.successes, best.successes, best.attempts - best.successes
+                )
+                out[actor] = evidence_factor(chance)
+        return out
 
     def _reason(
         self,

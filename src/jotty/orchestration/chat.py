@@ -2,16 +2,19 @@
 
 A chat stream yields small dicts a chat UI can show directly:
 
-=================  ==========================================================================
-``type``           keys
-=================  ==========================================================================
-``route_chosen``   ``actor``, ``reason``, ``explanation`` (dynamic mode: who answers, and why)
-``text_chunk``     ``content``, ``actor``
-``tool_call``      ``name``, ``arguments`` (a dict when the model sent JSON), ``id``, ``actor``
-``tool_result``    ``name``, ``id``, ``result`` or ``error``, ``actor``
-``attempt_failed`` ``actor``, ``error`` (the router will pick again)
-``done``           ``content`` (the answer), ``status``, ``actor``, ``error``, ``learning``
-=================  ==========================================================================
+====================  =======================================================================
+``type``              keys
+====================  =======================================================================
+``route_chosen``      ``actor``, ``reason``, ``explanation`` (dynamic mode: who answers, and why)
+``text_chunk``        ``content``, ``actor``, ``attempt`` (the model request's attempt, from 1)
+``stream_restarted``  ``actor``, ``attempt``, ``error``: the stream broke; drop the actor's chunks
+                      of earlier attempts, the answer streams again as attempt ``attempt``
+``tool_call``         ``name``, ``arguments`` (a dict when the model sent JSON), ``id``, ``actor``
+``tool_result``       ``name``, ``id``, ``result`` or ``error``, ``actor``
+``attempt_failed``    ``actor``, ``error`` (the router will pick again)
+``done``              ``content`` (the answer), ``status``, ``actor``, ``error``, ``learning``,
+                      ``memory`` (what the turn recalled and remembered, or None)
+====================  =======================================================================
 
 An answer that was not streamed (a function actor, a non-streaming model) arrives as one
 ``text_chunk`` before ``done``.
@@ -86,7 +89,14 @@ def chat_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
     kind, data, path = event["type"], event.get("data") or {}, event.get("step_path") or ""
     actor = _actor(path)
     if kind == EventType.TEXT_CHUNK:
-        return {"type": "text_chunk", "content": data.get("content", ""), "actor": actor}
+        return {
+            "type": "text_chunk",
+            "content": data.get("content", ""),
+            "actor": actor,
+            "attempt": data.get("attempt", 1),
+        }
+    if kind == EventType.STREAM_RESTARTED:
+        return {"type": "stream_restarted", "actor": actor, "attempt": data.get("attempt"), "error": data.get("error")}
     if kind == EventType.TOOL_CALL:
         arguments = data.get("arguments")
         if isinstance(arguments, str):
@@ -142,7 +152,7 @@ class ChatStream:
         final = result.final_step
         answer = None if result.output is None else as_text(result.output)
         if final is not None and answer and not any(p == final or p.startswith(final + "/") for p in streamed):
-            yield {"type": "text_chunk", "content": answer, "actor": result.actor}
+            yield {"type": "text_chunk", "content": answer, "actor": result.actor, "attempt": 1}
         yield {
             "type": "done",
             "content": answer,
@@ -150,4 +160,5 @@ class ChatStream:
             "actor": result.actor,
             "error": result.error,
             "learning": result.learning,
+            "memory": result.memory.to_dict() if result.memory is not None else None,
         }

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from jotty.context.levels import check_level
+from jotty.context.policy import ContextPolicy
 from jotty.errors import ValidationError
 from jotty.events import EventSink
 from jotty.learning import Router
@@ -38,6 +40,7 @@ from jotty.orchestration.tasks import goal_of, goal_task_fields
 from jotty.patterns import Flow
 from jotty.patterns.runner import new_run_id
 from jotty.queue import PermanentFailure, Task, TaskQueue, TaskQueueManager, WorkerStats
+from jotty.runmemory.use import RunMemory, run_memory
 from jotty.runs import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,13 @@ class Conductor:
     ``router_options`` go to ``Router`` (``explore``, ``stuck_after``, ``alpha``, ...).
     ``runs``: where runs are recorded (``jotty runs list``): True (default) in ``store`` (or the
     default store when ``store`` is an object), a path/URL/``RunStore``, or False (memory only).
+    ``memory``: True (the store's ``conductor`` scope; the default when ``store`` is a path, URL or
+    None), False, or a ``jotty.memory.Memory``; each
+    run recalls up to ``memory_tokens`` into ``ctx.data["memory"]`` and remembers its outcome
+    (``result.memory``); queue workers consolidate after ``memory_sleep`` idle seconds
+    (``jotty.runmemory.use``).
+    ``level`` (``"L1"``...``"L4"``) and ``policy`` (a ``jotty.context.ContextPolicy``) set what
+    every step's window holds (see ``Flow.run``).
 
     Static mode feeds each actor's output to the next; a failure, or an output its validator
     rejects, stops the chain (the result keeps the last accepted output). Dynamic mode gives every
@@ -72,9 +82,16 @@ class Conductor:
         *,
         router_options: Mapping[str, Any] | None = None,
         runs: RunsArg = True,
+        memory: Any = None,
+        memory_tokens: int = 600,
+        memory_sleep: float | None = 30.0,
+        level: str | None = None,
+        policy: ContextPolicy | None = None,
     ) -> None:
         checked = check_actors(actors)
         self._recording = recording_for(runs, store)
+        self.level = check_level(level, "Conductor(level=...)")
+        self.policy = policy
         flow_actor = None
         if flow is not None:
             if not isinstance(flow, Flow):
@@ -93,6 +110,7 @@ class Conductor:
         self._router = Router(list(self._plan.actors), store, **dict(router_options or {}))
         self._owns_router = True
         self._managers: set[TaskQueueManager] = set()
+        self.memory: RunMemory | None = run_memory(memory, store, memory_tokens, memory_sleep)
 
     def __repr__(self) -> str:
         return f"Conductor(mode={self.mode!r}, actors={list(self._plan.order)!r})"
@@ -161,19 +179,37 @@ class Conductor:
         if recording is not None and run_id is not None:
             retry = await stored_status(recording.store, run_id) is RunStatus.FAILED
         run_id = run_id or new_run_id()
-        trajectory = await asyncio.to_thread(self._router.start, goal, data, run_id)
+        metadata = run_metadata(self.mode, data)  # the caller's context, before memory is added
+        starting = asyncio.to_thread(self._router.start, goal, data, run_id)
+        if self.memory is None:
+            trajectory, recall = await starting, None
+        else:  # the recall runs alongside the router's start
+            trajectory, recall = await asyncio.gather(starting, self.memory.recall(goal, data))
+            RunMemory.apply(data, recall)
         conducted = ConductedRun(
             self._plan, self._router, trajectory, {"goal": goal, **data}, max_iterations, retry=retry
         )
         if recording is None:
-            result = await conducted.run(goal, run_id=run_id, sink=sink)
+            result = await conducted.run(goal, run_id=run_id, sink=sink, level=self.level, policy=self.policy)
         else:
-            metadata = run_metadata(self.mode, data)
-            result = await conducted.run(goal, store=recording.store, run_id=run_id, sink=sink, metadata=metadata)
+            result = await conducted.run(
+                goal,
+                store=recording.store,
+                run_id=run_id,
+                sink=sink,
+                metadata=metadata,
+                level=self.level,
+                policy=self.policy,
+            )
         if not conducted.executed:  # the run had completed: the store gave its result
             conducted.stop_reason = StopReason.ACCEPTED
             conducted.actor, conducted.final_step = finished_attempt(result.steps, conducted.name)
         logger.info("run %s (%s) %s: %s", run_id, self.mode, result.status, conducted.stop_reason)
+        if self.memory is not None and recall is not None and conducted.executed:  # remembered once, when it ran
+            self.memory.remember(
+                recall.report, goal, data, run_id=run_id, ok=result.ok, output=result.output,
+                error=result.error, actor=conducted.actor,
+            )  # fmt: skip
         return ConductorResult(
             output=result.output,
             status=result.status,
@@ -187,6 +223,7 @@ class Conductor:
             final_step=conducted.final_step,
             tokens=result.tokens,
             duration=result.duration,
+            memory=recall.report if recall is not None else None,
         )
 
     # ------------------------------------------------------------------ the queue
@@ -209,6 +246,8 @@ class Conductor:
         goal, context = goal_of(task)
         run_id = None if self._recording is None else task_run_id(task.task_id)
         result = await self.run(goal, context, run_id=run_id)
+        if result.memory is not None:  # the task completes once its outcome is in memory
+            await result.memory.settled()
         summary = result.to_dict()
         if result.ok:
             return summary
@@ -239,7 +278,10 @@ class Conductor:
         manager = TaskQueueManager(self, queue, max_concurrent, poll_interval)
         self._managers.add(manager)
         try:
-            return await manager.run(max_tasks, burst=until_empty)
+            if self.memory is None:
+                return await manager.run(max_tasks, burst=until_empty)
+            async with self.memory.sleeping(manager):
+                return await manager.run(max_tasks, burst=until_empty)
         finally:
             self._managers.discard(manager)
 
@@ -261,8 +303,10 @@ class Conductor:
     # ------------------------------------------------------------------ closing
 
     def close(self) -> None:
-        """Close the learning store (if this Conductor opened it)."""
+        """Write pending memories; close the learning store and memory (if this Conductor opened them)."""
         if self._owns_router:
+            if self.memory is not None:
+                self.memory.close()
             self._router.close()
 
     def __enter__(self) -> Conductor:

@@ -141,6 +141,7 @@ class ExecutionMode:
         data = dict(context or {})
         if self.style == "chat":
             data.setdefault("category", "chat")
+            data.setdefault("style", "chat")
             if "history" in data:
                 data["history"] = format_history(data["history"])
         return data

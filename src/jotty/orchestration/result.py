@@ -10,6 +10,7 @@ from typing import Any
 from jotty.agents.base import TokenUsage
 from jotty.errors import RunError
 from jotty.learning import LearningSummary, RouteDecision
+from jotty.runmemory.use import MemoryReport
 from jotty.runs import RunStatus, StepRecord
 from jotty.runs.codec import dumps_loose
 
@@ -51,6 +52,8 @@ class ConductorResult:
     final_step: str | None = None
     tokens: TokenUsage = field(default_factory=TokenUsage)
     duration: float = 0.0
+    memory: MemoryReport | None = None
+    """What the run recalled and remembered (None with ``memory=False``)."""
 
     @property
     def ok(self) -> bool:
@@ -77,6 +80,8 @@ class ConductorResult:
             "duration": self.duration,
             "learning": self.learning,
         }
+        if self.memory is not None:
+            out["memory"] = self.memory.to_dict()
         if events:
             out["events"] = json.loads(dumps_loose(self.events))
         return out

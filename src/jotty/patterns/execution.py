@@ -15,6 +15,7 @@ from typing import Any
 
 from jotty.agents.base import Agent, AgentResult, TokenUsage
 from jotty.context import TokenBudget, WindowLedger
+from jotty.context.policy import ContextSession
 from jotty.events import Event, EventSink
 from jotty.patterns.eventlog import EventLog
 from jotty.runs import Checkpoint, RunStore, StepRecord, StepStatus
@@ -33,6 +34,7 @@ class Execution:
         "_flushed",
         "_flushed_at",
         "budget",
+        "context",
         "events",
         "extras",
         "outputs",
@@ -50,8 +52,11 @@ class Execution:
         sink: EventSink | None = None,
         store: RunStore | None = None,
         budget: TokenBudget | None = None,
+        context: ContextSession | None = None,
     ) -> None:
         self.run_id = run_id
+        self.context = context
+        """How windows are built (level, pool, guard); ``None``: as the patterns give them."""
         self.sink = sink
         self.store = store
         self.budget = budget

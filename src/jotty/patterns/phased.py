@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jotty.agents.base import Agent, AgentResult, RunContext
+from jotty.agents.base import Agent, AgentResult
 from jotty.context import truncate
 from jotty.errors import ValidationError
 from jotty.events import EventType
@@ -19,7 +19,7 @@ from jotty.patterns.chain import Chain
 from jotty.patterns.execution import Scope
 from jotty.patterns.flow import Flow
 from jotty.patterns.names import check_count, check_name, check_unique
-from jotty.patterns.step import Step, call_agent, run_step
+from jotty.patterns.step import Step, call_in_window, run_step
 from jotty.runs import StepRecord, StepStatus
 
 DECISIONS = ("retry", "skip", "abort")
@@ -133,8 +133,7 @@ class Phased(Flow):
                 "error": record.error,
                 "summary": summary,
             }
-            ctx = RunContext(scope.ex.run_id, window, {}, scope.ex.receive)
-            answer = await call_agent(self.orchestrator, message, scope.ex, ctx, window, "orchestrator")
+            answer = await call_in_window(self.orchestrator, message, scope.ex, window, window, "orchestrator", {})
             decision, reason = _decision(answer)
         if decision == "retry" and not can_retry:
             decision, reason = "abort", f"no attempts left ({phase.max_attempts})"

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from jotty.agents.base import AgentResult, RunContext
 from jotty.context import BudgetExceededError, ContextWindow, TokenBudget, TokenShape
-from jotty.errors import RunError
+from jotty.context.levels import Level, check_level
+from jotty.context.policy import ContextPolicy, ContextSession
+from jotty.context.prefetch import learn_from_store
+from jotty.errors import RunError, ValidationError
 from jotty.events import EventSink, EventType
 from jotty.patterns.execution import Execution, Scope
 from jotty.patterns.result import RunResult
@@ -41,6 +44,8 @@ async def run_flow(
     sink: EventSink | None,
     budget: TokenBudget | None,
     metadata: dict[str, Any] | None = None,
+    level: Any = None,
+    policy: ContextPolicy | None = None,
 ) -> RunResult:
     """Run ``flow``: in memory when there is no ``store``, else durably (starting or resuming).
     A top-level run reports spans when tracing is on (``jotty.tracing``)."""
@@ -53,16 +58,31 @@ async def run_flow(
         )
     if run_id is not None and (not isinstance(run_id, str) or not run_id):
         raise RunError(f"run_id must be a non-empty string, got {run_id!r}")
+    context = context_session(flow.name, level, policy, budget)
     if store is None:
         root = flow.name
         if ctx is not None:
             run_id = run_id or ctx.run_id
             root = ctx.step_path or root
             sink = sink if sink is not None else ctx.sink
-        ex = Execution(run_id or new_run_id(), sink=sink, budget=budget)
+        ex = Execution(run_id or new_run_id(), sink=sink, budget=budget, context=context)
         return await _session(flow, input, ex, root, resumed=False)
     opened = await shared_store(store)  # a path or URL: the store this event loop keeps open
-    return await _durable(flow, input, opened, run_id or new_run_id(), sink, budget, metadata)
+    return await _durable(flow, input, opened, run_id or new_run_id(), sink, budget, metadata, context)
+
+
+def context_session(
+    flow: str, level: Any, policy: ContextPolicy | None, budget: TokenBudget | None
+) -> ContextSession | None:
+    """The run's context session: with a level, a policy or a per-window budget; else ``None``
+    (each pattern's windows as it builds them, unguarded)."""
+    checked = check_level(level, f"flow {flow!r}: level")
+    per_window = budget.per_window if budget is not None else None
+    if checked is None and policy is None and per_window is None:
+        return None
+    if policy is not None and not isinstance(policy, ContextPolicy):
+        raise ValidationError(f"policy must be a jotty.context.ContextPolicy, got {type(policy).__name__}")
+    return (policy or ContextPolicy()).session(flow, checked, per_window)
 
 
 def shape_of(flow: Flow) -> str:
@@ -82,6 +102,7 @@ async def _durable(
     sink: EventSink | None,
     budget: TokenBudget | None,
     metadata: dict[str, Any] | None,
+    context: ContextSession | None,
 ) -> RunResult:
     key = (store.location, run_id)
     if key in _ACTIVE:
@@ -90,7 +111,11 @@ async def _durable(
     try:
         shape = shape_of(flow)
         stored = await store.get_run(run_id)
-        ex = Execution(run_id, sink=sink, store=store, budget=budget)
+        ex = Execution(run_id, sink=sink, store=store, budget=budget, context=context)
+        if context is not None:
+            context.run_id = run_id
+            if context.level is Level.L4:  # learn from this flow's earlier runs, in any process
+                await learn_from_store(store, flow.name, context.policy.prefetch)
         if stored is None:
             await store.create_run(run_id, flow.name, shape, input, current_owner(), metadata)
             return await _session(flow, input, ex, flow.name, resumed=False)
@@ -137,6 +162,8 @@ async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed:
     info = {"flow": flow.name, "kind": flow.kind, "restored_steps": len(ex.outputs)}
     await ex.emit(EventType.RUN_RESUMED if resumed else EventType.RUN_STARTED, root, info)
     scope = Scope(ex, root, {})
+    if ex.context is not None:
+        ex.context.start()
     try:
         try:
             result = await flow.execute(input, scope)
@@ -145,6 +172,11 @@ async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed:
     except BaseException as exc:
         await _record_crash(ex, root, exc)
         raise
+    finally:
+        if ex.context is not None:
+            ex.context.close()
+    if ex.context is not None and ex.context.level is Level.L4:
+        await ex.emit(EventType.CONTEXT_PREFETCH, root, {"run": ex.context.stats()})
     status = RunStatus.FAILED if not result.ok else RunStatus.PARTIAL if scope.partial else RunStatus.COMPLETED
     shape = ex.windows.shape(flow.kind)
     tokens = shape.total

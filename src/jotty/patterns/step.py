@@ -14,6 +14,9 @@ from time import perf_counter
 from typing import Any
 
 from jotty.agents.base import Agent, AgentResult, RunContext
+from jotty.agents.llm import LLMAgent
+from jotty.context.levels import Level, check_level
+from jotty.context.policy import ContextPolicy, ContextSession, ContextSourceError, StepCall
 from jotty.errors import ValidationError
 from jotty.events import EventType
 from jotty.patterns.contracts import Checker, Contract, compile_contract
@@ -34,7 +37,9 @@ class Step:
     ``on_error`` defaults to ``Abort()``. ``input``/``output`` are contracts (a class, a pydantic
     model, a typing form or a predicate); a broken one is a failure handled by ``on_error``.
     ``timeout`` bounds each call, in seconds. A pattern names an unnamed step (a Chain by its
-    agent's name, a Parallel ``branch-<i>``).
+    agent's name, a Parallel ``branch-<i>``). ``level`` sets this agent step's context level (over
+    the run's), ``category`` its route category (else the classifier's guess), ``skills`` the
+    skills it loads at L2-L4.
     """
 
     agent: Agent
@@ -43,6 +48,9 @@ class Step:
     input: Contract | None = None
     output: Contract | None = None
     timeout: float | None = None
+    level: str | Level | None = None
+    category: str | None = None
+    skills: tuple[str, ...] = ()
     _check_in: Checker | None = field(default=None, init=False, repr=False)
     _check_out: Checker | None = field(default=None, init=False, repr=False)
     kind: str = field(default="agent", init=False, repr=False)
@@ -60,6 +68,12 @@ class Step:
         if self.on_error is not None:
             check_strategy(self.on_error, f"{label}: on_error")
         self.timeout = check_timeout(self.timeout, label)
+        self.level = check_level(self.level, label)
+        if isinstance(self.skills, str) or not all(isinstance(n, str) for n in self.skills):
+            raise ValidationError(f"{label}: skills must be a list of skill names, got {self.skills!r}")
+        self.skills = tuple(self.skills)
+        if self.category is not None and (not isinstance(self.category, str) or not self.category):
+            raise ValidationError(f"{label}: category must be a non-empty string, got {self.category!r}")
         if self.input is not None:
             self._check_in = compile_contract(self.input, f"{label}: input")
         if self.output is not None:
@@ -170,6 +184,10 @@ async def attempt(
 
 async def _restored(step: Step, output: Any, record: StepRecord, scope: Scope) -> tuple[StepRecord, Any]:
     await scope.ex.emit(EventType.STEP_RESTORED, record.path, {"status": str(record.status)})
+    session = scope.ex.context
+    if session is not None and not isinstance(step.agent, Flow):  # a resumed run's pool has it too
+        call = StepCall(record.path, step.name or record.path, "step", step.agent, step.category, step.skills)
+        session.finished(call, None, output, [])
     if record.status is StepStatus.COMPLETED:
         if step._check_out is not None:
             output = step._check_out(output)[0]  # a model checkpointed as JSON comes back as the model
@@ -221,22 +239,37 @@ class _Call:
         value, reason, self.partial = self.value, None, False
         if step._check_in is not None:
             value, reason = step._check_in(value)
+        data, session = self.data, ex.context
+        if session is None and (step.level is not None or isinstance(agent, LLMAgent)):
+            # a step with a level, or a model with a context limit, in a run without a policy
+            session = ex.context = ContextPolicy().session(path.split("/", 1)[0], None, None)
+        unloaded = None
+        if session is not None and reason is None and not isinstance(agent, Flow):
+            call = StepCall(path, step.name or path, self.role, agent, step.category, step.skills, step.level)  # type: ignore[arg-type]
+            try:
+                data, mark = await windowed(session, call, value, data, ex, path), len(ex.events)
+            except ContextSourceError as exc:
+                unloaded = str(exc)
         if reason is not None:
             result = AgentResult.failure(f"the input of step {path!r} {reason}")
+        elif unloaded is not None:
+            result = AgentResult.failure(unloaded)
         elif step.timeout is not None:
             try:
                 async with asyncio.timeout(step.timeout):
-                    result = await self._start(agent, value, path, window)
+                    result = await self._start(agent, value, path, window, data)
             except TimeoutError:
                 result = AgentResult.failure(f"step {path!r} timed out after {step.timeout:g} s")
         elif isinstance(agent, Flow):
             result = await self._nested(agent, value, path)
         else:  # the common case, inlined: one coroutine less per step
             try:
-                result = await agent.run(value, RunContext(ex.run_id, path, self.data, ex.receive))
+                result = await agent.run(value, RunContext(ex.run_id, path, data, ex.receive))
             except Exception as exc:
                 result = raised(exc)
             result = ex.accept(agent, result, window, self.role)
+        if session is not None and data is not self.data and result.ok:
+            session.finished(call, value, result.output, tool_results(ex.events[mark:]))
         if result.ok and step._check_out is not None:
             output, reason = step._check_out(result.output)
             if reason is None:
@@ -267,12 +300,12 @@ class _Call:
             await ex.emit(_FAILED, path, {"attempt": record.attempts, "duration": duration, "error": record.error})
         return result
 
-    def _start(self, agent: Agent, value: Any, path: str, window: str) -> Awaitable[AgentResult]:
+    def _start(self, agent: Agent, value: Any, path: str, window: str, data: dict[str, Any]) -> Awaitable[AgentResult]:
         """The call of a nested flow (in a child scope) or of an agent (in its window)."""
         ex = self.scope.ex
         if isinstance(agent, Flow):
             return self._nested(agent, value, path)
-        return call_agent(agent, value, ex, RunContext(ex.run_id, path, self.data, ex.receive), window, self.role)
+        return call_agent(agent, value, ex, RunContext(ex.run_id, path, data, ex.receive), window, self.role)
 
     async def _nested(self, flow: Flow, value: Any, path: str) -> AgentResult:
         child = Scope(self.scope.ex, path, self.data)
@@ -327,6 +360,31 @@ async def call_agent(agent: Agent, value: Any, ex: Execution, ctx: RunContext, w
     except Exception as exc:
         result = raised(exc)
     return ex.accept(agent, result, window, role)
+
+
+async def windowed(
+    session: ContextSession, call: StepCall, value: Any, data: dict[str, Any], ex: Execution, path: str
+) -> dict[str, Any]:
+    """The call's window built by the run's context session (level, pool, guard), its events emitted."""
+    out, events = await session.window(call, value, data)
+    for type, payload in events:
+        await ex.emit(type, path, payload)
+    return out
+
+
+async def call_in_window(
+    agent: Agent, value: Any, ex: Execution, path: str, window: str, role: str, data: dict[str, Any]
+) -> AgentResult:
+    """``call_agent`` for windows a pattern builds itself (an orchestrator's decision, a review),
+    through the run's context session when it has one."""
+    if ex.context is not None:
+        data = await windowed(ex.context, StepCall(path, role, role, agent), value, data, ex, path)
+    return await call_agent(agent, value, ex, RunContext(ex.run_id, path, data, ex.receive), window, role)
+
+
+def tool_results(events: Iterable[Any]) -> list[str]:
+    """The results of the tools called in ``events`` (what an ``LLMAgent`` reported)."""
+    return [e.data["result"] for e in events if e.type == EventType.TOOL_RESULT and "result" in e.data]
 
 
 def raised(exc: Exception) -> AgentResult:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jotty.agents.base import Agent, AgentResult, RunContext
+from jotty.agents.base import Agent, AgentResult
 from jotty.context import truncate
 from jotty.errors import ValidationError
 from jotty.events import EventType
@@ -14,7 +14,7 @@ from jotty.patterns.crew import Crew, Worker, WorkItem
 from jotty.patterns.execution import Scope
 from jotty.patterns.flow import Flow
 from jotty.patterns.names import check_count, check_timeout
-from jotty.patterns.step import Step, call_agent, run_step
+from jotty.patterns.step import Step, call_in_window, run_step
 from jotty.runs import StepStatus
 
 WorkerFactory = Callable[[int], Agent]
@@ -144,8 +144,7 @@ class _SupervisorCrew(Crew):
         if review is None:
             return None
         message = {"task": item.id, "input": item.input, "output": result.output, "reports": list(self.reports)}
-        ctx = RunContext(self.ex.run_id, self.window, {}, self.ex.receive)
-        verdict = await call_agent(review, message, self.ex, ctx, self.window, "supervisor")
+        verdict = await call_in_window(review, message, self.ex, self.window, self.window, "supervisor", {})
         if not verdict.ok:
             return f"the review failed: {verdict.error}"
         if verdict.output is None or verdict.output is True:

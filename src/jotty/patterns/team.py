@@ -4,7 +4,9 @@ Members talk and plan through their results: a member's ``AgentResult.artifacts`
 ``"messages"`` (``[{"to": member or "*", "text": ...}]``) and ``"tasks"``
 (``[{"input": ..., "role": ..., "id": ...}]``, added to the board). A member finds its mail in
 ``ctx.data["inbox"]`` when it starts its next task, the board in ``ctx.data["board"]`` and its own
-earlier work (its persistent window) in ``ctx.data["history"]``.
+earlier work (its persistent window) in ``ctx.data["history"]``. With ``memory=`` the members
+share the team's memory scope (seed 003, Overlay B): each task recalls from it into
+``ctx.data["memory"]``, and each finished task is remembered there before the next one starts.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jotty.agents.base import Agent, AgentResult
-from jotty.context import truncate
+from jotty.context import as_text, truncate
 from jotty.errors import ValidationError
 from jotty.events import EventType
 from jotty.patterns.crew import Crew, Worker, WorkItem
 from jotty.patterns.execution import Scope
 from jotty.patterns.flow import Flow
 from jotty.patterns.names import check_count, check_name, check_timeout, check_unique
+from jotty.runmemory.use import Recall, RunMemory, cut, team_memory
+from jotty.runmemory.writer import Remembered
 
 HISTORY_TOKENS = 200
 """A member's history keeps each of its outputs cut to this many tokens."""
@@ -60,7 +64,8 @@ class Team(Flow):
     fails when a task fails for good (the output then holds the finished tasks).
 
     ``plan(input)`` makes the first tasks (default: one per item of a list input, else one task).
-    A task with a ``role`` goes only to members with that role.
+    A task with a ``role`` goes only to members with that role. ``memory``: a ``jotty.memory.Memory``
+    (its ``team:`` scope, or ``team:<name>`` on its store), True (the default store) or None.
     """
 
     kind = "team"
@@ -73,6 +78,7 @@ class Team(Flow):
         max_attempts: int = 3,
         timeout: float | None = None,
         name: str | None = None,
+        memory: Any = None,
     ) -> None:
         super().__init__(name)
         where = f"Team {self.name!r}"
@@ -85,13 +91,14 @@ class Team(Flow):
         self.plan = plan
         self.max_attempts = check_count(max_attempts, f"{where}: max_attempts")
         self.timeout = check_timeout(timeout, where)
+        self.memory: RunMemory | None = team_memory(memory, self.name)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "members": [m.name for m in self.members]}
 
     async def execute(self, input: Any, scope: Scope) -> AgentResult:
         workers = [Worker(m.name, m.agent, m.roles) for m in self.members]
-        crew = _TeamCrew(scope, workers, max_attempts=self.max_attempts, timeout=self.timeout)
+        crew = _TeamCrew(scope, workers, max_attempts=self.max_attempts, timeout=self.timeout, memory=self.memory)
         tasks = list(self.plan(input)) if self.plan is not None else (input if isinstance(input, list) else [input])
         for index, task in enumerate(tasks):
             task = task if isinstance(task, TeamTask) else TeamTask(task)
@@ -113,16 +120,33 @@ class _TeamCrew(Crew):
     role = "member"
     folder = "members"
 
-    def __init__(self, scope: Scope, workers: list[Worker], *, max_attempts: int, timeout: float | None) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        workers: list[Worker],
+        *,
+        max_attempts: int,
+        timeout: float | None,
+        memory: RunMemory | None = None,
+    ) -> None:
         super().__init__(scope, workers, max_attempts=max_attempts, timeout=timeout)
         self.mailboxes: dict[str, list[dict[str, Any]]] = {w.name: [] for w in workers}
+        self.memory = memory
+        self.recalled: dict[str, Recall] = {}
+
+    async def _perform(self, item: WorkItem, worker: Worker) -> AgentResult:
+        if self.memory is not None:  # recall from the team's scope before the member starts
+            self.recalled[item.id] = await self.memory.recall(as_text(item.input), {})
+        return await super()._perform(item, worker)
 
     def eligible(self, item: WorkItem, worker: Worker) -> bool:
         return super().eligible(item, worker) and (item.role is None or item.role in worker.roles)
 
     def context(self, item: WorkItem, worker: Worker) -> dict[str, Any]:
         inbox, self.mailboxes[worker.name] = self.mailboxes[worker.name], []
+        recalled = self.recalled.pop(item.id, None)
         return {
+            **({"memory": recalled.value} if recalled is not None else {}),
             **super().context(item, worker),
             "member": worker.name,
             "roles": sorted(worker.roles),
@@ -139,6 +163,12 @@ class _TeamCrew(Crew):
 
     async def done(self, item: WorkItem, worker: Worker, result: AgentResult) -> None:
         worker.history.append({"task": item.id, "output": truncate(result.output, HISTORY_TOKENS)})
+        if self.memory is not None:  # the team's memory has it before the next task starts
+            text = cut(f"{worker.name} did {as_text(item.input)} -> {as_text(result.output)}")
+            meta = {"member": worker.name, "task": item.id, "outcome": "success", "kind": "team"}
+            report = self.memory.recall_report()
+            self.memory.note(report, [Remembered(self.memory.memory.scope, text, meta, "team")])
+            await report.settled()
         await self._apply(item, worker.name)
 
     async def restored(self, item: WorkItem) -> None:

@@ -1,0 +1,84 @@
+"""Compressing one part to at most a number of tokens: trim the middle, summarize (extractive),
+drop the oldest items of a list, deduplicate. Every function returns text or data that counts at
+most ``max_tokens`` by the given counter, or ``None`` when nothing useful fits."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from jotty.context.text import as_text
+
+Count = Callable[[str], int]
+
+MARKER = " [... {n} tokens cut ...] "
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+def fit_text(text: str, max_tokens: int, count: Count) -> str | None:
+    """``text`` cut to ``max_tokens`` by keeping its head and tail around a marker ("trim the
+    middle"); ``None`` when not even the marker fits."""
+    if count(text) <= max_tokens:
+        return text
+    total = count(text)
+    lo, hi, best = 0, len(text), None
+    while lo <= hi:  # the most characters kept (half head, half tail) whose count fits
+        keep = (lo + hi) // 2
+        head, tail = text[: keep - keep // 2], text[len(text) - keep // 2 :] if keep // 2 else ""
+        candidate = head + MARKER.format(n=max(1, total - count(head) - count(tail))) + tail
+        if count(candidate) <= max_tokens:
+            best, lo = candidate, keep + 1
+        else:
+            hi = keep - 1
+    return best
+
+
+def summarize_extractive(text: str, max_tokens: int, count: Count) -> str | None:
+    """The sentences of ``text`` that carry its most frequent words, in their order, within
+    ``max_tokens``; ``None`` when no sentence fits."""
+    sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+    if len(sentences) < 2:
+        return None
+    freq = Counter(w for s in sentences for w in set(_WORD.findall(s.lower())))
+    scored = sorted(
+        range(len(sentences)),
+        key=lambda i: -sum(freq[w] for w in set(_WORD.findall(sentences[i].lower()))) / (1 + len(sentences[i]) ** 0.5),
+    )
+    chosen: list[int] = []
+    used = 0
+    for i in scored:
+        cost = count(sentences[i]) + 1
+        if used + cost <= max_tokens:
+            chosen.append(i)
+            used += cost
+    if not chosen:
+        return None
+    summary = " ".join(sentences[i] for i in sorted(chosen))
+    return summary if count(summary) <= max_tokens else fit_text(summary, max_tokens, count)
+
+
+def drop_oldest(items: list[Any], max_tokens: int, count: Count) -> list[Any] | None:
+    """The newest items of ``items`` (kept in order) whose JSON fits ``max_tokens``."""
+    kept: list[Any] = []
+    for item in reversed(items):
+        candidate = [item, *kept]
+        if count(as_text(candidate)) > max_tokens:
+            break
+        kept = candidate
+    return kept or None
+
+
+def dedupe_items(items: list[Any]) -> tuple[list[Any], int]:
+    """``items`` without repeats (the first of each kept); and how many were removed."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = as_text(item)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(item)
+    return out, len(items) - len(out)

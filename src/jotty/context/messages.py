@@ -1,0 +1,71 @@
+"""Fitting a chat conversation (a list of messages) into a token budget with the guard.
+
+The system prompt counts as instructions, the last user message as the goal, tool messages as
+tool results, the rest as history. A dropped plain message leaves the conversation; a dropped tool
+message (or an assistant message with tool calls) keeps its place with a short marker, so tool
+calls and their results still pair up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jotty.context.guard import ContextBudgetError, SmartContextGuard, Window
+from jotty.context.parts import Part, PartKind
+from jotty.context.text import as_text
+
+CUT = "[cut to fit the context window]"
+
+
+def message_parts(messages: list[dict[str, Any]]) -> list[Part]:
+    """One part per message, named ``<index>:<role>``."""
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    parts = []
+    for i, message in enumerate(messages):
+        role = str(message.get("role"))
+        content = message.get("content")
+        text = content if isinstance(content, str) else "" if content is None else as_text(content)
+        if role in ("system", "developer"):
+            kind = PartKind.INSTRUCTIONS
+        elif i == last_user:
+            kind = PartKind.GOAL
+        elif role == "tool":
+            kind = PartKind.TOOL
+        else:
+            kind = PartKind.HISTORY
+        parts.append(Part(f"{i}:{role}", text, kind))
+    return parts
+
+
+def fit_messages(
+    messages: list[dict[str, Any]], budget: int, guard: SmartContextGuard | None = None
+) -> tuple[list[dict[str, Any]], Window]:
+    """``messages`` compressed to about ``budget`` tokens, and the guard's window (what it did).
+    ``ContextBudgetError`` when not even the last user message fits (a reply needs the question)."""
+    guard = guard if guard is not None else SmartContextGuard()
+    parts = message_parts(messages)
+    window = guard.assemble(parts, budget)
+    kept = {p.name: p.content for p in window.parts}
+    goals = [p.name for p in parts if p.kind is PartKind.GOAL]
+    if goals and goals[0] not in kept:
+        raise ContextBudgetError(
+            f"the last user message does not fit a context of {budget} tokens even when everything "
+            "else is cut: shorten it or use a model with a larger context"
+        )
+    out: list[dict[str, Any]] = []
+    for i, message in enumerate(messages):
+        name = f"{i}:{message.get('role')}"
+        if name in kept:
+            content = kept[name]
+            unchanged = content == message.get("content") or (content == "" and message.get("content") is None)
+            out.append(message if unchanged else {**message, "content": content})
+        elif message.get("role") == "tool" or message.get("tool_calls"):
+            out.append({**message, "content": CUT})
+        # a plain message that was dropped leaves the conversation
+    return out, window
+
+
+def tokens_of(messages: list[dict[str, Any]], guard: SmartContextGuard | None = None) -> int:
+    """The tokens of ``messages`` as the guard counts them."""
+    guard = guard if guard is not None else SmartContextGuard()
+    return sum(guard.count(p) for p in message_parts(messages))

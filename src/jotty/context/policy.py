@@ -1,0 +1,372 @@
+"""``ContextPolicy``: how a run builds each step's window at its level, through the guard.
+
+A run's *pool* holds everything a window could get: the policy's ``parts`` (memory, facts,
+documents, each with a category), its ``sources`` (loaded per step, by a query), the ``skills``,
+and, as the run goes, each finished step's output (history) and tool results. A level picks from
+the pool (see ``jotty.context.levels``); the pattern's own context data (the goal, a phase summary,
+a member's inbox) always stays. The guard then fits the window to its budget. An agent finds the
+picked parts in ``ctx.data["parts"]`` (name -> content) and, as text, in ``ctx.data["context"]``
+(what an ``LLMAgent`` adds to its prompt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from jotty.context.classify import RouteClassifier
+from jotty.context.guard import SmartContextGuard
+from jotty.context.levels import Level
+from jotty.context.parts import Part, PartKind, kind_of_key
+from jotty.context.prefetch import PREFETCH, PrefetchModel
+from jotty.context.skills import SkillRegistry
+from jotty.context.text import as_text
+from jotty.errors import JottyError, ValidationError
+from jotty.events import EventType
+
+PARTS_KEY = "parts"
+CONTEXT_KEY = "context"
+
+Loader = Callable[[str], Any]
+"""A source's loader: ``load(query)`` returns (or awaits to) the content for a step."""
+
+
+class ContextSourceError(JottyError):
+    """A source's loader failed while a window was built: the step fails (its strategy decides)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Content loaded per step (a memory recall, a file, a query): ``load(query)`` where the query
+    is the step's category and name. ``category`` scopes it at L3/L4; ``kind`` ranks it."""
+
+    name: str
+    load: Loader
+    kind: PartKind = PartKind.DATA
+    category: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValidationError(f"a Source needs a non-empty name, got {self.name!r}")
+        if not callable(self.load):
+            raise ValidationError(f"Source {self.name!r}: load must be a function query -> content")
+
+
+def registry_source(
+    registry: Any, name: str, *, category: str | None = None, limit: int = 20, kind: PartKind = PartKind.DATA
+) -> Source:
+    """A ``Source`` that reads the data registry's source ``name`` (``await registry.read(name,
+    limit)``; only registered locations, capped as the registry caps them)."""
+
+    async def load(query: str) -> Any:
+        result = await registry.read(name, limit)
+        return result.text if result.text is not None else {"columns": result.columns, "rows": result.rows}
+
+    return Source(name, load, kind, category)
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """What the policy knows of the call whose window it builds."""
+
+    path: str
+    name: str
+    role: str
+    agent: Any
+    category: str | None = None
+    skills: tuple[str, ...] = ()
+    level: Level | None = None
+
+
+class ContextPolicy:
+    """The pool and tools of a run's windows: ``parts`` (``Part``s with categories), ``sources``,
+    ``skills`` (a ``SkillRegistry``), the ``guard`` (default: a ``SmartContextGuard`` whose
+    budget is the step's ``TokenBudget.per_window``, else its model's context limit), the route
+    ``classifier`` and the ``prefetch`` model L4 learns in (default: one per process)."""
+
+    def __init__(
+        self,
+        *,
+        parts: Iterable[Part] = (),
+        sources: Iterable[Source] = (),
+        skills: SkillRegistry | None = None,
+        guard: SmartContextGuard | None = None,
+        classifier: RouteClassifier | None = None,
+        prefetch: PrefetchModel | None = None,
+    ) -> None:
+        self.parts = list(parts)
+        for part in self.parts:
+            if not isinstance(part, Part):
+                raise ValidationError(f"ContextPolicy parts must be Part objects, got {type(part).__name__}")
+        self.sources = {s.name: s for s in sources}
+        self.skills = skills if skills is not None else SkillRegistry()
+        self.guard = guard if guard is not None else SmartContextGuard()
+        self.classifier = classifier if classifier is not None else RouteClassifier()
+        self.prefetch = prefetch if prefetch is not None else PREFETCH
+        classify = self.classifier.classify
+        self._categories = {id(p): p.category or classify(p.name, as_text(p.content)[:400]) for p in self.parts}
+
+    def session(self, flow: str, level: Level | None, per_window: int | None) -> ContextSession:
+        """The state of one run under this policy."""
+        return ContextSession(self, flow, level, per_window)
+
+    def category_of(self, part: Part) -> str | None:
+        known = self._categories.get(id(part))
+        return known if known is not None else part.category
+
+
+@dataclass
+class _Sources:
+    parts: list[Part]
+    report: dict[str, Any] | None
+    names: list[str]
+    query: str
+
+
+@dataclass
+class _Loaded:
+    content: Any
+    prefetched: bool
+
+
+class ContextSession:
+    """One run's pool, windows and prefetches."""
+
+    def __init__(self, policy: ContextPolicy, flow: str, level: Level | None, per_window: int | None) -> None:
+        self.policy = policy
+        self.flow = flow
+        self.level = level
+        self.per_window = per_window
+        self.history: list[tuple[str, str | None, Any]] = []
+        """(step path, category, output) of each finished step, in order."""
+        self.tools: list[tuple[str, str | None, str]] = []
+        self._previous = ""
+        self._ahead: dict[str, asyncio.Task[Any]] = {}
+        self.hits = 0
+        self.misses = 0
+        self.prefetched = 0
+        self.run_id: str | None = None
+        """Set by the runner; a run learned live is not learned again from the store."""
+
+    # ---------------------------------------------------------------- the window
+
+    def category(self, call: StepCall, value: Any) -> str | None:
+        classify = self.policy.classifier.classify
+        agent = call.agent
+        return (
+            call.category
+            or classify(call.name)
+            or classify(f"{getattr(agent, 'name', '')} {getattr(agent, 'description', '')}", as_text(value)[:400])
+        )
+
+    async def window(self, call: StepCall, value: Any, data: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        """The call's ``ctx.data`` and the events to emit (``(type, payload)``)."""
+        level = call.level or self.level
+        budget = self._budget(call)
+        if level is None and budget is None:
+            return data, []  # no level and no budget known: the pattern's window as it is
+        category = self.category(call, value) if level is not None else None
+        parts = [Part(str(k), v, kind_of_key(str(k))) for k, v in data.items()]
+        if level is not None and level.scoped:
+            parts = [self._scoped(p, category) for p in parts]
+        pooled: list[Part] = []
+        events: list[Any] = []
+        loaded: _Sources | None = None
+        if level is not None:
+            pooled = self._pick(level, category, call)
+            loaded = await self._sources(level, category, call)
+            pooled += loaded.parts
+            if loaded.report is not None:
+                events.append((EventType.CONTEXT_PREFETCH, loaded.report))
+        window = await self.policy.guard.assemble_async(parts + pooled, budget)
+        out = {p.name: p.content for p in window.parts if p.name in data}
+        picked = [p for p in window.parts if p.name not in data]
+        if level is not None and loaded is not None:
+            out[PARTS_KEY] = {p.name: p.content for p in picked}
+            out[CONTEXT_KEY] = "\n\n".join(p.text() for p in picked)
+            shown = {
+                "level": str(level),
+                "category": category,
+                "tokens": window.tokens,
+                "parts": len(window.parts),
+                "sources": loaded.names,
+                "query": loaded.query,
+            }
+            events.append((EventType.CONTEXT_WINDOW, shown))
+        if window.compressed:
+            events.append((EventType.CONTEXT_COMPRESSED, window.event()))
+        return out, events
+
+    def _scoped(self, part: Part, category: str | None) -> Part:
+        """A pattern's own memory or tool results (a list, or the Conductor's recalled
+        ``{"items", "text", ...}``) without the items that belong to another category than the
+        step's; items of no category stay."""
+        content = part.content
+        if part.kind not in (PartKind.MEMORY, PartKind.TOOL):
+            return part
+        recalled = isinstance(content, dict) and isinstance(content.get("items"), list)
+        items = content["items"] if recalled else content
+        if not isinstance(items, list):
+            return part
+        classify = self.policy.classifier.classify
+        texts = [as_text(i.get("text", i) if isinstance(i, dict) else i) for i in items]
+        keep = [classify(t[:400]) in (None, category) for t in texts]
+        if all(keep):
+            return part
+        kept = [item for item, k in zip(items, keep, strict=True) if k]
+        if not recalled:
+            return Part(part.name, kept, part.kind)
+        gone = [t for t, k in zip(texts, keep, strict=True) if not k and t]
+        text = content.get("text")
+        if isinstance(text, str):
+            text = "\n".join(line for line in text.splitlines() if not any(g in line for g in gone)) if kept else ""
+        return Part(part.name, {**content, "items": kept, "text": text}, part.kind)
+
+    def _pick(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
+        policy = self.policy
+        picked: list[Part] = []
+        for part in policy.parts:
+            if not level.scoped or policy.category_of(part) == category:
+                picked.append(part)
+        for path, cat, output in self.history:
+            if not level.scoped or cat == category:
+                picked.append(Part(f"step:{path}", output, PartKind.HISTORY, category=cat))
+        for index, (path, cat, result) in enumerate(self.tools):
+            if not level.scoped or cat == category:
+                picked.append(Part(f"tool:{path}#{index}", result, PartKind.TOOL, category=cat))
+        picked += self._skills(level, category, call)
+        return picked
+
+    def _skills(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
+        registry = self.policy.skills
+        if not len(registry):
+            return []
+        if level is Level.L1:
+            return [Part(f"skill:{s.name}", s.instructions, PartKind.SKILL) for s in registry]
+        chosen = [registry.get(n) for n in call.skills]
+        chosen += [
+            s for s in registry if s.name not in call.skills and category and self._skill_category(s) == category
+        ]
+        parts = [Part(f"skill:{s.name}", s.instructions, PartKind.SKILL) for s in chosen]
+        if level is Level.L2:
+            names = {s.name for s in chosen}
+            others = [d for d in registry.descriptions() if d["name"] not in names]
+            if others:
+                parts.append(Part("skills", others, PartKind.SKILL))
+        return parts
+
+    def _skill_category(self, skill: Any) -> str | None:
+        return skill.category or self.policy.classifier.classify(skill.name, skill.description)
+
+    def _budget(self, call: StepCall) -> int | None:
+        """The window's budget: ``TokenBudget.per_window``, else the guard's own or the context
+        limit of the agent's model (an ``LLMAgent``'s ``config.model``)."""
+        if self.per_window is not None:
+            return self.per_window
+        config = getattr(call.agent, "config", None)
+        return self.policy.guard.budget_for(getattr(config, "model", None))
+
+    # ---------------------------------------------------------------- sources and L4
+
+    def _needed(self, level: Level, category: str | None) -> list[str]:
+        sources = self.policy.sources.values()
+        return [s.name for s in sources if not level.scoped or s.category == category]
+
+    async def _sources(self, level: Level, category: str | None, call: StepCall) -> _Sources:
+        names = self._needed(level, category)
+        query = f"{category or ''} {call.name}".strip()
+        parts = []
+        hits = 0
+        for name in names:
+            loaded = await self._load(call.path, name, query)
+            hits += loaded.prefetched
+            source = self.policy.sources[name]
+            parts.append(Part(f"source:{name}", loaded.content, source.kind, category=source.category))
+        report = None
+        if level is Level.L4:
+            self.hits += hits
+            self.misses += len(names) - hits
+            self._discard()  # predictions for other steps are wasted now
+            self._prefetch_after(call.path)
+            report = {"step": call.path, "needed": names, "hits": hits, "misses": len(names) - hits}
+        model = self.policy.prefetch
+        model.record(self.flow, self._previous, call.path, names, query)
+        if self.run_id is not None:
+            model.learned(self.run_id)
+        self._previous = call.path
+        return _Sources(parts, report, names, query)
+
+    async def _load(self, path: str, name: str, query: str) -> _Loaded:
+        task = self._ahead.pop(f"{path}\0{name}", None)
+        if task is not None:
+            try:
+                return _Loaded(await task, True)
+            except Exception:  # a failed prefetch is a miss: load again below
+                pass
+        try:
+            return _Loaded(await _call(self.policy.sources[name].load, query), False)
+        except Exception as exc:
+            raise ContextSourceError(
+                f"context source {name!r} could not be loaded for step {path!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _prefetch_after(self, path: str) -> None:
+        model = self.policy.prefetch
+        successor, needs = model.predict(self.flow, path)
+        if successor is None:
+            return
+        query = model.query(self.flow, successor)
+        for name in needs:
+            source = self.policy.sources.get(name)
+            if source is None:
+                continue
+            self._ahead[f"{successor}\0{name}"] = asyncio.ensure_future(_call(source.load, query))
+            self.prefetched += 1
+
+    # ---------------------------------------------------------------- after a call
+
+    def finished(self, call: StepCall, value: Any, output: Any, tool_results: list[str]) -> None:
+        """Add a finished call's output and tool results to the pool."""
+        if self.level is None and call.level is None:
+            return
+        category = self.category(call, value)
+        self.history.append((call.path, category, output))
+        self.tools.extend((call.path, category, r) for r in tool_results)
+
+    def start(self) -> None:
+        """At the start of a run: at L4, begin loading what the first step needed before."""
+        if self.level is Level.L4:
+            self._prefetch_after("")
+
+    def close(self) -> None:
+        self._discard()
+
+    def _discard(self) -> None:
+        """Drop the prefetches nobody took: running ones are cancelled, a failed one's error is
+        read (so asyncio does not log it as never retrieved)."""
+        for task in self._ahead.values():
+            if task.done():
+                if not task.cancelled():
+                    task.exception()
+            else:
+                task.cancel()
+        self._ahead.clear()
+
+    def stats(self) -> dict[str, Any]:
+        needed = self.hits + self.misses
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "prefetched": self.prefetched,
+            "hit_rate": self.hits / needed if needed else None,
+        }
+
+
+async def _call(load: Callable[[str], Any], query: str) -> Any:
+    result = load(query)
+    if inspect.isawaitable(result):
+        result = await result
+    return result

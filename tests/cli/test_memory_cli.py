@@ -1,0 +1,104 @@
+"""``jotty memory``: search, show, add, consolidate, stats, forget and export, as a user runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jotty.memory import Memory
+from jotty.orchestration import AgentConfig, Conductor
+
+from .checks import error, ok
+from .conftest import Jotty
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def real_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed command in a subprocess, piped (no terminal), 80 columns."""
+    env = {**os.environ, "COLUMNS": "80"}
+    env.pop("JOTTY_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "jotty", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def remembered_by_a_run(db: Path) -> None:
+    """A Conductor run remembers its outcome in the conductor scope, as in real use."""
+
+    def answer(value: str) -> str:
+        return "the Faro office closes at 17:00 on Fridays"
+
+    async def go() -> None:
+        with Conductor([AgentConfig("clerk", answer)], store=db) as conductor:
+            await conductor.run("when does the Faro office close on Fridays?")
+
+    asyncio.run(go())
+
+
+def test_the_real_cli_finds_what_a_run_remembered_and_reads_well_piped(db: Path) -> None:
+    remembered_by_a_run(db)
+    found = real_cli("memory", "search", "Faro office Fridays", "--db", str(db))
+    assert found.returncode == 0, found.stderr
+    assert "\x1b[" not in found.stdout  # piped: no colour codes
+    assert all(len(line) <= 80 for line in found.stdout.splitlines())
+    assert "Faro office" in found.stdout and "episodic" in found.stdout
+
+    hits = json.loads(real_cli("memory", "search", "Faro office", "--json", "--db", str(db)).stdout)
+    assert hits[0]["metadata"]["actor"] == "clerk" and hits[0]["level"] == "episodic"
+    shown = real_cli("memory", "show", hits[0]["id"], "--db", str(db))
+    assert shown.returncode == 0 and "Sources (1)" in shown.stdout and "clerk" in shown.stdout
+    assert all(len(line) <= 80 for line in shown.stdout.splitlines())
+
+    actor = json.loads(real_cli("memory", "stats", "--scope", "actor:clerk", "--json", "--db", str(db)).stdout)
+    assert actor["total"] == 1 and actor["levels"]["episodic"] == 1
+
+
+def test_add_search_consolidate_stats_export_and_forget(jotty: Jotty, db: Path, tmp_path: Path) -> None:
+    added = json.loads(ok(jotty("memory", "add", "Ada moved to Lisbon in May", "-m", '{"source": "chat"}', "--json")))
+    assert added["action"] == "stored" and added["id"].startswith("mem-")
+    again = ok(jotty("memory", "add", "Ada moved to Lisbon in May"))
+    assert again.startswith(f"reinforced {added['id']}")
+    for fact in ("Ada rented a flat in Lisbon", "Ada found a job in Lisbon", "Ada joined a Lisbon rowing club"):
+        ok(jotty("memory", "add", fact))
+    assert "Ada moved to Lisbon" in ok(jotty("memory", "search", "where does Ada live?"))
+
+    report = json.loads(ok(jotty("memory", "consolidate", "--json")))
+    assert report["lease"] and report["replayed"] == 4
+    assert "replayed" in ok(jotty("memory", "consolidate"))
+    stats = json.loads(ok(jotty("memory", "stats", "--json")))
+    assert stats["levels"]["episodic"] + stats["levels"]["semantic"] + stats["absorbed"] >= 4
+
+    out = tmp_path / "memories.jsonl"
+    assert "exported" in ok(jotty("memory", "export", "--output", str(out)))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    texts = {source["text"] for row in rows for source in row["sources"]}
+    assert "Ada moved to Lisbon in May" in texts and "Ada joined a Lisbon rowing club" in texts
+
+    gone = json.loads(ok(jotty("memory", "forget", added["id"], "--json")))
+    assert gone == {"scope": "conductor", "forgotten": 1}
+    assert error(jotty("memory", "show", added["id"])).startswith(f"error: no memory '{added['id']}'")
+
+
+def test_bad_input_is_a_clear_error_and_leaves_the_memory_intact(jotty: Jotty, db: Path) -> None:
+    ok(jotty("memory", "add", "the Porto depot opens at 8"))
+    before = json.loads(ok(jotty("memory", "stats", "--json")))
+    assert "--metadata must be a JSON object" in error(jotty("memory", "add", "x y z", "-m", "{bad"))
+    assert "text is empty" in error(jotty("memory", "add", "  "))
+    assert "k must be a whole number" in error(jotty("memory", "search", "depot", "-k", "0"))
+    assert "not a valid name" in error(jotty("memory", "stats", "--scope", "no spaces allowed"))
+    assert "level" in error(jotty("memory", "search", "depot", "--level", "dreams"))
+    assert "say what to forget" in error(jotty("memory", "forget"))
+    assert "add --yes" in error(jotty("memory", "forget", "--all"))
+    assert "no memory 'mem-nope'" in error(jotty("memory", "show", "mem-nope"))
+    assert json.loads(ok(jotty("memory", "stats", "--json"))) == before
+
+    async def count() -> int:
+        async with Memory(db, "conductor") as memory:
+            return (await memory.stats()).total
+
+    assert asyncio.run(count()) == 1
