@@ -1,34 +1,18 @@
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.support.git import git, make_repo
 
 from jotty.agents import CommandAgent, create_worktree, git_worktree, remove_worktree
 from jotty.errors import AgentError, ValidationError
 
 
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "repo"
-    path.mkdir()
-    git(path, "init", "-q", "-b", "main")
-    (path / "README.md").write_text("hello\n")
-    git(path, "add", "README.md")
-    git(path, "commit", "-q", "-m", "first")
-    return path
+    return make_repo(tmp_path / "repo")
 
 
 def worktree_paths(repo: Path) -> list[str]:

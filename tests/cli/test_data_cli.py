@@ -39,7 +39,8 @@ def test_scan_search_show_through_a_pipe_at_80_columns(tmp_path: Path) -> None:
     assert "6 sources registered" in out and "data/sales_2023.csv" in out and "csv" in out
     out = piped("data", "search", "daily temperature per city", "-k", "3", db=db)
     first = next(line for line in out.splitlines() if line.startswith(" data"))
-    assert first.startswith(" data/weather/daily_tem"), out  # the best hit first (a long name folds)
+    assert first.split()[0] == "data/weather/daily_temperatures.jsonl", out  # the best hit first, its name whole
+    assert first.split()[2:4] == ["JSON", "Lines"] and first.rstrip().endswith("…"), out  # cut, not folded
     out = piped("data", "show", "data/sales_2023.csv", "--rows", "2", db=db)
     for expected in ("order_id", "integer", "ordered_on", "date", "north", "first 2 rows (more not shown)", "ana"):
         assert expected in out, expected

@@ -86,3 +86,38 @@ def test_a_wide_terminal_keeps_every_column(demo: tuple[Path, str]) -> None:
         timeout=60,
     )
     assert "tokens" in done.stdout and "left out" not in done.stdout
+
+
+def test_the_new_commands_at_80_columns(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    outputs = {
+        "memory add": jotty(home, "memory", "add", "the Lisbon offsite budget is 4000 euros"),
+        "memory search": jotty(home, "memory", "search", "offsite budget"),
+        "memory stats": jotty(home, "memory", "stats"),
+        "memory consolidate": jotty(home, "memory", "consolidate"),
+        "data search": jotty(home, "data", "search", "sales"),
+        "supervise status": jotty(home, "supervise", "status"),
+        **{f"{name} --help": jotty(home, name, "--help") for name in ("compare", "dashboard", "supervise", "memory")},
+    }
+    for out in outputs.values():
+        check_narrow(out)
+    assert outputs["memory stats"].splitlines()[0] == "Memory conductor: 1 memory"  # the title is not folded
+    assert "offsite budget" in outputs["memory search"]
+
+
+def test_every_command_summary_is_one_paragraph_line() -> None:
+    """A summary (a help's first paragraph) written over two source lines shows as a broken line in
+    ``jotty --help``: every command's summary must be one line of source."""
+    import click
+    import typer
+
+    from jotty.cli.main import app
+
+    def walk(command: click.Command, path: str) -> list[str]:
+        summary = (command.help or "").strip().split("\n\n")[0]
+        broken = [path] if "\n" in summary else []
+        for name, sub in getattr(command, "commands", {}).items():
+            broken += walk(sub, f"{path} {name}")
+        return broken
+
+    assert walk(typer.main.get_command(app), "jotty") == []

@@ -10,6 +10,7 @@ from jotty.errors import ValidationError
 from jotty.memory import Memory
 from jotty.registry import DataRegistry
 from tests.runs.backends import Backend
+from tests.support.processes import spawn_module
 
 
 async def test_discover_by_words(registry: DataRegistry, data: Path) -> None:
@@ -79,19 +80,9 @@ async def test_a_stale_index_entry_is_ignored(registry: DataRegistry, store: str
 
 
 async def test_another_process_sees_the_same_registry(backend: Backend, data: Path) -> None:
-    import subprocess
-    import sys
-
-    from tests.registry.test_processes import ROOT
-
     async with DataRegistry(backend.store) as registry:
         await registry.scan(data)
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.registry.worker", "discover", backend.store, "temperature per city"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[0] == "data/weather/daily_temperatures.jsonl"
+    worker = spawn_module("tests.registry.worker", "discover", backend.store, "temperature per city")
+    stdout, stderr = worker.communicate(timeout=120)
+    assert worker.returncode == 0, stderr
+    assert stdout.split()[0] == "data/weather/daily_temperatures.jsonl"

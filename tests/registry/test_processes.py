@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,19 +14,13 @@ import pytest
 from jotty.registry import DataRegistry
 from tests.registry.worker import words
 from tests.runs.backends import Backend
+from tests.support.processes import spawn_module
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.registry.worker", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return spawn_module("tests.registry.worker", *args)
 
 
 def consistent(backend: Backend) -> None:

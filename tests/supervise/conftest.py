@@ -21,6 +21,7 @@ import yaml
 
 from jotty.queue import SQLiteTaskQueue
 from jotty.supervise import SupervisorConfig
+from tests.support.git import make_repo
 
 AGENTS = {
     # edits a file named after the task, commits it, prints a JSON verdict
@@ -53,20 +54,10 @@ echo printed
 }
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A git repository with one commit."""
-    path = tmp_path / "repo"
-    path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    (path / "README.md").write_text("hello\n")
-    _git(path, "add", ".")
-    _git(path, "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "init")
-    return path
+    return make_repo(tmp_path / "repo")
 
 
 @pytest.fixture
@@ -127,11 +118,6 @@ async def until(predicate: Callable[[], Awaitable[bool]] | Callable[[], bool], t
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.05)
-
-
-def git(repo: Path, *args: str) -> str:
-    """``git -C repo args`` (stdout)."""
-    return _git(repo, *args)
 
 
 def alive(pid: int) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from jotty.errors import AgentError, ValidationError
 from jotty.queue import SQLiteTaskQueue
 from jotty.supervise import Supervisor, SupervisorConfig, load_config
-from tests.supervise.conftest import git
+from tests.support.git import git
 
 
 async def _run_one(config: SupervisorConfig, queue: SQLiteTaskQueue, **task: Any) -> Any:
@@ -29,7 +29,7 @@ async def test_missing_agent_program(
     task = await _run_one(config({"coder": {"argv": ["no-such-agent-program", "{prompt}"]}}), queue)
     assert "agent program 'no-such-agent-program' was not found" in task.error_message
     assert git(repo, "branch", "--list", "jotty/*") == ""  # nothing was created
-    assert git(repo, "worktree", "list").count("\n") == 1
+    assert len(git(repo, "worktree", "list").splitlines()) == 1
 
 
 async def test_repository_that_is_not_git(

@@ -14,7 +14,8 @@ from typing import Any
 
 from jotty.queue import SQLiteTaskQueue
 from jotty.supervise import Supervisor, SupervisorConfig
-from tests.supervise.conftest import alive, git, starts, until
+from tests.supervise.conftest import alive, starts, until
+from tests.support.git import git
 
 
 def _sleepers(agents: dict[str, str], marks: Path, concurrency: int = 2) -> dict[str, Any]:
@@ -163,7 +164,7 @@ async def test_two_supervisor_processes_on_one_store_never_start_a_task_twice(
     owners = {h.actor for t in ids for h in await queue.get_history(t) if h.to_status == "in_progress"}
     assert len(owners) == 2, outs  # both supervisors took part
     assert all(p.returncode == 0 for p in processes)
-    assert git(cfg.repo, "worktree", "list").count("\n") == 1  # every worktree was removed
+    assert len(git(cfg.repo, "worktree", "list").splitlines()) == 1  # every worktree was removed
 
 
 async def test_an_agent_whose_lease_was_reaped_is_stopped_before_its_task_runs_again(

@@ -10,7 +10,8 @@ import pytest
 
 from jotty.queue import SQLiteTaskQueue
 from jotty.supervise import Supervisor, SupervisorConfig
-from tests.supervise.conftest import alive, git, max_overlap, starts
+from tests.supervise.conftest import alive, max_overlap, starts
+from tests.support.git import git
 
 
 async def test_per_type_concurrency_holds_under_load(

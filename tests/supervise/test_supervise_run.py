@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jotty.queue import SQLiteTaskQueue
 from jotty.supervise import Supervisor, SupervisorConfig
-from tests.supervise.conftest import git
+from tests.support.git import git
 
 
 async def test_agent_commits_on_its_branch_and_result_is_recorded(

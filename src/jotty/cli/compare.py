@@ -30,8 +30,9 @@ def compare(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Run a flow at each context level (in memory, one after another) and show the token shapes side
-    by side, with whether each level's output agrees with the first level's."""
+    """Run a flow at each context level and show the token shapes side by side.
+
+    The levels run in memory, one after another; each output is checked against the first level's."""
     with friendly_errors():
         chosen = parse_levels(levels)
         definition = load_definition(flow_file)

@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import DbOption, console, err_console, run, text
+from jotty.cli.console import Col, DbOption, console, err_console, fit_table, run, text
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.registry import DataRegistry, Source
@@ -60,18 +60,23 @@ def _rows(source: Source) -> str:
     return "-" if rows is None else f"{rows:,}"
 
 
+SOURCE_COLUMNS = (
+    Col("name"),  # a name is what `jotty data show` takes: never cut
+    Col("kind", drop=3),
+    Col("format", drop=4),
+    Col("rows", "right", drop=2),
+    Col("cols", "right", drop=5),
+    Col("size", "right", drop=1),
+)
+HIT_COLUMNS = (Col("name"), Col("score", "right"), Col("description", shrink=True, min_width=16, drop=1))
+
+
 def _sources_table(title: str, sources: list[Source]) -> Table:
-    out = _table(title, "name", "kind", "format", "rows", "cols", "size")
-    for source in sources:
-        out.add_row(
-            text(source.name),
-            text(source.kind),
-            text(source.format),
-            _rows(source),
-            str(len(source.columns)),
-            _size(source.size),
-        )
-    return out
+    rows = [
+        (source.name, source.kind, source.format, _rows(source), str(len(source.columns)), _size(source.size))
+        for source in sources
+    ]
+    return fit_table(SOURCE_COLUMNS, rows, title=title)
 
 
 @data_app.command("scan")
@@ -166,12 +171,8 @@ def search(
     if not hits:
         console.print(text("no data source matches"))
         return
-    out = _table(f"{len(hits)} sources", "name", "kind", "score", "description")
-    for hit in hits:
-        out.add_row(
-            text(hit.source.name), text(hit.source.kind), f"{hit.score:.2f}", text(hit.source.description[:160])
-        )
-    console.print(out)
+    rows = [(hit.source.name, f"{hit.score:.2f}", " ".join(hit.source.description.split())) for hit in hits]
+    console.print(fit_table(HIT_COLUMNS, rows, title=f"{len(hits)} sources"))
 
 
 @data_app.command("show")

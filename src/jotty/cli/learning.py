@@ -82,8 +82,10 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Print the learning table: per actor and category, runs, success rate, predicted success,
-    mean reward, tokens and seconds, and the learned value of starting with the actor (Q start)."""
+    """Print the learning table: per actor and category, how each has done.
+
+    Runs, success rate, predicted success, mean reward, tokens, seconds, and Q start (the learned value of starting).
+    """
     from jotty.learning import learning_table, open_store
 
     with friendly_errors():

@@ -38,7 +38,10 @@ def _memory(db: str | None, scope: str) -> Memory:
 
 
 def _table(title: str, *columns: str) -> Table:
-    return Table(*columns, title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    """A table whose title stays on one line however narrow its columns are."""
+    return Table(
+        *columns, title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, min_width=min(len(title), 80)
+    )
 
 
 def _json(value: Any) -> None:
@@ -193,7 +196,8 @@ def stats(scope: ScopeOption = "conductor", db: DbOption = None, as_json: JsonOp
     if as_json:
         _json(found.to_dict())
         return
-    table = _table(f"Memory {scope}: {found.total} memories", "level", "count")
+    noun = "memory" if found.total == 1 else "memories"
+    table = _table(f"Memory {scope}: {found.total} {noun}", "level", "count")
     for name, count in found.levels.items():
         table.add_row(name, str(count))
     table.add_row("absorbed", str(found.absorbed))

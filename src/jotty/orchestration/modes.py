@@ -92,19 +92,30 @@ class ExecutionMode:
     # ------------------------------------------------------------------ now
 
     async def execute(
-        self, goal: str, context: Mapping[str, Any] | None = None, max_iterations: int = 100
+        self,
+        goal: str,
+        context: Mapping[str, Any] | None = None,
+        max_iterations: int = 100,
+        *,
+        run_id: str | None = None,
     ) -> ConductorResult:
-        """Run ``goal`` now and return its result (with its ``learning`` report)."""
+        """Run ``goal`` now and return its result (with its ``learning`` report); the ``run_id`` of a
+        recorded run resumes it (``Conductor.run``)."""
         self._need_sync("execute(goal)")
-        return await self.conductor.run(goal, self._context(context), max_iterations)
+        return await self.conductor.run(goal, self._context(context), max_iterations, run_id=run_id)
 
     def execute_stream(
-        self, goal: str, context: Mapping[str, Any] | None = None, max_iterations: int = 100
+        self,
+        goal: str,
+        context: Mapping[str, Any] | None = None,
+        max_iterations: int = 100,
+        *,
+        run_id: str | None = None,
     ) -> ConductorStream | ChatStream:
         """Run ``goal`` now, yielding its events (chat events in chat style, raw event dicts in
-        workflow style); the stream's ``.result`` is then the run's result."""
+        workflow style); the stream's ``.result`` is then the run's result. ``run_id`` as in ``execute``."""
         self._need_sync("execute_stream(goal)")
-        stream = self.conductor.run_stream(goal, self._context(context), max_iterations)
+        stream = self.conductor.run_stream(goal, self._context(context), max_iterations, run_id=run_id)
         return ChatStream(stream) if self.style == "chat" else stream
 
     def stream(self, goal: str, history: History | None = None) -> ConductorStream | ChatStream:
