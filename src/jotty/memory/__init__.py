@@ -8,6 +8,7 @@ memory. It lives in the store: the SQLite file by default, PostgreSQL with a URL
 """
 
 from jotty.memory.embedders import Embedder, OpenAIEmbedder, WordLlamaEmbedder, default_embedder
+from jotty.memory.embedders_minilm import MiniLMEmbedder
 from jotty.memory.memory import Memory
 from jotty.memory.ranking import Weights
 from jotty.memory.records import (
@@ -29,6 +30,7 @@ __all__ = [
     "Memory",
     "MemoryHit",
     "MemoryStats",
+    "MiniLMEmbedder",
     "OpenAIEmbedder",
     "RememberOutcome",
     "Weights",

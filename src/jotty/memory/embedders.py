@@ -4,6 +4,8 @@
   weights ship inside the ``wordllama`` wheel, loaded from the package folder with downloads
   disabled, so nothing is fetched at run time. ~20,000 texts/s on one core.
 - ``OpenAIEmbedder``: any OpenAI-compatible ``/v1/embeddings`` endpoint (the ``jotty[llm]`` extra).
+- ``MiniLMEmbedder`` (``jotty.memory.embedders_minilm``, the ``jotty[memory-minilm]`` extra):
+  all-MiniLM-L6-v2 on PyTorch, better on paraphrases, far slower (opt-in).
 - Anything with ``name``, ``dimension`` and ``embed(texts) -> vectors``.
 
 Without an embedder (``Memory(embedder=False)``, or the extra not installed) memory is lexical only.
