@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,8 +38,8 @@ def _translate(exc: sqlite3.DatabaseError, path: str) -> Exception:
         )
     if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
         return StoreError(
-            f"the database {path} stayed locked for {BUSY_TIMEOUT_MS // 1000} s ({exc}): another "
-            "process holds a long write transaction; find and stop it."
+            f"the database {path} is locked ({exc}; Jotty waits up to {BUSY_TIMEOUT_MS // 1000} s): "
+            "another process holds a long write transaction; find and stop it."
         )
     return exc
 
@@ -58,14 +59,27 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
             conn.close()
             raise
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL. Processes opening one new file at once can deadlock on the switch
+    (each holds a shared lock and wants the exclusive one): SQLite then fails one of them at once,
+    without waiting, so it waits here and tries again; by then the other has made the switch."""
+    started = time.monotonic()
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # a file that cannot use WAL keeps its mode
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() - started > BUSY_TIMEOUT_MS / 1000:
+                raise
+        time.sleep(0.005)
 
 
 @contextlib.contextmanager
