@@ -34,7 +34,6 @@ bench: $(STAMP) services
 	$(PY) -m bench.learning
 	$(PY) -m bench.registry
 	$(PY) -m bench.distributed
-	-$(PY) -m pip install -q -e '.[quality]'
 	$(PY) -m bench.memory
 	$(PY) -m bench.recording
 	$(PY) -m bench.dashboard
