@@ -43,7 +43,7 @@ async def test_bad_text(memory: Memory, text: Any, fix: str) -> None:
         (lambda m: m.recall("q", k=0), "k must be a whole number"),
         (lambda m: m.recall("q", k="3"), "k must be a whole number"),
         (lambda m: m.recall("q", level="dreams"), "unknown level 'dreams'"),
-        (lambda m: m.recall(""), "empty"),
+        (lambda m: m.recall(""), "query is empty: give it some text"),
         (lambda m: m.forget(), "everything=True"),
         (lambda m: m.forget(3), "memory id"),
         (lambda m: m.get(None), "memory id"),

@@ -24,11 +24,11 @@ _SCOPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$")
 def check_text(text: object, where: str = "text") -> str:
     """A non-empty str within ``MAX_TEXT`` characters."""
     if isinstance(text, bytes | bytearray | memoryview):
-        raise ValidationError(f"{where} is bytes: decode it first (text.decode('utf-8')) and remember the str")
+        raise ValidationError(f"{where} is bytes: decode it first (text.decode('utf-8')) and pass the str")
     if not isinstance(text, str):
         raise ValidationError(f"{where} must be a str, got {type(text).__name__}: convert it to text first")
     if not text.strip():
-        raise ValidationError(f"{where} is empty: give the text to remember")
+        raise ValidationError(f"{where} is empty: give it some text")
     if len(text) > MAX_TEXT:
         raise ValidationError(
             f"{where} has {len(text)} characters, more than the limit of {MAX_TEXT}: split it into smaller "
