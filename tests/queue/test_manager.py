@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
-from jotty.queue import MemoryTaskQueue, Task, TaskQueueManager, TaskStatus
+from jotty.queue import MemoryTaskQueue, SQLiteTaskQueue, Task, TaskQueueManager, TaskStatus
 
 
 async def test_an_idle_worker_recovers_an_expired_lease_when_it_is_due() -> None:
@@ -54,3 +55,31 @@ async def test_a_due_task_this_worker_cannot_claim_does_not_make_it_spin() -> No
     await manager.stop()
     await runner
     assert queue.asked <= 15, queue.asked  # about one look per poll interval, not one per millisecond
+
+
+class BatchCountingQueue(SQLiteTaskQueue):
+    """A real SQLite queue that records the size of every completion batch."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.batches: list[int] = []
+
+    async def complete_many(self, items: Any) -> list[bool]:
+        items = list(items)
+        self.batches.append(len(items))
+        return await super().complete_many(items)
+
+
+async def test_tasks_finishing_together_are_completed_in_one_transaction(tmp_path: Path) -> None:
+    queue = BatchCountingQueue(tmp_path / "batch.db")
+    await queue.enqueue_many([Task(title=f"task {i}") for i in range(400)])
+
+    async def handle(task: Task) -> None:
+        return None
+
+    stats = await TaskQueueManager(handle, queue, max_concurrent=32).run(burst=True)
+    assert stats.completed == 400 and sum(queue.batches) == 400
+    # Single completions run inline on SQLite, so a flush that did not yield first took one task
+    # at a time (400 transactions); the handlers of one claim finish together and share one.
+    assert len(queue.batches) <= 400 / 8, queue.batches
+    await queue.close()

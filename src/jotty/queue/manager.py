@@ -187,6 +187,7 @@ class TaskQueueManager:
     async def _flush(self) -> None:
         """Complete every finished task in one transaction (finishing tasks batch up meanwhile)."""
         async with self._flush_lock:
+            await asyncio.sleep(0)  # the handlers finishing in this turn of the loop join the batch
             while self._done:
                 batch, self._done = self._done, []
                 results = await self.queue.complete_many(batch)
