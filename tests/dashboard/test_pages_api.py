@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from jotty.agents import FunctionAgent
+from jotty.dashboard.queue_view import first_history_id
+from jotty.dashboard.reader import SQLiteReader
 from jotty.memory import Memory
 from jotty.orchestration import AgentConfig, Conductor
 from jotty.queue import TaskStatus
@@ -79,3 +86,46 @@ async def test_memory_page_search_and_consolidations(store: str) -> None:
         assert any(lv["scope"] == "notes" for lv in page["levels"])
         assert all(c["level"] == "semantic" for c in page["consolidations"])
         assert client.get('/api/memory?q="unbalanced').status_code == 200  # never an FTS syntax error
+
+
+async def test_throughput_counts_exactly_the_finished_tasks_of_each_hour(tmp_path: Path) -> None:
+    path = tmp_path / "spread.db"
+    queue = open_queue(str(path))
+    try:
+        for i in range(60):
+            task_id = await queue.create_task(f"task {i}", status="pending")
+            await queue.update_status(task_id, TaskStatus.COMPLETED if i % 3 else TaskStatus.FAILED)
+    finally:
+        await queue.close()
+    # Spread the history over the last 40 hours, oldest first as ids grow, with gaps in the ids.
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with sqlite3.connect(path) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM jotty_task_history ORDER BY id")]
+        for position, row_id in enumerate(ids):
+            at = now - timedelta(hours=40) + timedelta(hours=40) * position / len(ids)
+            conn.execute("UPDATE jotty_task_history SET at = ? WHERE id = ?", (at.isoformat(" "), row_id))
+        conn.execute("DELETE FROM jotty_task_history WHERE id % 7 = 0")
+        start = (now - timedelta(hours=23)).replace(minute=0, second=0, microsecond=0).isoformat(" ")
+        expected = Counter(
+            (at[:13], status)
+            for status, at in conn.execute(
+                "SELECT to_status, at FROM jotty_task_history WHERE at >= ? AND to_status IN ('completed', 'failed')",
+                (start,),
+            )
+        )
+    with client_for(str(path)) as client:
+        hours = client.get("/api/queue").json()["throughput"]
+    got = Counter()
+    for hour in hours:
+        got[(hour["hour"][:13], "completed")] += hour["completed"]
+        got[(hour["hour"][:13], "failed")] += hour["failed"]
+    assert +got == expected and sum(expected.values()) > 20
+    reader = SQLiteReader(path)
+    try:
+        first = await first_history_id(reader, start)
+    finally:
+        await reader.close()
+    with sqlite3.connect(path) as conn:
+        before = conn.execute("SELECT MAX(at) FROM jotty_task_history WHERE id < ?", (first,)).fetchone()[0]
+        after = conn.execute("SELECT MIN(at) FROM jotty_task_history WHERE id >= ?", (first,)).fetchone()[0]
+    assert before < start <= after  # the search lands on the boundary, not merely somewhere before it

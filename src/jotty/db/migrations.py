@@ -1,8 +1,8 @@
 """Versioned schema migrations, kept as ``.sql`` files under ``db/migrations/<backend>/``.
 
 A file ``0003_runs.sql`` is version 3. Each version runs once, inside one transaction together with
-its row in ``jotty_schema_migrations``, so a store is never half-migrated. Jotty only adds: tables,
-indexes and columns. ``ALTER TABLE ... ADD COLUMN`` of a column that already exists is skipped, so
+its row in ``jotty_schema_migrations``, so a store is never half-migrated. Jotty only adds tables,
+indexes and columns, and drops nothing but an index of its own. ``ALTER TABLE ... ADD COLUMN`` of a column that already exists is skipped, so
 a database that already has some of Jotty's columns opens cleanly.
 """
 

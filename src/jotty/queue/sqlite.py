@@ -129,8 +129,8 @@ class SQLiteTaskQueue(TaskQueue):
 
     # ------------------------------------------------------------------ shared SQL steps
 
-    def _log(self, entries: list[tuple[str, str | None, str, str | None, str | None]]) -> None:
-        at = utc_stamp()
+    def _log(self, entries: list[tuple[str, str | None, str, str | None, str | None]], at: str | None = None) -> None:
+        at = at or utc_stamp()
         if len(entries) == 1:
             self._conn.execute(_HISTORY, (*entries[0], at))
         else:
@@ -324,7 +324,7 @@ class SQLiteTaskQueue(TaskQueue):
                 [worker, now + lease, pid, HOSTNAME, stamp, stamp, now, *params, n],
             ).fetchall()
             if rows:
-                self._log([(r["task_id"], "pending", "in_progress", worker, "claimed") for r in rows])
+                self._log([(r["task_id"], "pending", "in_progress", worker, "claimed") for r in rows], stamp)
                 for parent in {r["parent_id"] for r in rows if r["parent_id"] is not None}:
                     self._roll_up(parent)
         return rows
@@ -371,7 +371,7 @@ class SQLiteTaskQueue(TaskQueue):
                     [stamp, stamp, *values],
                 ).fetchall()
                 if rows:
-                    self._log([(r[0], "in_progress", "completed", self.worker_id, "completed") for r in rows])
+                    self._log([(r[0], "in_progress", "completed", self.worker_id, "completed") for r in rows], stamp)
                     for parent in {r[1] for r in rows if r[1] is not None}:
                         self._roll_up(parent)
                 done.update(r[0] for r in rows)
@@ -450,6 +450,7 @@ class SQLiteTaskQueue(TaskQueue):
     # ------------------------------------------------------------------ unfenced updates
 
     def _transition_sync(self, task_id: str, status: TaskStatus, updates: dict[str, Any], reason: str | None) -> bool:
+        stamp = utc_stamp()
         values = stored_updates(updates)
         values["status"] = str(status)
         given_start = values.pop("started_at", _UNSET) if status == TaskStatus.IN_PROGRESS else _UNSET
@@ -458,12 +459,12 @@ class SQLiteTaskQueue(TaskQueue):
         if status == TaskStatus.IN_PROGRESS:  # started now, unless it was running already (the old row)
             running = "started_at" if given_start is _UNSET else "?"
             sets.append(f"started_at = CASE WHEN status = 'in_progress' THEN {running} ELSE ? END")
-            params += [utc_stamp()] if given_start is _UNSET else [given_start, utc_stamp()]
+            params += [stamp] if given_start is _UNSET else [given_start, stamp]
         with self._tx():
             # The history row first: it reads the status before the change (nothing when unchanged).
             logged = self._conn.execute(
                 f"{_HISTORY_FROM_ROW} WHERE task_id = ? AND status IS NOT ?",
-                (str(status), self.worker_id, reason, utc_stamp(), task_id, str(status)),
+                (str(status), self.worker_id, reason, stamp, task_id, str(status)),
             ).rowcount
             row = self._conn.execute(
                 f"UPDATE tasks SET {', '.join(sets)} WHERE task_id = ? RETURNING parent_id", [*params, task_id]

@@ -51,9 +51,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_second: tuple[int, str] = (0, "")  # the last whole second utc_stamp formatted, and its text
+
+
 def utc_stamp() -> str:
-    """The current time as the store keeps times (``format_time(utcnow())``, faster)."""
-    return datetime.now(UTC).isoformat(" ", "microseconds")[:26]
+    """The current time as the store keeps times (``format_time(utcnow())``, faster: the text of
+    the current second is formatted once per second)."""
+    global _second
+    now = time.time()
+    whole = int(now)
+    second, text = _second
+    if whole != second:
+        text = time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(whole))
+        _second = (whole, text)
+    return f"{text}{int((now - whole) * 1_000_000):06d}"
 
 
 def format_time(value: datetime | None) -> str | None:
