@@ -655,3 +655,37 @@ async def test_next_due_reports_backoff_and_leases(queue: TaskQueue) -> None:
     task = await queue.claim(lease_seconds=100)
     due = await queue.next_due()
     assert due is not None and task is not None and due == pytest.approx(task.lease_expires_at)
+
+
+# ---------------------------------------------------------------------- cancelling
+
+
+async def test_a_cancel_during_a_queue_call_is_never_lost(make_queue: MakeQueue) -> None:
+    """A task cancelled while a queue call is in flight ends cancelled, wherever in the call the
+    cancel lands (the first connection included): a worker that stops its helpers must not find one
+    still running. redis-py's ``asyncio.wait_for`` on Python 3.11 returns the reply instead of
+    raising when the cancel lands as the command's write completes."""
+    await pending(await make_queue())
+    calls: dict[str, Callable[[TaskQueue], Awaitable[Any]]] = {
+        "next_due": lambda q: q.next_due(),
+        "reap_expired": lambda q: q.reap_expired(),
+        "claim_many": lambda q: q.claim_many(1, {"agent_type": "nobody"}),
+        "get_stats": lambda q: q.get_stats(),
+    }
+    lost = []
+    for name, call in calls.items():
+        warm = await make_queue()
+        await call(warm)
+        for turns in range(30):  # cancel after 0, 1, 2, ... event-loop turns: every moment of the call
+            fresh = [(await make_queue(), "new")] if name == "next_due" else []  # cancelled while connecting
+            for queue, state in [(warm, "open"), *fresh]:
+                running = asyncio.create_task(call(queue))
+                for _ in range(turns):
+                    await asyncio.sleep(0)
+                if running.cancel():  # False: the call had already returned
+                    await asyncio.wait([running])
+                    if not running.cancelled():
+                        lost.append((name, state, turns))
+                if state == "new":
+                    await queue.close()
+    assert lost == []

@@ -83,3 +83,37 @@ async def test_tasks_finishing_together_are_completed_in_one_transaction(tmp_pat
     # at a time (400 transactions); the handlers of one claim finish together and share one.
     assert len(queue.batches) <= 400 / 8, queue.batches
     await queue.close()
+
+
+class SwallowingQueue(MemoryTaskQueue):
+    """A real MemoryTaskQueue whose reaping, like a redis-py command under ``asyncio.wait_for`` on
+    Python 3.11, returns normally when it is cancelled as its reply arrives."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.reaping = asyncio.Event()
+        self.swallowed = 0
+
+    async def reap_expired(self) -> int:
+        self.reaping.set()
+        try:
+            await asyncio.sleep(0.5)  # the round trip in flight
+        except asyncio.CancelledError:
+            self.swallowed += 1
+        return await super().reap_expired()
+
+
+async def test_a_burst_ends_when_a_helper_swallows_its_cancel() -> None:
+    queue = SwallowingQueue()
+    await queue.enqueue(Task(title="only"))
+    done: list[str] = []
+
+    async def handle(task: Task) -> None:
+        await queue.reaping.wait()  # the burst ends while the reaper is mid-call
+        done.append(task.task_id)
+
+    manager = TaskQueueManager(handle, queue, max_concurrent=2, poll_interval=0.05)  # next reap in 15 s
+    runner = asyncio.create_task(manager.run(burst=True))
+    finished, _ = await asyncio.wait([runner], timeout=5)
+    assert finished, "the worker waited for a reaper that ignored its cancel"
+    assert queue.swallowed >= 1 and len(done) == 1 and runner.result().completed == 1

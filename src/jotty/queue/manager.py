@@ -127,11 +127,7 @@ class TaskQueueManager:
                 await self._idle(limit > 0)
             await self._drain()
         finally:
-            for helper in helpers:
-                helper.cancel()
-            for helper in helpers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await helper
+            await _stop(helpers)
             await self._flush()
         return self.stats
 
@@ -270,6 +266,19 @@ class TaskQueueManager:
             except Exception:  # the reaper must outlive a passing store error
                 log.exception("reaping expired leases failed; will retry")
             await asyncio.sleep(interval)
+
+
+async def _stop(helpers: list[asyncio.Task[None]]) -> None:
+    """Cancel helper tasks and wait until they end, cancelling again any that swallowed the cancel
+    (a store client can: redis-py under ``asyncio.wait_for`` on Python 3.11). Raises what a helper
+    raised, other than its cancellation."""
+    for helper in helpers:
+        while not helper.done():
+            helper.cancel()
+            await asyncio.wait([helper], timeout=0.5)
+    for helper in helpers:
+        if not helper.cancelled():
+            helper.result()
 
 
 def _as_callable(handler: Handler | TaskHandler) -> Callable[[Task], Awaitable[Any]]:

@@ -129,6 +129,26 @@ def parse_url(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), prefix
 
 
+def _cancel_requests() -> int:
+    """How many cancellations of the running task are pending (``Task.cancelling()``)."""
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+def _raise_swallowed_cancel(before: int) -> None:
+    """Raise the cancellation of the running task that arrived during a Redis round trip and did not
+    come out of it.
+
+    On Python 3.11 redis-py writes each command under ``asyncio.wait_for``, which returns the result
+    instead of raising ``CancelledError`` when the cancel lands in the loop turn where the write
+    completes (CPython gh-86296; fixed in 3.12). A worker then never sees its stop: a manager that
+    cancels its reaper at the end of a burst waited for it forever. A cancel that a timeout turned
+    into ``TimeoutError`` is uncounted again (``Task.uncancel``), so it is not raised here.
+    """
+    if _cancel_requests() > before:
+        raise asyncio.CancelledError
+
+
 def _redact(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
@@ -233,31 +253,40 @@ class RedisTaskQueue(TaskQueue):
             )
 
     async def _script(self, name: str, args: list[Any]) -> Any:
+        cancels = _cancel_requests()
         await self._ready()
         try:
-            return await self._scripts[name](keys=[], args=[self.prefix, format_time(utcnow()), *args])
+            result = await self._scripts[name](keys=[], args=[self.prefix, format_time(utcnow()), *args])
         except _CONNECTION_ERRORS as exc:
             raise self._unavailable(exc) from exc
+        _raise_swallowed_cancel(cancels)
+        return result
 
     async def _call(self, command: str, *args: Any) -> Any:
+        cancels = _cancel_requests()
         client = await self._ready()
         try:
-            return await client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+            result = await client.execute_command(command, *args)  # type: ignore[no-untyped-call]
         except _CONNECTION_ERRORS as exc:
             raise self._unavailable(exc) from exc
+        _raise_swallowed_cancel(cancels)
+        return result
 
     async def _pipelined(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         """Several commands in one round trip (not a transaction); their replies in order."""
         if not commands:
             return []
+        cancels = _cancel_requests()
         client = await self._ready()
         try:
             async with client.pipeline(transaction=False) as pipe:
                 for command in commands:
                     pipe.execute_command(*command)
-                return list(await pipe.execute())
+                replies = list(await pipe.execute())
         except _CONNECTION_ERRORS as exc:
             raise self._unavailable(exc) from exc
+        _raise_swallowed_cancel(cancels)
+        return replies
 
     def _key(self, *parts: str) -> str:
         return self.prefix + "".join(parts)
