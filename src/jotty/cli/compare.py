@@ -37,7 +37,7 @@ def compare(
         chosen = parse_levels(levels)
         definition = load_definition(flow_file)
         value = flow_input(definition, input, input_file)
-        comparison = asyncio.run(compare_levels(definition.flow, value, chosen))
+        comparison = asyncio.run(compare_levels(definition.flow, value, chosen, policy=definition.policy))
     if json_output:
         typer.echo(json.dumps(comparison.to_dict(), indent=2, default=repr, ensure_ascii=False))
     else:

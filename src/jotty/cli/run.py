@@ -17,6 +17,7 @@ from rich.text import Text
 
 from jotty.cli.console import console, err_console, fail, friendly_errors
 from jotty.cli.live import StepTree, output_text, report, shape_table, steps_table, summary
+from jotty.context.levels import check_level
 from jotty.db import resolve_store
 from jotty.errors import ValidationError
 from jotty.events import EventSink
@@ -42,6 +43,8 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No live step t
 FLOW_FILE_KEY = "flow_file"
 """Where a run started by ``jotty run`` keeps its definition file (in the run's metadata)."""
 FLOW_DIGEST_KEY = "flow_digest"
+LEVEL_KEY = "context_level"
+"""The context level a run started by ``jotty run`` was given (in the run's metadata): a resume keeps it."""
 
 _live_console = Console(stderr=True, highlight=False)
 """The live view's console (stderr; lines wrap, so the view redraws cleanly in a narrow terminal)."""
@@ -60,6 +63,10 @@ def run(
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="The run's id; an existing run with this id is resumed.")
     ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option("--level", "-l", help="Context level L1-L4 (default: the definition's 'level:', if any)."),
+    ] = None,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -71,12 +78,18 @@ def run(
         definition = load_definition(flow_file)
         value = flow_input(definition, input, input_file)
         run_id = run_id or new_run_id()
-        metadata = {FLOW_FILE_KEY: str(definition.path), FLOW_DIGEST_KEY: definition.digest}
+        chosen = check_level(level, "--level") or definition.level
+        metadata: dict[str, Any] = {FLOW_FILE_KEY: str(definition.path), FLOW_DIGEST_KEY: definition.digest}
+        if chosen is not None:
+            metadata[LEVEL_KEY] = str(chosen)
         flow = definition.flow
         durable = resolve_store(store).target  # the default store too: every CLI run is resumable
 
         def start(sink: EventSink | None) -> Coroutine[Any, Any, RunResult]:
-            return flow.run(value, store=durable, run_id=run_id, sink=sink, metadata=metadata)
+            return flow.run(
+                value, store=durable, run_id=run_id, sink=sink, metadata=metadata, level=chosen,
+                policy=definition.policy(),
+            )  # fmt: skip
 
         result = execute(start, run_id=run_id, store=store, quiet=quiet)
     finish(result, store=store, json_output=json_output)

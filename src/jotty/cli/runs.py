@@ -29,6 +29,7 @@ from jotty.cli.live import (
 from jotty.cli.run import (
     FLOW_DIGEST_KEY,
     FLOW_FILE_KEY,
+    LEVEL_KEY,
     JsonOption,
     QuietOption,
     StoreOption,
@@ -36,6 +37,7 @@ from jotty.cli.run import (
     finish,
 )
 from jotty.context import ContextWindow
+from jotty.db import resolve_store
 from jotty.errors import ValidationError
 from jotty.events import EventSink
 from jotty.orchestration.recording import METADATA_KEY as CONDUCTOR_KEY
@@ -48,7 +50,6 @@ from jotty.runs import (
     get_events,
     get_run,
     list_runs,
-    resume,
     using_store,
 )
 from jotty.spec import load_definition
@@ -173,9 +174,13 @@ def resume_command(
         if record.finished:
             err_console.print(f"run {run_id} has finished already ({record.status}): its stored result", markup=False)
         target = definition.flow
+        level = record.metadata.get(LEVEL_KEY)  # the level the run started at, whatever the file says now
+        durable = resolve_store(store).target
 
         def start(sink: EventSink | None) -> Coroutine[Any, Any, RunResult]:
-            return resume(run_id, target, store=store, sink=sink)
+            return target.run(
+                record.input, store=durable, run_id=run_id, sink=sink, level=level, policy=definition.policy()
+            )
 
         result = execute(start, run_id=run_id, store=store, quiet=quiet)
     finish(result, store=store, json_output=json_output)

@@ -229,7 +229,7 @@ class ContextSession:
         policy = self.policy
         picked: list[Part] = []
         for part in policy.parts:
-            if not level.scoped or policy.category_of(part) == category:
+            if not level.scoped or part.pinned or policy.category_of(part) == category:  # pinned: every window
                 picked.append(part)
         for path, cat, output in self.history:
             if not level.scoped or cat == category:

@@ -87,7 +87,7 @@ async def compare_levels(
     input: Any,
     levels: Sequence[Level | str],
     *,
-    policy: ContextPolicy | Callable[[], ContextPolicy] | None = None,
+    policy: ContextPolicy | Callable[[], ContextPolicy | None] | None = None,
 ) -> Comparison:
     """Run ``flow`` on ``input`` once per level (in memory), one after another. ``policy`` is the
     pool each run picks from (a function makes a fresh one per run)."""

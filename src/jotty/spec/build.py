@@ -8,6 +8,7 @@ agents' own constructors refuse (``min_success`` above the number of branches, s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from jotty.agents import Agent, CommandAgent, FunctionAgent, LLMAgent
+from jotty.context import ContextPolicy, Part, PartKind, Skill, SkillRegistry
 from jotty.errors import AgentError, ValidationError
 from jotty.patterns import (
     Abort,
@@ -41,6 +43,7 @@ from jotty.spec.imports import ImportPathError, resolve
 from jotty.spec.models import (
     AbortSpec,
     ChainSpec,
+    ContextSpec,
     FallbackSpec,
     FlowSpec,
     ParallelSpec,
@@ -64,6 +67,24 @@ DefaultName = Callable[[int, Agent], str]
 def build_flow(spec: FlowSpec, source: Source, base_dir: FilePath | None) -> Flow:
     """The runnable flow of ``spec``; ``SpecError`` (located in ``source``) when it cannot be built."""
     return _Builder(spec, source, base_dir).build()
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextPool:
+    """The facts and skills of a definition's ``context:``, built once; ``policy()`` gives each run
+    a fresh ``ContextPolicy`` over them."""
+
+    parts: tuple[Part, ...] = ()
+    skills: tuple[Skill, ...] = ()
+
+    def policy(self) -> ContextPolicy:
+        """A ``ContextPolicy`` whose pool is these facts and skills."""
+        return ContextPolicy(parts=self.parts, skills=SkillRegistry(self.skills))
+
+
+def build_context(spec: FlowSpec, source: Source, base_dir: FilePath | None) -> ContextPool:
+    """The pool of ``spec.context`` (empty without one); tool import paths resolved beside the file."""
+    return _Builder(spec, source, base_dir).context(spec.context)
 
 
 class _Builder:
@@ -324,8 +345,7 @@ class _Builder:
             named.append((step.name or default(index, step.agent), where))
         self.unique(named, "step")
         return [
-            s if s.name is not None else Step(s.agent, n, s.on_error, s.input, s.output, s.timeout)
-            for s, (n, _) in zip(steps, named, strict=True)
+            s if s.name is not None else dataclasses.replace(s, name=n) for s, (n, _) in zip(steps, named, strict=True)
         ]
 
     def unique(self, names: list[tuple[str, Path]], what: str) -> None:
@@ -347,8 +367,40 @@ class _Builder:
         on_error = self.strategy(spec.on_error, (*path, "on_error"))
         contract_in = None if spec.input is None else self.resolve(spec.input, (*path, "input"))
         contract_out = None if spec.output is None else self.resolve(spec.output, (*path, "output"))
+        defined = {s.name for s in self.spec.context.skills} if self.spec.context is not None else set()
+        for index, skill in enumerate(spec.skills):
+            if skill not in defined:
+                known = ", ".join(sorted(defined)) or "none"
+                raise self.source.error(
+                    (*path, "skills", index),
+                    f"unknown skill {skill!r}: define it under context.skills (defined: {known})",
+                )
         with self.at(path):
-            return Step(agent, spec.name, on_error, contract_in, contract_out, spec.timeout)
+            return Step(
+                agent, spec.name, on_error, contract_in, contract_out, spec.timeout,
+                level=spec.level, category=spec.category, skills=tuple(spec.skills),
+            )  # fmt: skip
+
+    def context(self, spec: ContextSpec | None) -> ContextPool:
+        if spec is None:
+            return ContextPool()
+        self.unique([(f.name, ("context", "facts", i, "name")) for i, f in enumerate(spec.facts)], "fact")
+        self.unique([(k.name, ("context", "skills", i, "name")) for i, k in enumerate(spec.skills)], "skill")
+        parts = []
+        for index, fact in enumerate(spec.facts):
+            with self.at(("context", "facts", index)):
+                kind = PartKind.PINNED if fact.pinned else PartKind.DATA
+                parts.append(Part(fact.name, fact.content, kind, category=fact.category))
+        skills = []
+        for index, skill in enumerate(spec.skills):
+            where = ("context", "skills", index)
+            tools = tuple(
+                self.callable(tool, (*where, "tools", i), "a function (a skill's tool)")
+                for i, tool in enumerate(skill.tools)
+            )
+            with self.at(where):
+                skills.append(Skill(skill.name, skill.description, skill.instructions, tools, skill.category))
+        return ContextPool(tuple(parts), tuple(skills))
 
     def strategy(self, spec: StrategySpec | None, path: Path) -> Strategy | None:
         if spec is None:

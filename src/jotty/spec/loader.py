@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
+from jotty.context import ContextPolicy
 from jotty.patterns import Flow
-from jotty.spec.build import build_flow
+from jotty.spec.build import ContextPool, build_context, build_flow
 from jotty.spec.diagnose import spec_error
 from jotty.spec.errors import Pos, SpecError
 from jotty.spec.models import FlowSpec
@@ -32,6 +33,17 @@ class Definition:
     """The file's absolute path (``None`` for text)."""
     digest: str
     """SHA-256 of the text: tells whether the file changed since a run started."""
+    context: ContextPool = field(default_factory=ContextPool)
+    """The facts and skills of the definition's ``context:``."""
+
+    @property
+    def level(self) -> str | None:
+        """The definition's context level (``level:``), or ``None``."""
+        return self.spec.level
+
+    def policy(self) -> ContextPolicy | None:
+        """A fresh ``ContextPolicy`` over the definition's ``context:`` (``None`` without one)."""
+        return self.context.policy() if self.spec.context is not None else None
 
     @property
     def input(self) -> Any:
@@ -83,8 +95,9 @@ def load_definition_text(
         raise spec_error(exc, parsed) from None
     base = None if base_dir is None else Path(base_dir).resolve()
     flow = build_flow(spec, parsed, base)
+    context = build_context(spec, parsed, base)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Definition(flow, spec, source, path, digest)
+    return Definition(flow, spec, source, path, digest, context)
 
 
 def load_flow(path: str | os.PathLike[str]) -> Flow:

@@ -98,6 +98,12 @@ class StepSpec(SpecModel):
     """A contract on the step's input: a class, a pydantic model, or a predicate, as 'module:name'."""
     output: ImportPath | None = None
     """A contract on the step's output, like ``input``."""
+    level: LevelName | None = None
+    """This step's context level, over the run's (an agent step only)."""
+    category: Name | None = None
+    """The step's route category, which scopes its window at L3 and L4 (default: the classifier's guess)."""
+    skills: list[Name] = Field(default_factory=list)
+    """Skills (under ``context.skills``) the step loads at L2-L4."""
 
 
 # ---------------------------------------------------------------- patterns
@@ -270,6 +276,42 @@ Node = Annotated[
 ]
 """An agent (``kind:``), a nested flow (``pattern:``) or the name of an agent under ``agents:``."""
 
+# ---------------------------------------------------------------- context
+
+
+LevelName = Literal["L1", "L2", "L3", "L4"]
+"""A context level (seed 003): L1 everything, L2 skills on demand, L3 scoped by route, L4 prefetched."""
+
+
+class FactSpec(SpecModel):
+    """A part of the run's context pool: text (or data) a window may get, scoped by ``category``."""
+
+    name: Name
+    content: Any
+    category: Name | None = None
+    """The route category it belongs to: at L3 and L4 only steps of that category get it."""
+    pinned: bool = False
+    """A pinned fact goes into every window and is never compressed."""
+
+
+class SkillSpec(SpecModel):
+    """A skill: what a window holds until the skill is chosen (``description``) and what it adds then."""
+
+    name: Name
+    description: str
+    instructions: str
+    category: Name | None = None
+    tools: list[ImportPath] = Field(default_factory=list)
+    """Functions the skill brings, as 'module:name'."""
+
+
+class ContextSpec(SpecModel):
+    """The pool a run's windows pick from (see the README's "Context" section)."""
+
+    facts: list[FactSpec] = Field(default_factory=list)
+    skills: list[SkillSpec] = Field(default_factory=list)
+
+
 # ---------------------------------------------------------------- the document
 
 
@@ -287,6 +329,10 @@ class FlowSpec(SpecModel):
     """Named agents and flows, used in steps by name."""
     flow: PatternNode
     """The flow to run: a pattern, with its steps, branches, phases, members or workers."""
+    level: LevelName | None = None
+    """The run's context level (``jotty run --level`` overrides it; default: as the patterns build windows)."""
+    context: ContextSpec | None = None
+    """Facts and skills the windows pick from at the run's level."""
 
 
 TAGGED: dict[str, type[SpecModel]] = {
@@ -296,6 +342,16 @@ TAGGED: dict[str, type[SpecModel]] = {
 }
 """Each union tag (as it appears in pydantic error locations) and its model."""
 
-_MODELS: list[type[SpecModel]] = [*STRATEGIES.values(), StepSpec, *PATTERNS.values(), PhaseSpec, MemberSpec, FlowSpec]
+_MODELS: list[type[SpecModel]] = [
+    *STRATEGIES.values(),
+    StepSpec,
+    *PATTERNS.values(),
+    PhaseSpec,
+    MemberSpec,
+    FactSpec,
+    SkillSpec,
+    ContextSpec,
+    FlowSpec,
+]
 for _model in _MODELS:
     _model.model_rebuild()
