@@ -6,6 +6,7 @@ import asyncio
 import functools
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -14,6 +15,7 @@ from jotty.agents.tools import Tool
 from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights
 from jotty.memory.database import Database
+from jotty.memory.text import term_set, terms
 from jotty.registry import table as rows
 from jotty.registry.describe import describe as describe_file
 from jotty.registry.probe import MAX_BYTES, probe_file
@@ -36,7 +38,7 @@ SCOPE = "registry"
 WEIGHTS = Weights(
     names=0.0,
     vector=1.0,
-    coverage=0.15,
+    coverage=0.0,
     lexical=0.0,
     recency=0.0,
     recency_asked=0.0,
@@ -48,6 +50,12 @@ WEIGHTS = Weights(
 question's words a source contains; not time or use (a catalogue entry is not better for being newer
 or more often read). Chosen on ``bench.registry``: full-text rank weighed in and a cosine floor of
 0.3 (memory's defaults) lost paraphrased questions (precision@5 0.30 against 0.68)."""
+WORDS = 0.15
+"""The weight of the share of the question's words a source's fields hold as whole words (after the
+index's cosine, which weighs 1). It replaces the index's ``coverage``, which counts a word found
+anywhere inside the text ("us" in "status", "air" in "repair") and so rewards chance spellings."""
+POOL = 10
+"""How many more candidates than ``k`` the index is asked for (re-scored, then the best ``k`` kept)."""
 MAX_VALUE = 1_000_000
 """The most characters of JSON a run output keeps."""
 
@@ -394,9 +402,11 @@ class DataRegistry:
         if not text.strip():
             listed = await self.sources(wanted.get("kind"))
             return [SourceHit(s, 0.0, {"filters": sorted(wanted)}) for s in listed if _matches(s, wanted)][:k]
-        pool = max(4 * k, 40) if wanted else k + 10
+        pool = max(4 * k, 40) if wanted else k + POOL
+        asked = _content_words(text)
+        asked_terms = term_set(asked)
         while True:
-            memories = await self.index.recall(text.lower(), k=min(pool, 1_000))
+            memories = await self.index.recall(asked, k=min(pool, 1_000))
             names = [str(h.metadata.get("source")) for h in memories]
             known = await asyncio.to_thread(self._db().read, functools.partial(_rows_of, names=names))
             hits: list[SourceHit] = []
@@ -406,8 +416,9 @@ class DataRegistry:
                 if entry is None or entry[1] != memory.id or entry[0].name in seen or not _matches(entry[0], wanted):
                     continue  # a stale index entry, or filtered out
                 seen.add(entry[0].name)
-                hits.append(SourceHit(entry[0], memory.score, memory.why))
+                hits.append(_scored(entry[0], memory.score, memory.why, asked_terms))
             if len(hits) >= k or len(memories) < pool or pool >= 1_000:
+                hits.sort(key=lambda hit: -hit.score)
                 return hits[:k]
             pool *= 4
 
@@ -429,6 +440,42 @@ class DataRegistry:
         from jotty.registry.tools import registry_tools
 
         return registry_tools(self)
+
+
+_TERMS: OrderedDict[tuple[str, float], frozenset[str]] = OrderedDict()
+_TERMS_SIZE = 20_000
+
+
+def _terms_of(source: Source) -> frozenset[str]:
+    """The stemmed words of ``source``'s fields, cached by name and update time (a re-registered
+    source has a new time, so a stale set is never used)."""
+    key = (source.name, source.updated_at)
+    found = _TERMS.get(key)
+    if found is None:
+        found = _TERMS[key] = term_set(source.words())
+        if len(_TERMS) > _TERMS_SIZE:
+            _TERMS.popitem(last=False)
+    return found
+
+
+def _scored(source: Source, score: float, why: dict[str, Any], asked: frozenset[str]) -> SourceHit:
+    """The index's hit re-scored with the share of the question's content words (stemmed) that the
+    source's fields (name, description, columns, tags) hold as whole words: ``why["words"]``."""
+    if not asked:
+        return SourceHit(source, score, why)
+    held = _terms_of(source)
+    share = len(asked & held) / len(asked)
+    return SourceHit(source, round(score + WORDS * share, 6), {**why, "words": round(share, 4)})
+
+
+def _content_words(query: str) -> str:
+    """The query as the index is asked it: its content words, lower-cased ("which subscribers left
+    us and why" -> "subscribers left us"). The full-text search and the word coverage drop the
+    stopwords anyway; the vector is an average of word vectors, so words that every question has
+    ("what", "how", "and") only pull it toward every other question. A query of stopwords alone is
+    asked as it is."""
+    words = terms(query)
+    return " ".join(words) if words else query.lower()
 
 
 def _plain_json(value: Any) -> Any:
