@@ -15,7 +15,10 @@ from jotty.agents.tools import Tool
 from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights
 from jotty.memory.database import Database
+from jotty.memory.records import MemoryHit
+from jotty.memory.retrieve import Query
 from jotty.memory.text import term_set, terms
+from jotty.memory.validation import check_levels
 from jotty.registry import table as rows
 from jotty.registry.describe import describe as describe_file
 from jotty.registry.probe import MAX_BYTES, probe_file
@@ -46,10 +49,11 @@ WEIGHTS = Weights(
     strength=0.0,
     min_cosine=0.1,
 )
-"""How the index ranks sources: mostly meaning (the cosine with the question), plus the share of the
-question's words a source contains; not time or use (a catalogue entry is not better for being newer
-or more often read). Chosen on ``bench.registry``: full-text rank weighed in and a cosine floor of
-0.3 (memory's defaults) lost paraphrased questions (precision@5 0.30 against 0.68)."""
+"""How the index ranks sources: by meaning (the cosine with the question), not time or use (a
+catalogue entry is not better for being newer or more often read); ``discover`` then adds the share
+of the question's words the source's fields hold (``WORDS``). Full-text rank weighed in and a cosine
+floor of 0.3 (memory's defaults) lost paraphrased questions on ``bench.registry`` (precision@5 0.30
+against 0.68)."""
 WORDS = 0.15
 """The weight of the share of the question's words a source's fields hold as whole words (after the
 index's cosine, which weighs 1). It replaces the index's ``coverage``, which counts a word found
@@ -406,9 +410,7 @@ class DataRegistry:
         asked = _content_words(text)
         asked_terms = term_set(asked)
         while True:
-            memories = await self.index.recall(asked, k=min(pool, 1_000))
-            names = [str(h.metadata.get("source")) for h in memories]
-            known = await asyncio.to_thread(self._db().read, functools.partial(_rows_of, names=names))
+            memories, known = await asyncio.to_thread(self._find, asked, min(pool, 1_000))
             hits: list[SourceHit] = []
             seen: set[str] = set()
             for memory in memories:
@@ -421,6 +423,14 @@ class DataRegistry:
                 hits.sort(key=lambda hit: -hit.score)
                 return hits[:k]
             pool *= 4
+
+    def _find(self, asked: str, pool: int) -> tuple[list[MemoryHit], dict[str, tuple[Source, str | None]]]:
+        """The index's ``pool`` best entries for ``asked`` and the rows they name, in one trip to a
+        worker thread (a second trip cost as much as the rows' read on a busy machine)."""
+        query = Query(asked, pool, check_levels(None), None, None, time.time(), self.index.weights)
+        memories = self.index._recall(query)
+        names = [str(h.metadata.get("source")) for h in memories]
+        return memories, self._db().read(functools.partial(_rows_of, names=names))
 
     async def read(
         self, name: str, limit: int = 20, *, path: str | None = None, table: str | None = None
