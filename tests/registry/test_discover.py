@@ -135,3 +135,13 @@ def test_words_count_only_as_whole_words_of_the_fields() -> None:
     assert by_meaning.why["words"] == 1.0 and by_meaning.score == pytest.approx(0.5 + WORDS)
     columns = Source("t.csv", "file", "csv", schema=[{"name": "unit_price", "type": "number"}])
     assert _scored(columns, 0.0, {}, term_set("price of units")).why["words"] == 1.0  # column words, stemmed
+
+
+async def test_the_word_share_follows_a_re_registered_source(registry: DataRegistry, data: Path) -> None:
+    await registry.add_file(data / "sales_2023.csv", "ledger", description="Quarterly revenue ledger")
+    first = await registry.discover("quarterly revenue amount", k=1)
+    assert first[0].source.name == "ledger" and first[0].why["words"] == 1.0
+    await registry.add_file(data / "sales_2023.csv", "ledger", description="Warehouse stock levels")
+    again = await registry.discover("quarterly revenue amount", k=1)
+    assert again[0].source.description == "Warehouse stock levels"
+    assert again[0].why["words"] == pytest.approx(1 / 3, abs=1e-4)  # only the column "amount" is left

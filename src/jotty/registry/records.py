@@ -65,7 +65,7 @@ class Source:
         """The words of the fields that say what the data is: name, description, columns, tags."""
         tables = [str(c.get("table", "")) for c in self.schema if "columns" in c]
         fields = [self.name, self.description, self.table, *tables, *self.columns, *self.tags]
-        return " ".join(_spaced(f) for f in fields if f)
+        return _SEPARATORS.sub(" ", " ".join(fields))
 
     def document(self) -> str:
         """The words the search index holds for this source: what the data is about first (the

@@ -60,6 +60,8 @@ index's cosine, which weighs 1). It replaces the index's ``coverage``, which cou
 anywhere inside the text ("us" in "status", "air" in "repair") and so rewards chance spellings."""
 POOL = 10
 """How many more candidates than ``k`` the index is asked for (re-scored, then the best ``k`` kept)."""
+TERMS_CACHED = 20_000
+"""How many sources' word sets a registry keeps in memory for re-scoring."""
 MAX_VALUE = 1_000_000
 """The most characters of JSON a run output keeps."""
 
@@ -89,6 +91,7 @@ class DataRegistry:
         )
         self.describer = describer
         self.max_bytes = max_bytes
+        self._terms: OrderedDict[tuple[str, float], frozenset[str]] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"DataRegistry(index={self.index!r})"
@@ -418,11 +421,23 @@ class DataRegistry:
                 if entry is None or entry[1] != memory.id or entry[0].name in seen or not _matches(entry[0], wanted):
                     continue  # a stale index entry, or filtered out
                 seen.add(entry[0].name)
-                hits.append(_scored(entry[0], memory.score, memory.why, asked_terms))
+                held = self._terms_of(entry[0]) if asked_terms else None
+                hits.append(_scored(entry[0], memory.score, memory.why, asked_terms, held))
             if len(hits) >= k or len(memories) < pool or pool >= 1_000:
                 hits.sort(key=lambda hit: -hit.score)
                 return hits[:k]
             pool *= 4
+
+    def _terms_of(self, source: Source) -> frozenset[str]:
+        """The stemmed words of ``source``'s fields, cached by name and update time (every update
+        of a source gives it a new time, so a stale set is never used)."""
+        key = (source.name, source.updated_at)
+        found = self._terms.get(key)
+        if found is None:
+            found = self._terms[key] = term_set(source.words())
+            if len(self._terms) > TERMS_CACHED:
+                self._terms.popitem(last=False)
+        return found
 
     def _find(self, asked: str, pool: int) -> tuple[list[MemoryHit], dict[str, tuple[Source, str | None]]]:
         """The index's ``pool`` best entries for ``asked`` and the rows they name, in one trip to a
@@ -452,28 +467,16 @@ class DataRegistry:
         return registry_tools(self)
 
 
-_TERMS: OrderedDict[tuple[str, float], frozenset[str]] = OrderedDict()
-_TERMS_SIZE = 20_000
-
-
-def _terms_of(source: Source) -> frozenset[str]:
-    """The stemmed words of ``source``'s fields, cached by name and update time (a re-registered
-    source has a new time, so a stale set is never used)."""
-    key = (source.name, source.updated_at)
-    found = _TERMS.get(key)
-    if found is None:
-        found = _TERMS[key] = term_set(source.words())
-        if len(_TERMS) > _TERMS_SIZE:
-            _TERMS.popitem(last=False)
-    return found
-
-
-def _scored(source: Source, score: float, why: dict[str, Any], asked: frozenset[str]) -> SourceHit:
+def _scored(
+    source: Source, score: float, why: dict[str, Any], asked: frozenset[str], held: frozenset[str] | None = None
+) -> SourceHit:
     """The index's hit re-scored with the share of the question's content words (stemmed) that the
-    source's fields (name, description, columns, tags) hold as whole words: ``why["words"]``."""
+    source's fields (name, description, columns, tags) hold as whole words (``held``, computed if
+    not given): ``why["words"]``."""
     if not asked:
         return SourceHit(source, score, why)
-    held = _terms_of(source)
+    if held is None:
+        held = term_set(source.words())
     share = len(asked & held) / len(asked)
     return SourceHit(source, round(score + WORDS * share, 6), {**why, "words": round(share, 4)})
 
