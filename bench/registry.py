@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench.memory import quantiles
 from bench.registry_catalog import Entry, catalogue, questions
+from jotty.memory import Embedder
 from jotty.registry import DataRegistry
 
 
@@ -63,12 +64,21 @@ async def build(registry: DataRegistry, entries: list[Entry], folder: Path) -> f
     return time.perf_counter() - started
 
 
-async def measure(sources: int, folder: Path) -> list[tuple[str, ...]]:
+def embedder_of(name: str) -> Embedder | None:
+    """The index's embedder: ``wordllama`` (the default) or ``minilm`` (``jotty[memory-minilm]``)."""
+    if name == "minilm":
+        from jotty.memory.embedders_minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder()
+    return None
+
+
+async def measure(sources: int, folder: Path, embedder: str = "wordllama") -> list[tuple[str, ...]]:
     entries = catalogue(sources)
     by_name = {e.name: e for e in entries}
     asked = questions()
     rows: list[tuple[str, ...]] = []
-    async with DataRegistry(folder / "jotty.db") as registry:
+    async with DataRegistry(folder / "jotty.db", embedder=embedder_of(embedder)) as registry:
         seconds = await build(registry, entries, folder)
         await registry.discover(asked[0][1], k=5)
         ours: dict[str, list[float]] = {"keyword": [], "paraphrase": []}
@@ -120,11 +130,18 @@ async def measure(sources: int, folder: Path) -> list[tuple[str, ...]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="jotty.registry discovery quality and speed")
     parser.add_argument("--sources", type=int, default=1_000)
+    parser.add_argument(
+        "--embedder",
+        choices=["wordllama", "minilm"],
+        default="wordllama",
+        help="the index's embedder: wordllama 256 (default) or all-MiniLM-L6-v2 (jotty[memory-minilm])",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        rows = asyncio.run(measure(args.sources, Path(folder)))
+        rows = asyncio.run(measure(args.sources, Path(folder), args.embedder))
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
-    print(f"Data registry, {args.sources:,} sources, SQLite, wordllama 256 (load average {' '.join(load)})")
+    model = "wordllama 256" if args.embedder == "wordllama" else "all-MiniLM-L6-v2"
+    print(f"Data registry, {args.sources:,} sources, SQLite, {model} (load average {' '.join(load)})")
     print("| measure | jotty discover | substring scan (original) | target |")
     print("|---|---:|---:|---|")
     for row in rows:

@@ -183,7 +183,7 @@ def test_never_more_than_the_budget_whatever_the_input(parts: list[Part], budget
             guard.assemble(parts)
         return
     window = guard.assemble(parts)
-    assert window.tokens <= budget
+    assert window.tokens <= window.bound <= budget
     assert sum(guard.count(p) for p in window.parts) == window.tokens
     assert [(p.name, p.content) for p in window.parts if p.pinned] == pinned
 
@@ -204,3 +204,77 @@ def test_an_llm_agent_summarizes_when_configured() -> None:
     assert fallback.tokens <= 60 and fallback.actions[0].action == "summarize"
     with pytest.raises(ValidationError, match="needs an agent with run"):
         agent_summarizer(object())
+
+
+class CallCounter:
+    """The real offline tokenizer, recording which texts it tokenized (its cache and bound as they are)."""
+
+    def __init__(self) -> None:
+        self.real = default_counter()
+        self.source = self.real.source
+        self.tokenized: list[str] = []
+
+    def count(self, text: str) -> int:
+        self.tokenized.append(text)
+        return self.real.count(text)
+
+    def cached(self, text: str) -> int | None:
+        return None  # every text is new to this counter
+
+    def bound(self, text: str) -> int:
+        return self.real.bound(text)  # type: ignore[attr-defined]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=400) | st.binary(max_size=300).map(lambda b: b.decode("latin-1")))
+def test_the_tokenizer_bound_is_never_below_the_count(text: str) -> None:
+    counter = default_counter()
+    assert counter.bound(text) >= counter.count(text)  # type: ignore[attr-defined]
+
+
+def test_a_window_that_fits_by_its_bounds_is_not_tokenized_until_read() -> None:
+    counter = CallCounter()
+    parts = window_parts()
+    window = SmartContextGuard(100_000, counter=counter).assemble(parts)
+    assert counter.tokenized == [] and not window.compressed
+    exact = sum(counter.real.count(p.text()) for p in parts)
+    assert window.bound >= exact
+    assert window.tokens == exact == window.before  # counted on first read, once
+    assert len(counter.tokenized) == len(parts)
+    assert window.tokens == exact and len(counter.tokenized) == len(parts)
+
+
+def test_a_tight_window_is_counted_largest_part_first_until_it_fits() -> None:
+    counter = CallCounter()
+    parts = window_parts()
+    exact = sum(counter.real.count(p.text()) for p in parts)
+    window = SmartContextGuard(exact + 5, counter=counter).assemble(parts)
+    assert not window.compressed and window.tokens == exact
+    largest = max(parts, key=lambda p: counter.bound(p.text()))
+    assert counter.tokenized[0] == largest.text()
+    assert window.bound <= exact + 5
+
+
+def test_an_over_budget_window_is_counted_exactly_before_compressing() -> None:
+    counter = CallCounter()
+    parts = window_parts()
+    exact = sum(counter.real.count(p.text()) for p in parts)
+    window = SmartContextGuard(exact // 2, counter=counter).assemble(parts)
+    assert window.compressed and window.before == exact
+    assert window.tokens == window.bound <= exact // 2
+    assert window.event()["before"] == exact
+
+
+def test_a_counter_without_a_bound_counts_every_part() -> None:
+    calls: list[str] = []
+
+    class Plain:
+        source = "words"
+
+        def count(self, text: str) -> int:
+            calls.append(text)
+            return len(text.split())
+
+    window = SmartContextGuard(10_000, counter=Plain()).assemble(window_parts())
+    assert len(calls) == len(window_parts()) and window.counter == "words"
+    assert window.tokens == window.bound == sum(len(p.text().split()) for p in window_parts())

@@ -8,7 +8,10 @@ import pytest
 
 from jotty.errors import ValidationError
 from jotty.memory import Memory
+from jotty.memory.text import term_set
 from jotty.registry import DataRegistry
+from jotty.registry.records import Source
+from jotty.registry.registry import WORDS, _content_words, _scored
 from tests.runs.backends import Backend
 from tests.support.processes import spawn_module
 
@@ -86,3 +89,59 @@ async def test_another_process_sees_the_same_registry(backend: Backend, data: Pa
     stdout, stderr = worker.communicate(timeout=120)
     assert worker.returncode == 0, stderr
     assert stdout.split()[0] == "data/weather/daily_temperatures.jsonl"
+
+
+def test_the_indexed_document_holds_the_words_of_the_fields_not_column_types() -> None:
+    source = Source(
+        "sales/orders_2023.csv",
+        "file",
+        "csv",
+        description="Customer orders.",
+        schema=[{"name": "order_id", "type": "integer"}, {"name": "total-amount", "type": "number"}],
+        tags=["sales"],
+        owner="ana",
+    )
+    document = source.document()
+    assert document.startswith("sales orders 2023 csv. Customer orders. Columns: order id, total amount.")
+    assert "Tags: sales." in document and "Owner: ana." in document and "csv file." in document
+    assert "integer" not in document and "number" not in document
+    tables = Source(
+        "shop.db",
+        "file",
+        "sqlite",
+        schema=[{"table": "line_items", "rows": 2, "columns": [{"name": "unit_price", "type": "REAL"}]}],
+    )
+    assert "Table line items: unit price." in tables.document() and "REAL" not in tables.document()
+
+
+def test_a_question_is_asked_by_its_content_words() -> None:
+    assert _content_words("Which subscribers left, and why?") == "subscribers left"
+    assert _content_words("What is it?") == "what is it?"  # nothing but stopwords: asked as it is
+
+
+async def test_a_wordy_question_finds_what_its_content_words_ask(registry: DataRegistry, data: Path) -> None:
+    await registry.scan(data)
+    hits = await registry.discover("What was the temperature in each of the cities, day by day?", k=3)
+    assert hits[0].source.name == "data/weather/daily_temperatures.jsonl", [h.source.name for h in hits]
+    assert len(await registry.discover("what is it?", k=3)) == 3
+
+
+def test_words_count_only_as_whole_words_of_the_fields() -> None:
+    asked = term_set(_content_words("air in the us"))
+    chance = Source("repairs.csv", "file", "csv", description="Repair status of the chairs.")
+    meant = Source("sensors/air_us.csv", "file", "csv", description="Quality readings.", tags=["us"])
+    by_chance, by_meaning = _scored(chance, 0.5, {}, asked), _scored(meant, 0.5, {}, asked)
+    assert by_chance.why["words"] == 0.0 and by_chance.score == 0.5  # "air" in "repair", "us" in "status"
+    assert by_meaning.why["words"] == 1.0 and by_meaning.score == pytest.approx(0.5 + WORDS)
+    columns = Source("t.csv", "file", "csv", schema=[{"name": "unit_price", "type": "number"}])
+    assert _scored(columns, 0.0, {}, term_set("price of units")).why["words"] == 1.0  # column words, stemmed
+
+
+async def test_the_word_share_follows_a_re_registered_source(registry: DataRegistry, data: Path) -> None:
+    await registry.add_file(data / "sales_2023.csv", "ledger", description="Quarterly revenue ledger")
+    first = await registry.discover("quarterly revenue amount", k=1)
+    assert first[0].source.name == "ledger" and first[0].why["words"] == 1.0
+    await registry.add_file(data / "sales_2023.csv", "ledger", description="Warehouse stock levels")
+    again = await registry.discover("quarterly revenue amount", k=1)
+    assert again[0].source.description == "Warehouse stock levels"
+    assert again[0].why["words"] == pytest.approx(1 / 3, abs=1e-4)  # only the column "amount" is left

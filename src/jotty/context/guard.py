@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jotty.context.compress import dedupe_items, drop_oldest, fit_text, summarize_extractive
@@ -49,16 +49,58 @@ class Action:
         return {"part": self.part, "kind": self.kind, "action": self.action, "before": self.before, "after": self.after}
 
 
-@dataclass
 class Window:
-    """An assembled window: its parts (in their original order), their tokens, what was done."""
+    """An assembled window: its parts (in their original order), their tokens, what was done.
 
-    parts: list[Part]
-    budget: int | None
-    tokens: int
-    before: int
-    actions: list[Action] = field(default_factory=list)
-    counter: str = "estimate"
+    ``tokens`` and ``before`` are exact counts. When the parts' cheap upper bounds (a counter's
+    ``bound``) already fit the budget, the guard returns without tokenizing them, and ``tokens``
+    counts them on first read; ``bound`` is the most the window can count either way."""
+
+    __slots__ = ("_before", "_count", "_counts", "actions", "bound", "budget", "counter", "parts")
+
+    def __init__(
+        self,
+        parts: list[Part],
+        budget: int | None,
+        tokens: int | list[int | None],
+        before: int | None = None,
+        actions: list[Action] | None = None,
+        counter: str = "estimate",
+        *,
+        count: Callable[[Part], int] | None = None,
+        bound: int | None = None,
+    ) -> None:
+        self.parts = parts
+        self.budget = budget
+        self.actions = actions if actions is not None else []
+        self.counter = counter
+        counts: list[int | None] = [tokens] if isinstance(tokens, int) else list(tokens)
+        if None in counts and (count is None or len(counts) != len(parts)):
+            raise ValidationError("a Window with uncounted parts needs one count per part and count=")
+        self._counts = counts
+        self._count = count
+        self._before = before
+        self.bound = bound if bound is not None else self.tokens
+
+    def __repr__(self) -> str:
+        return f"Window(parts={len(self.parts)}, budget={self.budget}, bound={self.bound}, actions={len(self.actions)})"
+
+    @property
+    def tokens(self) -> int:
+        """The window's tokens (parts not yet counted are counted now, once)."""
+        counts = self._counts
+        if None in counts:
+            count = self._count
+            assert count is not None
+            for i, found in enumerate(counts):
+                if found is None:
+                    counts[i] = count(self.parts[i])
+        return sum(c for c in counts if c is not None)
+
+    @property
+    def before(self) -> int:
+        """The tokens of the parts as given, before any compression."""
+        return self._before if self._before is not None else self.tokens
 
     @property
     def compressed(self) -> bool:
@@ -163,18 +205,67 @@ class _Assembly:
         self.count = guard.counter.count
         self.parts = parts
         self.budget = budget
-        self.tokens = [guard.count(p) for p in parts]
+        self.tokens, self.exact = self._first_counts()
         self.before = self.total = sum(self.tokens)
-        """``total``: the tokens of the parts still in (a dropped part's count is -1)."""
+        """``total``: the tokens of the parts still in (a dropped part's count is -1); an upper
+        bound while some parts are not counted exactly (``exact[i]`` False)."""
         self.actions: list[Action] = []
 
+    def _first_counts(self) -> tuple[list[int], list[bool]]:
+        """Each part's tokens: as reported, as cached, or else (when the counter offers it) a
+        cheap upper bound. Bounds are replaced by exact counts, largest first, only while the
+        window does not fit by them; a window over budget ends up counted exactly."""
+        counter = self.guard.counter
+        cached = getattr(counter, "cached", None)
+        bound = getattr(counter, "bound", None)
+        if cached is None or bound is None:
+            counts = [self.guard.count(p) for p in self.parts]
+            return counts, [True] * len(counts)
+        tokens: list[int] = []
+        exact: list[bool] = []
+        for part in self.parts:
+            if part.tokens is not None:
+                tokens.append(part.tokens)
+                exact.append(True)
+                continue
+            text = part.text()
+            found = cached(text)
+            if found is None:
+                tokens.append(bound(text))
+                exact.append(False)
+            else:
+                tokens.append(found)
+                exact.append(True)
+        if self.budget is None:
+            return tokens, exact
+        total = sum(tokens)
+        if total > self.budget:
+            for i in sorted((i for i, e in enumerate(exact) if not e), key=lambda i: -tokens[i]):
+                counted = self.count(self.parts[i].text())
+                total += counted - tokens[i]
+                tokens[i], exact[i] = counted, True
+                if total <= self.budget:
+                    break
+        return tokens, exact
+
     def window(self) -> Window:
-        kept = [(p, t) for p, t in zip(self.parts, self.tokens, strict=True) if t >= 0]
-        parts = [p for p, _ in kept]
-        total = sum(t for _, t in kept)
+        kept = [i for i, t in enumerate(self.tokens) if t >= 0]
+        parts = [self.parts[i] for i in kept]
+        bound = sum(self.tokens[i] for i in kept)
         if self.budget is not None:
-            assert total <= self.budget, (total, self.budget)  # the guard's one promise
-        return Window(parts, self.budget, total, self.before, self.actions, self.guard.counter.source)
+            assert bound <= self.budget, (bound, self.budget)  # the guard's one promise
+        counts: list[int | None] = [self.tokens[i] if self.exact[i] else None for i in kept]
+        before = self.before if all(self.exact) else None
+        return Window(
+            parts,
+            self.budget,
+            counts,
+            before,
+            self.actions,
+            self.guard.counter.source,
+            count=self.guard.count,
+            bound=bound,
+        )
 
     def over(self) -> int:
         return self.total - (self.budget or 0)
@@ -312,7 +403,7 @@ class _Assembly:
         after = self.guard.count(new)
         self.actions.append(Action(part.name, part.kind.value, action, self.tokens[i], after))
         self.total += after - self.tokens[i]
-        self.parts[i], self.tokens[i] = new, after
+        self.parts[i], self.tokens[i], self.exact[i] = new, after, True
 
     def drop(self, i: int) -> None:
         part = self.parts[i]

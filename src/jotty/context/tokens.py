@@ -5,6 +5,10 @@
 at run time. Without those packages the count is the characters / 4 estimate, and every counter
 says which it is (``TokenCounter.source``). Counts the provider reported win over both (a
 ``Part`` given ``tokens=``).
+
+A counter may also offer ``bound(text)``, a cheap number never below ``count(text)``, and
+``cached(text)``, the count if it is already known. The guard uses them to skip tokenizing a window
+that fits by its bounds alone (see ``SmartContextGuard``).
 """
 
 from __future__ import annotations
@@ -37,6 +41,13 @@ class EstimateCounter:
     def count(self, text: str) -> int:
         return estimate_tokens(text)
 
+    def bound(self, text: str) -> int:
+        """The estimate itself (it is as cheap as any bound)."""
+        return estimate_tokens(text)
+
+    def cached(self, text: str) -> int | None:
+        return estimate_tokens(text)
+
 
 class TiktokenCounter:
     """Exact counts with a tiktoken encoding, with a bounded cache of recent texts (windows reuse
@@ -47,6 +58,16 @@ class TiktokenCounter:
         self.source = f"tiktoken:{name}"
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._cache_size = cache_size
+
+    def cached(self, text: str) -> int | None:
+        """The count of ``text`` if it is in the cache, else None (nothing is tokenized)."""
+        return self._cache.get(text)
+
+    @staticmethod
+    def bound(text: str) -> int:
+        """The UTF-8 bytes of ``text``: never fewer than its tokens, since every token of a
+        byte-level BPE encoding stands for at least one byte. Costs a length, not a tokenization."""
+        return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
     def count(self, text: str) -> int:
         cache = self._cache

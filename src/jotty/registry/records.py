@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,22 +61,32 @@ class Source:
             data.pop("value")
         return data
 
+    def words(self) -> str:
+        """The words of the fields that say what the data is: name, description, columns, tags."""
+        tables = [str(c.get("table", "")) for c in self.schema if "columns" in c]
+        fields = [self.name, self.description, self.table, *tables, *self.columns, *self.tags]
+        return _SEPARATORS.sub(" ", " ".join(fields))
+
     def document(self) -> str:
-        """The words the search index holds for this source."""
-        words = self.name.replace("/", " ").replace("_", " ").replace("-", " ").replace(".", " ")
-        parts = [f"{self.name} ({words}).", self.description]
-        parts.append(f"A {self.format or self.kind} {self.kind.replace('_', ' ')}.")
+        """The words the search index holds for this source: what the data is about first (the
+        name's words, the description, the column names as words, the tags), then the format, kind,
+        owner and provenance. Column types and exact identifiers are left out: words such as
+        "integer" or "csv" are in nearly every source, tell sources apart by nothing, and pull every
+        source's vector toward the same point (the exact names are matched by the ``column`` filter
+        and by ``get``)."""
+        parts = [_spaced(self.name) + ".", self.description]
         if self.table:
-            parts.append(f"Table {self.table}.")
+            parts.append(f"Table {_spaced(self.table)}.")
         for entry in self.schema:
             if "columns" in entry:
-                cols = ", ".join(_column(c) for c in entry["columns"])
-                parts.append(f"Table {entry.get('table', '')} columns: {cols}.")
-        plain = [c for c in self.schema if "columns" not in c]
+                cols = ", ".join(_spaced(str(c.get("name", ""))) for c in entry["columns"])
+                parts.append(f"Table {_spaced(str(entry.get('table', '')))}: {cols}.")
+        plain = [_spaced(str(c.get("name", ""))) for c in self.schema if "columns" not in c]
         if plain:
-            parts.append("Columns: " + ", ".join(_column(c) for c in plain) + ".")
+            parts.append("Columns: " + ", ".join(plain) + ".")
         if self.tags:
             parts.append("Tags: " + ", ".join(self.tags) + ".")
+        parts.append(f"{self.format or self.kind} {self.kind.replace('_', ' ')}.")
         if self.owner:
             parts.append(f"Owner: {self.owner}.")
         if self.step:
@@ -83,11 +94,12 @@ class Source:
         return " ".join(p for p in parts if p)[:8_000]
 
 
-def _column(column: dict[str, Any]) -> str:
-    name = str(column.get("name", ""))
-    spaced = name.replace("_", " ")
-    kind = column.get("type", "")
-    return f"{name} ({spaced}, {kind})" if spaced != name else f"{name} ({kind})"
+_SEPARATORS = re.compile(r"[/_\-.]+")
+
+
+def _spaced(name: str) -> str:
+    """A name's words: ``sales/orders_2023.csv`` -> ``sales orders 2023 csv``."""
+    return _SEPARATORS.sub(" ", name).strip()
 
 
 @dataclass(frozen=True)
