@@ -40,6 +40,7 @@ def test_the_demo_runs_end_to_end_on_a_sample_repository(tmp_path: Path) -> None
     assert all(questions == answered == 4 for _, questions, answered, _ in rounds)
     assert rounds[-1][3] >= rounds[0][3]  # routing learned: at least as many right first tries
     assert "round 2 answered 3 of 3 questions from memory" in out  # act 3: memory at work
+    assert "act 3: round 2 answered 3 of 3 questions from what round 1 remembered" in out  # in the summary too
     with sqlite3.connect(home / "demo.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM tasks WHERE status = 'completed'").fetchone()[0] == 16
         assert (

@@ -60,9 +60,9 @@ def demo(
         )
         analysis = act_one(target, store, home / "demo" / "report.md")
         rows = asyncio.run(act_two(target, store, rounds, workers, seed))
-        act_three(target, store)
+        remembered = act_three(target, store)
         show_learning(store)
-        closing(analysis, rows, store, time.perf_counter() - started)
+        closing(analysis, rows, remembered, store, time.perf_counter() - started)
 
 
 def act_one(repo: Path, store: Path, report: Path) -> RunResult:
@@ -158,8 +158,13 @@ def show_learning(store: Path) -> None:
         learned.close()
 
 
-def closing(analysis: RunResult, rows: list[dict[str, Any]], store: Path, elapsed: float) -> None:
+def closing(
+    analysis: RunResult, rows: list[dict[str, Any]], remembered: list[tuple[int, str, str, str, float]],
+    store: Path, elapsed: float,
+) -> None:  # fmt: skip
     first, later = rows[0], rows[1:]
+    second = [row for row in remembered if row[0] == 2]
+    from_memory = sum(1 for row in second if row[3].startswith("memory"))
     wasted = [row["attempts"] - row["answered"] for row in rows]
     learned = (
         f"then {sum(wasted[1:]) / len(later):.1f} per round on average in rounds 2-{len(rows)} "
@@ -172,10 +177,12 @@ def closing(analysis: RunResult, rows: list[dict[str, Any]], store: Path, elapse
         f"[bold]done in {elapsed:.1f} s[/]",
         f"act 1: flow {analysis.status}, {len(analysis.steps)} steps checkpointed (run {analysis.run_id})",
         f"act 2: {first['questions']} questions a round; wasted attempts: {wasted[0]} in round 1, {learned}",
+        f"act 3: round 2 answered {from_memory} of {len(second)} questions from what round 1 remembered",
         "",
         "look closer:",
         f"  jotty runs show {analysis.run_id} --store {store}",
         f"  jotty queue list --db {store}",
         f"  jotty learning show --db {store}",
+        f"  jotty memory stats --db {store}",
     ]
     console.print(Panel("\n".join(lines), title="summary", border_style="green"))
