@@ -82,6 +82,8 @@ async def test_workflow_async_queues_goals_and_processes_them(store: Path, queue
     assert task is not None and task.status is TaskStatus.COMPLETED
     assert task.result["output"] == "generate report|a|b" and task.result["learning"]["choice"] == "b"
     assert calls.seen[0][2]["quarter"] == "Q1"
+    with pytest.raises(ValueError, match=r"poll_interval must be > 0 seconds, got 0"):
+        await workflow.process_queue(until_empty=True, poll_interval=0)  # passed on to the worker
 
     message = r"runs now, which needs execution='sync'; in async mode queue the goal with enqueue_task\(goal\)"
     with pytest.raises(ValueError, match=r"execute\(goal\) " + message):

@@ -134,11 +134,20 @@ class ExecutionMode:
         return await self.conductor.enqueue_goal(goal, priority, context=context, **fields)
 
     async def process_queue(
-        self, max_tasks: int | None = None, max_concurrent: int = 3, *, until_empty: bool = False
+        self,
+        max_tasks: int | None = None,
+        max_concurrent: int = 3,
+        *,
+        until_empty: bool = False,
+        poll_interval: float = 1.0,
     ) -> WorkerStats:
-        """Run queued goals until ``stop_processing()``, ``max_tasks`` or (``until_empty``) an empty queue."""
+        """Run queued goals until ``stop_processing()``, ``max_tasks`` or (``until_empty``) an empty
+        queue; an idle worker looks for work at least every ``poll_interval`` seconds (a goal queued
+        through the same store wakes it at once)."""
         self._need_async("process_queue()")
-        return await self.conductor.process_queue(max_tasks, max_concurrent, until_empty=until_empty)
+        return await self.conductor.process_queue(
+            max_tasks, max_concurrent, until_empty=until_empty, poll_interval=poll_interval
+        )
 
     async def stop_processing(self) -> None:
         """Stop ``process_queue`` gracefully: running goals finish, no new ones start."""
