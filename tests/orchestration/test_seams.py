@@ -51,6 +51,9 @@ async def test_a_levelled_run_recalls_is_recorded_and_a_resume_remembers_nothing
         again = await conductor.run("what was the Lisbon offsite budget plan?", run_id=second.run_id)
         assert again.ok and again.output == second.output and len(calls.seen) == 2  # nothing ran
         assert again.memory is not None and again.memory.remembered == []
+        assert again.memory.recalled == [] and again.memory.tokens == 0  # nothing ran: nothing recalled
+        assert again.memory.skipped == "the run had completed: its stored result"
+        assert again.memory.to_dict()["skipped"] == again.memory.skipped
         await again.memory.settled()
     assert await memory_total(store) == total  # the resumed completed run stored nothing more
     run = await get_run(second.run_id, store)

@@ -175,17 +175,21 @@ class Conductor:
     ) -> ConductorResult:
         data = _check_run(goal, context, max_iterations)
         recording = self._recording
-        retry = False
+        status = None
         if recording is not None and run_id is not None:
-            retry = await stored_status(recording.store, run_id) is RunStatus.FAILED
+            status = await stored_status(recording.store, run_id)
+        retry = status is RunStatus.FAILED
         run_id = run_id or new_run_id()
         metadata = run_metadata(self.mode, data)  # the caller's context, before memory is added
         starting = asyncio.to_thread(self._router.start, goal, data, run_id)
         if self.memory is None:
             trajectory, recall = await starting, None
+        elif status is RunStatus.COMPLETED:  # the store gives the result: nothing runs, nothing to recall
+            trajectory, recall = await starting, self.memory.not_recalled("the run had completed: its stored result")
         else:  # the recall runs alongside the router's start
-            trajectory, recall = await asyncio.gather(starting, self.memory.recall(goal, data))
-            RunMemory.apply(data, recall)
+            trajectory, recalled = await asyncio.gather(starting, self.memory.recall(goal, data))
+            RunMemory.apply(data, recalled)
+            recall = recalled
         conducted = ConductedRun(
             self._plan, self._router, trajectory, {"goal": goal, **data}, max_iterations, retry=retry
         )

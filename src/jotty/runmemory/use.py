@@ -103,6 +103,8 @@ class MemoryReport:
     cached: bool = False
     seconds: float = 0.0
     error: str | None = None
+    skipped: str | None = None
+    """Why the run recalled nothing without trying (a resumed run that had completed), or None."""
     _written: concurrent.futures.Future[None] | None = field(default=None, repr=False)
 
     async def settled(self, timeout: float | None = 30.0) -> MemoryReport:
@@ -121,6 +123,7 @@ class MemoryReport:
             "cached": self.cached,
             "seconds": round(self.seconds, 6),
             "error": self.error,
+            "skipped": self.skipped,
         }
 
 
@@ -189,6 +192,12 @@ class RunMemory:
         value = self._context(hits, report)
         report.seconds = time.perf_counter() - began
         return Recall(value, report)
+
+    def not_recalled(self, why: str) -> Recall:
+        """The recall of a run that needs none (a resumed run the store already holds complete):
+        nothing recalled, ``report.skipped`` says why."""
+        report = MemoryReport(self.memory.scope, skipped=why)
+        return Recall(self._context([], report), report)
 
     def _context(self, hits: list[MemoryHit], report: MemoryReport) -> dict[str, Any]:
         """The hits that fit in the budget, as ``ctx.data["memory"]``."""
