@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jotty.errors import ValidationError
-from jotty.memory import Memory, OpenAIEmbedder, WordLlamaEmbedder
+from jotty.memory import Memory, OpenAIEmbedder, WordLlamaEmbedder, embedders
 from tests.runs.backends import Backend
 from tests.support.openai_server import EMBEDDING_DIMENSION, OpenAIServer
 
@@ -43,6 +43,27 @@ def test_wordllama_dimensions() -> None:
     assert WordLlamaEmbedder(64).embed(["a cat"]).shape == (1, 64)
     with pytest.raises(ValidationError, match="64, 128 or 256"):
         WordLlamaEmbedder(100)
+
+
+@pytest.mark.parametrize("dimension", [64, 256])
+def test_a_few_texts_embed_as_a_batch_does(dimension: int) -> None:
+    import numpy as np
+
+    texts = [
+        "Caroline moved to Boston in May",
+        "where does Caroline live now?",
+        "Acme-123 in Lisbon -> done: 12 items, late",
+        "!!!",
+        "naïve café déjà vu, 東京 2024-03-01",
+        "word " * 400,
+    ]
+    embedder = WordLlamaEmbedder(dimension)
+    assert len(texts) <= embedders.FEW_TEXTS
+    few = embedder.embed(texts)  # one text at a time
+    batch = embedder.embed(texts * 2)[: len(texts)]  # past FEW_TEXTS: wordllama's own batch
+    assert few.shape == (len(texts), dimension) and few.dtype == np.float32
+    assert np.allclose(few, batch, atol=1e-5)
+    assert np.allclose(np.linalg.norm(few, axis=1), 1.0, atol=1e-5)
 
 
 async def test_openai_compatible_endpoint(backend: Backend) -> None:

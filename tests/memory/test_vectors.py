@@ -83,6 +83,8 @@ async def main(store, action):
     async with Memory(store, scope="shared") as memory:
         if action == "add":
             await memory.remember_many(["the lighthouse keeper painted the door teal"])
+        elif action == "recall":
+            await memory.recall("lighthouse keeper door colour", k=1)  # its use is written on close
         else:
             await memory.forget(where={"n": 7})
 asyncio.run(main(sys.argv[1], sys.argv[2]))
@@ -131,3 +133,24 @@ async def test_full_text_finds_a_small_scope_beside_a_big_one(store: str) -> Non
             hits = await small.recall(query, k=10)
             assert sorted(hit.text for hit in hits)[:2] == ["a zebra crossed the river at dawn", "my zebra mug broke"]
         assert len(await big.recall("zebra", k=10)) == 10
+
+
+@pytest.mark.slow
+async def test_what_ranking_reads_comes_from_the_cache_and_follows_recall_counts(backend: Backend) -> None:
+    async with Memory(backend.store, scope="shared") as memory:
+        await memory.remember_many(
+            ["the lighthouse keeper painted the door teal", "the baker sold rye bread", "the mayor opened a bridge"]
+        )
+        first = (await memory.recall("lighthouse keeper door colour", k=1))[0]
+        cache = memory.database().caches["shared"]
+        seq = next(s for s, brief in cache.briefs.items() if brief.text == first.text)
+        assert len(cache.briefs) == 3 and cache.briefs[seq].uses == 0
+        await memory.stats()  # writes this process's recall counts now
+        second = (await memory.recall("lighthouse keeper door colour", k=1))[0]
+        assert cache.briefs[seq].uses == 1 and second.why["strength"] > first.why["strength"]
+        command = [sys.executable, "-c", WRITER, backend.store, "recall"]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        third = (await memory.recall("lighthouse keeper door colour", k=1))[0]
+        assert cache.briefs[seq].uses == 2  # the other process's use reached this cache (this one's 2nd waits)
+        assert third.why["strength"] > second.why["strength"]

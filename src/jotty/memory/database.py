@@ -49,6 +49,8 @@ class Database(abc.ABC):
         self.caches: dict[str, Any] = {}
         """Per-scope vector caches of this process (``jotty.memory.vectors.VectorCache``)."""
         self.cache_lock = threading.Lock()
+        self.term_counts: dict[str, tuple[float, int]] = {}
+        """Full-text match counts of common terms, reused for a few seconds (``jotty.memory.store``)."""
 
     @abc.abstractmethod
     def read(self, work: Callable[[Cursor], T]) -> T:

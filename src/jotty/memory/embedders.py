@@ -40,6 +40,8 @@ class Embedder(Protocol):
         ...
 
 
+FEW_TEXTS = 8
+"""Up to this many texts, ``WordLlamaEmbedder`` tokenizes each on its own (see ``embed``)."""
 _models: dict[tuple[str, int], Any] = {}
 _models_lock = threading.Lock()
 
@@ -73,7 +75,21 @@ class WordLlamaEmbedder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.asarray(self._model().embed(list(texts), norm=True), dtype=np.float32)
+        model = self._model()
+        if len(texts) > FEW_TEXTS:
+            return np.asarray(model.embed(list(texts), norm=True), dtype=np.float32)
+        # A recall's few texts: the same mean of token vectors, without the batch tokenizer's padding
+        # and thread pool (which cost more than the embedding itself on a busy machine).
+        table = model.embedding
+        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        for row, text in enumerate(texts):
+            encoded = model.tokenizer.encode(text, add_special_tokens=False)
+            ids = np.clip(np.asarray(encoded.ids, dtype=np.int64), 0, table.shape[0] - 1)
+            if len(ids):
+                pooled = table[ids].mean(axis=0, dtype=np.float32)
+                norm = float(np.linalg.norm(pooled))
+                out[row] = pooled / norm if norm > 0 else pooled
+        return out
 
 
 def _import_wordllama() -> Any:

@@ -72,7 +72,9 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
         store.purge(cur, scope)
         return len(seqs)
 
-    return database.write(work)
+    removed = database.write(work)
+    database.term_counts.clear()  # the counts of common terms may have fallen
+    return removed
 
 
 def scope_stats(cur: Cursor, scope: str) -> MemoryStats:

@@ -15,7 +15,7 @@ from typing import Any
 from jotty.db import resolve_store
 from jotty.errors import ValidationError
 from jotty.memory import store
-from jotty.memory.database import Database, open_database, release_database
+from jotty.memory.database import Cursor, Database, open_database, release_database
 from jotty.memory.embedders import Embedder, default_embedder, embed_texts
 from jotty.memory.ingest import Embedding, Item, ingest
 from jotty.memory.ranking import Weights
@@ -295,12 +295,18 @@ class Memory:
             self._uses_since = time.monotonic()
         database = self.database()
         now = time.time()
-        database.write(
-            lambda cur: cur.many(
-                "UPDATE jotty_memory SET uses = uses + ?, last_used = ? WHERE id = ?",
-                [(count, now, memory_id) for memory_id, count in sorted(pending.items())],
+        scope = self.scope
+
+        def write(cur: Cursor) -> None:
+            # A new revision stamps the rows, so every process's cache of the scope reads their counts again.
+            bumped = cur.rows("UPDATE jotty_memory_scopes SET rev = rev + 1 WHERE scope = ? RETURNING rev", (scope,))
+            rev = int(bumped[0][0]) if bumped else 0
+            cur.many(
+                "UPDATE jotty_memory SET uses = uses + ?, last_used = ?, rev = ? WHERE id = ? AND scope = ?",
+                [(count, now, rev, memory_id, scope) for memory_id, count in sorted(pending.items())],
             )
-        )
+
+        database.write(write)
 
     # -- reading and forgetting ----------------------------------------------------------------
 

@@ -83,46 +83,54 @@ def fuse(
     vector_full: Mapping[int, float],
     intent: TimeIntent,
     weights: Weights = Weights(),
+    top: int | None = None,
 ) -> list[tuple[int, float, dict[str, float]]]:
-    """``(seq, score, parts)`` for every candidate, best first."""
+    """``(seq, score, parts)`` for every candidate (the best ``top`` if given), best first."""
     top_lexical = max(lexical.values(), default=0.0)
     times = [c.created_at for c in candidates.values()]
     oldest, newest = min(times, default=0.0), max(times, default=0.0)
     span = newest - oldest
     recency_weight = weights.recency_asked if intent.recent else weights.recency
     has_vectors = bool(vector or vector_full)
-    ranked = []
-    for seq, candidate in candidates.items():
-        cosine = max(vector.get(seq, 0.0), 0.0)
-        if seq not in lexical and candidate.names == 0 and max(cosine, vector_full.get(seq, 0.0)) < weights.min_cosine:
-            continue
-        parts = {
+    w = weights
+    window = intent.window
+
+    def parts_of(seq: int, candidate: Candidate) -> dict[str, float]:
+        return {
             "names": candidate.names,
-            "vector": cosine,
+            "vector": max(vector.get(seq, 0.0), 0.0),
             "vector_full": max(vector_full.get(seq, 0.0), 0.0),
             "coverage": candidate.coverage,
             "lexical": lexical.get(seq, 0.0) / top_lexical if top_lexical > 0 else 0.0,
             "recency": (candidate.created_at - oldest) / span if span > 0 else 1.0,
-            "date": date_score(candidate.created_at, intent.window) if intent.window else 0.0,
+            "date": date_score(candidate.created_at, window) if window else 0.0,
             "strength": strength(candidate),
         }
+
+    scored: list[tuple[float, float, int]] = []
+    for seq, candidate in candidates.items():
+        cosine = max(vector.get(seq, 0.0), 0.0)
+        full = max(vector_full.get(seq, 0.0), 0.0)
+        found = lexical.get(seq)
+        if found is None and candidate.names == 0 and max(cosine, full) < w.min_cosine:
+            continue
+        share = found / top_lexical if found is not None and top_lexical > 0 else 0.0
         match = (
-            weights.names * parts["names"]
-            + weights.vector * parts["vector"]
-            + weights.vector_full * parts["vector_full"]
-            + weights.coverage * parts["coverage"]
-            + weights.lexical * parts["lexical"]
+            w.names * candidate.names
+            + w.vector * cosine
+            + w.vector_full * full
+            + w.coverage * candidate.coverage
+            + w.lexical * share
         )
         if not has_vectors:  # lexical-only memory: the vector weights go to the words
-            match += (weights.vector + weights.vector_full) * 0.5 * (parts["coverage"] + parts["lexical"])
-        score = (
-            match
-            + recency_weight * parts["recency"] * match
-            + weights.date * parts["date"]
-            + weights.strength * parts["strength"]
-        )
+            match += (w.vector + w.vector_full) * 0.5 * (candidate.coverage + share)
+        recency = (candidate.created_at - oldest) / span if span > 0 else 1.0
+        dated = w.date * date_score(candidate.created_at, window) if window else 0.0
+        score = match + recency_weight * recency * match + dated + w.strength * strength(candidate)
         if candidate.semantic:
-            score *= weights.semantic
-        ranked.append((seq, score, parts))
-    ranked.sort(key=lambda item: (-item[1], -candidates[item[0]].created_at, item[0]))
-    return ranked
+            score *= w.semantic
+        scored.append((-score, -candidate.created_at, seq))
+    scored.sort()
+    if top is not None:
+        del scored[top:]
+    return [(seq, -negative, parts_of(seq, candidates[seq])) for negative, _, seq in scored]

@@ -15,6 +15,7 @@ from jotty.memory.ranking import Candidate, Weights, fuse
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import entities, term_set, terms, words
 from jotty.memory.timeq import time_intent
+from jotty.memory.vectors import VectorCache
 
 
 @dataclass(frozen=True)
@@ -47,27 +48,44 @@ def search(
     wanted = terms(query.text) or words(query.text)
     asked = term_set(rest)
 
-    def find(cur: Cursor) -> tuple[dict[int, float], dict[int, float]]:
+    kept = database.term_counts
+    embedded = vectors is not None and bool(embedder and dimension)
+    named_pool = 3 * pool // 2
+    Found = tuple[dict[int, float], dict[int, float], tuple[list[int], list[int]] | None]
+
+    def find(cur: Cursor) -> Found:
         # A question that names its subject finds its candidates by the names (and by meaning);
         # other questions by all their words.
         if names:
+            if embedded and database.dialect == "sqlite":
+                newest = store.newest_matches(cur, sorted(names), named_pool, kept)
+                if newest is not None:  # too many to rank by BM25: the vectors choose among them
+                    return {}, {}, newest
             named = store.lexical(
-                cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, 3 * pool // 2
+                cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, named_pool, kept
             )
-            return named, named
-        found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool)
-        return found, {}
+            return named, named, None
+        found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool, kept)
+        return found, {}, None
 
-    found_lexical, found_named = database.read(find)
+    found_lexical, found_named, newest = database.read(find)
     by_vector: dict[int, float] = {}
     by_vector_full: dict[int, float] = {}
+    rows: dict[int, store.Brief] = {}
+    seqs = set(found_lexical) | set(found_named)
     if vectors is not None and embedder and dimension:
         with fresh_cache(database, scope, embedder, dimension) as cache:
+            if newest is not None:
+                found_lexical = found_named = _closest(cache, newest, vectors[1], named_pool, query)
+                seqs = set(found_lexical)
             near = cache.nearest(vectors[1], pool, query.levels, query.since, query.until)
-            everyone = set(found_lexical) | set(found_named) | {seq for seq, _ in near}
-            by_vector_full, by_vector = cache.cosines(vectors, everyone)
-    seqs = set(found_lexical) | set(found_named) | set(by_vector)
-    rows = database.read(lambda cur: store.briefs(cur, seqs))
+            seqs.update(seq for seq, _ in near)
+            by_vector_full, by_vector = cache.cosines(vectors, seqs)
+            known = cache.briefs  # the scope's rows as of the cache's revision: no need to read them again
+            rows = {seq: known[seq] for seq in seqs if seq in known}
+    if len(rows) < len(seqs):
+        missing = seqs.difference(rows)
+        rows.update(database.read(lambda cur: store.briefs(cur, missing)))
     rows = {seq: row for seq, row in rows.items() if row.level in query.levels}
     candidates = {}
     named = _whole_words(names)
@@ -83,7 +101,7 @@ def search(
             semantic=row.level == "semantic",
         )
     intent = time_intent(query.text, query.now)
-    ranked = fuse(candidates, found_lexical, by_vector, by_vector_full, intent, query.weights)[: query.k]
+    ranked = fuse(candidates, found_lexical, by_vector, by_vector_full, intent, query.weights, query.k)
     full = database.read(lambda cur: store.fetch(cur, [seq for seq, _, _ in ranked]))
     hits = []
     for seq, score, parts in ranked:
@@ -96,6 +114,43 @@ def search(
             why["window"] = [_iso(intent.window[0]), _iso(intent.window[1])]
         hits.append(to_hit(stored, round(score, 6), why))
     return hits
+
+
+def _closest(
+    cache: VectorCache, newest: tuple[list[int], list[int]], vector: Any, limit: int, query: Query
+) -> dict[int, float]:
+    """Of the full-text matches ``newest`` (those holding every name, then those holding some), the
+    ones of this scope within the query's levels and times, at most ``limit``: every match of all the
+    names while they fit, the rest by cosine with ``vector`` (newest first on a tie). The lexical
+    score is 1 for a match of every name, 0.5 for a match of some."""
+
+    def eligible(seqs: list[int]) -> list[int]:
+        known, levels = cache.briefs, query.levels
+        kept = []
+        for seq in seqs:
+            brief = known.get(seq)  # None: another scope's (or newer than this cache)
+            if brief is None or brief.level not in levels:
+                continue
+            if (query.since is not None and brief.created_at < query.since) or (
+                query.until is not None and brief.created_at > query.until
+            ):
+                continue
+            kept.append(seq)
+        return kept
+
+    def best(seqs: list[int], count: int) -> list[int]:
+        if count <= 0:
+            return []
+        if len(seqs) <= count:
+            return seqs
+        cosines = cache.cosines(vector, seqs)[0]
+        order = sorted(range(len(seqs)), key=lambda i: -cosines.get(seqs[i], -1.0))
+        return [seqs[i] for i in order[:count]]
+
+    every, some = eligible(newest[0]), eligible(newest[1])
+    chosen = {seq: 1.0 for seq in best(every, limit)}
+    chosen.update((seq, 0.5) for seq in best(some, limit - len(chosen)))
+    return chosen
 
 
 def _whole_words(names: frozenset[str]) -> re.Pattern[str] | None:

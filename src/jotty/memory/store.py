@@ -4,6 +4,7 @@ a ``Cursor`` inside the caller's unit of work."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -257,8 +258,10 @@ def lexical(
     since: float | None,
     until: float | None,
     limit: int,
+    counts: dict[str, tuple[float, int]] | None = None,
 ) -> dict[int, float]:
-    """Full-text matches of any of ``words``: ``{seq: score}``, higher is better."""
+    """Full-text matches of any of ``words``: ``{seq: score}``, higher is better. ``counts``: the
+    store's reused match counts of common terms (``Database.term_counts``), if any."""
     if not words:
         return {}
     bounds, params = "", []
@@ -270,7 +273,7 @@ def lexical(
         params.append(until)
     marks = ", ".join("?" * len(levels))
     if dialect == "sqlite":
-        rows = _fts5(cur, scope, words, levels, bounds, params, limit)
+        rows = _fts5(cur, scope, words, levels, bounds, params, limit, counts)
     else:
         query = " | ".join(w.replace("'", "") for w in words if w.replace("'", ""))
         rows = cur.rows(
@@ -286,7 +289,14 @@ FTS_WINDOW = 1_000
 
 
 def _fts5(
-    cur: Cursor, scope: str, words: Sequence[str], levels: Sequence[str], bounds: str, params: list[Any], limit: int
+    cur: Cursor,
+    scope: str,
+    words: Sequence[str],
+    levels: Sequence[str],
+    bounds: str,
+    params: list[Any],
+    limit: int,
+    counts_kept: dict[str, tuple[float, int]] | None = None,
 ) -> list[Sequence[Any]]:
     """BM25 over FTS5 with bounded work: the query's rarest terms pick the matches (as many terms as
     fit in ``FTS_WINDOW`` matches, at least the rarest one), every term counts in the rank, and only
@@ -294,8 +304,7 @@ def _fts5(
     phrases = list(dict.fromkeys('"' + w.replace('"', "") + '"' for w in words if w.replace('"', "")))
     if not phrases:
         return []
-    counted = "(SELECT count(*) FROM jotty_memory_fts WHERE jotty_memory_fts MATCH ?)"
-    counts = cur.rows("SELECT " + ", ".join([counted] * len(phrases)), phrases)[0] if len(phrases) > 1 else [1]
+    counts = _counts(cur, phrases, counts_kept) if len(phrases) > 1 else [1]
     present = sorted((int(n), phrase) for n, phrase in zip(counts, phrases, strict=True) if n)
     if not present:
         return []
@@ -309,6 +318,13 @@ def _fts5(
     query = " OR ".join(anchor)
     if len(anchor) < len(present):
         query = f"({query}) AND ({' OR '.join(phrase for _, phrase in present)})"
+    if len(present) > 1 and total > 4 * limit:
+        # Many matches: when enough of them hold every term, those are the best ranked anyway (a match
+        # of every term outscores a match of fewer), so only they are ranked.
+        every = " AND ".join(phrase for _, phrase in present)
+        both = cur.rows("SELECT count(*) FROM jotty_memory_fts WHERE jotty_memory_fts MATCH ?", (every,))[0][0]
+        if int(both) >= limit:
+            query, total = every, int(both)
     marks = ", ".join("?" * len(levels))
     ranked = (
         "SELECT rowid AS seq, bm25(jotty_memory_fts) AS rank FROM jotty_memory_fts "
@@ -330,10 +346,74 @@ def _fts5(
     return rows
 
 
+RANK_BUDGET = 600
+"""Past this many matches of its names' terms, a recall with vectors does not rank them by BM25
+(FTS5's ``bm25`` reads every match of every term once per query) but takes them newest first and
+lets the vectors choose (see ``newest_matches``)."""
+
+
+def newest_matches(
+    cur: Cursor, words: Sequence[str], limit: int, counts_kept: dict[str, tuple[float, int]] | None = None
+) -> tuple[list[int], list[int]] | None:
+    """For a query's names with more than ``RANK_BUDGET`` full-text matches (SQLite): the newest
+    ``FTS_WINDOW`` matches holding every word, and when fewer than ``limit`` do, the newest matches
+    of the rarest words too (``(every, some)``, seqs of any scope, newest first). None when the
+    matches are few enough to rank with BM25 (``lexical``)."""
+    phrases = list(dict.fromkeys('"' + w.replace('"', "") + '"' for w in words if w.replace('"', "")))
+    if not phrases:
+        return None
+    present = sorted((n, phrase) for n, phrase in zip(_counts(cur, phrases, counts_kept), phrases, strict=True) if n)
+    if sum(n for n, _ in present) <= RANK_BUDGET:
+        return None
+    newest = "SELECT rowid FROM jotty_memory_fts WHERE jotty_memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+    every = [int(r[0]) for r in cur.rows(newest, (" AND ".join(p for _, p in present), FTS_WINDOW))]
+    if len(every) >= limit or len(present) == 1:
+        return every, []
+    anchor: list[str] = []
+    total = 0
+    for n, phrase in present:
+        if anchor and total + n > FTS_WINDOW:
+            break
+        anchor.append(phrase)
+        total += n
+    held = set(every)
+    some = [int(r[0]) for r in cur.rows(newest, (" OR ".join(anchor), FTS_WINDOW)) if int(r[0]) not in held]
+    return every, some
+
+
+COUNT_SECONDS = 10.0
+"""How long a term's match count of at least ``COUNT_REUSE`` is reused (it only picks the terms that
+select full-text matches; a small count is cheap to take again and may grow fast)."""
+COUNT_REUSE = 200
+
+
+def _counts(cur: Cursor, phrases: Sequence[str], reuse: dict[str, tuple[float, int]] | None) -> list[int]:
+    """How many full-text matches each phrase has; counts of at least ``COUNT_REUSE`` are kept in
+    ``reuse`` (the store's) for ``COUNT_SECONDS``."""
+    now = time.monotonic()
+    found: dict[str, int] = {}
+    for phrase in phrases:
+        seen = reuse.get(phrase) if reuse is not None else None
+        if seen is not None and now - seen[0] < COUNT_SECONDS:
+            found[phrase] = seen[1]
+    ask = [phrase for phrase in phrases if phrase not in found]
+    if ask:
+        counted = "(SELECT count(*) FROM jotty_memory_fts WHERE jotty_memory_fts MATCH ?)"
+        for phrase, n in zip(ask, cur.rows("SELECT " + ", ".join([counted] * len(ask)), ask)[0], strict=True):
+            found[phrase] = int(n)
+            if reuse is not None and int(n) >= COUNT_REUSE:
+                if len(reuse) > 10_000:
+                    reuse.clear()
+                reuse[phrase] = (now, int(n))
+    return [found[phrase] for phrase in phrases]
+
+
 def changed(cur: Cursor, scope: str, after_rev: int) -> list[Sequence[Any]]:
-    """``(seq, level, created_at, embedding)`` of the scope's rows written after revision ``after_rev``."""
+    """``(seq, level, created_at, embedding, text, salience, uses)`` of the scope's rows written after
+    revision ``after_rev``."""
     return cur.rows(
-        "SELECT seq, level, created_at, embedding FROM jotty_memory WHERE scope = ? AND rev > ?", (scope, after_rev)
+        "SELECT seq, level, created_at, embedding, text, salience, uses FROM jotty_memory WHERE scope = ? AND rev > ?",
+        (scope, after_rev),
     )
 
 

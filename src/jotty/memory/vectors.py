@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from jotty.memory.records import STORED_LEVELS
+from jotty.memory.store import Brief
 
 LEVEL_CODE = {name: code for code, name in enumerate(STORED_LEVELS)}
 IVF_MIN = 5_000
@@ -73,6 +74,8 @@ class VectorCache:
         self._clear()
 
     def _clear(self) -> None:
+        self.briefs: dict[int, Brief] = {}
+        """What ranking reads of each row of the scope (with or without a vector), by seq."""
         self.n = 0
         self.seqs = np.zeros(0, dtype=np.int64)
         self.levels = np.zeros(0, dtype=np.int8)
@@ -105,9 +108,15 @@ class VectorCache:
         self.matrix = matrix
 
     def upsert(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Add or update rows ``(seq, level, created_at, embedding bytes)``; rows without a vector of
-        this cache's dimension are left out."""
-        batch = [r for r in rows if r[3] is not None and len(r[3]) == 4 * self.dimension]
+        """Add or update rows ``(seq, level, created_at, embedding bytes[, text, salience, uses])``;
+        rows without a vector of this cache's dimension are left out of the matrix. Rows with the
+        last three fields are kept in ``briefs`` (whether they have a vector or not)."""
+        rows = list(rows)
+        for raw in rows:
+            if len(raw) > 4:
+                seq = int(raw[0])
+                self.briefs[seq] = Brief(seq, raw[1], raw[4], float(raw[2]), float(raw[5]), int(raw[6]))
+        batch = [r[:4] for r in rows if r[3] is not None and len(r[3]) == 4 * self.dimension]
         if not batch:
             return
         self._grow(len(batch))
@@ -181,8 +190,11 @@ class VectorCache:
         return np.concatenate(parts)
 
     def _tail_of(self, groups: Vector) -> Vector:
-        tail = np.arange(self.sorted, self.n)
-        return tail[np.isin(self.groups[self.sorted : self.n], groups)]
+        if self.sorted >= self.n:
+            return np.zeros(0, dtype=np.int64)
+        chosen = np.zeros(len(self.centroids), dtype=bool)
+        chosen[groups] = True
+        return self.sorted + np.flatnonzero(chosen[self.groups[self.sorted : self.n]])
 
     def _scores_of(self, groups: Vector, vector: Vector) -> tuple[Vector, Vector]:
         """``(rows, cosines)`` of the rows of ``groups``, scoring each group's slice in place."""
@@ -198,7 +210,9 @@ class VectorCache:
 
     def _mask(self, rows: Vector | None, levels: Sequence[str], since: float | None, until: float | None) -> Vector:
         where = slice(0, self.n) if rows is None else rows
-        mask = np.isin(self.levels[where], [LEVEL_CODE[name] for name in levels if name in LEVEL_CODE])
+        allowed = np.zeros(len(LEVEL_CODE) + 1, dtype=bool)  # the last entry is code -1 (unknown)
+        allowed[[LEVEL_CODE[name] for name in levels if name in LEVEL_CODE]] = True
+        mask = allowed[self.levels[where]]
         if since is not None:
             mask &= self.times[where] >= since
         if until is not None:

@@ -1,0 +1,78 @@
+"""Recall on a scope where the query's names are everywhere: the full-text half stays bounded (the
+matches holding every name come first; past ``RANK_BUDGET`` the vectors choose among the newest
+matches instead of BM25), and still finds the memory that answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from jotty.memory import Memory, store
+from tests.runs.backends import Backend
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def chatter(name: str, count: int, offset: int = 0) -> list[dict[str, object]]:
+    return [
+        {"text": f"{name} walked to the market on errand {n}", "at": START + timedelta(hours=offset + n)}
+        for n in range(count)
+    ]
+
+
+async def test_a_name_in_hundreds_of_memories_still_finds_the_answer(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "RANK_BUDGET", 100)
+    taken: list[int] = []
+    newest = store.newest_matches
+
+    def spy(*args: object, **kwargs: object) -> object:
+        found = newest(*args, **kwargs)  # type: ignore[arg-type]
+        taken.append(0 if found is None else len(found[0]) + len(found[1]))
+        return found
+
+    monkeypatch.setattr(store, "newest_matches", spy)
+    async with Memory(backend.store, scope="busy") as memory:
+        answer = {"text": "Ada adopted a grey cat named Pixel", "at": START - timedelta(days=3)}
+        await memory.remember_many([answer, *chatter("Ada", 300)])
+        hits = await memory.recall("what pet did Ada adopt?", k=5)
+        assert hits[0].text == "Ada adopted a grey cat named Pixel"
+        if backend.store.startswith("postgresql"):
+            assert taken == []  # PostgreSQL ranks with ts_rank
+        else:
+            assert taken == [301]  # every match of the name, chosen among by meaning
+            assert hits[0].why["lexical"] == 1.0
+
+
+async def test_the_memories_holding_every_name_come_first(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "RANK_BUDGET", 100)
+    together = [
+        {"text": f"Ada and Bo painted the garden fence {colour}", "at": START - timedelta(days=30)}
+        for colour in ("green", "blue", "red")
+    ]
+    async with Memory(backend.store, scope="pair") as memory:
+        await memory.remember_many([*together, *chatter("Ada", 200), *chatter("Bo", 200, offset=500)])
+        hits = await memory.recall("what did Ada and Bo paint?", k=3)
+        assert sorted(hit.text for hit in hits) == sorted(str(item["text"]) for item in together)
+    async with Memory(backend.store, scope="pair", embedder=False) as lexical:  # BM25 only, bounded the same way
+        hits = await lexical.recall("Ada Bo fence", k=3)
+        assert all("Ada and Bo" in hit.text for hit in hits)
+
+
+async def test_forget_drops_the_reused_term_counts(store_path: str) -> None:
+    async with Memory(store_path, scope="counted", embedder=False) as memory:
+        await memory.remember_many([f"zebra crossing number {n} near the zebra house" for n in range(250)])
+        await memory.recall("zebra house", k=3)
+        database = memory.database()
+        assert database.term_counts  # "zebra" and "house" match 250 memories: their counts are kept
+        await memory.forget(everything=True)
+        assert database.term_counts == {}
+        await memory.remember("the zebra house was sold")
+        assert [hit.text for hit in await memory.recall("zebra house", k=3)] == ["the zebra house was sold"]
+
+
+@pytest.fixture
+def store_path(tmp_path: object) -> str:
+    return str(tmp_path) + "/memory.db"  # type: ignore[operator]
