@@ -346,19 +346,22 @@ def _fts5(
     return rows
 
 
-RANK_BUDGET = 600
+RANK_BUDGET = 200
 """Past this many matches of its names' terms, a recall with vectors does not rank them by BM25
 (FTS5's ``bm25`` reads every match of every term once per query) but takes them newest first and
 lets the vectors choose (see ``newest_matches``)."""
+
+BUSY_WINDOW = 5
+"""How many times ``limit`` of the newest matches of busy names the vectors choose among."""
 
 
 def newest_matches(
     cur: Cursor, words: Sequence[str], limit: int, counts_kept: dict[str, tuple[float, int]] | None = None
 ) -> tuple[list[int], list[int]] | None:
     """For a query's names with more than ``RANK_BUDGET`` full-text matches (SQLite): the newest
-    ``FTS_WINDOW`` matches holding every word, and when fewer than ``limit`` do, the newest matches
-    of the rarest words too (``(every, some)``, seqs of any scope, newest first). None when the
-    matches are few enough to rank with BM25 (``lexical``)."""
+    ``BUSY_WINDOW * limit`` matches holding every word, and when fewer than ``limit`` do, as many of
+    the newest matches of the rarest words too (``(every, some)``, seqs of any scope, newest first).
+    None when the matches are few enough to rank with BM25 (``lexical``)."""
     phrases = list(dict.fromkeys('"' + w.replace('"', "") + '"' for w in words if w.replace('"', "")))
     if not phrases:
         return None
@@ -366,18 +369,19 @@ def newest_matches(
     if sum(n for n, _ in present) <= RANK_BUDGET:
         return None
     newest = "SELECT rowid FROM jotty_memory_fts WHERE jotty_memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
-    every = [int(r[0]) for r in cur.rows(newest, (" AND ".join(p for _, p in present), FTS_WINDOW))]
+    window = BUSY_WINDOW * limit
+    every = [int(r[0]) for r in cur.rows(newest, (" AND ".join(p for _, p in present), window))]
     if len(every) >= limit or len(present) == 1:
         return every, []
     anchor: list[str] = []
     total = 0
     for n, phrase in present:
-        if anchor and total + n > FTS_WINDOW:
+        if anchor and total + n > window:
             break
         anchor.append(phrase)
         total += n
     held = set(every)
-    some = [int(r[0]) for r in cur.rows(newest, (" OR ".join(anchor), FTS_WINDOW)) if int(r[0]) not in held]
+    some = [int(r[0]) for r in cur.rows(newest, (" OR ".join(anchor), window)) if int(r[0]) not in held]
     return every, some
 
 
