@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from jotty.memory import store
 from jotty.memory.cache import fresh_cache
 from jotty.memory.database import Cursor, Database
@@ -143,9 +145,12 @@ def _closest(
             return []
         if len(seqs) <= count:
             return seqs
-        cosines = cache.cosines(vector, seqs)[0]
-        order = sorted(range(len(seqs)), key=lambda i: -cosines.get(seqs[i], -1.0))
-        return [seqs[i] for i in order[:count]]
+        where = cache.position
+        index = np.fromiter((where.get(seq, -1) for seq in seqs), dtype=np.int64, count=len(seqs))
+        cosines = np.full(len(seqs), -2.0, dtype=np.float32)  # no vector: after every row that has one
+        held = index >= 0
+        cosines[held] = cache.matrix[index[held]] @ np.asarray(vector, dtype=np.float32).reshape(-1)
+        return [seqs[i] for i in np.argsort(-cosines, kind="stable")[:count].tolist()]
 
     every, some = eligible(newest[0]), eligible(newest[1])
     chosen = {seq: 1.0 for seq in best(every, limit)}
