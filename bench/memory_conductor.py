@@ -10,7 +10,11 @@ Rows, p50 and p99 over ``--runs`` runs (after a warm-up that loads the model and
 - run, memory off / on: the whole ``await conductor.run(goal)``;
 - where the time goes: ``Memory.recall`` alone on the same kind of goals (what the one recall per
   run costs), and the write-behind hand-off (``RunMemory.remember``: the only remembering on the
-  run's path; the write itself happens on the writer thread).
+  run's path; the write itself happens on the writer thread);
+- each half alone, against the peer again (``--runs``/2 runs each, interleaved): the Conductor with
+  memory whose runs recall but remember nothing, and whose runs remember but reuse one recall. The
+  write-behind runs on another thread, but on a busy machine (and under the GIL) it competes with
+  the runs that follow, so it is measured as what it adds to them.
 
 Run: ``python -m bench.memory_conductor`` (``--runs``, ``--memories``). Prints the load average.
 """
@@ -107,11 +111,36 @@ async def measure(store: Path, runs: int, rng: random.Random) -> dict[str, list[
             on.memory.remember(report, text, {}, run_id="bench", ok=True, output="done", error=None, actor="worker")
             times["handoff"].append(time.perf_counter() - began)
         on.memory.writer.flush()
+        await split(off, on, runs, rng, times)
     finally:
         off.close()
         on.close()
         await memory.close()
     return times
+
+
+async def split(off: Conductor, on: Conductor, runs: int, rng: random.Random, times: dict[str, list[float]]) -> None:
+    """The two halves of memory in a run, each alone (interleaved with the peer): runs that recall
+    but remember nothing, and runs that remember but reuse one recall (no search)."""
+    assert on.memory is not None
+    memory = on.memory
+    remember, recall = memory.remember, memory.recall
+    fixed = await recall("warm-up goal", {})
+
+    async def reuse(goal: str, data: Any) -> Any:
+        return fixed
+
+    for key, halves in (("recall_only", (lambda *a, **k: None, recall)), ("remember_only", (remember, reuse))):
+        memory.remember, memory.recall = halves  # type: ignore[method-assign]
+        times[key], times[f"{key}_peer"] = [], []
+        for _ in range(runs // 2):
+            for conductor, into in ((off, f"{key}_peer"), (on, key)):
+                text = goal(rng)
+                began = time.perf_counter()
+                await conductor.run(text)
+                times[into].append(time.perf_counter() - began)
+        memory.writer.flush()
+    memory.remember, memory.recall = remember, recall  # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -139,6 +168,12 @@ def main() -> None:
         print(f"| {label} | {pct(times[key], 0.5):.3f} | {pct(times[key], 0.99):.3f} |")
     verdict = "met" if overhead[0] < 1.0 else "**not met**"
     print(f"| **memory adds** (on - off) | {overhead[0]:.3f} | {overhead[1]:.3f} |")
+    for label, key in (
+        ("  the recall half alone: adds (recall, nothing remembered)", "recall_only"),
+        ("  the remember half alone: adds (write-behind, one recall reused)", "remember_only"),
+    ):
+        adds = [pct(times[key], q) - pct(times[f"{key}_peer"], q) for q in (0.5, 0.99)]
+        print(f"| {label} | {adds[0]:.3f} | {adds[1]:.3f} |")
     print(f"\ntarget: memory adds < 1 ms p50: {verdict}; mean recall {statistics.mean(times['recall']) * 1000:.3f} ms")
 
 
