@@ -8,7 +8,7 @@ reload. Several processes can share a store: each keeps its own cache and catche
 Below ``IVF_MIN`` rows search is exact cosine over the matrix. From there on the rows are grouped
 around about sqrt(n) centroids (spherical k-means on a sample) and the matrix is kept sorted by
 group, so a search scores the centroids, then only the rows of the ``probes`` best groups (about a
-tenth of the scope), each a contiguous slice. Rows added since the last sort wait in a tail, each
+twentieth of the scope), each a contiguous slice. Rows added since the last sort wait in a tail, each
 already labelled with its group; the matrix is re-sorted when the tail grows past a sixteenth, and
 the centroids are trained again when the scope has doubled. A filter (levels, time bounds) that
 leaves fewer than ``k`` of the probed rows falls back to the exact scan.
@@ -29,7 +29,7 @@ from jotty.memory.store import Brief
 LEVEL_CODE = {name: code for code, name in enumerate(STORED_LEVELS)}
 IVF_MIN = 5_000
 """From this many rows on, search goes through the inverted-file index."""
-PROBE_SHARE = 0.08
+PROBE_SHARE = 0.05
 """The share of the groups a search scores (at least ``MIN_PROBES``)."""
 MIN_PROBES = 8
 NEAR_PROBES = 2
