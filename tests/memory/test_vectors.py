@@ -56,6 +56,8 @@ def test_index_agrees_with_the_exact_scan_and_follows_updates(monkeypatch: pytes
     assert cache.sorted == 3_000
     for seq in (1, 1_500, 2_051, 3_000):
         assert cache.cosines(data[seq - 1], [seq])[0][seq] == pytest.approx(1.0, abs=1e-5)
+    wanted = np.array([0, 1, 1_500, 2_051, 3_000, 3_001, 10**9])  # the array lookup agrees with the dict
+    assert cache.positions_of(wanted).tolist() == [cache.position.get(int(seq), -1) for seq in wanted]
     # an update changes the level in place; a filter that leaves too few falls back to the exact scan
     cache.upsert([(5, "archive", 4.0, to_blob(data[4]))])
     assert cache.n == 3_000

@@ -17,7 +17,7 @@ from jotty.memory.ranking import Candidate, Weights, fuse
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import entities, term_set, terms, words
 from jotty.memory.timeq import time_intent
-from jotty.memory.vectors import VectorCache
+from jotty.memory.vectors import LEVEL_CODE, VectorCache
 
 
 @dataclass(frozen=True)
@@ -124,38 +124,44 @@ def _closest(
     """Of the full-text matches ``newest`` (those holding every name, then those holding some), the
     ones of this scope within the query's levels and times, at most ``limit``: every match of all the
     names while they fit, the rest by cosine with ``vector`` (newest first on a tie). The lexical
-    score is 1 for a match of every name, 0.5 for a match of some."""
-
-    def eligible(seqs: list[int]) -> list[int]:
-        known, levels = cache.briefs, query.levels
-        kept = []
-        for seq in seqs:
-            brief = known.get(seq)  # None: another scope's (or newer than this cache)
-            if brief is None or brief.level not in levels:
-                continue
-            if (query.since is not None and brief.created_at < query.since) or (
-                query.until is not None and brief.created_at > query.until
-            ):
-                continue
-            kept.append(seq)
-        return kept
+    score is 1 for a match of every name, 0.5 for a match of some. (Looked up as arrays: on a big
+    scope each dict lookup of a random row costs about a microsecond.)"""
+    allowed = np.zeros(len(LEVEL_CODE) + 1, dtype=bool)
+    allowed[[LEVEL_CODE[name] for name in query.levels if name in LEVEL_CODE]] = True
+    target = np.asarray(vector, dtype=np.float32).reshape(-1)
 
     def best(seqs: list[int], count: int) -> list[int]:
-        if count <= 0:
+        if count <= 0 or not seqs:
             return []
-        if len(seqs) <= count:
-            return seqs
-        where = cache.position
-        index = np.fromiter((where.get(seq, -1) for seq in seqs), dtype=np.int64, count=len(seqs))
-        cosines = np.full(len(seqs), -2.0, dtype=np.float32)  # no vector: after every row that has one
-        held = index >= 0
-        cosines[held] = cache.matrix[index[held]] @ np.asarray(vector, dtype=np.float32).reshape(-1)
-        return [seqs[i] for i in np.argsort(-cosines, kind="stable")[:count].tolist()]
+        wanted = np.asarray(seqs, dtype=np.int64)
+        rows = cache.positions_of(wanted)
+        held = rows >= 0
+        keep = np.zeros(len(wanted), dtype=bool)
+        found = rows[held]
+        fits = allowed[cache.levels[found]]
+        if query.since is not None:
+            fits &= cache.times[found] >= query.since
+        if query.until is not None:
+            fits &= cache.times[found] <= query.until
+        keep[held] = fits
+        for i in np.flatnonzero(~held).tolist():  # a row without a vector: its brief says (None: not this scope's)
+            brief = cache.briefs.get(int(wanted[i]))
+            keep[i] = brief is not None and brief.level in query.levels and _within(brief.created_at, query)
+        wanted, rows = wanted[keep], rows[keep]
+        if len(wanted) > count:
+            cosines = np.full(len(wanted), -2.0, dtype=np.float32)  # no vector: after every row that has one
+            held = rows >= 0
+            cosines[held] = cache.matrix[rows[held]] @ target
+            wanted = wanted[np.argsort(-cosines, kind="stable")[:count]]
+        return [int(seq) for seq in wanted.tolist()]
 
-    every, some = eligible(newest[0]), eligible(newest[1])
-    chosen = {seq: 1.0 for seq in best(every, limit)}
-    chosen.update((seq, 0.5) for seq in best(some, limit - len(chosen)))
+    chosen = {seq: 1.0 for seq in best(newest[0], limit)}
+    chosen.update((seq, 0.5) for seq in best(newest[1], limit - len(chosen)))
     return chosen
+
+
+def _within(moment: float, query: Query) -> bool:
+    return (query.since is None or moment >= query.since) and (query.until is None or moment <= query.until)
 
 
 def _whole_words(names: frozenset[str]) -> re.Pattern[str] | None:

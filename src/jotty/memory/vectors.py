@@ -83,6 +83,8 @@ class VectorCache:
         self.groups = np.zeros(0, dtype=np.int32)
         self.matrix = np.zeros((0, self.dimension), dtype=np.float32)
         self.position: dict[int, int] = {}
+        self.lookup = np.zeros(0, dtype=np.int64)
+        """``position`` as an array indexed by seq (-1: no row), for looking up many seqs at once."""
         self.centroids: Vector = None
         self.starts = np.zeros(1, dtype=np.int64)
         """Group ``g`` holds the sorted rows ``starts[g]:starts[g + 1]``; rows from ``sorted`` on are the tail."""
@@ -132,10 +134,29 @@ class VectorCache:
             self.matrix[index] = np.frombuffer(blob, dtype=np.float32)
             self.levels[index] = LEVEL_CODE.get(str(level), -1)
             self.times[index] = float(created)
+        if added:
+            self._index(np.asarray(added, dtype=np.int64))
         if self.centroids is not None and added:
             rows_added = np.asarray(added, dtype=np.int64)
             self.groups[rows_added] = np.argmax(self.matrix[rows_added] @ self.centroids.T, axis=1)
         self._maintain()
+
+    def _index(self, rows: Vector) -> None:
+        """Point ``lookup`` at ``rows`` (growing it to their largest seq)."""
+        seqs = self.seqs[rows]
+        top = int(seqs.max()) + 1
+        if top > len(self.lookup):
+            grown = np.full(max(top, 2 * len(self.lookup)), -1, dtype=np.int64)
+            grown[: len(self.lookup)] = self.lookup
+            self.lookup = grown
+        self.lookup[seqs] = rows
+
+    def positions_of(self, seqs: Vector) -> Vector:
+        """The row of each of ``seqs`` (an int array), -1 where this cache has none."""
+        found = np.full(len(seqs), -1, dtype=np.int64)
+        inside = (seqs >= 0) & (seqs < len(self.lookup))
+        found[inside] = self.lookup[seqs[inside]]
+        return found
 
     # -- the inverted-file index -----------------------------------------------------------------
 
@@ -182,6 +203,7 @@ class VectorCache:
         self.starts = np.searchsorted(self.groups[:n], np.arange(len(self.centroids) + 1))
         self.sorted = n
         self.position = dict(zip(self.seqs[:n].tolist(), range(n), strict=True))
+        self._index(np.arange(n))
 
     def _rows_of(self, groups: Vector) -> Vector:
         """The rows of ``groups``: their sorted slices and their rows in the tail."""
