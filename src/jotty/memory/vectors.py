@@ -264,11 +264,13 @@ class VectorCache:
     def cosines(self, queries: Vector, seqs: Iterable[int]) -> list[dict[int, float]]:
         """For each of ``queries`` (rows), its cosine with each of ``seqs`` that has a vector here."""
         vectors = np.asarray(queries, dtype=np.float32).reshape(-1, self.dimension)
-        found = [(seq, self.position[seq]) for seq in seqs if seq in self.position]
-        if not found:
+        wanted = np.fromiter(seqs, dtype=np.int64)
+        rows = self.positions_of(wanted)
+        held = rows >= 0
+        if not held.any():
             return [{} for _ in vectors]
-        scores = (self.matrix[[index for _, index in found]] @ vectors.T).T.tolist()
-        keys = [seq for seq, _ in found]
+        scores = (self.matrix[rows[held]] @ vectors.T).T.tolist()
+        keys = wanted[held].tolist()
         return [dict(zip(keys, row, strict=True)) for row in scores]
 
     def similar(self, vectors: Vector, threshold: float, levels: Sequence[str]) -> list[list[tuple[int, float]]]:
