@@ -259,9 +259,11 @@ class Memory:
             check_time(now, "now") or time.time(),
             self.weights,
         )
-        return await asyncio.to_thread(self._recall, wanted)
+        return await asyncio.to_thread(self.recall_query, wanted)
 
-    def _recall(self, query: Query) -> list[MemoryHit]:
+    def recall_query(self, query: Query) -> list[MemoryHit]:
+        """``recall`` of a checked ``Query``, on the calling thread (for callers already on a worker
+        thread, such as the data registry's search, which reads its rows in the same trip)."""
         stored = tuple(name for name in query.levels if name in STORED_LEVELS)
         hits: list[MemoryHit] = []
         if stored:

@@ -443,7 +443,7 @@ class DataRegistry:
         """The index's ``pool`` best entries for ``asked`` and the rows they name, in one trip to a
         worker thread (a second trip cost as much as the rows' read on a busy machine)."""
         query = Query(asked, pool, check_levels(None), None, None, time.time(), self.index.weights)
-        memories = self.index._recall(query)
+        memories = self.index.recall_query(query)
         names = [str(h.metadata.get("source")) for h in memories]
         return memories, self._db().read(functools.partial(_rows_of, names=names))
 
