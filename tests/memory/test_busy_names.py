@@ -76,3 +76,17 @@ async def test_forget_drops_the_reused_term_counts(store_path: str) -> None:
 @pytest.fixture
 def store_path(tmp_path: object) -> str:
     return str(tmp_path) + "/memory.db"  # type: ignore[operator]
+
+
+async def test_a_name_crowded_by_another_scope_is_still_matched_in_this_one(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "RANK_BUDGET", 100)
+    async with Memory(backend.store, scope="mine") as mine, Memory(backend.store, scope="crowd") as crowd:
+        answer = "Zed plays the cello in a string quartet"
+        await mine.remember_many([{"text": answer, "at": START}, *chatter("Zed", 8, offset=10)])
+        await crowd.remember_many(chatter("Zed", 400, offset=1_000))  # newer, and more than the window
+        hits = await mine.recall("which instrument does Zed play?", k=5)
+        assert hits[0].text == answer
+        assert all("errand" in hit.text or hit.text == answer for hit in hits)
+        assert hits[0].why["lexical"] > 0  # matched by the name in this scope, not only by meaning

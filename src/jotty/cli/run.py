@@ -79,9 +79,11 @@ def run(
         value = flow_input(definition, input, input_file)
         run_id = run_id or new_run_id()
         chosen = check_level(level, "--level") or definition.level
-        metadata: dict[str, Any] = {FLOW_FILE_KEY: str(definition.path), FLOW_DIGEST_KEY: definition.digest}
-        if chosen is not None:
-            metadata[LEVEL_KEY] = str(chosen)
+        metadata: dict[str, Any] = {
+            FLOW_FILE_KEY: str(definition.path),
+            FLOW_DIGEST_KEY: definition.digest,
+            LEVEL_KEY: None if chosen is None else str(chosen),
+        }
         flow = definition.flow
         durable = resolve_store(store).target  # the default store too: every CLI run is resumable
 

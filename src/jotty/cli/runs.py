@@ -174,7 +174,9 @@ def resume_command(
         if record.finished:
             err_console.print(f"run {run_id} has finished already ({record.status}): its stored result", markup=False)
         target = definition.flow
-        level = record.metadata.get(LEVEL_KEY)  # the level the run started at, whatever the file says now
+        # The level the run started at, whatever the file says now; a run that did not record one
+        # (started from Python, or before levels) takes the file's.
+        level = record.metadata.get(LEVEL_KEY, definition.level)
         durable = resolve_store(store).target
 
         def start(sink: EventSink | None) -> Coroutine[Any, Any, RunResult]:

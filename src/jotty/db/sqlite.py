@@ -3,6 +3,7 @@ errors translated into ``StoreError``s that say what to do."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -91,7 +92,9 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 
 
 class write_transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``: one short write transaction, rolled back on any error.
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: one short write transaction, rolled back on any error,
+    a failed ``COMMIT`` included, so the connection is never left inside a transaction; the
+    original error is the one raised.
 
     A class rather than a generator context manager: it runs on every queue operation, and this
     form costs a third as much."""
@@ -106,4 +109,18 @@ class write_transaction:
         return self.conn
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if exc_type is not None:
+            self._rollback()
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        """Roll back what is still open (SQLite may have rolled back itself); a failing rollback
+        must not hide the error that caused it."""
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")

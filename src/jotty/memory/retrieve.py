@@ -55,6 +55,11 @@ def search(
     named_pool = 3 * pool // 2
     Found = tuple[dict[int, float], dict[int, float], tuple[list[int], list[int]] | None]
 
+    def by_names(cur: Cursor) -> dict[int, float]:
+        return store.lexical(
+            cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, named_pool, kept
+        )
+
     def find(cur: Cursor) -> Found:
         # A question that names its subject finds its candidates by the names (and by meaning);
         # other questions by all their words.
@@ -63,9 +68,7 @@ def search(
                 newest = store.newest_matches(cur, sorted(names), named_pool, kept)
                 if newest is not None:  # too many to rank by BM25: the vectors choose among them
                     return {}, {}, newest
-            named = store.lexical(
-                cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, named_pool, kept
-            )
+            named = by_names(cur)
             return named, named, None
         found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool, kept)
         return found, {}, None
@@ -79,6 +82,11 @@ def search(
         with fresh_cache(database, scope, embedder, dimension) as cache:
             if newest is not None:
                 found_lexical = found_named = _closest(cache, newest, vectors[1], named_pool, query)
+                window = store.BUSY_WINDOW * named_pool
+                if len(found_lexical) < named_pool and max(map(len, newest)) >= window:
+                    # the newest matches were mostly other scopes', levels' or times': rank this
+                    # query's own matches by BM25 after all
+                    found_lexical = found_named = database.read(by_names)
                 seqs = set(found_lexical)
             near = cache.nearest(vectors[1], pool, query.levels, query.since, query.until)
             seqs.update(seq for seq, _ in near)

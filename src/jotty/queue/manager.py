@@ -127,8 +127,10 @@ class TaskQueueManager:
                 await self._idle(limit > 0)
             await self._drain()
         finally:
-            await _stop(helpers)
-            await self._flush()
+            try:
+                await _stop(helpers)
+            finally:  # finished tasks are completed even when stopping the helpers was interrupted
+                await self._flush()
         return self.stats
 
     async def stop(self) -> None:
