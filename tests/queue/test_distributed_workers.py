@@ -138,14 +138,16 @@ async def test_a_worker_killed_mid_task_loses_nothing(backend: str, tmp_path: Pa
     try:
         # The victim's short leases let its tasks be reclaimed soon; the survivors' long ones keep a
         # survivor slowed down by a busy machine from losing a task it still works on.
+        # The victim works alone until it is killed, so that it is killed mid-task: with the
+        # survivors started too, fast workers could drain the queue before the victim's 20th task.
         victim = await spawn(backend, tmp_path, out, lease=1.5, sleep=0.01)
-        survivors = [await spawn(backend, tmp_path, out, lease=30.0, sleep=0.01) for _ in range(WORKERS - 1)]
         deadline = time.monotonic() + 30
         while sum(1 for pid, _ in lines_of(out) if pid == victim.pid) < 20:
             assert time.monotonic() < deadline, "the victim never got to work"
             await asyncio.sleep(0.01)
-        os.kill(victim.pid, signal.SIGKILL)  # mid-task: it always holds up to 16 running tasks
+        os.kill(victim.pid, signal.SIGKILL)  # mid-task: it holds up to 16 running tasks of 2,000
         assert await victim.wait() == -signal.SIGKILL
+        survivors = [await spawn(backend, tmp_path, out, lease=30.0, sleep=0.01) for _ in range(WORKERS - 1)]
         assert await wait_all(survivors) == [0] * len(survivors)
 
         by_task: dict[str, list[int]] = collections.defaultdict(list)
