@@ -301,20 +301,15 @@ def _fts5(
     """BM25 over FTS5 with bounded work: the query's rarest terms pick the matches (as many terms as
     fit in ``FTS_WINDOW`` matches, at least the rarest one), every term counts in the rank, and only
     the newest ``FTS_WINDOW`` matches are ranked."""
-    phrases = list(dict.fromkeys('"' + w.replace('"', "") + '"' for w in words if w.replace('"', "")))
+    phrases = _phrases(words)
     if not phrases:
         return []
     counts = _counts(cur, phrases, counts_kept) if len(phrases) > 1 else [1]
     present = sorted((int(n), phrase) for n, phrase in zip(counts, phrases, strict=True) if n)
     if not present:
         return []
-    anchor: list[str] = []
-    total = 0
-    for n, phrase in present:
-        if anchor and total + n > FTS_WINDOW:
-            break
-        anchor.append(phrase)
-        total += n
+    anchor = _rarest(present, FTS_WINDOW)
+    total = sum(n for n, _ in present[: len(anchor)])  # the matches of the anchor terms
     query = " OR ".join(anchor)
     if len(anchor) < len(present):
         query = f"({query}) AND ({' OR '.join(phrase for _, phrase in present)})"
@@ -362,7 +357,7 @@ def newest_matches(
     ``BUSY_WINDOW * limit`` matches holding every word, and when fewer than ``limit`` do, as many of
     the newest matches of the rarest words too (``(every, some)``, seqs of any scope, newest first).
     None when the matches are few enough to rank with BM25 (``lexical``)."""
-    phrases = list(dict.fromkeys('"' + w.replace('"', "") + '"' for w in words if w.replace('"', "")))
+    phrases = _phrases(words)
     if not phrases:
         return None
     present = sorted((n, phrase) for n, phrase in zip(_counts(cur, phrases, counts_kept), phrases, strict=True) if n)
@@ -373,6 +368,20 @@ def newest_matches(
     every = [int(r[0]) for r in cur.rows(newest, (" AND ".join(p for _, p in present), window))]
     if len(every) >= limit or len(present) == 1:
         return every, []
+    anchor = _rarest(present, window)
+    held = set(every)
+    some = [int(r[0]) for r in cur.rows(newest, (" OR ".join(anchor), window)) if int(r[0]) not in held]
+    return every, some
+
+
+def _phrases(words: Sequence[str]) -> list[str]:
+    """The words as FTS5 phrases (quoted, quotes dropped), without repeats or empties."""
+    return list(dict.fromkeys('"' + w.replace('"', "") + '"' for w in words if w.replace('"', "")))
+
+
+def _rarest(present: list[tuple[int, str]], window: int) -> list[str]:
+    """Of ``(matches, phrase)`` pairs sorted rarest first, as many phrases as fit in ``window``
+    matches (at least the rarest one)."""
     anchor: list[str] = []
     total = 0
     for n, phrase in present:
@@ -380,9 +389,7 @@ def newest_matches(
             break
         anchor.append(phrase)
         total += n
-    held = set(every)
-    some = [int(r[0]) for r in cur.rows(newest, (" OR ".join(anchor), window)) if int(r[0]) not in held]
-    return every, some
+    return anchor
 
 
 COUNT_SECONDS = 10.0
