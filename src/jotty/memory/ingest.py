@@ -112,6 +112,17 @@ def _near_duplicates(
     return near
 
 
+@dataclass
+class Batch:
+    """Items to remember in one scope, with the scope's settings."""
+
+    scope: str
+    items: Sequence[Item]
+    embedding: Embedding
+    min_salience: float
+    dedupe: bool = True
+
+
 def ingest(
     database: Database,
     scope: str,
@@ -122,26 +133,62 @@ def ingest(
 ) -> list[RememberOutcome]:
     """Remember ``items`` in one transaction; one outcome per item, in order. ``dedupe=False``
     stores every item as its own memory (no near-duplicate reinforcement)."""
-    outcomes: list[RememberOutcome | None] = [None] * len(items)
-    kept = []
-    for index, item in enumerate(items):
-        if item.salience < min_salience:
-            reason = f"salience {item.salience:.2f} below {min_salience:.2f} ({item.reason})"
-            outcomes[index] = RememberOutcome(None, "skipped", reason, item.salience, 1.0, item.level)
-        else:
-            kept.append(index)
+    return ingest_batches(database, [Batch(scope, items, embedding, min_salience, dedupe)])[0]
+
+
+def ingest_batches(database: Database, batches: Sequence[Batch]) -> list[list[RememberOutcome]]:
+    """Remember each batch in its scope (one scope per batch), all in ONE transaction: every batch is
+    stored, or none. Each scope is deduplicated on its own. Outcomes per batch, in item order."""
+    if len({batch.scope for batch in batches}) != len(batches):
+        raise ValueError("ingest_batches takes one batch per scope: merge the items of a scope")
+    plans = [_Plan(batch, _similar(database, batch)) for batch in batches]
+    writing = sorted((plan for plan in plans if plan.kept), key=lambda plan: plan.batch.scope)
+    if writing:  # scopes in one order, so that concurrent writers take the scopes' row locks alike
+
+        def work(cur: Cursor) -> None:
+            now = time.time()
+            for plan in writing:
+                plan.write(cur, now)
+
+        database.write(work)
+    return [plan.results() for plan in plans]
+
+
+def _similar(database: Database, batch: Batch) -> dict[int, list[tuple[int, float]]]:
+    """The stored memories close to each kept item of ``batch`` (before the write, off its lock)."""
+    embedding, items = batch.embedding, batch.items
+    kept = [i for i, item in enumerate(items) if item.salience >= batch.min_salience]
     similar: dict[int, list[tuple[int, float]]] = {}
-    if dedupe and kept and embedding.vectors is not None and embedding.name and embedding.dimension:
-        with fresh_cache(database, scope, embedding.name, embedding.dimension) as cache:
+    if batch.dedupe and kept and embedding.vectors is not None and embedding.name and embedding.dimension:
+        with fresh_cache(database, batch.scope, embedding.name, embedding.dimension) as cache:
             for level in {items[i].level for i in kept}:
                 mine = [i for i in kept if items[i].level == level]
                 found = cache.similar(embedding.vectors[mine], NEAR, DEDUP_LEVELS[level])
                 similar.update(zip(mine, found, strict=True))
-    if not kept:
-        return [o for o in outcomes if o is not None]
+    return similar
 
-    def work(cur: Cursor) -> None:
-        now = time.time()
+
+class _Plan:
+    """One batch's way through the write: what is skipped, then (in the transaction) the rest."""
+
+    def __init__(self, batch: Batch, similar: dict[int, list[tuple[int, float]]]) -> None:
+        self.batch, self.similar = batch, similar
+        self.outcomes: list[RememberOutcome | None] = [None] * len(batch.items)
+        self.kept: list[int] = []
+        for index, item in enumerate(batch.items):
+            if item.salience < batch.min_salience:
+                reason = f"salience {item.salience:.2f} below {batch.min_salience:.2f} ({item.reason})"
+                self.outcomes[index] = RememberOutcome(None, "skipped", reason, item.salience, 1.0, item.level)
+            else:
+                self.kept.append(index)
+
+    def results(self) -> list[RememberOutcome]:
+        return [o for o in self.outcomes if o is not None]
+
+    def write(self, cur: Cursor, now: float) -> None:
+        """Store or reinforce the kept items (inside the caller's transaction)."""
+        scope, items, kept, similar = self.batch.scope, self.batch.items, self.kept, self.similar
+        embedding, dedupe, outcomes = self.batch.embedding, self.batch.dedupe, self.outcomes
         rev = store.begin_write(
             cur, scope, embedding.name if embedding.vectors is not None else None, embedding.dimension, now
         )
@@ -230,6 +277,3 @@ def ingest(
         for seq in sorted(bumps):
             bump = bumps[seq]
             store.reinforce(cur, bump.row, bump.sources, bump.seen, bump.salience, bump.last_seen, rev)
-
-    database.write(work)
-    return [o for o in outcomes if o is not None]

@@ -17,7 +17,7 @@ from jotty.errors import ValidationError
 from jotty.memory import store
 from jotty.memory.database import Cursor, Database, open_database, release_database
 from jotty.memory.embedders import Embedder, default_embedder, embed_texts
-from jotty.memory.ingest import Embedding, Item, ingest
+from jotty.memory.ingest import Batch, Embedding, Item, ingest_batches
 from jotty.memory.ranking import Weights
 from jotty.memory.records import STORED_LEVELS, ConsolidationReport, MemoryHit, MemoryStats, RememberOutcome
 from jotty.memory.retrieve import Query, hits_of, search, what_of
@@ -215,24 +215,67 @@ class Memory:
 
     async def remember_many_detailed(self, items: Sequence[Mapping[str, Any] | str]) -> list[RememberOutcome]:
         """``remember_many``, saying what happened to each item."""
-        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
-            raise ValidationError("remember_many takes a list of items (str or dict): wrap a single item in a list")
-        if len(items) > MAX_BATCH:
-            raise ValidationError(f"remember_many takes at most {MAX_BATCH} items at once: split the batch")
-        prepared = [self._item(raw, index) for index, raw in enumerate(items)]
+        prepared = self._items(items)
         if not prepared:
             return []
         return await asyncio.to_thread(self._ingest, prepared)
 
+    async def remember_scopes(
+        self, batches: Mapping[str, Sequence[Mapping[str, Any] | str]]
+    ) -> dict[str, list[RememberOutcome]]:
+        """``remember_many_detailed`` into several scopes of this store at once: ``{scope: items}`` ->
+        ``{scope: outcomes}``, in ONE transaction (every scope's items are written, or none). Each scope
+        is remembered as ``self.scoped(scope)`` would (this memory's embedder, ``min_salience`` and
+        ``dedupe``; near-duplicates within the scope only); a text given to several scopes is embedded once."""
+        return await asyncio.to_thread(self.remember_scopes_now, batches)
+
+    def remember_scopes_now(
+        self, batches: Mapping[str, Sequence[Mapping[str, Any] | str]]
+    ) -> dict[str, list[RememberOutcome]]:
+        """``remember_scopes`` on the calling thread (blocking), for callers already on a worker thread,
+        such as the run memory's write-behind ``MemoryWriter``."""
+        if not isinstance(batches, Mapping):
+            raise ValidationError("remember_scopes takes a dict of {scope: [items]}")
+        prepared = {check_scope(scope): self._items(items) for scope, items in batches.items()}
+        if sum(len(items) for items in prepared.values()) > MAX_BATCH:
+            raise ValidationError(f"remember_scopes takes at most {MAX_BATCH} items at once: split the batch")
+        return self._ingest_scopes(prepared)
+
+    def _items(self, items: Sequence[Mapping[str, Any] | str]) -> list[Item]:
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+            raise ValidationError("remember_many takes a list of items (str or dict): wrap a single item in a list")
+        if len(items) > MAX_BATCH:
+            raise ValidationError(f"remember_many takes at most {MAX_BATCH} items at once: split the batch")
+        return [self._item(raw, index) for index, raw in enumerate(items)]
+
     def _ingest(self, items: list[Item]) -> list[RememberOutcome]:
+        return self._ingest_scopes({self.scope: items})[self.scope]
+
+    def _ingest_scopes(self, batches: Mapping[str, list[Item]]) -> dict[str, list[RememberOutcome]]:
+        """Every scope's items in one transaction; each distinct text embedded once."""
         database = self.database()
         embedding = Embedding()
-        if self.embedder is not None:
-            vectors = embed_texts(self.embedder, [item.text for item in items])
+        texts = list(dict.fromkeys(item.text for items in batches.values() for item in items))
+        rows = {text: row for row, text in enumerate(texts)}
+        if self.embedder is not None and texts:
+            vectors = embed_texts(self.embedder, texts)
             embedding = Embedding(self.embedder.name, self.embedder.dimension, vectors)
-        outcomes = ingest(database, self.scope, items, embedding, self.min_salience, self.dedupe)
+        order = [
+            Batch(
+                scope,
+                items,
+                embedding
+                if embedding.vectors is None
+                else Embedding(embedding.name, embedding.dimension, embedding.vectors[[rows[i.text] for i in items]]),
+                self.min_salience,
+                self.dedupe,
+            )
+            for scope, items in batches.items()
+            if items
+        ]
+        outcomes = dict(zip((batch.scope for batch in order), ingest_batches(database, order), strict=True))
         self._flush_uses()
-        return outcomes
+        return {scope: outcomes.get(scope, []) for scope in batches}
 
     # -- recalling -----------------------------------------------------------------------------
 

@@ -1,10 +1,13 @@
 """``MemoryWriter``: remembering off the run's path (write-behind), flushed on close, nothing dropped.
 
-A run hands its outcome to the writer in microseconds; a background thread with its own event loop
-writes what piled up, one ``remember_many`` per scope per batch, and fills each ``Remembered``
-entry with what happened (stored, reinforced, skipped, and why). ``flush()`` waits until every
-submitted entry is written; it runs on close and at interpreter exit. A write that fails is retried
-with backoff; an entry that still cannot be written is marked ``failed`` with the error, and logged.
+A run hands its outcome to the writer in microseconds; a background thread writes what piled up,
+with the store's synchronous API on that thread (no event loop, no further thread hop): every scope
+of a store in ONE transaction per batch (``Memory.remember_scopes_now``; a text remembered in two
+scopes is embedded once), and fills each ``Remembered`` entry with what happened (stored,
+reinforced, skipped, and why). ``flush()`` waits until every submitted entry is written; it runs on
+close and at interpreter exit. A write that fails is retried submission by submission (so one bad
+scope does not sink the others) with backoff; an entry that still cannot be written is marked
+``failed`` with the error, and logged.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import atexit
 import concurrent.futures
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -59,7 +63,16 @@ class Remembered:
 class _Batch:
     memory: Memory
     entries: list[Remembered]
-    done: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
+    done: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+
+
+@dataclass
+class _Call:
+    coroutine: Coroutine[Any, Any, Any]
+    done: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+
+
+_Work = _Batch | _Call
 
 
 class MemoryWriter:
@@ -68,102 +81,143 @@ class MemoryWriter:
     def __init__(self, on_written: Callable[[str], None] | None = None) -> None:
         """``on_written(scope)`` is called (on the writer thread) when a batch changed the scope."""
         self._lock = threading.Lock()
-        self._pending: list[_Batch] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = threading.Condition(self._lock)
+        self._pending: list[_Work] = []
+        self._writing: list[_Work] = []
         self._thread: threading.Thread | None = None
-        self._draining = False
         self._on_written = on_written
         self.written = 0
         """Entries written so far (any status but pending)."""
+        self.transactions = 0
+        """Write transactions tried so far (a drain writes each store's pending entries in one)."""
         _WRITERS.add(self)
 
     def submit(self, memory: Memory, entries: list[Remembered]) -> concurrent.futures.Future[None]:
         """Queue ``entries`` for ``memory``; the future is done when they are written."""
-        batch = _Batch(memory, entries)
-        with self._lock:
-            self._pending.append(batch)
-            schedule = not self._draining
-            self._draining = True
-            loop = self._started()
-        if schedule:
-            asyncio.run_coroutine_threadsafe(self._drain(), loop)
-        return batch.done
+        return self._queue(_Batch(memory, entries)).done
 
     def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
-        """Run ``coroutine`` on the writer's loop (after what is queued) and wait for its value."""
-        with self._lock:
-            loop = self._started()
-        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
+        """Run ``coroutine`` on the writer's thread (after what is queued) and wait for its value."""
+        return self._queue(_Call(coroutine)).done.result(timeout)
 
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Wait until everything submitted so far is written; False if ``timeout`` passed first."""
         with self._lock:
-            waiting = [batch.done for batch in self._pending]
+            waiting = [work.done for work in (*self._writing, *self._pending)]
         _, not_done = concurrent.futures.wait(waiting, timeout)
         return not not_done
 
     def close(self, timeout: float | None = 60.0) -> None:
         """Flush, then stop the thread."""
         self.flush(timeout)
-        with self._lock:
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is not None and thread is not None:
-            loop.call_soon_threadsafe(loop.stop)
+        with self._wake:
+            thread, self._thread = self._thread, None
+            self._wake.notify_all()
+        if thread is not None:
             thread.join(timeout)
-            if not thread.is_alive():
-                loop.close()
 
-    def _started(self) -> asyncio.AbstractEventLoop:
-        """The writer's loop, started on first use (call with ``_lock`` held)."""
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="jotty-memory-writer", daemon=True)
-            thread.start()
-            self._loop, self._thread = loop, thread
-        return self._loop
+    def _queue(self, work: _Work) -> _Work:
+        with self._wake:
+            self._pending.append(work)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="jotty-memory-writer", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        return work
 
-    async def _drain(self) -> None:
+    def _serve(self) -> None:
+        """The thread's loop: take everything pending, write it, until ``close`` retires the thread."""
+        me = threading.current_thread()
         while True:
-            with self._lock:
-                batches = list(self._pending)
-                if not batches:
-                    self._draining = False
-                    return
-            groups: dict[int, list[_Batch]] = {}
-            for batch in batches:
-                groups.setdefault(id(batch.memory), []).append(batch)
-            for group in groups.values():
-                await self._write(group)
-            with self._lock:
-                self._pending = self._pending[len(batches) :]
-            for batch in batches:
-                batch.done.set_result(None)
+            with self._wake:
+                while not self._pending and self._thread is me:
+                    self._wake.wait()
+                if self._thread is not me and (self._thread is not None or not self._pending):
+                    return  # closed: what is submitted from now on starts a new thread
+                taken, self._pending = self._pending, []
+                self._writing.extend(taken)
+            self._drain(taken)
+            with self._wake:
+                self._writing = [work for work in self._writing if not work.done.done()]
 
-    async def _write(self, group: list[_Batch]) -> None:
+    def _drain(self, taken: list[_Work]) -> None:
+        """Write ``taken`` in order: the batches between two calls together, then each call."""
+        batches: list[_Batch] = []
+        for work in [*taken, None]:
+            if isinstance(work, _Batch):
+                batches.append(work)
+                continue
+            if batches:
+                try:
+                    self._write(batches)
+                except Exception:  # never lose the thread; _write marks what failed
+                    log.exception("the memory writer failed")
+                for batch in batches:
+                    batch.done.set_result(None)
+                batches = []
+            if isinstance(work, _Call):
+                try:
+                    work.done.set_result(asyncio.run(work.coroutine))
+                except Exception as exc:
+                    work.done.set_exception(exc)
+
+    def _write(self, batches: list[_Batch]) -> None:
+        """Each store's batches in one transaction; if that fails, each batch on its own, with retries."""
+        groups: dict[tuple[Any, ...], list[_Batch]] = {}
+        for batch in batches:
+            groups.setdefault(_store_key(batch.memory), []).append(batch)
+        for group in groups.values():
+            if len(group) == 1 or not self._try(group, attempts=1):
+                for batch in group:
+                    self._try([batch], attempts=ATTEMPTS)
+
+    def _try(self, group: list[_Batch], attempts: int) -> bool:
+        """Write ``group`` (batches of one store) in one transaction, up to ``attempts`` times; True when
+        written. After the last failed attempt of a single batch, its entries are marked failed."""
         memory = group[0].memory
-        entries = [entry for batch in group for entry in batch.entries]
-        items = [{"text": e.text, "metadata": e.metadata} for e in entries]
+        by_scope: dict[str, list[Remembered]] = {}
+        for batch in group:
+            by_scope.setdefault(batch.memory.scope, []).extend(batch.entries)
+        items = {scope: [{"text": e.text, "metadata": e.metadata} for e in mine] for scope, mine in by_scope.items()}
         error: Exception | None = None
-        for attempt in range(ATTEMPTS):
+        for attempt in range(attempts):
+            self.transactions += 1
             try:
-                outcomes = await memory.remember_many_detailed(items)
+                outcomes = memory.remember_scopes_now(items)
             except Exception as exc:  # a busy store: retry; bad input: it will fail again, and says why
                 error = exc
-                await asyncio.sleep(0.05 * 2**attempt)
+                if attempt + 1 < attempts:
+                    time.sleep(0.05 * 2**attempt)
                 continue
-            for entry, outcome in zip(entries, outcomes, strict=True):
-                entry.status, entry.id, entry.reason = outcome.action, outcome.id, outcome.reason
-                entry.salience = outcome.salience
-            break
-        else:
-            log.warning("could not remember %d items in scope %s: %s", len(entries), memory.scope, error)
-            for entry in entries:
-                entry.status, entry.reason = "failed", f"{type(error).__name__}: {error}"
-        self.written += len(entries)
-        changed = any(entry.status in ("stored", "reinforced") for entry in entries)
-        if self._on_written is not None and changed:
-            self._on_written(memory.scope)
+            for scope, entries in by_scope.items():
+                for entry, outcome in zip(entries, outcomes[scope], strict=True):
+                    entry.status, entry.id, entry.reason = outcome.action, outcome.id, outcome.reason
+                    entry.salience = outcome.salience
+            self._written(by_scope)
+            return True
+        if len(group) > 1:
+            return False
+        log.warning("could not remember %d items in scope %s: %s", len(group[0].entries), memory.scope, error)
+        for entry in group[0].entries:
+            entry.status, entry.reason = "failed", f"{type(error).__name__}: {error}"
+        self._written({memory.scope: group[0].entries})
+        return False
+
+    def _written(self, by_scope: dict[str, list[Remembered]]) -> None:
+        for scope, entries in by_scope.items():
+            self.written += len(entries)
+            changed = any(entry.status in ("stored", "reinforced") for entry in entries)
+            if self._on_written is not None and changed:
+                self._on_written(scope)
+
+
+def _store_key(memory: Memory) -> tuple[Any, ...]:
+    """Memories with the same key are written together: the same store and the same ingest settings."""
+    try:
+        database: object = memory.database()
+    except Exception:  # the write will fail on its own and say why
+        database = memory
+    return id(database), id(memory.embedder), memory.min_salience, memory.dedupe
 
 
 _WRITERS: weakref.WeakSet[MemoryWriter] = weakref.WeakSet()
