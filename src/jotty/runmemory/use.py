@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,10 +106,13 @@ class MemoryReport:
     skipped: str | None = None
     """Why the run recalled nothing without trying (a resumed run that had completed), or None."""
     _written: concurrent.futures.Future[None] | None = field(default=None, repr=False)
+    _hurry: Callable[[], None] | None = field(default=None, repr=False)
 
     async def settled(self, timeout: float | None = 30.0) -> MemoryReport:
         """This report once its ``remembered`` entries are written."""
         if self._written is not None:
+            if self._hurry is not None:  # someone waits: the writer need not linger for more
+                self._hurry()
             await asyncio.wait_for(asyncio.wrap_future(self._written), timeout)
         return self
 
@@ -280,6 +283,7 @@ class RunMemory:
                 for entry in mine:
                     entry.status, entry.reason = "skipped", str(exc)
         report._written = None if not futures else futures[0] if len(futures) == 1 else _all(futures)
+        report._hurry = self.writer.hurry
 
     # ------------------------------------------------------------------ sleep
 

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 ATTEMPTS = 3
 """Tries per batch before its entries are marked failed."""
+LINGER = 0.05
+"""Seconds a drain waits for more runs' outcomes before it writes (all of them in one transaction)."""
+MAX_WAITING = 256
+"""Submissions that end the wait at once."""
 
 
 @dataclass
@@ -78,8 +82,12 @@ _Work = _Batch | _Call
 class MemoryWriter:
     """Writes ``Remembered`` entries in a background thread; see the module docstring."""
 
-    def __init__(self, on_written: Callable[[str], None] | None = None) -> None:
-        """``on_written(scope)`` is called (on the writer thread) when a batch changed the scope."""
+    def __init__(self, on_written: Callable[[str], None] | None = None, linger: float = LINGER) -> None:
+        """``on_written(scope)`` is called (on the writer thread) when a batch changed the scope.
+        ``linger``: seconds the writer waits after a submission for more (back-to-back runs then share
+        one transaction); ``flush``, ``close``, ``run`` and ``hurry`` end the wait at once."""
+        self.linger = linger
+        self._hurry = False
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._pending: list[_Work] = []
@@ -100,10 +108,19 @@ class MemoryWriter:
         """Run ``coroutine`` on the writer's thread (after what is queued) and wait for its value."""
         return self._queue(_Call(coroutine)).done.result(timeout)
 
+    def hurry(self) -> None:
+        """Write what is pending now, without waiting ``linger`` for more."""
+        with self._wake:
+            if self._pending:
+                self._hurry = True
+                self._wake.notify_all()
+
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Wait until everything submitted so far is written; False if ``timeout`` passed first."""
-        with self._lock:
+        with self._wake:
             waiting = [work.done for work in (*self._writing, *self._pending)]
+            self._hurry = self._hurry or bool(self._pending)
+            self._wake.notify_all()
         _, not_done = concurrent.futures.wait(waiting, timeout)
         return not not_done
 
@@ -122,7 +139,10 @@ class MemoryWriter:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="jotty-memory-writer", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if isinstance(work, _Call):
+                self._hurry = True
+            if len(self._pending) in (1, MAX_WAITING) or self._hurry:  # else the writer is lingering: let it
+                self._wake.notify()
         return work
 
     def _serve(self) -> None:
@@ -134,7 +154,13 @@ class MemoryWriter:
                     self._wake.wait()
                 if self._thread is not me and (self._thread is not None or not self._pending):
                     return  # closed: what is submitted from now on starts a new thread
-                taken, self._pending = self._pending, []
+                until = time.monotonic() + self.linger
+                while self._thread is me and not self._hurry and len(self._pending) < MAX_WAITING:
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._wake.wait(left)
+                taken, self._pending, self._hurry = self._pending, [], False
                 self._writing.extend(taken)
             self._drain(taken)
             with self._wake:
