@@ -104,10 +104,17 @@ async def test_the_recall_stays_within_the_token_budget(store: Path) -> None:
 async def test_close_writes_every_pending_outcome(store: Path) -> None:
     calls = Calls()
     conductor = Conductor([actor(calls)], store=store)
+    assert conductor.memory is not None
+    writer = conductor.memory.writer
+    writer.linger = 30.0  # back-to-back runs: the writer waits for more, and close does not wait it out
     results = [await conductor.run(f"catalogue specimen {i} of the herbarium collection {i * 7}") for i in range(20)]
+    began = time.monotonic()
     conductor.close()  # no settled(): close alone must write all of them
+    assert time.monotonic() - began < 15.0
+    assert writer.transactions == 1 and writer.written == 40  # both scopes of all 20 runs in one transaction
     for result in results:
         assert result.memory is not None
+        assert [entry.scope for entry in result.memory.remembered] == ["conductor", "actor:oracle"]
         assert all(entry.status in ("stored", "reinforced") for entry in result.memory.remembered)
     ids = {r.memory.remembered[0].id for r in results if r.memory}
     assert len(ids) >= 10

@@ -73,7 +73,7 @@ def test_a_failing_scope_loses_nothing_of_the_others(memory: Memory, tmp_path: P
     assert writer.flush(timeout=20.0)
     assert good[0].status == "stored" and good[0].id is not None
     assert bad[0].status == "failed" and "read-only" in bad[0].reason and bad[0].id is None
-    assert writer.transactions == 1 + 1 + ATTEMPTS  # together, then each on its own (the bad one retried)
+    assert writer.transactions == ATTEMPTS + 2  # together (retried), then each alone
     assert written == ["conductor"] and writer.written == 2
     writer.close()
 

@@ -260,19 +260,14 @@ class Memory:
         if self.embedder is not None and texts:
             vectors = embed_texts(self.embedder, texts)
             embedding = Embedding(self.embedder.name, self.embedder.dimension, vectors)
-        order = [
-            Batch(
-                scope,
-                items,
-                embedding
-                if embedding.vectors is None
-                else Embedding(embedding.name, embedding.dimension, embedding.vectors[[rows[i.text] for i in items]]),
-                self.min_salience,
-                self.dedupe,
-            )
-            for scope, items in batches.items()
-            if items
-        ]
+        order = []
+        for scope, items in batches.items():
+            if not items:
+                continue
+            mine = embedding  # the rows of this scope's items, unless they are all the texts in order
+            if embedding.vectors is not None and (len(batches) > 1 or len(texts) < len(items)):
+                mine = Embedding(embedding.name, embedding.dimension, embedding.vectors[[rows[i.text] for i in items]])
+            order.append(Batch(scope, items, mine, self.min_salience, self.dedupe))
         outcomes = dict(zip((batch.scope for batch in order), ingest_batches(database, order), strict=True))
         self._flush_uses()
         return {scope: outcomes.get(scope, []) for scope in batches}

@@ -5,9 +5,9 @@ with the store's synchronous API on that thread (no event loop, no further threa
 of a store in ONE transaction per batch (``Memory.remember_scopes_now``; a text remembered in two
 scopes is embedded once), and fills each ``Remembered`` entry with what happened (stored,
 reinforced, skipped, and why). ``flush()`` waits until every submitted entry is written; it runs on
-close and at interpreter exit. A write that fails is retried submission by submission (so one bad
-scope does not sink the others) with backoff; an entry that still cannot be written is marked
-``failed`` with the error, and logged.
+close and at interpreter exit. A write that fails is retried with backoff, then each submission
+alone (so one bad scope or run does not sink the others); an entry that still cannot be written is
+marked ``failed`` with the error, and logged.
 """
 
 from __future__ import annotations
@@ -188,14 +188,14 @@ class MemoryWriter:
                     work.done.set_exception(exc)
 
     def _write(self, batches: list[_Batch]) -> None:
-        """Each store's batches in one transaction; if that fails, each batch on its own, with retries."""
+        """Each store's batches in one transaction (retried); if that keeps failing, each batch alone."""
         groups: dict[tuple[Any, ...], list[_Batch]] = {}
         for batch in batches:
             groups.setdefault(_store_key(batch.memory), []).append(batch)
         for group in groups.values():
-            if len(group) == 1 or not self._try(group, attempts=1):
+            if not self._try(group, attempts=ATTEMPTS) and len(group) > 1:
                 for batch in group:
-                    self._try([batch], attempts=ATTEMPTS)
+                    self._try([batch], attempts=1)
 
     def _try(self, group: list[_Batch], attempts: int) -> bool:
         """Write ``group`` (batches of one store) in one transaction, up to ``attempts`` times; True when
