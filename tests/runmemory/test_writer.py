@@ -102,3 +102,18 @@ def test_run_comes_after_what_is_queued(memory: Memory) -> None:
 
     assert writer.run(read(), timeout=20.0) == "stored"
     writer.close()
+
+
+def test_each_store_gets_its_own_transaction(memory: Memory, tmp_path: Path) -> None:
+    other = Memory(tmp_path / "other.db", "conductor")
+    writer = MemoryWriter(linger=30.0)
+    here = entries("conductor", "review the contracts for Vega-2 in Braga -> done")
+    there = entries("conductor", "review the contracts for Vega-3 in Seville -> done")
+    writer.submit(memory, here)
+    writer.submit(other, there)
+    assert writer.flush(timeout=20.0)
+    assert writer.transactions == 2 and here[0].status == there[0].status == "stored"
+    assert asyncio.run(memory.get(there[0].id or "")) is None  # each went to its own store
+    assert asyncio.run(other.get(there[0].id or "")) is not None
+    writer.close()
+    asyncio.run(other.close())
