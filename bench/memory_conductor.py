@@ -12,12 +12,14 @@ one recall). A run's remembering happens after it, on the writer thread, so it c
 follow: in blocks it lands on runs of the same mode (interleaving run by run would put it on the
 peer's runs and hide it). After each block the writer is drained, timed, and that time is shown per
 run of the block. ``--agent-ms`` makes the actor wait that long on I/O (an HTTP call, an LLM) first,
-as real agents do: the write-behind then mostly runs while the next run's agent waits.
+as real agents do.
 
-Rows, p50 and p99: each mode's whole ``await conductor.run(goal)``; ``Memory.recall`` alone on the
-same kind of goals; the write-behind hand-off (``RunMemory.remember``, the only remembering on the
-run's path). Run: ``python -m bench.memory_conductor`` (``--runs``, ``--block``, ``--memories``,
-``--agent-ms``). Prints the load average.
+Rows, p50 and p99: each mode's whole ``await conductor.run(goal)``, with the process's CPU time per
+run (every thread's, the writer's drain included); ``Memory.recall`` alone on the same kind of
+goals; the write-behind hand-off (``RunMemory.remember``, the only remembering on the run's path).
+
+Run: ``python -m bench.memory_conductor`` (``--runs``, ``--block``, ``--memories``, ``--agent-ms``).
+Prints the load average.
 """
 
 from __future__ import annotations
@@ -91,8 +93,10 @@ MODES = ("off", "on", "recall_only", "remember_only")
 
 async def measure(store: Path, runs: int, block: int, wait: float, rng: random.Random) -> dict[str, list[float]]:
     """Per mode, each run's seconds (``runs`` in blocks of ``block``); ``<mode>_drain``: the
-    writer's drain after each block, per run of the block; ``recall`` and ``handoff`` alone."""
-    times: dict[str, list[float]] = {key: [] for key in (*MODES, *(f"{m}_drain" for m in MODES), "recall", "handoff")}
+    writer's drain after each block, per run of the block; ``<mode>_cpu``: the process's CPU time
+    (every thread, the drain included) per run of each block; ``recall`` and ``handoff`` alone."""
+    keys = (*MODES, *(f"{m}_drain" for m in MODES), *(f"{m}_cpu" for m in MODES), "recall", "handoff")
+    times: dict[str, list[float]] = {key: [] for key in keys}
     memory = Memory(store, "conductor")
     off = Conductor([actor(wait)], store=store, memory=False)
     on = Conductor([actor(wait)], store=store, memory=memory)
@@ -120,6 +124,7 @@ async def measure(store: Path, runs: int, block: int, wait: float, rng: random.R
             for mode in MODES:
                 used.remember, used.recall = halves[mode]  # type: ignore[method-assign]
                 conductor = off if mode == "off" else on
+                cpu = time.process_time()
                 for _ in range(block):
                     text = goal(rng)
                     began = time.perf_counter()
@@ -128,6 +133,7 @@ async def measure(store: Path, runs: int, block: int, wait: float, rng: random.R
                 began = time.perf_counter()
                 used.writer.flush()
                 times[f"{mode}_drain"].append((time.perf_counter() - began) / block)
+                times[f"{mode}_cpu"].append((time.process_time() - cpu) / block)
         used.remember, used.recall = remember, recall  # type: ignore[method-assign]
         for _ in range(runs):
             text = goal(rng)
@@ -162,25 +168,26 @@ def main() -> None:
     print(f"memory in a Conductor run: {args.memories:,} memories in scope (filled in {filled:.1f} s), agent waits")
     print(f"{args.agent_ms:g} ms; {args.runs} runs a mode in blocks of {args.block}, load average {load:.2f}, ")
     print(f"{os.cpu_count()} CPUs\n")
-    print("| measure | p50 ms | p99 ms | writer drain ms/run |")
-    print("|---|---:|---:|---:|")
+    print("| measure | p50 ms | p99 ms | writer drain ms/run | CPU ms/run |")
+    print("|---|---:|---:|---:|---:|")
     for label, key in (
         ("run, memory off (peer)", "off"),
         ("run, memory on", "on"),
         ("run, recall only (nothing remembered)", "recall_only"),
         ("run, remember only (one recall reused)", "remember_only"),
     ):
-        drain = statistics.mean(times[f"{key}_drain"]) * 1000
-        print(f"| {label} | {pct(times[key], 0.5):.3f} | {pct(times[key], 0.99):.3f} | {drain:.3f} |")
+        drain, cpu = (statistics.mean(times[f"{key}_{part}"]) * 1000 for part in ("drain", "cpu"))
+        print(f"| {label} | {pct(times[key], 0.5):.3f} | {pct(times[key], 0.99):.3f} | {drain:.3f} | {cpu:.3f} |")
     for label, key in (("`Memory.recall` alone (k=10)", "recall"), ("write-behind hand-off", "handoff")):
-        print(f"| {label} | {pct(times[key], 0.5):.3f} | {pct(times[key], 0.99):.3f} | |")
+        print(f"| {label} | {pct(times[key], 0.5):.3f} | {pct(times[key], 0.99):.3f} | | |")
     for label, key in (
         ("**memory adds** (on - off)", "on"),
         ("  the recall half adds", "recall_only"),
         ("  the remember half adds", "remember_only"),
     ):
         adds = [pct(times[key], q) - pct(times["off"], q) for q in (0.5, 0.99)]
-        print(f"| {label} | {adds[0]:.3f} | {adds[1]:.3f} | |")
+        cpu = (statistics.mean(times[f"{key}_cpu"]) - statistics.mean(times["off_cpu"])) * 1000
+        print(f"| {label} | {adds[0]:.3f} | {adds[1]:.3f} | | {cpu:.3f} |")
     adds = pct(times["on"], 0.5) - pct(times["off"], 0.5)
     verdict = "met" if adds < 1.0 else "**not met**"
     print(f"\ntarget: memory adds < 1 ms p50: {verdict} ({adds:.3f} ms)")
