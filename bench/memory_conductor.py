@@ -2,21 +2,24 @@
 
 One SQLite file holds 10,000 memories of earlier runs (goal -> output texts about named customers,
 cities and products, embedded with the default offline embedder). Two Conductors over the same
-actor run the same goals in the same loop, interleaved run by run: ``memory=False`` (the peer) and
-``memory=Memory(store, "conductor")``. Each goal is new (no cache hit). The actor reads
-``ctx.data["memory"]`` as a real one would. Target: the p50 difference under 1 ms.
+actor run new goals (no cache hit): ``memory=False`` (the peer) and
+``memory=Memory(store, "conductor")``. The actor reads ``ctx.data["memory"]`` as a real one would.
+Target: the p50 difference under 1 ms.
 
-Rows, p50 and p99 over ``--runs`` runs (after a warm-up that loads the model and the scope):
-- run, memory off / on: the whole ``await conductor.run(goal)``;
-- where the time goes: ``Memory.recall`` alone on the same kind of goals (what the one recall per
-  run costs), and the write-behind hand-off (``RunMemory.remember``: the only remembering on the
-  run's path; the write itself happens on the writer thread);
-- each half alone, against the peer again (``--runs``/2 runs each, interleaved): the Conductor with
-  memory whose runs recall but remember nothing, and whose runs remember but reuse one recall. The
-  write-behind runs on another thread, but on a busy machine (and under the GIL) it competes with
-  the runs that follow, so it is measured as what it adds to them.
+The modes run in blocks of ``--block`` runs, in turn, round after round: the peer, memory on, and
+each half of memory alone (runs that recall but remember nothing, and runs that remember but reuse
+one recall). A run's remembering happens after it, on the writer thread, so it costs the runs that
+follow: in blocks it lands on runs of the same mode (interleaving run by run would put it on the
+peer's runs and hide it). After each block the writer is drained, timed, and that time is shown per
+run of the block. ``--agent-ms`` makes the actor wait that long on I/O (an HTTP call, an LLM) first,
+as real agents do.
 
-Run: ``python -m bench.memory_conductor`` (``--runs``, ``--memories``). Prints the load average.
+Rows, p50 and p99: each mode's whole ``await conductor.run(goal)``, with the process's CPU time per
+run (every thread's, the writer's drain included); ``Memory.recall`` alone on the same kind of
+goals; the write-behind hand-off (``RunMemory.remember``, the only remembering on the run's path).
+
+Run: ``python -m bench.memory_conductor`` (``--runs``, ``--block``, ``--memories``, ``--agent-ms``).
+Prints the load average.
 """
 
 from __future__ import annotations
@@ -54,9 +57,13 @@ def outcome(rng: random.Random, text: str) -> str:
     return f"{text} -> done: {rng.randrange(3, 90)} items, {rng.choice(('on time', 'late', 'flagged'))}"
 
 
-def actor() -> AgentConfig:
-    def work(value: Any, ctx: RunContext) -> str:
+def actor(wait: float = 0.0) -> AgentConfig:
+    """The worker: reads what was recalled; with ``wait`` seconds, first waits that long on I/O."""
+
+    async def work(value: Any, ctx: RunContext) -> str:
         recalled = ctx.data.get("memory", {}).get("items", [])
+        if wait:
+            await asyncio.sleep(wait)
         return f"done {value} ({len(recalled)} recalled)"
 
     return AgentConfig("worker", FunctionAgent(work, name="worker", thread=False))
@@ -81,26 +88,53 @@ async def fill(store: Path, count: int, rng: random.Random) -> float:
         return time.perf_counter() - began
 
 
-async def measure(store: Path, runs: int, rng: random.Random) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {"off": [], "on": [], "recall": [], "handoff": []}
+MODES = ("off", "on", "recall_only", "remember_only")
+
+
+async def measure(store: Path, runs: int, block: int, wait: float, rng: random.Random) -> dict[str, list[float]]:
+    """Per mode, each run's seconds (``runs`` in blocks of ``block``); ``<mode>_drain``: the
+    writer's drain after each block, per run of the block; ``<mode>_cpu``: the process's CPU time
+    (every thread, the drain included) per run of each block; ``recall`` and ``handoff`` alone."""
+    keys = (*MODES, *(f"{m}_drain" for m in MODES), *(f"{m}_cpu" for m in MODES), "recall", "handoff")
+    times: dict[str, list[float]] = {key: [] for key in keys}
     memory = Memory(store, "conductor")
-    off = Conductor([actor()], store=store, memory=False)
-    on = Conductor([actor()], store=store, memory=memory)
+    off = Conductor([actor(wait)], store=store, memory=False)
+    on = Conductor([actor(wait)], store=store, memory=memory)
     assert on.memory is not None
+    used = on.memory
+    remember, recall = used.remember, used.recall
+    fixed = await recall("warm-up goal", {})
+
+    async def reuse(goal: str, data: Any) -> Any:
+        return fixed
+
+    halves = {
+        "off": (remember, recall),
+        "on": (remember, recall),
+        "recall_only": (lambda *a, **k: None, recall),
+        "remember_only": (remember, reuse),
+    }
     try:
         for _ in range(20):  # warm-up: the model, the scope's vectors, the router's tables
             text = goal(rng)
             await off.run(text)
             await on.run(text)
-        for _ in range(runs):
-            text = goal(rng)
-            began = time.perf_counter()
-            await off.run(text)
-            times["off"].append(time.perf_counter() - began)
-            text = goal(rng)
-            began = time.perf_counter()
-            await on.run(text)
-            times["on"].append(time.perf_counter() - began)
+        used.writer.flush()
+        for _ in range(max(1, runs // block)):
+            for mode in MODES:
+                used.remember, used.recall = halves[mode]  # type: ignore[method-assign]
+                conductor = off if mode == "off" else on
+                cpu = time.process_time()
+                for _ in range(block):
+                    text = goal(rng)
+                    began = time.perf_counter()
+                    await conductor.run(text)
+                    times[mode].append(time.perf_counter() - began)
+                began = time.perf_counter()
+                used.writer.flush()
+                times[f"{mode}_drain"].append((time.perf_counter() - began) / block)
+                times[f"{mode}_cpu"].append((time.process_time() - cpu) / block)
+        used.remember, used.recall = remember, recall  # type: ignore[method-assign]
         for _ in range(runs):
             text = goal(rng)
             began = time.perf_counter()
@@ -108,10 +142,9 @@ async def measure(store: Path, runs: int, rng: random.Random) -> dict[str, list[
             times["recall"].append(time.perf_counter() - began)
             report = MemoryReport("conductor")
             began = time.perf_counter()
-            on.memory.remember(report, text, {}, run_id="bench", ok=True, output="done", error=None, actor="worker")
+            used.remember(report, text, {}, run_id="bench", ok=True, output="done", error=None, actor="worker")
             times["handoff"].append(time.perf_counter() - began)
-        on.memory.writer.flush()
-        await split(off, on, runs, rng, times)
+            used.writer.flush()
     finally:
         off.close()
         on.close()
@@ -119,62 +152,45 @@ async def measure(store: Path, runs: int, rng: random.Random) -> dict[str, list[
     return times
 
 
-async def split(off: Conductor, on: Conductor, runs: int, rng: random.Random, times: dict[str, list[float]]) -> None:
-    """The two halves of memory in a run, each alone (interleaved with the peer): runs that recall
-    but remember nothing, and runs that remember but reuse one recall (no search)."""
-    assert on.memory is not None
-    memory = on.memory
-    remember, recall = memory.remember, memory.recall
-    fixed = await recall("warm-up goal", {})
-
-    async def reuse(goal: str, data: Any) -> Any:
-        return fixed
-
-    for key, halves in (("recall_only", (lambda *a, **k: None, recall)), ("remember_only", (remember, reuse))):
-        memory.remember, memory.recall = halves  # type: ignore[method-assign]
-        times[key], times[f"{key}_peer"] = [], []
-        for _ in range(runs // 2):
-            for conductor, into in ((off, f"{key}_peer"), (on, key)):
-                text = goal(rng)
-                began = time.perf_counter()
-                await conductor.run(text)
-                times[into].append(time.perf_counter() - began)
-        memory.writer.flush()
-    memory.remember, memory.recall = remember, recall  # type: ignore[method-assign]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=300, help="runs per mode")
+    parser.add_argument("--block", type=int, default=25, help="runs of one mode in a row")
     parser.add_argument("--memories", type=int, default=10_000)
+    parser.add_argument("--agent-ms", type=float, default=0.0, help="the actor first waits this long on I/O")
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as folder:
         store = Path(folder) / "bench.db"
         filled = asyncio.run(fill(store, args.memories, rng))
-        times = asyncio.run(measure(store, args.runs, rng))
+        times = asyncio.run(measure(store, args.runs, args.block, args.agent_ms / 1000, rng))
     load = os.getloadavg()[0]
-    overhead = [pct(times["on"], q) - pct(times["off"], q) for q in (0.5, 0.99)]
-    print(f"memory in a Conductor run: {args.memories:,} memories in scope (filled in {filled:.1f} s), ")
-    print(f"{args.runs} runs each, interleaved, load average {load:.2f}, {os.cpu_count()} CPUs\n")
-    print("| measure | p50 ms | p99 ms |")
-    print("|---|---|---|")
+    print(f"memory in a Conductor run: {args.memories:,} memories in scope (filled in {filled:.1f} s), agent waits")
+    print(f"{args.agent_ms:g} ms; {args.runs} runs a mode in blocks of {args.block}, load average {load:.2f}, ")
+    print(f"{os.cpu_count()} CPUs\n")
+    print("| measure | p50 ms | p99 ms | writer drain ms/run | CPU ms/run |")
+    print("|---|---:|---:|---:|---:|")
     for label, key in (
         ("run, memory off (peer)", "off"),
         ("run, memory on", "on"),
-        ("  where it goes: Memory.recall alone (k=10)", "recall"),
-        ("  where it goes: write-behind hand-off", "handoff"),
+        ("run, recall only (nothing remembered)", "recall_only"),
+        ("run, remember only (one recall reused)", "remember_only"),
     ):
-        print(f"| {label} | {pct(times[key], 0.5):.3f} | {pct(times[key], 0.99):.3f} |")
-    verdict = "met" if overhead[0] < 1.0 else "**not met**"
-    print(f"| **memory adds** (on - off) | {overhead[0]:.3f} | {overhead[1]:.3f} |")
+        drain, cpu = (statistics.mean(times[f"{key}_{part}"]) * 1000 for part in ("drain", "cpu"))
+        print(f"| {label} | {pct(times[key], 0.5):.3f} | {pct(times[key], 0.99):.3f} | {drain:.3f} | {cpu:.3f} |")
+    for label, key in (("`Memory.recall` alone (k=10)", "recall"), ("write-behind hand-off", "handoff")):
+        print(f"| {label} | {pct(times[key], 0.5):.3f} | {pct(times[key], 0.99):.3f} | | |")
     for label, key in (
-        ("  the recall half alone: adds (recall, nothing remembered)", "recall_only"),
-        ("  the remember half alone: adds (write-behind, one recall reused)", "remember_only"),
+        ("**memory adds** (on - off)", "on"),
+        ("  the recall half adds", "recall_only"),
+        ("  the remember half adds", "remember_only"),
     ):
-        adds = [pct(times[key], q) - pct(times[f"{key}_peer"], q) for q in (0.5, 0.99)]
-        print(f"| {label} | {adds[0]:.3f} | {adds[1]:.3f} |")
-    print(f"\ntarget: memory adds < 1 ms p50: {verdict}; mean recall {statistics.mean(times['recall']) * 1000:.3f} ms")
+        adds = [pct(times[key], q) - pct(times["off"], q) for q in (0.5, 0.99)]
+        cpu = (statistics.mean(times[f"{key}_cpu"]) - statistics.mean(times["off_cpu"])) * 1000
+        print(f"| {label} | {adds[0]:.3f} | {adds[1]:.3f} | | {cpu:.3f} |")
+    adds = pct(times["on"], 0.5) - pct(times["off"], 0.5)
+    verdict = "met" if adds < 1.0 else "**not met**"
+    print(f"\ntarget: memory adds < 1 ms p50: {verdict} ({adds:.3f} ms)")
 
 
 if __name__ == "__main__":

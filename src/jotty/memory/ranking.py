@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from jotty.memory.timeq import TimeIntent
 
@@ -48,9 +49,8 @@ class Weights:
     """A memory found only by its vector comes back only if its cosine reaches this."""
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """What ranking needs of one memory."""
+class Candidate(NamedTuple):
+    """What ranking needs of one memory (a named tuple: a recall builds about a hundred)."""
 
     seq: int
     created_at: float
