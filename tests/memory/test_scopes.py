@@ -3,16 +3,16 @@ embedded once, and each scope deduplicated on its own."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jotty.errors import JottyError, ValidationError
+from jotty.errors import ValidationError
 from jotty.memory import Memory
 from jotty.memory.embedders import WordLlamaEmbedder
+from tests.runs.backends import Backend
 
 
 class CountingEmbedder(WordLlamaEmbedder):
@@ -62,22 +62,30 @@ async def test_salience_and_skips_stay_per_entry(store: str) -> None:
         assert (await memory.scoped("team:ops").stats()).total == 0
 
 
-async def test_a_failure_in_the_second_scope_leaves_neither_written(tmp_path: Path) -> None:
-    path = tmp_path / "memory.db"
-    async with Memory(path, "alpha") as memory:
+REFUSE = {  # a real refusal by the store, on the scope that is written second (scopes go in order)
+    "sqlite": [
+        "CREATE TRIGGER refuse_beta BEFORE INSERT ON jotty_memory WHEN new.scope = 'beta' "
+        "BEGIN SELECT RAISE(ABORT, 'beta is read-only'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse_beta() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.scope = 'beta' THEN RAISE EXCEPTION 'beta is read-only'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_beta BEFORE INSERT ON jotty_memory FOR EACH ROW EXECUTE FUNCTION refuse_beta()",
+    ],
+}
+
+
+async def test_a_failure_in_the_second_scope_leaves_neither_written(backend: Backend) -> None:
+    async with Memory(backend.store, "alpha") as memory:
         await memory.stats()  # creates the tables
-        with sqlite3.connect(path) as conn:  # a real constraint of the store, only on the later scope
-            conn.execute(
-                "CREATE TRIGGER refuse_beta BEFORE INSERT ON jotty_memory WHEN new.scope = 'beta' "
-                "BEGIN SELECT RAISE(ABORT, 'beta is read-only'); END"
-            )
-        with pytest.raises(JottyError, match="beta is read-only"):
+        for statement in REFUSE[backend.kind]:
+            backend.rows(statement)
+        with pytest.raises(Exception, match="beta is read-only"):  # StoreError on SQLite; psycopg's own on PostgreSQL
             await memory.remember_scopes({"alpha": ["Lisbon ships on Mondays"], "beta": ["Porto ships on Tuesdays"]})
         assert (await memory.stats()).total == 0  # alpha's insert ran first, and was rolled back
         assert (await memory.scoped("beta").stats()).total == 0
-        assert [o.action for o in (await memory.remember_scopes({"alpha": ["Lisbon ships on Mondays"]}))["alpha"]] == [
-            "stored"
-        ]
+        again = await memory.remember_scopes({"alpha": ["Lisbon ships on Mondays"]})
+        assert [o.action for o in again["alpha"]] == ["stored"]
 
 
 async def test_bad_input_says_what_to_pass(tmp_path: Path) -> None:
