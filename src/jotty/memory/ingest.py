@@ -1,5 +1,5 @@
-"""Remembering a batch: skip what has no salience, reinforce near-duplicates, store the rest, all in
-one transaction.
+"""Remembering batches: skip what has no salience, reinforce near-duplicates, store the rest; the
+batches of several scopes (one each) all in one transaction.
 
 A near-duplicate is a memory of the same level (an archived episode counts for an episode, and is
 revived) with the same signature (the same words in any case, order and punctuation) or, with
@@ -123,25 +123,14 @@ class Batch:
     dedupe: bool = True
 
 
-def ingest(
-    database: Database,
-    scope: str,
-    items: Sequence[Item],
-    embedding: Embedding,
-    min_salience: float,
-    dedupe: bool = True,
-) -> list[RememberOutcome]:
-    """Remember ``items`` in one transaction; one outcome per item, in order. ``dedupe=False``
-    stores every item as its own memory (no near-duplicate reinforcement)."""
-    return ingest_batches(database, [Batch(scope, items, embedding, min_salience, dedupe)])[0]
-
-
 def ingest_batches(database: Database, batches: Sequence[Batch]) -> list[list[RememberOutcome]]:
     """Remember each batch in its scope (one scope per batch), all in ONE transaction: every batch is
     stored, or none. Each scope is deduplicated on its own. Outcomes per batch, in item order."""
     if len({batch.scope for batch in batches}) != len(batches):
         raise ValueError("ingest_batches takes one batch per scope: merge the items of a scope")
-    plans = [_Plan(batch, _similar(database, batch)) for batch in batches]
+    plans = [_Plan(batch) for batch in batches]
+    for plan in plans:
+        plan.find_similar(database)
     writing = sorted((plan for plan in plans if plan.kept), key=lambda plan: plan.batch.scope)
     if writing:  # scopes in one order, so that concurrent writers take the scopes' row locks alike
 
@@ -154,25 +143,12 @@ def ingest_batches(database: Database, batches: Sequence[Batch]) -> list[list[Re
     return [plan.results() for plan in plans]
 
 
-def _similar(database: Database, batch: Batch) -> dict[int, list[tuple[int, float]]]:
-    """The stored memories close to each kept item of ``batch`` (before the write, off its lock)."""
-    embedding, items = batch.embedding, batch.items
-    kept = [i for i, item in enumerate(items) if item.salience >= batch.min_salience]
-    similar: dict[int, list[tuple[int, float]]] = {}
-    if batch.dedupe and kept and embedding.vectors is not None and embedding.name and embedding.dimension:
-        with fresh_cache(database, batch.scope, embedding.name, embedding.dimension) as cache:
-            for level in {items[i].level for i in kept}:
-                mine = [i for i in kept if items[i].level == level]
-                found = cache.similar(embedding.vectors[mine], NEAR, DEDUP_LEVELS[level])
-                similar.update(zip(mine, found, strict=True))
-    return similar
-
-
 class _Plan:
     """One batch's way through the write: what is skipped, then (in the transaction) the rest."""
 
-    def __init__(self, batch: Batch, similar: dict[int, list[tuple[int, float]]]) -> None:
-        self.batch, self.similar = batch, similar
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.similar: dict[int, list[tuple[int, float]]] = {}
         self.outcomes: list[RememberOutcome | None] = [None] * len(batch.items)
         self.kept: list[int] = []
         for index, item in enumerate(batch.items):
@@ -181,6 +157,16 @@ class _Plan:
                 self.outcomes[index] = RememberOutcome(None, "skipped", reason, item.salience, 1.0, item.level)
             else:
                 self.kept.append(index)
+
+    def find_similar(self, database: Database) -> None:
+        """The stored memories close to each kept item (before the write, off its lock)."""
+        batch, embedding, items, kept = self.batch, self.batch.embedding, self.batch.items, self.kept
+        if batch.dedupe and kept and embedding.vectors is not None and embedding.name and embedding.dimension:
+            with fresh_cache(database, batch.scope, embedding.name, embedding.dimension) as cache:
+                for level in {items[i].level for i in kept}:
+                    mine = [i for i in kept if items[i].level == level]
+                    found = cache.similar(embedding.vectors[mine], NEAR, DEDUP_LEVELS[level])
+                    self.similar.update(zip(mine, found, strict=True))
 
     def results(self) -> list[RememberOutcome]:
         return [o for o in self.outcomes if o is not None]
