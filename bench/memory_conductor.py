@@ -102,10 +102,10 @@ async def measure(store: Path, runs: int, block: int, wait: float, rng: random.R
     on = Conductor([actor(wait)], store=store, memory=memory)
     assert on.memory is not None
     used = on.memory
-    remember, recall = used.remember, used.recall
-    fixed = await recall("warm-up goal", {})
+    remember, recall = used.remember, used.recall_now
+    fixed = recall("warm-up goal", {})
 
-    async def reuse(goal: str, data: Any) -> Any:
+    def reuse(goal: str, data: Any) -> Any:
         return fixed
 
     halves = {
@@ -122,7 +122,7 @@ async def measure(store: Path, runs: int, block: int, wait: float, rng: random.R
         used.writer.flush()
         for _ in range(max(1, runs // block)):
             for mode in MODES:
-                used.remember, used.recall = halves[mode]  # type: ignore[method-assign]
+                used.remember, used.recall_now = halves[mode]  # type: ignore[method-assign]
                 conductor = off if mode == "off" else on
                 cpu = time.process_time()
                 for _ in range(block):
@@ -134,7 +134,7 @@ async def measure(store: Path, runs: int, block: int, wait: float, rng: random.R
                 used.writer.flush()
                 times[f"{mode}_drain"].append((time.perf_counter() - began) / block)
                 times[f"{mode}_cpu"].append((time.process_time() - cpu) / block)
-        used.remember, used.recall = remember, recall  # type: ignore[method-assign]
+        used.remember, used.recall_now = remember, recall  # type: ignore[method-assign]
         for _ in range(runs):
             text = goal(rng)
             began = time.perf_counter()

@@ -287,9 +287,23 @@ class Memory:
         """The ``k`` memories that best answer ``query``, best first (episodic and semantic unless
         ``level`` says otherwise: a level, a list, or "all"). ``since``/``until`` bound the memories'
         times; ``now`` is the moment relative dates ("last week") count from (default: now)."""
-        text = check_text(query, "query")
-        wanted = Query(
-            text,
+        wanted = self.query(query, k, level, since=since, until=until, now=now)
+        return await asyncio.to_thread(self.recall_query, wanted)
+
+    def query(
+        self,
+        query: str,
+        k: int = 10,
+        level: str | Sequence[str] | None = None,
+        *,
+        since: datetime | str | float | None = None,
+        until: datetime | str | float | None = None,
+        now: datetime | str | float | None = None,
+    ) -> Query:
+        """The checked ``Query`` that ``recall`` answers (``ValidationError`` naming the fix), for
+        ``recall_query`` on a thread of the caller's choosing."""
+        return Query(
+            check_text(query, "query"),
             check_k(k),
             check_levels(level),
             check_time(since, "since"),
@@ -297,7 +311,6 @@ class Memory:
             check_time(now, "now") or time.time(),
             self.weights,
         )
-        return await asyncio.to_thread(self.recall_query, wanted)
 
     def recall_query(self, query: Query) -> list[MemoryHit]:
         """``recall`` of a checked ``Query``, on the calling thread (for callers already on a worker

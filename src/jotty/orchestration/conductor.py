@@ -21,7 +21,7 @@ from jotty.context.levels import check_level
 from jotty.context.policy import ContextPolicy
 from jotty.errors import ValidationError
 from jotty.events import EventSink
-from jotty.learning import Router
+from jotty.learning import Router, Trajectory
 from jotty.learning.store import StoreSpec
 from jotty.orchestration.actors import AgentConfig, check_actors
 from jotty.orchestration.conducted import ConductedRun
@@ -40,7 +40,7 @@ from jotty.orchestration.tasks import goal_of, goal_task_fields
 from jotty.patterns import Flow
 from jotty.patterns.runner import new_run_id
 from jotty.queue import PermanentFailure, Task, TaskQueue, TaskQueueManager, WorkerStats
-from jotty.runmemory.use import RunMemory, run_memory
+from jotty.runmemory.use import Recall, RunMemory, run_memory
 from jotty.runs import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -165,6 +165,13 @@ class Conductor:
         data = _check_run(goal, context, max_iterations)
         return ConductorStream(lambda sink: self._run(goal, data, max_iterations, sink, run_id))
 
+    def _start_and_recall(
+        self, memory: RunMemory, goal: str, data: dict[str, Any], run_id: str
+    ) -> tuple[Trajectory, Recall]:
+        """The router's start and the run's recall, on one worker thread (two threads would only
+        take turns holding the GIL, and each hand-off back to the loop costs a wake-up)."""
+        return self._router.start(goal, data, run_id), memory.recall_now(goal, data)
+
     async def _run(
         self,
         goal: str,
@@ -181,13 +188,13 @@ class Conductor:
         retry = status is RunStatus.FAILED
         run_id = run_id or new_run_id()
         metadata = run_metadata(self.mode, data)  # the caller's context, before memory is added
-        starting = asyncio.to_thread(self._router.start, goal, data, run_id)
         if self.memory is None:
-            trajectory, recall = await starting, None
+            trajectory, recall = await asyncio.to_thread(self._router.start, goal, data, run_id), None
         elif status is RunStatus.COMPLETED:  # the store gives the result: nothing runs, nothing to recall
-            trajectory, recall = await starting, self.memory.not_recalled("the run had completed: its stored result")
-        else:  # the recall runs alongside the router's start
-            trajectory, recalled = await asyncio.gather(starting, self.memory.recall(goal, data))
+            trajectory = await asyncio.to_thread(self._router.start, goal, data, run_id)
+            recall = self.memory.not_recalled("the run had completed: its stored result")
+        else:  # the router's start, then the recall, in one trip to a worker thread
+            trajectory, recalled = await asyncio.to_thread(self._start_and_recall, self.memory, goal, data, run_id)
             RunMemory.apply(data, recalled)
             recall = recalled
         conducted = ConductedRun(

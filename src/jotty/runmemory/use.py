@@ -175,6 +175,10 @@ class RunMemory:
 
     async def recall(self, goal: str, data: Mapping[str, Any]) -> Recall:
         """Recall for ``goal``; never raises (a failing store leaves the run without memory)."""
+        return await asyncio.to_thread(self.recall_now, goal, data)
+
+    def recall_now(self, goal: str, data: Mapping[str, Any]) -> Recall:
+        """``recall`` on the calling thread (the Conductor's, beside the router's start)."""
         began = time.perf_counter()
         report = MemoryReport(self.memory.scope)
         query = goal[:QUERY_CHARS]
@@ -184,7 +188,7 @@ class RunMemory:
             hits, report.cached = cached[2], True
         else:
             try:
-                hits = await self.memory.recall(query, k=RECALL_K)
+                hits = self.memory.recall_query(self.memory.query(query, k=RECALL_K))
             except Exception as exc:  # memory is help, not a precondition: the run goes on without it
                 log.warning("memory recall failed for scope %s: %s", self.memory.scope, exc)
                 report.error = f"recall failed: {type(exc).__name__}: {exc}"
