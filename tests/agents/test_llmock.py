@@ -6,6 +6,7 @@ Broken streams (cut short, dropped, malformed) must be retried within ``max_retr
 
 from __future__ import annotations
 
+import asyncio
 from itertools import groupby
 from typing import Any
 
@@ -48,10 +49,17 @@ def check_chunks(events: Events, output: str) -> None:
     assert {n + 1 for n in by_attempt if n != last} <= restarted
 
 
-@pytest.fixture
-def llmock_static() -> Any:
+@pytest.fixture(scope="module")
+def llmock_static_server() -> Any:
     with LLMock("--response-style", "static") as server:
         yield server
+
+
+@pytest.fixture
+def llmock_static(llmock_static_server: LLMock) -> LLMock:
+    """The module's static server, reset: no request recorded, no behaviour queued."""
+    llmock_static_server.reset()
+    return llmock_static_server
 
 
 @pytest.mark.parametrize(
@@ -95,7 +103,8 @@ async def test_a_stream_that_keeps_breaking_fails_cleanly(llmock_static: LLMock)
 
 
 async def test_forty_calls_against_the_issue_fault_rates() -> None:
-    """Issue 9's run: 40 streamed calls, max_retries=4, 30% HTTP errors and 25% broken streams.
+    """Issue 9's run: 40 streamed calls (ten at a time), max_retries=4, 30% HTTP errors and 25% broken
+    streams.
 
     A call can still fail when all 5 of its attempts are faulted (about 0.5 calls per run, see
     bench/llm_chaos.py); such a call must have used every attempt, and nothing else may fail.
@@ -103,17 +112,22 @@ async def test_forty_calls_against_the_issue_fault_rates() -> None:
     with LLMock(*CHAOS_FLAGS) as server:
         client = agent(server, max_retries=4)
         failed = []
-        for number in range(1, 41):
+        slots = asyncio.Semaphore(10)  # ten calls in flight: their Retry-After waits (1 s each) overlap
+
+        async def call(number: int) -> None:
             prompt = f"question {number}"
             events = Events()
-            result = await client.run(prompt, RunContext(sink=events))
+            async with slots:
+                result = await client.run(prompt, RunContext(sink=events))
             if not result.ok:
                 failed.append((prompt, result.error or ""))
                 assert result.output is None
-                continue
+                return
             expected = build_mock_text(settings=MockResponseSettings(), model=MODEL, prompt=prompt)
             assert result.output == expected
             check_chunks(events, expected)
+
+        await asyncio.gather(*(call(number) for number in range(1, 41)))
         requests = server.requests()
         report = server.report(strict=True)
     assert sum(1 for r in requests if r["fault"]) > 10  # the chaos was real

@@ -12,6 +12,8 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,13 @@ def jotty(home: Path, *args: str, cwd: Path | None = None) -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout + done.stderr
+
+
+def jotty_at_once(home: Path, commands: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """``jotty`` for each of these independent commands, each in its own process, four at a time."""
+    with ThreadPoolExecutor(4) as pool:
+        outputs = {name: pool.submit(jotty, home, *args) for name, args in commands.items()}
+        return {name: output.result() for name, output in outputs.items()}
 
 
 def check_narrow(out: str) -> None:
@@ -59,14 +68,17 @@ def test_runs_queue_and_learning_at_80_columns(demo: tuple[Path, str]) -> None:
     with sqlite3.connect(store) as conn:
         run_id = conn.execute("SELECT run_id FROM jotty_runs").fetchone()[0]
         task_id = conn.execute("SELECT task_id FROM tasks ORDER BY task_id").fetchone()[0]
-    outputs = {
-        "runs list": jotty(home, "runs", "list", "--store", str(store)),
-        "runs show": jotty(home, "runs", "show", run_id, "--store", str(store)),
-        "queue list": jotty(home, "queue", "list", "--db", str(store)),
-        "queue show": jotty(home, "queue", "show", task_id, "--db", str(store)),
-        "queue stats": jotty(home, "queue", "stats", "--db", str(store)),
-        "learning show": jotty(home, "learning", "show", "--db", str(store)),
-    }
+    outputs = jotty_at_once(
+        home,
+        {
+            "runs list": ("runs", "list", "--store", str(store)),
+            "runs show": ("runs", "show", run_id, "--store", str(store)),
+            "queue list": ("queue", "list", "--db", str(store)),
+            "queue show": ("queue", "show", task_id, "--db", str(store)),
+            "queue stats": ("queue", "stats", "--db", str(store)),
+            "learning show": ("learning", "show", "--db", str(store)),
+        },
+    )
     for out in outputs.values():
         check_narrow(out)
     assert run_id in outputs["runs list"] and "(left out at 80 columns: started)" in outputs["runs list"]
@@ -90,15 +102,18 @@ def test_a_wide_terminal_keeps_every_column(demo: tuple[Path, str]) -> None:
 
 def test_the_new_commands_at_80_columns(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    outputs = {
-        "memory add": jotty(home, "memory", "add", "the Lisbon offsite budget is 4000 euros"),
-        "memory search": jotty(home, "memory", "search", "offsite budget"),
-        "memory stats": jotty(home, "memory", "stats"),
-        "memory consolidate": jotty(home, "memory", "consolidate"),
-        "data search": jotty(home, "data", "search", "sales"),
-        "supervise status": jotty(home, "supervise", "status"),
-        **{f"{name} --help": jotty(home, name, "--help") for name in ("compare", "dashboard", "supervise", "memory")},
-    }
+    outputs = {"memory add": jotty(home, "memory", "add", "the Lisbon offsite budget is 4000 euros")}
+    outputs |= jotty_at_once(
+        home,
+        {
+            "memory search": ("memory", "search", "offsite budget"),
+            "memory stats": ("memory", "stats"),
+            "data search": ("data", "search", "sales"),
+            "supervise status": ("supervise", "status"),
+            **{f"{name} --help": (name, "--help") for name in ("compare", "dashboard", "supervise", "memory")},
+        },
+    )
+    outputs["memory consolidate"] = jotty(home, "memory", "consolidate")
     for out in outputs.values():
         check_narrow(out)
     assert outputs["memory stats"].splitlines()[0] == "Memory conductor: 1 memory"  # the title is not folded

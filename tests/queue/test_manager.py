@@ -117,3 +117,28 @@ async def test_a_burst_ends_when_a_helper_swallows_its_cancel() -> None:
     finished, _ = await asyncio.wait([runner], timeout=5)
     assert finished, "the worker waited for a reaper that ignored its cancel"
     assert queue.swallowed >= 1 and len(done) == 1 and runner.result().completed == 1
+
+
+class SlowLookQueue(SQLiteTaskQueue):
+    """A real SQLite queue whose look at what is due takes a while (as a server's round trip does)."""
+
+    async def next_due(self) -> float | None:
+        await asyncio.sleep(0.2)
+        return await super().next_due()
+
+
+async def test_a_task_finishing_while_the_worker_looks_for_work_wakes_it(tmp_path: Path) -> None:
+    """The last task ends during the worker's look at what is due: the burst ends then, not at the
+    next poll (the finish was lost when the worker checked what runs before the look)."""
+    queue = SlowLookQueue(tmp_path / "look.db")
+    await queue.enqueue_many([Task(title="quick"), Task(title="slow")])
+
+    async def handle(task: Task) -> None:
+        await asyncio.sleep(0.05 if task.title == "quick" else 0.1)  # both end during a look
+
+    manager = TaskQueueManager(handle, queue, max_concurrent=4, poll_interval=5.0)
+    started = time.monotonic()
+    stats = await asyncio.wait_for(manager.run(burst=True), timeout=20)
+    assert stats.completed == 2
+    assert time.monotonic() - started < 2.5, "the worker slept through the finish until the next poll"
+    await queue.close()

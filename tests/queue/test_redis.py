@@ -7,6 +7,7 @@ works under a key prefix of its own, deleted afterwards.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,36 @@ async def test_listener_resubscribes_after_its_connection_is_cut(
 async def _subscribed(client: aioredis.Redis, channel: str) -> bool:
     counts = await client.pubsub_numsub(channel)
     return bool(counts and counts[0][1])
+
+
+# ---------------------------------------------------------------------- cancelling
+
+
+async def test_tasks_claimed_by_a_cancelled_call_go_back_to_pending(
+    make: Callable[..., Awaitable[RedisTaskQueue]],
+) -> None:
+    """A claim cancelled at any moment of its round trip leaves no task leased to nobody: the claim
+    may have run on the server (the cancel landed while its reply was on the way, or redis-py
+    swallowed it as the command was sent, Python 3.11's gh-86296, and it was raised again after);
+    the tasks it took are handed back to ``pending`` at once, not when their leases run out."""
+    queue = await make(lease_seconds=3600)  # a task kept in_progress would wait an hour
+    await queue.claim_many(1)  # connected and warm
+    handed_back = 0
+    for turns in range(30):  # cancel after 0, 1, 2, ... event-loop turns: every moment of the call
+        task_id = await queue.create_task(f"t{turns}", status="pending")
+        running = asyncio.create_task(queue.claim_many(1))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        if not running.cancel():  # the call had already returned
+            claimed = running.result()
+            assert [t.task_id for t in claimed] == [task_id]
+            assert await queue.complete(task_id, claimed[0].lease_id, "done")
+            continue
+        await asyncio.wait([running])
+        assert running.cancelled()
+        task = await queue.get_task(task_id)
+        assert task is not None and task.status == TaskStatus.PENDING, (turns, task)
+        reasons = [h.reason for h in await queue.get_history(task_id)]
+        handed_back += "the claim's caller was cancelled" in reasons
+        assert await queue.delete_task(task_id)
+    assert handed_back >= 1  # some cancels did land after the claim ran on the server

@@ -3,7 +3,8 @@
 ``LLMock(*flags)`` starts the real ``llmock`` command as a subprocess with the given ``serve``
 flags, waits until it answers ``/health`` and stops it on exit. ``script`` queues scripted
 behaviours (``{"type": "stream_fault", "kind": "truncate", "after_chunks": 3}``), ``requests`` is
-its journal of attempts, and ``report`` runs ``llmock report`` against it.
+its journal of attempts, ``reset`` forgets both (one server can serve several tests), and ``report``
+runs ``llmock report`` against it.
 """
 
 from __future__ import annotations
@@ -114,6 +115,10 @@ class LLMock:
     def script(self, *behaviors: dict[str, Any]) -> None:
         """Queue scripted behaviours for the next requests."""
         self._admin("POST", "/scenario", {"behaviors": list(behaviors)})
+
+    def reset(self) -> None:
+        """Forget every recorded request and queued behaviour (the flags stay): a fresh server."""
+        self._admin("POST", "/reset")
 
     def requests(self) -> list[dict[str, Any]]:
         """Every attempt the server saw, in order (its journal)."""

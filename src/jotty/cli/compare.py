@@ -16,7 +16,6 @@ from jotty.cli.live import clip, report
 from jotty.cli.run import JsonOption, flow_input
 from jotty.context import default_counter
 from jotty.patterns.compare import Comparison, compare_levels, parse_levels
-from jotty.spec import load_definition
 
 
 def compare(
@@ -35,6 +34,8 @@ def compare(
     The levels run in memory, one after another; each output is checked against the first level's."""
     with friendly_errors():
         chosen = parse_levels(levels)
+        from jotty.spec import load_definition  # only here: its models take a third of the start-up
+
         definition = load_definition(flow_file)
         value = flow_input(definition, input, input_file)
         comparison = asyncio.run(compare_levels(definition.flow, value, chosen, policy=definition.policy))

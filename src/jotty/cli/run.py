@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,7 +24,9 @@ from jotty.events import EventSink
 from jotty.patterns import RunResult
 from jotty.patterns.runner import new_run_id
 from jotty.runs import RunStatus
-from jotty.spec import Definition, load_definition
+
+if TYPE_CHECKING:
+    from jotty.spec import Definition
 
 StoreOption = Annotated[
     str | None,
@@ -75,6 +77,8 @@ def run(
     The run is durable: when it dies, `jotty runs resume RUN_ID` continues it without repeating a finished
     step."""
     with friendly_errors():
+        from jotty.spec import load_definition  # only here: its models take a third of the start-up
+
         definition = load_definition(flow_file)
         value = flow_input(definition, input, input_file)
         run_id = run_id or new_run_id()

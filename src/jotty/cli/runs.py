@@ -52,7 +52,6 @@ from jotty.runs import (
     list_runs,
     using_store,
 )
-from jotty.spec import load_definition
 
 runs_app = typer.Typer(name="runs", help="List, inspect and resume durable flow runs.", no_args_is_help=True)
 
@@ -166,6 +165,8 @@ def resume_command(
                 f"run {run_id!r} does not say which flow file it runs (it was not started by `jotty run`): "
                 "give it with --flow FLOW.yaml"
             )
+        from jotty.spec import load_definition  # only here: its models take a third of the start-up
+
         definition = load_definition(flow_file)
         stored_file = record.metadata.get(FLOW_FILE_KEY)
         same_file = flow is None or (stored_file is not None and Path(stored_file) == definition.path)

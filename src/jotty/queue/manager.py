@@ -109,6 +109,7 @@ class TaskQueueManager:
         helpers = [asyncio.create_task(self._heartbeats()), asyncio.create_task(self._reaper())]
         try:
             while not self._stopping.is_set():
+                self._slot_freed.clear()  # a task ending from here on wakes the waits below, even mid-look
                 if max_tasks is not None and self.stats.claimed >= max_tasks:
                     if not self._running:
                         break
@@ -212,9 +213,8 @@ class TaskQueueManager:
         waiters: list[asyncio.Task[Any]] = [
             asyncio.create_task(self.queue.wait_for_work(timeout)),
             asyncio.create_task(self._stopping.wait()),
+            asyncio.create_task(self._wait_for_slot(timeout)),
         ]
-        if self._running:
-            waiters.append(asyncio.create_task(self._wait_for_slot(timeout)))
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -223,7 +223,7 @@ class TaskQueueManager:
             await asyncio.gather(*waiters, return_exceptions=True)
 
     async def _wait_for_slot(self, timeout: float) -> None:
-        self._slot_freed.clear()
+        """Wait until a task ended (or was reaped) since the top of this turn of ``run``'s loop."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._slot_freed.wait(), timeout)
 

@@ -356,9 +356,24 @@ class RedisTaskQueue(TaskQueue):
             encoded += [column, "1" if None in values else "0", len(texts), *texts]
         now = time.time()
         leases = [new_lease_id() for _ in range(n)]
-        rows = await self._script("claim", [repr(now), n, worker, pid, HOSTNAME, repr(now + lease), *encoded, *leases])
+        args = [repr(now), n, worker, pid, HOSTNAME, repr(now + lease), *encoded, *leases]
+        claim = asyncio.ensure_future(self._script("claim", args))
+        try:
+            rows = await asyncio.shield(claim)  # a cancel stops the caller, not the claim in flight
+        except asyncio.CancelledError:
+            await self._hand_back(claim)
+            raise
         self._listener.start()
         return [_decode(json.loads(r)) for r in rows]
+
+    async def _hand_back(self, claim: asyncio.Future[Any]) -> None:
+        """Release the tasks of a claim whose caller was cancelled, once its reply is in: they would
+        otherwise stay ``in_progress``, leased to nobody, until their leases ran out."""
+        await asyncio.wait([claim])
+        if claim.cancelled() or claim.exception() is not None:
+            return
+        for task in (_decode(json.loads(r)) for r in claim.result()):
+            await self._release(task.task_id, task.lease_id or "", "the claim's caller was cancelled")
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         args = [task_id, lease_id or "", repr(time.time() + lease), "" if progress is None else progress]
