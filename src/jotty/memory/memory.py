@@ -16,7 +16,7 @@ from jotty.db import resolve_store
 from jotty.errors import ValidationError
 from jotty.memory import store
 from jotty.memory.database import Cursor, Database, open_database, release_database
-from jotty.memory.embedders import Embedder, default_embedder, embed_texts
+from jotty.memory.embedders import Embedder, default_embedder, embed_texts, wordllama_for
 from jotty.memory.ingest import Batch, Embedding, Item, ingest_batches
 from jotty.memory.ranking import Weights
 from jotty.memory.records import STORED_LEVELS, ConsolidationReport, MemoryHit, MemoryStats, RememberOutcome
@@ -46,8 +46,10 @@ class Memory:
     ``store`` is a path, ``sqlite:///PATH``, a ``postgresql://`` URL or None (``JOTTY_DATABASE_URL``,
     else ``$JOTTY_HOME/jotty.db``). ``embedder`` is None (the offline default when ``jotty[memory]``
     is installed, else lexical only), False (lexical only) or an ``Embedder``. ``min_salience``: items
-    below it are skipped. ``summarizer``: an async callable (or an agent with ``run``) that turns a
-    prompt into a summary, for consolidation; extractive summaries otherwise. ``dedupe=False`` keeps
+    below it are skipped. With the default embedder, a scope whose vectors an earlier default wrote
+    (the bundled model with its former pooling) keeps that embedder. ``summarizer``: an async
+    callable (or an agent with ``run``) that turns a prompt into a summary, for consolidation;
+    extractive summaries otherwise. ``dedupe=False`` keeps
     every item as its own memory (an index of distinct records, such as the data registry's).
     """
 
@@ -70,6 +72,8 @@ class Memory:
             )
         self._store = store
         self.embedder = _resolve_embedder(embedder)
+        self._default_embedder = embedder is None or embedder is True
+        self._checked_scope = not self._default_embedder
         self.min_salience = check_unit(min_salience, "min_salience") or 0.0
         self.summarizer = summarizer
         self.weights = weights or Weights()
@@ -94,7 +98,7 @@ class Memory:
         other = Memory(
             self._store,
             scope,
-            self.embedder if self.embedder is not None else False,
+            None if self._default_embedder else self.embedder if self.embedder is not None else False,
             min_salience=self.min_salience,
             summarizer=self.summarizer,
             weights=self.weights,
@@ -102,6 +106,23 @@ class Memory:
         )
         self._children.append(other)
         return other
+
+    def _scope_embedder(self) -> None:
+        """On the first use, a default embedder gives way to the bundled model's other pooling if
+        that is what wrote the scope's vectors (a scope written before the default changed); an
+        embedder given explicitly is never swapped. Blocking."""
+        if self._checked_scope:
+            return
+        with self._open_lock:
+            if self._checked_scope:
+                return
+            state = self.database().read(lambda cur: store.scope_state(cur, self.scope))
+            self._checked_scope = True
+            if state is not None and self.embedder is not None and state.embedder not in (None, self.embedder.name):
+                earlier = wordllama_for(state.embedder)
+                if earlier is not None and earlier.dimension == state.dimension:
+                    log.info("scope %r holds vectors of %s: using it, not the default", self.scope, earlier.name)
+                    self.embedder = earlier
 
     def database(self) -> Database:
         """The store's database (opened, and migrated, on first use). Blocking."""
@@ -254,6 +275,7 @@ class Memory:
     def _ingest_scopes(self, batches: Mapping[str, list[Item]]) -> dict[str, list[RememberOutcome]]:
         """Every scope's items in one transaction; each distinct text embedded once."""
         database = self.database()
+        self._scope_embedder()
         embedding = Embedding()
         texts = list(dict.fromkeys(item.text for items in batches.values() for item in items))
         rows = {text: row for row, text in enumerate(texts)}
@@ -317,6 +339,7 @@ class Memory:
         thread, such as the data registry's search, which reads its rows in the same trip)."""
         stored = tuple(name for name in query.levels if name in STORED_LEVELS)
         hits: list[MemoryHit] = []
+        self._scope_embedder()
         if stored:
             vectors = None
             if self.embedder is not None:
@@ -425,6 +448,7 @@ class Memory:
         if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float) or not lease_seconds > 0:
             raise ValidationError(f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
         await asyncio.to_thread(self._flush_uses, True)
+        await asyncio.to_thread(self._scope_embedder)
         return await run_consolidation(self, max_episodes=max_episodes, lease_seconds=float(lease_seconds))
 
 
