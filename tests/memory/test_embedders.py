@@ -123,6 +123,14 @@ async def test_a_scope_written_by_the_former_default_keeps_its_embedder(tmp_path
         assert fresh.embedder_name == "wordllama-l2_supercat-256-unit"
         assert (await fresh.stats()).embedder == "wordllama-l2_supercat-256-unit"
         assert (await memory.consolidate()).lease
+        # One transaction over several scopes: each written as its own scope's default would be.
+        await memory.remember_scopes({"old": ["Caroline painted the hallway"], "newer": ["standup at ten"]})
+        assert (await memory.scoped("newer").stats()).embedder == "wordllama-l2_supercat-256-unit"
+        assert (await memory.stats()).embedder == "wordllama-l2_supercat-256"
+    async with Memory(path, scope="newer") as other:  # a default memory of another scope
+        await other.remember_scopes({"old": ["Caroline sold the flat"], "newer": ["the standup moved"]})
+        assert (await other.scoped("old").recall("Caroline flat"))[0].why["vector"] > 0
+        assert (await other.stats()).embedder == "wordllama-l2_supercat-256-unit"
     async with Memory(path, scope="new") as again:  # written by the new default: unchanged
         assert (await again.recall("release train"))[0].why["vector"] > 0
         assert again.embedder_name == "wordllama-l2_supercat-256-unit"

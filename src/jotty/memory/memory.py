@@ -73,7 +73,8 @@ class Memory:
         self._store = store
         self.embedder = _resolve_embedder(embedder)
         self._default_embedder = embedder is None or embedder is True
-        self._checked_scope = not self._default_embedder
+        self._base_embedder = self.embedder
+        self._scope_embedders: dict[str, Embedder | None] = {}
         self.min_salience = check_unit(min_salience, "min_salience") or 0.0
         self.summarizer = summarizer
         self.weights = weights or Weights()
@@ -108,21 +109,33 @@ class Memory:
         return other
 
     def _scope_embedder(self) -> None:
-        """On the first use, a default embedder gives way to the bundled model's other pooling if
-        that is what wrote the scope's vectors (a scope written before the default changed); an
-        embedder given explicitly is never swapped. Blocking."""
-        if self._checked_scope:
-            return
+        """``embedder`` for this memory's scope (see ``_embedder_for``)."""
+        self._embedder_for(self.scope)
+
+    def _embedder_for(self, scope: str) -> Embedder | None:
+        """The embedder that writes and searches ``scope``: this memory's, except that a default one
+        gives way to the bundled model's other pooling in a scope whose vectors that wrote (a scope
+        written before the default changed); an embedder given explicitly is never swapped. The
+        store is asked once per scope. Blocking."""
+        default = self._base_embedder
+        if not self._default_embedder or default is None:
+            return self.embedder
+        if scope in self._scope_embedders:
+            return self._scope_embedders[scope]
         with self._open_lock:
-            if self._checked_scope:
-                return
-            state = self.database().read(lambda cur: store.scope_state(cur, self.scope))
-            self._checked_scope = True
-            if state is not None and self.embedder is not None and state.embedder not in (None, self.embedder.name):
+            if scope in self._scope_embedders:
+                return self._scope_embedders[scope]
+            chosen = default
+            state = self.database().read(lambda cur: store.scope_state(cur, scope))
+            if state is not None and state.embedder not in (None, default.name):
                 earlier = wordllama_for(state.embedder)
                 if earlier is not None and earlier.dimension == state.dimension:
-                    log.info("scope %r holds vectors of %s: using it, not the default", self.scope, earlier.name)
-                    self.embedder = earlier
+                    log.info("scope %r holds vectors of %s: using it, not the default", scope, earlier.name)
+                    chosen = earlier
+            self._scope_embedders[scope] = chosen
+            if scope == self.scope:
+                self.embedder = chosen
+            return chosen
 
     def database(self) -> Database:
         """The store's database (opened, and migrated, on first use). Blocking."""
@@ -275,21 +288,26 @@ class Memory:
     def _ingest_scopes(self, batches: Mapping[str, list[Item]]) -> dict[str, list[RememberOutcome]]:
         """Every scope's items in one transaction; each distinct text embedded once."""
         database = self.database()
-        self._scope_embedder()
-        embedding = Embedding()
-        texts = list(dict.fromkeys(item.text for items in batches.values() for item in items))
-        rows = {text: row for row, text in enumerate(texts)}
-        if self.embedder is not None and texts:
-            vectors = embed_texts(self.embedder, texts)
-            embedding = Embedding(self.embedder.name, self.embedder.dimension, vectors)
-        order = []
+        by_embedder: dict[str, tuple[Embedder, list[str]]] = {}
         for scope, items in batches.items():
-            if not items:
-                continue
-            mine = embedding  # the rows of this scope's items, unless they are all the texts in order
-            if embedding.vectors is not None and (len(batches) > 1 or len(texts) < len(items)):
-                mine = Embedding(embedding.name, embedding.dimension, embedding.vectors[[rows[i.text] for i in items]])
-            order.append(Batch(scope, items, mine, self.min_salience, self.dedupe))
+            embedder = self._embedder_for(scope) if items else None
+            if embedder is not None:
+                by_embedder.setdefault(embedder.name, (embedder, []))[1].append(scope)
+        embeddings: dict[str, Embedding] = {}
+        for embedder, scopes in by_embedder.values():
+            texts = list(dict.fromkeys(item.text for scope in scopes for item in batches[scope]))
+            rows = {text: row for row, text in enumerate(texts)}
+            vectors = embed_texts(embedder, texts)
+            for scope in scopes:
+                mine = vectors  # the rows of this scope's items, unless they are all the texts in order
+                if len(scopes) > 1 or len(texts) < len(batches[scope]):
+                    mine = vectors[[rows[item.text] for item in batches[scope]]]
+                embeddings[scope] = Embedding(embedder.name, embedder.dimension, mine)
+        order = [
+            Batch(scope, items, embeddings.get(scope, Embedding()), self.min_salience, self.dedupe)
+            for scope, items in batches.items()
+            if items
+        ]
         outcomes = dict(zip((batch.scope for batch in order), ingest_batches(database, order), strict=True))
         self._flush_uses()
         return {scope: outcomes.get(scope, []) for scope in batches}
