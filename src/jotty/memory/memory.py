@@ -99,12 +99,13 @@ class Memory:
         other = Memory(
             self._store,
             scope,
-            None if self._default_embedder else self.embedder if self.embedder is not None else False,
+            self._base_embedder if self._base_embedder is not None else False,
             min_salience=self.min_salience,
             summarizer=self.summarizer,
             weights=self.weights,
             dedupe=self.dedupe,
         )
+        other._default_embedder = self._default_embedder  # the same object, and it checks its own scope
         self._children.append(other)
         return other
 
