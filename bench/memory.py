@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jotty.memory import Embedder, Memory, MiniLMEmbedder, WordLlamaEmbedder
+from jotty.memory.embedders import DEFAULT_POOLING
 
 NAMES = [
     a + b + c
@@ -156,7 +157,7 @@ Row = tuple[str, str, str, str, str]
 
 def make_embedder(name: str) -> Embedder:
     """The embedder named on the command line: ``wordllama`` (the default) or ``minilm``."""
-    return MiniLMEmbedder() if name == "minilm" else WordLlamaEmbedder()
+    return MiniLMEmbedder() if name == "minilm" else WordLlamaEmbedder(pooling=DEFAULT_POOLING)
 
 
 async def speed(memories: int, folder: Path, embedder: str = "wordllama") -> list[Row]:

@@ -18,7 +18,8 @@ PyTorch: without it that row says why it is missing). Target: jotty's recall@10 
 above the better baseline. A last row runs jotty with MiniLM as its ``Embedder``: the same ranking
 with the better embedder, to show which share of the result is the ranking's and which the model's.
 
-Run: ``python -m bench.memory_quality`` (``--seed``, ``--conversations``).
+Run: ``python -m bench.memory_quality`` (``--seed``, ``--conversations``; ``--pooling mean`` runs jotty
+with wordllama's own mean pooling, the default before ``unit``; the baselines are unchanged).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from typing import Any
 
 from bench.memory_data import Conversation, Question, dataset
 from jotty.errors import ValidationError
-from jotty.memory import Memory, MiniLMEmbedder
+from jotty.memory import Memory, MiniLMEmbedder, WordLlamaEmbedder
+from jotty.memory.embedders import DEFAULT_POOLING, POOLINGS
 
 CATEGORIES = ("single", "update", "multi", "temporal")
 K = 10
@@ -154,11 +156,13 @@ def minilm_embedder() -> MiniLMEmbedder | str:
         return f"not installed: {exc}"
 
 
-def run(seed: int, count: int) -> list[Score]:
+def run(seed: int, count: int, pooling: str = DEFAULT_POOLING) -> list[Score]:
     conversations = dataset(seed, count)
     scores = []
+    embedder = WordLlamaEmbedder(pooling=pooling)
     with tempfile.TemporaryDirectory() as folder:
-        scores.append(score("jotty (wordllama)", conversations, asyncio.run(jotty_ranks(conversations, Path(folder)))))
+        ranked = asyncio.run(jotty_ranks(conversations, Path(folder), embedder))
+    scores.append(score(f"jotty (wordllama, {pooling} pooling)", conversations, ranked))
     scores.append(score("bm25s", conversations, bm25_ranks(conversations)))
     scores.append(score("wordllama dense", conversations, dense_ranks(conversations, wordllama_embed)))
     minilm = minilm_embedder()
@@ -202,8 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="jotty.memory evidence recall against BM25 and dense retrievers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--conversations", type=int, default=4)
+    parser.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        default=DEFAULT_POOLING,
+        help="jotty's wordllama pooling (default: the default's)",
+    )
     args = parser.parse_args(argv)
-    scores = run(args.seed, args.conversations)
+    scores = run(args.seed, args.conversations, args.pooling)
     convos = dataset(args.seed, args.conversations)
     messages = sum(len(c.messages) for c in convos)
     questions = sum(len(c.questions) for c in convos)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench.memory import quantiles
 from bench.registry_catalog import Entry, catalogue, questions
-from jotty.memory import Embedder
+from jotty.memory import Embedder, WordLlamaEmbedder
 from jotty.registry import DataRegistry
 
 
@@ -65,7 +65,10 @@ async def build(registry: DataRegistry, entries: list[Entry], folder: Path) -> f
 
 
 def embedder_of(name: str) -> Embedder | None:
-    """The index's embedder: ``wordllama`` (the default) or ``minilm`` (``jotty[memory-minilm]``)."""
+    """The index's embedder: ``wordllama`` (the default, the model's own mean pooling),
+    ``wordllama-unit`` (memory's default pooling) or ``minilm`` (``jotty[memory-minilm]``)."""
+    if name == "wordllama-unit":
+        return WordLlamaEmbedder(pooling="unit")
     if name == "minilm":
         from jotty.memory.embedders_minilm import MiniLMEmbedder
 
@@ -132,15 +135,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sources", type=int, default=1_000)
     parser.add_argument(
         "--embedder",
-        choices=["wordllama", "minilm"],
+        choices=["wordllama", "wordllama-unit", "minilm"],
         default="wordllama",
-        help="the index's embedder: wordllama 256 (default) or all-MiniLM-L6-v2 (jotty[memory-minilm])",
+        help="the index's embedder: wordllama 256 (default), the same with memory's unit pooling, or "
+        "all-MiniLM-L6-v2 (jotty[memory-minilm])",
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         rows = asyncio.run(measure(args.sources, Path(folder), args.embedder))
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
-    model = "wordllama 256" if args.embedder == "wordllama" else "all-MiniLM-L6-v2"
+    model = {"wordllama": "wordllama 256", "wordllama-unit": "wordllama 256, unit pooling"}.get(
+        args.embedder, "all-MiniLM-L6-v2"
+    )
     print(f"Data registry, {args.sources:,} sources, SQLite, {model} (load average {' '.join(load)})")
     print("| measure | jotty discover | substring scan (original) | target |")
     print("|---|---:|---:|---|")

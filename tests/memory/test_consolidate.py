@@ -1,12 +1,21 @@
 """Consolidation on both stores: semantic memories with full provenance, fading to the archive,
-the lease, and the no-double-merge guard."""
+the lease, and the no-double-merge guard.
+
+The five episodes below make two groups (Caroline's three, Melanie's two) with wordllama's own mean
+pooling, whose vectors lean on a text's rare words such as names: these tests take that embedder, so
+what they test (provenance, the lease, the race) does not hang on the default's pooling. With the
+default (unit) pooling, which weighs every token alike, only Melanie's two episodes share enough
+meaning to group: ``test_the_default_pooling_groups_by_meaning``."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from jotty.memory import Memory
+import pytest
+
+from jotty.memory import Memory, WordLlamaEmbedder
 from jotty.memory.consolidate import acquire, release
 from tests.runs.backends import Backend
 
@@ -18,6 +27,16 @@ EPISODES = [
     ("Melanie painted a sunset over the lake", 2, 4),
     ("Melanie sold her sunset painting", 9, 5),
 ]
+
+
+@pytest.fixture
+async def memory(store: str) -> AsyncIterator[Memory]:
+    """A ``Memory`` with wordllama's mean pooling (see the module's docstring)."""
+    mem = Memory(store, scope="test", embedder=WordLlamaEmbedder(pooling="mean"))
+    try:
+        yield mem
+    finally:
+        await mem.close()
 
 
 async def remember_episodes(memory: Memory) -> list[str | None]:
@@ -40,6 +59,21 @@ async def test_semantic_memories_keep_every_source(memory: Memory) -> None:
     assert caroline.id in [h.id for h in hits]
     again = await memory.consolidate()
     assert again.clusters == 0 and again.absorbed == 0  # nothing is merged twice
+
+
+async def test_the_default_pooling_groups_by_meaning(store: str) -> None:
+    """The default embedder (unit pooling) on the same episodes: Caroline's three share a name but
+    not a subject (a move, a job, a dog: cosines 0.2-0.4 against 0.45-0.76 with the mean pooling),
+    so they stay episodes; Melanie's two, both about her sunset painting, still group."""
+    async with Memory(store, scope="default-pooling") as memory:
+        assert memory.embedder_name == "wordllama-l2_supercat-256-unit"
+        ids = await remember_episodes(memory)
+        report = await memory.consolidate()
+        assert report.replayed == 5 and report.clusters == 1 and report.absorbed == 2
+        semantic = await memory.get(report.memory_ids[0])
+        assert semantic is not None and sorted(s["metadata"]["i"] for s in semantic.sources) == [4, 5]
+        assert semantic.metadata["episodes"] == ids[3:]
+        assert {h.id for h in await memory.recall("Caroline", k=5)} >= set(ids[:3])  # still episodes
 
 
 async def test_unused_low_salience_episodes_fade_to_archive(memory: Memory) -> None:
@@ -94,7 +128,7 @@ async def test_llm_summarizer_is_used_and_failure_falls_back(backend: Backend) -
             raise RuntimeError("model overloaded")
         return "Caroline lives in Boston, works at a hospital and has a dog, Max."
 
-    async with Memory(backend.store, scope="llm", summarizer=summarize) as memory:
+    async with Memory(backend.store, scope="llm", summarizer=summarize, embedder=WordLlamaEmbedder()) as memory:
         await remember_episodes(memory)
         report = await memory.consolidate()
         texts = {(await memory.get(mid)).metadata["summary"] for mid in report.memory_ids}  # type: ignore[union-attr]

@@ -72,6 +72,18 @@ async def test_the_index_is_the_memory_scope_and_updates_replace_entries(registr
     assert (await index.stats()).total == 1
 
 
+async def test_the_index_keeps_the_models_own_pooling(registry: DataRegistry, store: str, data: Path) -> None:
+    """Memory's default pools unit token vectors; the registry's index keeps wordllama's own mean
+    (better on catalogue entries: README, Data registry), beside a memory scope in the same store."""
+    await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
+    assert registry.index.embedder_name == "wordllama-l2_supercat-256"
+    assert (await registry.index.stats()).embedder == "wordllama-l2_supercat-256"
+    async with Memory(store, scope="notes") as notes:
+        await notes.remember("the ledger closes on Fridays")
+        assert (await notes.stats()).embedder == "wordllama-l2_supercat-256-unit"
+    assert [h.source.name for h in await registry.discover("revenue ledger", k=1)] == ["sales"]
+
+
 async def test_a_stale_index_entry_is_ignored(registry: DataRegistry, store: str, data: Path) -> None:
     await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
     async with Memory(store, scope="registry", min_salience=0.0, dedupe=False) as index:

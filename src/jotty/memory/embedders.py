@@ -2,7 +2,9 @@
 
 - ``WordLlamaEmbedder`` (the default, the ``jotty[memory]`` extra): static token embeddings whose
   weights ship inside the ``wordllama`` wheel, loaded from the package folder with downloads
-  disabled, so nothing is fetched at run time. ~20,000 texts/s on one core.
+  disabled, so nothing is fetched at run time. ~20,000 texts/s on one core. Two poolings: the
+  model's own mean ("mean", the data registry's) and unit token vectors over case-folded text
+  ("unit", ``Memory``'s default); a scope written by the earlier default keeps its embedder.
 - ``OpenAIEmbedder``: any OpenAI-compatible ``/v1/embeddings`` endpoint (the ``jotty[llm]`` extra).
 - ``MiniLMEmbedder`` (``jotty.memory.embedders_minilm``, the ``jotty[memory-minilm]`` extra):
   all-MiniLM-L6-v2 on PyTorch, better on paraphrases, far slower (opt-in).
@@ -42,7 +44,14 @@ class Embedder(Protocol):
 
 FEW_TEXTS = 8
 """Up to this many texts, ``WordLlamaEmbedder`` tokenizes each on its own (see ``embed``)."""
+BATCH = 64
+"""Texts tokenized together past ``FEW_TEXTS`` (padded to the longest of the batch, as wordllama does)."""
+POOLINGS = ("mean", "unit")
+"""How ``WordLlamaEmbedder`` turns a text's token vectors into one vector (see the class)."""
+DEFAULT_POOLING = "unit"
+"""The pooling of ``default_embedder()``, and so of ``Memory``'s default (the registry keeps "mean")."""
 _models: dict[tuple[str, int], Any] = {}
+_unit_tables: dict[tuple[str, int], Any] = {}
 _models_lock = threading.Lock()
 
 
@@ -50,17 +59,36 @@ class WordLlamaEmbedder:
     """WordLlama's ``l2_supercat`` static embeddings, at ``dimension`` 64, 128 or 256 (default).
 
     The weights and tokenizer come from the installed ``wordllama`` package (its wheel carries
-    them); downloads are disabled, so a missing file is an error, never a fetch.
+    them); downloads are disabled, so a missing file is an error, never a fetch. ``pooling`` says how
+    a text's token vectors become its vector:
+
+    - ``"mean"`` (the model's own, and this class's default): the mean of the token vectors, the text
+      as written. The model learned short vectors for frequent tokens ("the" is about a tenth as long
+      as "keys"), so the mean leans toward a text's rarer words: best for keyword-dense text such as
+      the data registry's catalogue entries. Name ``wordllama-{config}-{dimension}``.
+    - ``"unit"`` (``default_embedder``'s, so ``Memory``'s default): the text case-folded and every
+      token vector scaled to unit length before the mean (as fastText builds sentence vectors), so
+      each token's direction counts alike, the common words' too: better on conversational
+      paraphrases (README, Benchmarks: evidence recall). Name ``wordllama-{config}-{dimension}-unit``.
+
+    Both come from the shipped table alone (the unit table is computed from it once, at load) and
+    cost the same per text.
     """
 
-    def __init__(self, dimension: int = 256, config: str = "l2_supercat") -> None:
+    def __init__(self, dimension: int = 256, config: str = "l2_supercat", pooling: str = "mean") -> None:
         if dimension not in (64, 128, 256):
             raise ValidationError(
                 f"WordLlamaEmbedder dimension must be 64, 128 or 256 (the bundled model), got {dimension!r}"
             )
+        if pooling not in POOLINGS:
+            raise ValidationError(f"WordLlamaEmbedder pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         self.dimension = dimension
         self.config = config
-        self.name = f"wordllama-{config}-{dimension}"
+        self.pooling = pooling
+        self.name = f"wordllama-{config}-{dimension}" + ("" if pooling == "mean" else f"-{pooling}")
+
+    def __repr__(self) -> str:
+        return f"WordLlamaEmbedder({self.dimension}, {self.config!r}, pooling={self.pooling!r})"
 
     def _model(self) -> Any:
         key = (self.config, self.dimension)
@@ -69,27 +97,58 @@ class WordLlamaEmbedder:
                 _models[key] = _load_wordllama(self.config, self.dimension)
             return _models[key]
 
-    def embed(self, texts: Sequence[str]) -> Any:
-        """Unit vectors (float32) for ``texts``."""
+    def _table(self, model: Any) -> Any:
+        """The token vectors this pooling averages: the model's, or each scaled to unit length."""
+        if self.pooling == "mean":
+            return model.embedding
         import numpy as np
 
+        key = (self.config, self.dimension)
+        with _models_lock:
+            if key not in _unit_tables:
+                norms = np.linalg.norm(model.embedding, axis=1, keepdims=True)
+                norms[norms == 0] = 1.0
+                _unit_tables[key] = np.ascontiguousarray(model.embedding / norms, dtype=np.float32)
+            return _unit_tables[key]
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        """Unit vectors (float32) for ``texts``: each the normalised mean of its tokens' vectors
+        (zero for a text without tokens)."""
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            return out
         model = self._model()
-        if len(texts) > FEW_TEXTS:
-            return np.asarray(model.embed(list(texts), norm=True), dtype=np.float32)
-        # A recall's few texts: the same mean of token vectors, without the batch tokenizer's padding
-        # and thread pool (which cost more than the embedding itself on a busy machine).
-        table = model.embedding
-        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-        for row, text in enumerate(texts):
-            encoded = model.tokenizer.encode(text, add_special_tokens=False)
-            ids = np.clip(np.asarray(encoded.ids, dtype=np.int64), 0, table.shape[0] - 1)
-            if len(ids):
-                pooled = table[ids].mean(axis=0, dtype=np.float32)
-                norm = float(np.linalg.norm(pooled))
-                out[row] = pooled / norm if norm > 0 else pooled
-        return out
+        table = self._table(model)
+        items = [text.lower() for text in texts] if self.pooling == "unit" else list(texts)
+        if len(items) <= FEW_TEXTS:
+            # A recall's few texts, one at a time: without the batch tokenizer's padding and thread
+            # pool (which cost more than the embedding itself on a busy machine).
+            for row, text in enumerate(items):
+                ids = np.asarray(model.tokenizer.encode(text, add_special_tokens=False).ids, dtype=np.int64)
+                if len(ids):
+                    out[row] = table[np.clip(ids, 0, table.shape[0] - 1)].sum(axis=0, dtype=np.float32)
+        else:
+            for start in range(0, len(items), BATCH):
+                encoded = model.tokenizer.encode_batch(items[start : start + BATCH], add_special_tokens=False)
+                ids = np.clip(np.asarray([e.ids for e in encoded], dtype=np.int64), 0, table.shape[0] - 1)
+                mask = np.asarray([e.attention_mask for e in encoded], dtype=np.float32)
+                out[start : start + len(encoded)] = np.einsum("bt,btd->bd", mask, table[ids])
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+
+def wordllama_for(name: str | None) -> WordLlamaEmbedder | None:
+    """The ``WordLlamaEmbedder`` whose ``name`` is ``name`` (any dimension and pooling of the bundled
+    config), or None: how ``Memory`` finds the embedder that wrote a scope before the default changed."""
+    for dimension in (64, 128, 256):
+        for pooling in POOLINGS:
+            candidate = WordLlamaEmbedder(dimension, pooling=pooling)
+            if candidate.name == name:
+                return candidate
+    return None
 
 
 def _import_wordllama() -> Any:
@@ -125,8 +184,9 @@ def _load_wordllama(config: str, dimension: int) -> Any:
         ) from exc
 
 
-def default_embedder() -> Embedder | None:
-    """``WordLlamaEmbedder()`` when the ``jotty[memory]`` extra is installed, else None (lexical only)."""
+def default_embedder(pooling: str = DEFAULT_POOLING) -> Embedder | None:
+    """``WordLlamaEmbedder(pooling=pooling)`` (default ``"unit"``) when the ``jotty[memory]`` extra is
+    installed, else None (lexical only)."""
     try:
         import numpy  # noqa: F401
 
@@ -134,7 +194,7 @@ def default_embedder() -> Embedder | None:
     except ImportError:
         log.info("jotty[memory] is not installed: memory recall is lexical only")
         return None
-    return WordLlamaEmbedder()
+    return WordLlamaEmbedder(pooling=pooling)
 
 
 class OpenAIEmbedder:

@@ -16,7 +16,7 @@ from jotty.db import resolve_store
 from jotty.errors import ValidationError
 from jotty.memory import store
 from jotty.memory.database import Cursor, Database, open_database, release_database
-from jotty.memory.embedders import Embedder, default_embedder, embed_texts
+from jotty.memory.embedders import Embedder, default_embedder, embed_texts, wordllama_for
 from jotty.memory.ingest import Batch, Embedding, Item, ingest_batches
 from jotty.memory.ranking import Weights
 from jotty.memory.records import STORED_LEVELS, ConsolidationReport, MemoryHit, MemoryStats, RememberOutcome
@@ -46,8 +46,10 @@ class Memory:
     ``store`` is a path, ``sqlite:///PATH``, a ``postgresql://`` URL or None (``JOTTY_DATABASE_URL``,
     else ``$JOTTY_HOME/jotty.db``). ``embedder`` is None (the offline default when ``jotty[memory]``
     is installed, else lexical only), False (lexical only) or an ``Embedder``. ``min_salience``: items
-    below it are skipped. ``summarizer``: an async callable (or an agent with ``run``) that turns a
-    prompt into a summary, for consolidation; extractive summaries otherwise. ``dedupe=False`` keeps
+    below it are skipped. With the default embedder, a scope whose vectors an earlier default wrote
+    (the bundled model with its former pooling) keeps that embedder. ``summarizer``: an async
+    callable (or an agent with ``run``) that turns a prompt into a summary, for consolidation;
+    extractive summaries otherwise. ``dedupe=False`` keeps
     every item as its own memory (an index of distinct records, such as the data registry's).
     """
 
@@ -70,6 +72,9 @@ class Memory:
             )
         self._store = store
         self.embedder = _resolve_embedder(embedder)
+        self._default_embedder = embedder is None or embedder is True
+        self._base_embedder = self.embedder
+        self._scope_embedders: dict[str, Embedder | None] = {}
         self.min_salience = check_unit(min_salience, "min_salience") or 0.0
         self.summarizer = summarizer
         self.weights = weights or Weights()
@@ -94,14 +99,44 @@ class Memory:
         other = Memory(
             self._store,
             scope,
-            self.embedder if self.embedder is not None else False,
+            self._base_embedder if self._base_embedder is not None else False,
             min_salience=self.min_salience,
             summarizer=self.summarizer,
             weights=self.weights,
             dedupe=self.dedupe,
         )
+        other._default_embedder = self._default_embedder  # the same object, and it checks its own scope
         self._children.append(other)
         return other
+
+    def _scope_embedder(self) -> None:
+        """``embedder`` for this memory's scope (see ``_embedder_for``)."""
+        self._embedder_for(self.scope)
+
+    def _embedder_for(self, scope: str) -> Embedder | None:
+        """The embedder that writes and searches ``scope``: this memory's, except that a default one
+        gives way to the bundled model's other pooling in a scope whose vectors that wrote (a scope
+        written before the default changed); an embedder given explicitly is never swapped. The
+        store is asked once per scope. Blocking."""
+        default = self._base_embedder
+        if not self._default_embedder or default is None:
+            return self.embedder
+        if scope in self._scope_embedders:
+            return self._scope_embedders[scope]
+        with self._open_lock:
+            if scope in self._scope_embedders:
+                return self._scope_embedders[scope]
+            chosen = default
+            state = self.database().read(lambda cur: store.scope_state(cur, scope))
+            if state is not None and state.embedder not in (None, default.name):
+                earlier = wordllama_for(state.embedder)
+                if earlier is not None and earlier.dimension == state.dimension:
+                    log.info("scope %r holds vectors of %s: using it, not the default", scope, earlier.name)
+                    chosen = earlier
+            self._scope_embedders[scope] = chosen
+            if scope == self.scope:
+                self.embedder = chosen
+            return chosen
 
     def database(self) -> Database:
         """The store's database (opened, and migrated, on first use). Blocking."""
@@ -254,20 +289,26 @@ class Memory:
     def _ingest_scopes(self, batches: Mapping[str, list[Item]]) -> dict[str, list[RememberOutcome]]:
         """Every scope's items in one transaction; each distinct text embedded once."""
         database = self.database()
-        embedding = Embedding()
-        texts = list(dict.fromkeys(item.text for items in batches.values() for item in items))
-        rows = {text: row for row, text in enumerate(texts)}
-        if self.embedder is not None and texts:
-            vectors = embed_texts(self.embedder, texts)
-            embedding = Embedding(self.embedder.name, self.embedder.dimension, vectors)
-        order = []
+        by_embedder: dict[str, tuple[Embedder, list[str]]] = {}
         for scope, items in batches.items():
-            if not items:
-                continue
-            mine = embedding  # the rows of this scope's items, unless they are all the texts in order
-            if embedding.vectors is not None and (len(batches) > 1 or len(texts) < len(items)):
-                mine = Embedding(embedding.name, embedding.dimension, embedding.vectors[[rows[i.text] for i in items]])
-            order.append(Batch(scope, items, mine, self.min_salience, self.dedupe))
+            embedder = self._embedder_for(scope) if items else None
+            if embedder is not None:
+                by_embedder.setdefault(embedder.name, (embedder, []))[1].append(scope)
+        embeddings: dict[str, Embedding] = {}
+        for embedder, scopes in by_embedder.values():
+            texts = list(dict.fromkeys(item.text for scope in scopes for item in batches[scope]))
+            rows = {text: row for row, text in enumerate(texts)}
+            vectors = embed_texts(embedder, texts)
+            for scope in scopes:
+                mine = vectors  # the rows of this scope's items, unless they are all the texts in order
+                if len(scopes) > 1 or len(texts) < len(batches[scope]):
+                    mine = vectors[[rows[item.text] for item in batches[scope]]]
+                embeddings[scope] = Embedding(embedder.name, embedder.dimension, mine)
+        order = [
+            Batch(scope, items, embeddings.get(scope, Embedding()), self.min_salience, self.dedupe)
+            for scope, items in batches.items()
+            if items
+        ]
         outcomes = dict(zip((batch.scope for batch in order), ingest_batches(database, order), strict=True))
         self._flush_uses()
         return {scope: outcomes.get(scope, []) for scope in batches}
@@ -317,6 +358,7 @@ class Memory:
         thread, such as the data registry's search, which reads its rows in the same trip)."""
         stored = tuple(name for name in query.levels if name in STORED_LEVELS)
         hits: list[MemoryHit] = []
+        self._scope_embedder()
         if stored:
             vectors = None
             if self.embedder is not None:
@@ -425,6 +467,7 @@ class Memory:
         if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float) or not lease_seconds > 0:
             raise ValidationError(f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
         await asyncio.to_thread(self._flush_uses, True)
+        await asyncio.to_thread(self._scope_embedder)
         return await run_consolidation(self, max_episodes=max_episodes, lease_seconds=float(lease_seconds))
 
 

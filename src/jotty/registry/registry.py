@@ -15,6 +15,7 @@ from jotty.agents.tools import Tool
 from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights
 from jotty.memory.database import Database
+from jotty.memory.embedders import default_embedder
 from jotty.memory.records import MemoryHit
 from jotty.memory.retrieve import Query
 from jotty.memory.text import term_set, terms
@@ -71,7 +72,9 @@ class DataRegistry:
 
     ``store`` is a path, a ``postgresql://`` URL or None (``JOTTY_DATABASE_URL``, else
     ``$JOTTY_HOME/jotty.db``). Sources are indexed for ``discover`` in the memory tables (scope
-    ``scope``) with ``embedder`` (as ``Memory`` takes it). ``describer`` (an agent such as
+    ``scope``) with ``embedder`` (as ``Memory`` takes it; the default is the bundled model with its
+    own "mean" pooling, not memory's "unit" one: on catalogue entries, dense with keywords, it finds
+    more, see ``WordLlamaEmbedder``). ``describer`` (an agent such as
     ``LLMAgent``, or a callable from prompt to text) writes the descriptions of scanned files;
     offline heuristics otherwise. Every process on the store sees the same registry.
     """
@@ -86,6 +89,8 @@ class DataRegistry:
         max_bytes: int = MAX_BYTES,
         weights: Weights | None = None,
     ) -> None:
+        if embedder is None or embedder is True:
+            embedder = default_embedder("mean") or False
         self.index = Memory(
             store, scope=scope, embedder=embedder, min_salience=0.0, dedupe=False, weights=weights or WEIGHTS
         )
