@@ -53,3 +53,30 @@ def test_a_timed_out_settled_does_not_stop_the_writer(memory: Memory) -> None:
     assert run_memory.writer.flush(timeout=5.0), "the writer thread died: later entries are never written"
     assert later.remembered[0].status == "stored"
     run_memory.writer.close(timeout=5.0)
+
+
+def test_a_failure_after_the_write_committed_is_not_written_again(memory: Memory, tmp_path: Path) -> None:
+    """``Memory._ingest_scopes`` writes the recall counts (``_flush_uses``, a transaction of its own)
+    AFTER the entries' transaction committed; when that second write fails, the writer takes the whole
+    write for failed and retries it: the entries are written twice, and the report says "reinforced"
+    (the same words as ... seen 2 times) for what was stored once."""
+    import sqlite3
+
+    from jotty.runmemory import MemoryWriter
+
+    asyncio.run(memory.remember("the nightly backup of the billing database runs at 02:00"))
+    with sqlite3.connect(tmp_path / "memory.db") as conn:  # the store refuses the recall-count update
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE UPDATE OF uses ON jotty_memory "
+            "BEGIN SELECT RAISE(ABORT, 'database is locked'); END"
+        )
+    assert asyncio.run(memory.recall("when does the billing backup run?"))  # a recall count to write
+    memory._uses_since -= 60  # noqa: SLF001 - the counts are due now (USE_FLUSH_SECONDS), not in 2 s
+    writer = MemoryWriter(linger=0)
+    mine = entries("conductor", "rotate the API keys for Atlas-4 in Oslo -> done")
+    writer.submit(memory, mine)
+    assert writer.flush(timeout=20.0)
+    writer.close()
+    hit = asyncio.run(memory.get(mine[0].id or ""))
+    assert hit is not None
+    assert mine[0].status == "stored", mine[0].reason  # main: reinforced, "the same words as <itself> (seen 2 times)"
