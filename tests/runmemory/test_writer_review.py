@@ -80,3 +80,23 @@ def test_a_failure_after_the_write_committed_is_not_written_again(memory: Memory
     hit = asyncio.run(memory.get(mine[0].id or ""))
     assert hit is not None
     assert mine[0].status == "stored", mine[0].reason  # main: reinforced, "the same words as <itself> (seen 2 times)"
+
+
+def test_back_to_back_near_duplicates_reinforce_as_they_do_one_at_a_time(memory: Memory) -> None:
+    """Two runs' outcomes that are near-duplicates (cosine 0.98, the same words but a number): written
+    one after the other, the second reinforces the first; written in the same lingered transaction,
+    both are stored as new memories ("novelty 1.00"), because ingest compares a batch's items with the
+    stored memories only (the same-words twin check is the only in-batch one). Whether a run's outcome
+    deduplicates then depends on how close in time the runs ended."""
+    from jotty.runmemory import MemoryWriter
+
+    first = entries("conductor", "reconcile the invoices for Acme-12 in Lisbon -> done: 12 items, on time")
+    second = entries("conductor", "reconcile the invoices for Acme-12 in Lisbon -> done: 13 items, on time")
+    writer = MemoryWriter(linger=30.0)  # back-to-back runs: one transaction
+    writer.submit(memory, first)
+    writer.submit(memory, second)
+    assert writer.flush(timeout=20.0)
+    writer.close()
+    assert first[0].status == "stored"
+    assert second[0].status == "reinforced", second[0].reason  # main: stored, "new (novelty 1.00, ...)"
+    assert second[0].id == first[0].id
