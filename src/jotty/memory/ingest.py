@@ -23,6 +23,10 @@ from jotty.memory.vectors import to_blob
 
 NEAR = 0.92
 OVERLAP = 0.8
+TWIN_WINDOW = 2_048
+"""How many earlier items of a batch an item is compared with (repeats come close together; the
+cost stays linear in the batch)."""
+TWIN_BLOCK = 256
 DEDUP_LEVELS = {"working": ("working",), "episodic": ("episodic", "archive"), "semantic": ("semantic",)}
 
 
@@ -112,6 +116,28 @@ def _near_duplicates(
     return near
 
 
+def _batch_twins(vectors: Any, indices: Sequence[int]) -> dict[int, list[tuple[int, float]]]:
+    """For each of ``indices`` (one level's items, in batch order), the earlier ones (of the
+    ``TWIN_WINDOW`` before it) whose vectors are within ``NEAR`` of its own, closest first (at most
+    3): the near-duplicates a batch holds among itself, which the stored memories' search cannot see."""
+    import numpy as np
+
+    found: dict[int, list[tuple[int, float]]] = {}
+    if len(indices) < 2:
+        return found
+    matrix = np.asarray(vectors[list(indices)], dtype=np.float32)
+    for start in range(1, len(indices), TWIN_BLOCK):  # the first item has no earlier one
+        stop = min(start + TWIN_BLOCK, len(indices))
+        first = max(0, start - TWIN_WINDOW)
+        block = matrix[start:stop] @ matrix[first:stop].T
+        block[np.arange(first, stop)[None, :] >= np.arange(start, stop)[:, None]] = -2.0  # only earlier items
+        for row in np.flatnonzero(block.max(axis=1) >= NEAR).tolist():
+            best = np.argsort(-block[row], kind="stable")[:3]
+            pairs = [(indices[first + int(col)], float(block[row, col])) for col in best if block[row, col] >= NEAR]
+            found[indices[start + row]] = pairs
+    return found
+
+
 @dataclass
 class Batch:
     """Items to remember in one scope, with the scope's settings."""
@@ -149,6 +175,8 @@ class _Plan:
     def __init__(self, batch: Batch) -> None:
         self.batch = batch
         self.similar: dict[int, list[tuple[int, float]]] = {}
+        self.twins: dict[int, list[tuple[int, float]]] = {}
+        """For each kept item, the earlier items of the batch it nearly duplicates (``_batch_twins``)."""
         self.outcomes: list[RememberOutcome | None] = [None] * len(batch.items)
         self.kept: list[int] = []
         for index, item in enumerate(batch.items):
@@ -162,6 +190,8 @@ class _Plan:
         """The stored memories close to each kept item (before the write, off its lock)."""
         batch, embedding, items, kept = self.batch, self.batch.embedding, self.batch.items, self.kept
         if batch.dedupe and kept and embedding.vectors is not None and embedding.name and embedding.dimension:
+            for level in {items[i].level for i in kept}:
+                self.twins.update(_batch_twins(embedding.vectors, [i for i in kept if items[i].level == level]))
             with fresh_cache(database, batch.scope, embedding.name, embedding.dimension) as cache:
                 for level in {items[i].level for i in kept}:
                     mine = [i for i in kept if items[i].level == level]
@@ -170,6 +200,16 @@ class _Plan:
 
     def results(self) -> list[RememberOutcome]:
         return [o for o in self.outcomes if o is not None]
+
+    def _near_twin(self, index: int, made: dict[int, _New]) -> tuple[_New | None, str]:
+        """The new memory of an earlier item of this batch that item ``index`` nearly duplicates
+        (cosine from ``twins``, content words overlapping by ``OVERLAP``), and how to say so."""
+        item = self.batch.items[index]
+        for other, cos in self.twins.get(index, []):
+            new = made.get(other)
+            if new is not None and overlap(new.item.terms, item.terms) >= OVERLAP:
+                return new, f"a near-duplicate (cosine {cos:.2f}) of"
+        return None, ""
 
     def write(self, cur: Cursor, now: float) -> None:
         """Store or reinforce the kept items (inside the caller's transaction)."""
@@ -185,6 +225,7 @@ class _Plan:
         near = _near_duplicates(cur, items, kept, existing, similar)
         holders = store.fetch(cur, {seq for seq, _ in near.values()})
         fresh: dict[str, _New] = {}
+        made: dict[int, _New] = {}
         bumps: dict[int, _Bump] = {}
         for index in kept:
             item = items[index]
@@ -207,13 +248,15 @@ class _Plan:
                     holder.level,
                 )
                 continue
-            twin = fresh.get(item.signature) if dedupe else None
+            twin, why = (fresh.get(item.signature), "the same words as") if dedupe else (None, "")
+            if twin is None and dedupe:
+                twin, why = self._near_twin(index, made)
             if twin is not None:
                 _absorb(twin, twin.id, item)
                 outcomes[index] = RememberOutcome(
                     twin.id,
                     "reinforced",
-                    f"the same words as {twin.id}, stored in this batch",
+                    f"{why} {twin.id}, stored in this batch",
                     item.salience,
                     0.0,
                     item.level,
@@ -230,6 +273,7 @@ class _Plan:
             )
             new.sources[0]["id"] = new.id
             fresh[item.signature if dedupe else new.id] = new
+            made[index] = new
             outcomes[index] = RememberOutcome(
                 new.id,
                 "stored",

@@ -154,9 +154,13 @@ class Memory:
             child._close()
         with self._open_lock:
             if self._database is not None:
-                self._flush_uses(force=True)
-                release_database(self._database)
-                self._database = None
+                try:
+                    self._flush_uses(force=True)
+                except Exception as exc:  # recall counts only: the store is closed all the same
+                    log.warning("could not write the recall counts of scope %s on close: %s", self.scope, exc)
+                finally:
+                    release_database(self._database)
+                    self._database = None
 
     async def __aenter__(self) -> Memory:
         return self
@@ -310,7 +314,7 @@ class Memory:
             if items
         ]
         outcomes = dict(zip((batch.scope for batch in order), ingest_batches(database, order), strict=True))
-        self._flush_uses()
+        self._flush_uses_quietly()  # the items are committed: a failure here must not make a caller write them again
         return {scope: outcomes.get(scope, []) for scope in batches}
 
     # -- recalling -----------------------------------------------------------------------------
@@ -380,7 +384,7 @@ class Memory:
         with self._uses_lock:
             for hit in hits:
                 self._pending_ids[hit.id] = self._pending_ids.get(hit.id, 0) + 1
-        self._flush_uses()
+        self._flush_uses_quietly()
 
     def _flush_uses(self, force: bool = False) -> None:
         with self._uses_lock:
@@ -401,7 +405,20 @@ class Memory:
                 [(count, now, rev, memory_id, scope) for memory_id, count in sorted(pending.items())],
             )
 
-        database.write(write)
+        try:
+            database.write(write)
+        except Exception:  # nothing was counted: keep the counts for the next write
+            with self._uses_lock:
+                for memory_id, count in pending.items():
+                    self._pending_ids[memory_id] = self._pending_ids.get(memory_id, 0) + count
+            raise
+
+    def _flush_uses_quietly(self) -> None:
+        """``_flush_uses`` after another write or a recall, whose result must not hang on it."""
+        try:
+            self._flush_uses()
+        except Exception as exc:
+            log.warning("could not write the recall counts of scope %s (kept for later): %s", self.scope, exc)
 
     # -- reading and forgetting ----------------------------------------------------------------
 

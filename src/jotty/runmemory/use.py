@@ -113,7 +113,8 @@ class MemoryReport:
         if self._written is not None:
             if self._hurry is not None:  # someone waits: the writer need not linger for more
                 self._hurry()
-            await asyncio.wait_for(asyncio.wrap_future(self._written), timeout)
+            # shielded: a waiter that gives up must not cancel the writer's future (the write goes on)
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._written)), timeout)
         return self
 
     def to_dict(self) -> dict[str, Any]:

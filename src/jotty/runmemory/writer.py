@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
@@ -179,13 +180,13 @@ class MemoryWriter:
                 except Exception:  # never lose the thread; _write marks what failed
                     log.exception("the memory writer failed")
                 for batch in batches:
-                    batch.done.set_result(None)
+                    _settle(batch.done, None)
                 batches = []
             if isinstance(work, _Call):
                 try:
-                    work.done.set_result(asyncio.run(work.coroutine))
-                except Exception as exc:
-                    work.done.set_exception(exc)
+                    _settle(work.done, asyncio.run(work.coroutine))
+                except BaseException as exc:  # a cancelled coroutine too: the caller gets it, the thread lives
+                    _settle(work.done, error=exc)
 
     def _write(self, batches: list[_Batch]) -> None:
         """Each store's batches in one transaction (retried); if that keeps failing, each batch alone."""
@@ -234,7 +235,20 @@ class MemoryWriter:
             self.written += len(entries)
             changed = any(entry.status in ("stored", "reinforced") for entry in entries)
             if self._on_written is not None and changed:
-                self._on_written(scope)
+                try:
+                    self._on_written(scope)
+                except Exception:  # a listener's failure must not stop the other stores' writes
+                    log.exception("the memory writer's on_written failed for scope %s", scope)
+
+
+def _settle(future: concurrent.futures.Future[Any], value: Any = None, error: BaseException | None = None) -> None:
+    """Set ``future``'s result (or ``error``) unless its waiter cancelled it (a timed-out
+    ``settled()``): the write happened all the same, and the writer's thread must outlive it."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
 
 
 def _store_key(memory: Memory) -> tuple[Any, ...]:

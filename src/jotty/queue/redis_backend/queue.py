@@ -361,7 +361,10 @@ class RedisTaskQueue(TaskQueue):
         try:
             rows = await asyncio.shield(claim)  # a cancel stops the caller, not the claim in flight
         except asyncio.CancelledError:
-            await self._hand_back(claim)
+            handing = asyncio.ensure_future(self._hand_back(claim))
+            while not handing.done():  # a second cancel must not strand the claim's tasks
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(handing)
             raise
         self._listener.start()
         return [_decode(json.loads(r)) for r in rows]
@@ -373,7 +376,10 @@ class RedisTaskQueue(TaskQueue):
         if claim.cancelled() or claim.exception() is not None:
             return
         for task in (_decode(json.loads(r)) for r in claim.result()):
-            await self._release(task.task_id, task.lease_id or "", "the claim's caller was cancelled")
+            try:
+                await self._release(task.task_id, task.lease_id or "", "the claim's caller was cancelled")
+            except Exception as exc:  # its lease runs out instead; the caller gets its cancel, not this
+                log.warning("could not hand back task %s of a cancelled claim: %s", task.task_id, exc)
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         args = [task_id, lease_id or "", repr(time.time() + lease), "" if progress is None else progress]

@@ -1,4 +1,5 @@
-"""Review findings on the write-behind ``MemoryWriter`` (each test fails on main as of e47a815)."""
+"""The write-behind ``MemoryWriter`` under faults: a waiter that gives up, a write that fails after its
+commit, near-duplicates that land in one lingered transaction."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def test_a_failure_after_the_write_committed_is_not_written_again(memory: Memory
     writer.close()
     hit = asyncio.run(memory.get(mine[0].id or ""))
     assert hit is not None
-    assert mine[0].status == "stored", mine[0].reason  # main: reinforced, "the same words as <itself> (seen 2 times)"
+    assert mine[0].status == "stored", mine[0].reason  # not "reinforced" by a second write of itself
 
 
 def test_back_to_back_near_duplicates_reinforce_as_they_do_one_at_a_time(memory: Memory) -> None:
@@ -98,5 +99,5 @@ def test_back_to_back_near_duplicates_reinforce_as_they_do_one_at_a_time(memory:
     assert writer.flush(timeout=20.0)
     writer.close()
     assert first[0].status == "stored"
-    assert second[0].status == "reinforced", second[0].reason  # main: stored, "new (novelty 1.00, ...)"
+    assert second[0].status == "reinforced", second[0].reason  # not stored again as "new (novelty 1.00, ...)"
     assert second[0].id == first[0].id

@@ -1,4 +1,4 @@
-"""Review: the Redis claim's hand-back after a cancel is itself cancellable (fails on main, e47a815)."""
+"""Redis: the hand-back of a cancelled claim survives a second cancel."""
 
 from __future__ import annotations
 
