@@ -72,7 +72,7 @@ def test_a_failure_after_the_write_committed_is_not_written_again(memory: Memory
             "BEGIN SELECT RAISE(ABORT, 'database is locked'); END"
         )
     assert asyncio.run(memory.recall("when does the billing backup run?"))  # a recall count to write
-    memory._uses_since -= 60  # noqa: SLF001 - the counts are due now (USE_FLUSH_SECONDS), not in 2 s
+    memory._uses_since -= 60
     writer = MemoryWriter(linger=0)
     mine = entries("conductor", "rotate the API keys for Atlas-4 in Oslo -> done")
     writer.submit(memory, mine)
