@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
+import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -31,6 +33,8 @@ from jotty.processes import pid_alive
 from jotty.queue import validation as check
 from jotty.queue.policy import HOSTNAME, RetryPolicy, default_worker_id, progress_percent
 from jotty.queue.task import DEFAULT_AGENT_TYPE, Task, TaskStatus, parse_list, queued_status, utcnow
+
+log = logging.getLogger(__name__)
 
 Filters = list[tuple[str, Any]]
 
@@ -642,6 +646,30 @@ class TaskQueue(abc.ABC):
 
     @abc.abstractmethod
     async def _claim(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[Task]: ...
+
+    async def _claim_shielded(self, claiming: Awaitable[list[Task]]) -> list[Task]:
+        """``claiming`` (a claim that goes to a server) run to its end even when the caller is
+        cancelled, once or again: a cancelled caller's tasks go back to ``pending`` at once (they
+        would otherwise stay leased to nobody until their leases ran out), then the cancel goes on."""
+        claim = asyncio.ensure_future(claiming)
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            handing = asyncio.ensure_future(self._hand_back(claim))
+            while not handing.done():  # a second cancel must not strand the claim's tasks
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(handing)
+            raise
+
+    async def _hand_back(self, claim: asyncio.Future[list[Task]]) -> None:
+        await asyncio.wait([claim])
+        if claim.cancelled() or claim.exception() is not None:
+            return
+        for task in claim.result():
+            try:
+                await self._release(task.task_id, task.lease_id or "", "the claim's caller was cancelled")
+            except Exception as exc:  # its lease runs out instead; the caller gets its cancel, not this
+                log.warning("could not hand back task %s of a cancelled claim: %s", task.task_id, exc)
 
     @abc.abstractmethod
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool: ...

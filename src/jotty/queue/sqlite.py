@@ -330,11 +330,18 @@ class SQLiteTaskQueue(TaskQueue):
         return rows
 
     async def _claim(self, n: int, filters: Filters, worker: str, lease: float, pid: int) -> list[Task]:
-        rows = await (self._quick if n == 1 else self._run)(self._claim_sync, n, filters, worker, lease, pid)
+        rows = await (self._quick if n == 1 else self._run)(
+            self._claim_sync, n, filters, worker, lease, pid, orphaned=self._hand_back_sync
+        )
         # Rows become Tasks here, on the event loop, while the database thread serves the next call.
         tasks = [Task.from_values(r) for r in rows]
         tasks.sort(key=lambda t: (t.priority, time_key(t.created_at), t.task_id))
         return tasks
+
+    def _hand_back_sync(self, rows: list[sqlite3.Row]) -> None:
+        """Release the tasks of a claim whose caller was cancelled while it ran (on the database thread)."""
+        for row in rows:
+            self._release_sync(row["task_id"], row["lease_id"], "the claim's caller was cancelled")
 
     def _heartbeat_sync(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         fence = "AND lease_id = ?" if lease_id is not None else ""

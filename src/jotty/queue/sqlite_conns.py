@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -81,17 +81,39 @@ class QueueConnections:
         if self.closed:
             raise ValidationError("this queue was closed: create a new SQLiteTaskQueue")
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the database thread."""
+    async def run(self, fn: Callable[..., T], *args: Any, orphaned: Callable[[T], Any] | None = None) -> T:
+        """Run ``fn(*args)`` on the database thread. ``orphaned(result)`` runs there too when the
+        caller was cancelled while ``fn`` ran (what ``fn`` did would otherwise go unseen: a claim's
+        tasks would stay leased to nobody until their leases ran out)."""
         self._check_open()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._guarded, fn, args)
+        job = self._executor.submit(self._guarded, fn, args)
+        try:
+            return await asyncio.wrap_future(job)
+        except asyncio.CancelledError:
+            if orphaned is not None and not job.cancelled():  # it had started: it ends all the same
+                job.add_done_callback(lambda done: self._adopt(done, orphaned))
+            raise
+
+    def _adopt(self, job: Future[Any], orphaned: Callable[[Any], Any]) -> None:
+        """After a job whose caller was cancelled: ``orphaned(result)`` on the database thread."""
+        if job.cancelled() or job.exception() is not None:
+            return
+        try:
+            self._executor.submit(self._logged, orphaned, job.result())
+        except RuntimeError:  # the queue is closing: the leases run out instead
+            log.warning("could not undo the work of a cancelled call: the queue is closing")
+
+    def _logged(self, orphaned: Callable[[Any], Any], result: Any) -> None:
+        try:
+            self._guarded(orphaned, (result,))
+        except Exception:  # nobody waits for this: say it, and let the leases run out
+            log.exception("could not undo the work of a cancelled call")
 
     def _guarded(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with translate_errors(self.db_path):
             return fn(*args)
 
-    async def quick(self, fn: Callable[..., T], *args: Any) -> T:
+    async def quick(self, fn: Callable[..., T], *args: Any, orphaned: Callable[[T], Any] | None = None) -> T:
         """Run a short ``fn(*args)`` here if the store is free at once, else on the database thread.
 
         ``fn`` must start its writes with ``BEGIN IMMEDIATE`` (``write_transaction``), so that a
@@ -112,7 +134,7 @@ class QueueConnections:
         finally:
             self._count_inline()
         if busy:
-            return await self.run(fn, *args)
+            return await self.run(fn, *args, orphaned=orphaned)
         return result
 
     def _count_inline(self) -> None:

@@ -357,29 +357,12 @@ class RedisTaskQueue(TaskQueue):
         now = time.time()
         leases = [new_lease_id() for _ in range(n)]
         args = [repr(now), n, worker, pid, HOSTNAME, repr(now + lease), *encoded, *leases]
-        claim = asyncio.ensure_future(self._script("claim", args))
-        try:
-            rows = await asyncio.shield(claim)  # a cancel stops the caller, not the claim in flight
-        except asyncio.CancelledError:
-            handing = asyncio.ensure_future(self._hand_back(claim))
-            while not handing.done():  # a second cancel must not strand the claim's tasks
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(handing)
-            raise
+        return await self._claim_shielded(self._claim_script(args))
+
+    async def _claim_script(self, args: list[Any]) -> list[Task]:
+        rows = await self._script("claim", args)
         self._listener.start()
         return [_decode(json.loads(r)) for r in rows]
-
-    async def _hand_back(self, claim: asyncio.Future[Any]) -> None:
-        """Release the tasks of a claim whose caller was cancelled, once its reply is in: they would
-        otherwise stay ``in_progress``, leased to nobody, until their leases ran out."""
-        await asyncio.wait([claim])
-        if claim.cancelled() or claim.exception() is not None:
-            return
-        for task in (_decode(json.loads(r)) for r in claim.result()):
-            try:
-                await self._release(task.task_id, task.lease_id or "", "the claim's caller was cancelled")
-            except Exception as exc:  # its lease runs out instead; the caller gets its cancel, not this
-                log.warning("could not hand back task %s of a cancelled claim: %s", task.task_id, exc)
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         args = [task_id, lease_id or "", repr(time.time() + lease), "" if progress is None else progress]
