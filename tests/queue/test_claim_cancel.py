@@ -1,7 +1,6 @@
 """A claim whose caller is cancelled, once or twice, while it is under way leaves no task leased to
-nobody: the tasks it took go back to ``pending`` at once (the claim's work goes on in the database
-thread or on the server whatever the caller does, so the queue hands it back). Not PostgreSQL yet:
-there a cancelled claim's tasks wait for their leases (see the README, Queue)."""
+nobody: the tasks it took go back to ``pending`` at once (every backend: the claim's work goes on in
+the database thread or on the server whatever the caller does, so the queue hands it back)."""
 
 from __future__ import annotations
 
@@ -13,12 +12,6 @@ import pytest
 from jotty.queue import TaskQueue, TaskStatus
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """The backends whose claims hand their tasks back (this module's choice of the conftest's)."""
-    return str(request.param)
 
 
 @pytest.mark.parametrize("cancels", [1, 2])

@@ -140,9 +140,13 @@ async def test_a_worker_killed_mid_task_loses_nothing(backend: str, tmp_path: Pa
         # survivor slowed down by a busy machine from losing a task it still works on.
         # The victim works alone until it is killed, so that it is killed mid-task: with the
         # survivors started too, fast workers could drain the queue before the victim's 20th task.
-        victim = await spawn(backend, tmp_path, out, lease=1.5, sleep=0.01)
+        # Its tasks take 0.2 s and run 16 at a time, in batches: it is killed once it has finished 20
+        # and the store shows it holding tasks again (killed between batches, it would hold none).
+        victim = await spawn(backend, tmp_path, out, lease=1.5, sleep=0.2)
         deadline = time.monotonic() + 30
-        while sum(1 for pid, _ in lines_of(out) if pid == victim.pid) < 20:
+        while sum(1 for pid, _ in lines_of(out) if pid == victim.pid) < 20 or not (await queue.get_stats()).get(
+            "in_progress"
+        ):
             assert time.monotonic() < deadline, "the victim never got to work"
             await asyncio.sleep(0.01)
         os.kill(victim.pid, signal.SIGKILL)  # mid-task: it holds up to 16 running tasks of 2,000

@@ -532,14 +532,17 @@ class PostgresTaskQueue(TaskQueue):
                 await conn.execute(_ASYNC_COMMIT)
                 return await (await conn.execute(query, params)).fetchall()
 
-        # A claim changes no parent's count of completed children, so recounting the parents
-        # afterwards cannot race with one.
-        rows = await self._run(go, tx=False)
-        parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
-        if parents:
-            await self._run(partial(self._roll_up, parents=parents))
-        self._listener.start()
-        return _sorted([Task.from_row(r) for r in rows])
+        async def claiming() -> list[Task]:
+            # A claim changes no parent's count of completed children, so recounting the parents
+            # afterwards cannot race with one.
+            rows = await self._run(go, tx=False)
+            parents = {r["parent_id"] for r in rows if r["parent_id"] is not None}
+            if parents:
+                await self._run(partial(self._roll_up, parents=parents))
+            self._listener.start()
+            return _sorted([Task.from_row(r) for r in rows])
+
+        return await self._claim_shielded(claiming())
 
     async def _heartbeat(self, task_id: str, lease_id: str | None, lease: float, progress: int | None) -> bool:
         params = {"stamp": format_time(utcnow()), "expires": time.time() + lease, "progress": progress,
