@@ -190,11 +190,13 @@ class _Plan:
         """The stored memories close to each kept item (before the write, off its lock)."""
         batch, embedding, items, kept = self.batch, self.batch.embedding, self.batch.items, self.kept
         if batch.dedupe and kept and embedding.vectors is not None and embedding.name and embedding.dimension:
-            for level in {items[i].level for i in kept}:
-                self.twins.update(_batch_twins(embedding.vectors, [i for i in kept if items[i].level == level]))
+            by_level: dict[str, list[int]] = {}
+            for i in kept:
+                by_level.setdefault(items[i].level, []).append(i)
+            for mine in by_level.values():  # the batch among itself: no store, no lock
+                self.twins.update(_batch_twins(embedding.vectors, mine))
             with fresh_cache(database, batch.scope, embedding.name, embedding.dimension) as cache:
-                for level in {items[i].level for i in kept}:
-                    mine = [i for i in kept if items[i].level == level]
+                for level, mine in by_level.items():
                     found = cache.similar(embedding.vectors[mine], NEAR, DEDUP_LEVELS[level])
                     self.similar.update(zip(mine, found, strict=True))
 

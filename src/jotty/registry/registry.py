@@ -17,9 +17,7 @@ from jotty.memory import Embedder, Memory, Weights
 from jotty.memory.database import Database
 from jotty.memory.embedders import default_embedder
 from jotty.memory.records import MemoryHit
-from jotty.memory.retrieve import Query
 from jotty.memory.text import term_set, terms
-from jotty.memory.validation import check_levels
 from jotty.registry import table as rows
 from jotty.registry.describe import describe as describe_file
 from jotty.registry.probe import MAX_BYTES, probe_file
@@ -447,8 +445,7 @@ class DataRegistry:
     def _find(self, asked: str, pool: int) -> tuple[list[MemoryHit], dict[str, tuple[Source, str | None]]]:
         """The index's ``pool`` best entries for ``asked`` and the rows they name, in one trip to a
         worker thread (a second trip cost as much as the rows' read on a busy machine)."""
-        query = Query(asked, pool, check_levels(None), None, None, time.time(), self.index.weights)
-        memories = self.index.recall_query(query)
+        memories = self.index.recall_query(self.index.query(asked, pool))
         names = [str(h.metadata.get("source")) for h in memories]
         return memories, self._db().read(functools.partial(_rows_of, names=names))
 
