@@ -1,6 +1,6 @@
 """Recall on a scope where the query's names are everywhere: the full-text half stays bounded (the
 matches holding every name come first; past ``RANK_BUDGET`` the vectors choose among the newest
-matches instead of BM25), and still finds the memory that answers."""
+matches, found by the cache's word index, instead of BM25), and still finds the memory that answers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jotty.memory import Memory, store
+from jotty.memory.postings import WordIndex
 from tests.runs.backends import Backend
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -26,14 +27,14 @@ async def test_a_name_in_hundreds_of_memories_still_finds_the_answer(
 ) -> None:
     monkeypatch.setattr(store, "RANK_BUDGET", 100)
     taken: list[int] = []
-    newest = store.newest_matches
+    newest = WordIndex.newest
 
-    def spy(*args: object, **kwargs: object) -> object:
-        found = newest(*args, **kwargs)  # type: ignore[arg-type]
-        taken.append(0 if found is None else len(found[0]) + len(found[1]))
+    def spy(index: WordIndex, *args: object, **kwargs: object) -> object:
+        found = newest(index, *args, **kwargs)  # type: ignore[arg-type]
+        taken.append(len(found[0]) + len(found[1]))
         return found
 
-    monkeypatch.setattr(store, "newest_matches", spy)
+    monkeypatch.setattr(WordIndex, "newest", spy)
     async with Memory(backend.store, scope="busy") as memory:
         answer = {"text": "Ada adopted a grey cat named Pixel", "at": START - timedelta(days=3)}
         await memory.remember_many([answer, *chatter("Ada", 250)])
@@ -90,3 +91,23 @@ async def test_a_name_crowded_by_another_scope_is_still_matched_in_this_one(
         assert hits[0].text == answer
         assert all("errand" in hit.text or hit.text == answer for hit in hits)
         assert hits[0].why["lexical"] > 0  # matched by the name in this scope, not only by meaning
+
+
+async def test_a_busy_name_that_is_a_stopword_is_found_through_the_full_text_index(
+    store_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "RANK_BUDGET", 100)
+    asked: list[list[str]] = []
+    newest = store.newest_matches
+
+    def spy(cur: object, words: list[str], *args: object) -> object:
+        asked.append(list(words))
+        return newest(cur, words, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "newest_matches", spy)
+    async with Memory(store_path, scope="stop") as memory:
+        answer = {"text": "Very Ltd moved its office to Ghent", "at": START - timedelta(days=3)}
+        await memory.remember_many([answer, *chatter("Very", 150)])
+        hits = await memory.recall("where did Very move its office?", k=3)
+        assert asked == [["very"]]  # "very" is a stopword: the word index does not hold it
+        assert hits[0].text == answer["text"]

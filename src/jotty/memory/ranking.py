@@ -19,9 +19,9 @@ name but not the what; near-name twins (Stephen) share neither. So the parts are
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+
+import numpy as np
 
 from jotty.memory.timeq import TimeIntent
 
@@ -49,88 +49,82 @@ class Weights:
     """A memory found only by its vector comes back only if its cosine reaches this."""
 
 
-class Candidate(NamedTuple):
-    """What ranking needs of one memory (a named tuple: a recall builds about a hundred)."""
+@dataclass(frozen=True)
+class Candidates:
+    """What ranking needs of the candidate memories, one array entry per memory (a recall scores
+    about a hundred at once). ``lexical`` is NaN where full-text search did not find the memory;
+    ``vector`` and ``vector_full`` are 0 where it has no vector."""
 
-    seq: int
-    created_at: float
-    salience: float
-    uses: int
-    names: float = 0.0
-    coverage: float = 0.0
-    semantic: bool = False
+    seqs: np.ndarray
+    created_at: np.ndarray
+    salience: np.ndarray
+    uses: np.ndarray
+    semantic: np.ndarray
+    names: np.ndarray
+    coverage: np.ndarray
+    lexical: np.ndarray
+    vector: np.ndarray
+    vector_full: np.ndarray
+    embedded: bool
+    """Whether the memory has vectors at all (without, the vector weights go to the words)."""
 
 
-def strength(candidate: Candidate) -> float:
+def strength(salience: np.ndarray, uses: np.ndarray) -> np.ndarray:
     """Salience and use, in 0..1."""
-    used = math.log1p(candidate.uses) / math.log(11)
-    return min(1.0, 0.7 * candidate.salience + 0.3 * min(1.0, used))
+    used = np.log1p(uses) / math.log(11)
+    found: np.ndarray = np.minimum(1.0, 0.7 * salience + 0.3 * np.minimum(1.0, used))
+    return found
 
 
-def date_score(moment: float, window: tuple[float, float]) -> float:
+def date_score(moments: np.ndarray, window: tuple[float, float]) -> np.ndarray:
     """1 inside ``window``, falling off with the distance outside it (in window lengths)."""
     start, end = window
-    if start <= moment <= end:
-        return 1.0
-    distance = start - moment if moment < start else moment - end
-    return math.exp(-distance / max(end - start, 86_400.0))
+    distance = np.maximum(start - moments, moments - end)
+    return np.where(distance <= 0, 1.0, np.exp(-np.maximum(distance, 0.0) / max(end - start, 86_400.0)))
 
 
 def fuse(
-    candidates: Mapping[int, Candidate],
-    lexical: Mapping[int, float],
-    vector: Mapping[int, float],
-    vector_full: Mapping[int, float],
-    intent: TimeIntent,
-    weights: Weights = Weights(),
-    top: int | None = None,
+    found: Candidates, intent: TimeIntent, weights: Weights = Weights(), top: int | None = None
 ) -> list[tuple[int, float, dict[str, float]]]:
     """``(seq, score, parts)`` for every candidate (the best ``top`` if given), best first."""
-    top_lexical = max(lexical.values(), default=0.0)
-    times = [c.created_at for c in candidates.values()]
-    oldest, newest = min(times, default=0.0), max(times, default=0.0)
-    span = newest - oldest
-    recency_weight = weights.recency_asked if intent.recent else weights.recency
-    has_vectors = bool(vector or vector_full)
     w = weights
-    window = intent.window
-
-    def parts_of(seq: int, candidate: Candidate) -> dict[str, float]:
-        return {
-            "names": candidate.names,
-            "vector": max(vector.get(seq, 0.0), 0.0),
-            "vector_full": max(vector_full.get(seq, 0.0), 0.0),
-            "coverage": candidate.coverage,
-            "lexical": lexical.get(seq, 0.0) / top_lexical if top_lexical > 0 else 0.0,
-            "recency": (candidate.created_at - oldest) / span if span > 0 else 1.0,
-            "date": date_score(candidate.created_at, window) if window else 0.0,
-            "strength": strength(candidate),
-        }
-
-    scored: list[tuple[float, float, int]] = []
-    for seq, candidate in candidates.items():
-        cosine = max(vector.get(seq, 0.0), 0.0)
-        full = max(vector_full.get(seq, 0.0), 0.0)
-        found = lexical.get(seq)
-        if found is None and candidate.names == 0 and max(cosine, full) < w.min_cosine:
-            continue
-        share = found / top_lexical if found is not None and top_lexical > 0 else 0.0
-        match = (
-            w.names * candidate.names
-            + w.vector * cosine
-            + w.vector_full * full
-            + w.coverage * candidate.coverage
-            + w.lexical * share
+    if len(found.seqs) == 0:
+        return []
+    lexical = np.nan_to_num(found.lexical, nan=0.0)
+    top_lexical = max(float(lexical.max()), 0.0)
+    share = lexical / top_lexical if top_lexical > 0 else np.zeros_like(lexical)
+    cosine = np.maximum(found.vector, 0.0)
+    full = np.maximum(found.vector_full, 0.0)
+    oldest, newest = float(found.created_at.min()), float(found.created_at.max())
+    span = newest - oldest
+    recency = (found.created_at - oldest) / span if span > 0 else np.ones_like(found.created_at)
+    dated = date_score(found.created_at, intent.window) if intent.window else np.zeros_like(found.created_at)
+    strong = strength(found.salience, found.uses)
+    match = w.names * found.names + w.vector * cosine + w.vector_full * full + w.coverage * found.coverage
+    match = match + w.lexical * share
+    if not found.embedded:  # lexical-only memory: the vector weights go to the words
+        match = match + (w.vector + w.vector_full) * 0.5 * (found.coverage + share)
+    recency_weight = w.recency_asked if intent.recent else w.recency
+    score = match + recency_weight * recency * match + w.date * dated + w.strength * strong
+    score = np.where(found.semantic, score * w.semantic, score)
+    # found by neither words nor names, and not close enough in meaning: left out
+    kept = ~(np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine))
+    order = np.lexsort((found.seqs, -found.created_at, -score))
+    order = order[kept[order]][:top]
+    return [
+        (
+            int(found.seqs[i]),
+            float(score[i]),
+            {
+                "names": float(found.names[i]),
+                "vector": float(cosine[i]),
+                "vector_full": float(full[i]),
+                "coverage": float(found.coverage[i]),
+                "lexical": float(share[i]),
+                "recency": float(recency[i]),
+                "date": float(dated[i]),
+                "strength": float(strong[i]),
+            },
         )
-        if not has_vectors:  # lexical-only memory: the vector weights go to the words
-            match += (w.vector + w.vector_full) * 0.5 * (candidate.coverage + share)
-        recency = (candidate.created_at - oldest) / span if span > 0 else 1.0
-        dated = w.date * date_score(candidate.created_at, window) if window else 0.0
-        score = match + recency_weight * recency * match + dated + w.strength * strength(candidate)
-        if candidate.semantic:
-            score *= w.semantic
-        scored.append((-score, -candidate.created_at, seq))
-    scored.sort()
-    if top is not None:
-        del scored[top:]
-    return [(seq, -negative, parts_of(seq, candidates[seq])) for negative, _, seq in scored]
+        for i in order.tolist()
+    ]

@@ -13,7 +13,7 @@ import numpy as np
 from jotty.memory import store
 from jotty.memory.cache import fresh_cache
 from jotty.memory.database import Cursor, Database
-from jotty.memory.ranking import Candidate, Weights, fuse
+from jotty.memory.ranking import Candidates, Weights, fuse
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import entities, term_set, terms, words
 from jotty.memory.timeq import time_intent
@@ -51,43 +51,43 @@ def search(
     asked = term_set(rest)
 
     kept = database.term_counts
-    embedded = vectors is not None and bool(embedder and dimension)
     named_pool = 3 * pool // 2
-    Found = tuple[dict[int, float], dict[int, float], tuple[list[int], list[int]] | None]
 
     def by_names(cur: Cursor) -> dict[int, float]:
         return store.lexical(
             cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, named_pool, kept
         )
 
-    def find(cur: Cursor) -> Found:
+    def find(cur: Cursor) -> tuple[dict[int, float], dict[int, float]]:
         # A question that names its subject finds its candidates by the names (and by meaning);
         # other questions by all their words.
         if names:
-            if embedded and database.dialect == "sqlite":
-                newest = store.newest_matches(cur, sorted(names), named_pool, kept)
-                if newest is not None:  # too many to rank by BM25: the vectors choose among them
-                    return {}, {}, newest
             named = by_names(cur)
-            return named, named, None
+            return named, named
         found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool, kept)
-        return found, {}, None
+        return found, {}
 
-    found_lexical, found_named, newest = database.read(find)
     by_vector: dict[int, float] = {}
     by_vector_full: dict[int, float] = {}
     rows: dict[int, store.Brief] = {}
-    seqs = set(found_lexical) | set(found_named)
-    if vectors is not None and embedder and dimension:
+    if vectors is None or not embedder or not dimension:
+        found_lexical, found_named = database.read(find)
+        seqs = set(found_lexical) | set(found_named)
+    else:
         with fresh_cache(database, scope, embedder, dimension) as cache:
-            if newest is not None:
+            newest = None
+            if names and database.dialect == "sqlite":
+                newest = _busy_names(cache, database, names, named_pool)
+            if newest is None:
+                found_lexical, found_named = database.read(find)
+            else:  # too many to rank by BM25: the vectors choose among the newest
                 found_lexical = found_named = _closest(cache, newest, vectors[1], named_pool, query)
                 window = store.BUSY_WINDOW * named_pool
                 if len(found_lexical) < named_pool and max(map(len, newest)) >= window:
-                    # the newest matches were mostly other scopes', levels' or times': rank this
-                    # query's own matches by BM25 after all
+                    # the newest matches were mostly of other levels or times (or, from the store's
+                    # full-text index, other scopes): rank this query's own matches by BM25 after all
                     found_lexical = found_named = database.read(by_names)
-                seqs = set(found_lexical)
+            seqs = set(found_lexical) | set(found_named)
             near = cache.nearest(vectors[1], pool, query.levels, query.since, query.until)
             seqs.update(seq for seq, _ in near)
             by_vector_full, by_vector = cache.cosines(vectors, seqs)
@@ -96,22 +96,24 @@ def search(
     if len(rows) < len(seqs):
         missing = seqs.difference(rows)
         rows.update(database.read(lambda cur: store.briefs(cur, missing)))
-    rows = {seq: row for seq, row in rows.items() if row.level in query.levels}
-    candidates = {}
-    named = _whole_words(names)
-    for seq, row in rows.items():
-        lowered = row.text.lower()
-        candidates[seq] = Candidate(
-            seq,
-            row.created_at,
-            row.salience,
-            row.uses,
-            names=len(set(named.findall(lowered))) / len(names) if named else 0.0,
-            coverage=sum(1 for t in asked if t in lowered) / len(asked) if asked else 0.0,
-            semantic=row.level == "semantic",
-        )
+    chosen = [row for row in rows.values() if row.level in query.levels]
+    order = [row.seq for row in chosen]
+    named, covered = _shares([row.text.lower() for row in chosen], names, asked)
+    found = Candidates(
+        seqs=np.array(order, dtype=np.int64),
+        created_at=np.array([row.created_at for row in chosen], dtype=np.float64),
+        salience=np.array([row.salience for row in chosen], dtype=np.float64),
+        uses=np.array([row.uses for row in chosen], dtype=np.float64),
+        semantic=np.array([row.level == "semantic" for row in chosen], dtype=bool),
+        names=named,
+        coverage=covered,
+        lexical=np.array([found_lexical.get(seq, np.nan) for seq in order], dtype=np.float64),
+        vector=np.array([by_vector.get(seq, 0.0) for seq in order], dtype=np.float64),
+        vector_full=np.array([by_vector_full.get(seq, 0.0) for seq in order], dtype=np.float64),
+        embedded=bool(by_vector or by_vector_full),
+    )
     intent = time_intent(query.text, query.now)
-    ranked = fuse(candidates, found_lexical, by_vector, by_vector_full, intent, query.weights, query.k)
+    ranked = fuse(found, intent, query.weights, query.k)
     full = database.read(lambda cur: store.fetch(cur, [seq for seq, _, _ in ranked]))
     hits = []
     for seq, score, parts in ranked:
@@ -124,6 +126,20 @@ def search(
             why["window"] = [_iso(intent.window[0]), _iso(intent.window[1])]
         hits.append(to_hit(stored, round(score, 6), why))
     return hits
+
+
+def _busy_names(
+    cache: VectorCache, database: Database, names: frozenset[str], limit: int
+) -> tuple[list[int], list[int]] | None:
+    """For names held by more than ``RANK_BUDGET`` memories of the scope, the newest holding every
+    name and, when fewer than ``limit`` do, the newest holding the rarest names (see
+    ``WordIndex.newest``); None when the matches are few enough to rank with BM25. The cache's word
+    index answers; for a name it does not index (a stopword), the store's full-text index does."""
+    if not all(cache.words.indexes(name) for name in names):
+        return database.read(lambda cur: store.newest_matches(cur, sorted(names), limit, database.term_counts))
+    if sum(cache.words.count(name) for name in names) <= store.RANK_BUDGET:
+        return None
+    return cache.words.newest(names, limit, store.BUSY_WINDOW * limit)
 
 
 def _closest(
@@ -172,12 +188,23 @@ def _within(moment: float, query: Query) -> bool:
     return (query.since is None or moment >= query.since) and (query.until is None or moment <= query.until)
 
 
-def _whole_words(names: frozenset[str]) -> re.Pattern[str] | None:
-    """A pattern finding ``names`` (lower-cased words) as whole words of a lower-cased text."""
-    if not names:
-        return None
-    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
-    return re.compile(f"(?<![^\\W_])(?:{alternatives})(?![^\\W_])")
+def _whole_word(name: str) -> re.Pattern[str]:
+    """A pattern finding ``name`` (a lower-cased word) as a whole word of a lower-cased text (the
+    name first, so that the search skips ahead to it; then what comes before and after it)."""
+    word = re.escape(name)
+    return re.compile(f"{word}(?<![^\\W_]{word})(?![^\\W_])")
+
+
+def _shares(texts: list[str], names: frozenset[str], asked: frozenset[str]) -> tuple[Any, Any]:
+    """For each of ``texts`` (lower-cased), the share of ``names`` it holds as whole words and the
+    share of the words ``asked`` it holds anywhere (each 0 where there are none)."""
+    named = np.zeros(len(texts), dtype=np.float64)
+    for pattern in map(_whole_word, names):
+        named += [pattern.search(text) is not None for text in texts]
+    covered = np.zeros(len(texts), dtype=np.float64)
+    for term in asked:
+        covered += [term in text for text in texts]
+    return named / max(len(names), 1), covered / max(len(asked), 1)
 
 
 def what_of(text: str) -> str:

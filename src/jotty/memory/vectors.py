@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from jotty.memory.postings import WordIndex
 from jotty.memory.records import STORED_LEVELS
 from jotty.memory.store import Brief
 
@@ -76,6 +77,8 @@ class VectorCache:
     def _clear(self) -> None:
         self.briefs: dict[int, Brief] = {}
         """What ranking reads of each row of the scope (with or without a vector), by seq."""
+        self.words = WordIndex()
+        """Which rows hold each word (every row in ``briefs``)."""
         self.n = 0
         self.seqs = np.zeros(0, dtype=np.int64)
         self.levels = np.zeros(0, dtype=np.int8)
@@ -112,11 +115,13 @@ class VectorCache:
     def upsert(self, rows: Iterable[Sequence[Any]]) -> None:
         """Add or update rows ``(seq, level, created_at, embedding bytes[, text, salience, uses])``;
         rows without a vector of this cache's dimension are left out of the matrix. Rows with the
-        last three fields are kept in ``briefs`` (whether they have a vector or not)."""
+        last three fields are kept in ``briefs`` and ``words`` (whether they have a vector or not)."""
         rows = list(rows)
         for raw in rows:
             if len(raw) > 4:
                 seq = int(raw[0])
+                if seq not in self.briefs:
+                    self.words.add(seq, raw[4])
                 self.briefs[seq] = Brief(seq, raw[1], raw[4], float(raw[2]), float(raw[5]), int(raw[6]))
         batch = [r[:4] for r in rows if r[3] is not None and len(r[3]) == 4 * self.dimension]
         if not batch:

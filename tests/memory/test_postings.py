@@ -1,0 +1,38 @@
+"""The cache's word index: which memories hold each word, and the newest holding every name."""
+
+from __future__ import annotations
+
+from jotty.memory.postings import WordIndex
+
+
+def index_of(texts: dict[int, str]) -> WordIndex:
+    index = WordIndex()
+    for seq, text in texts.items():
+        index.add(seq, text)
+    return index
+
+
+def test_words_are_whole_lower_cased_and_stopwords_are_left_out() -> None:
+    index = index_of({1: "Ada's cat met Bo", 2: "ada and the dog", 3: "Adams"})
+    assert index.count("ada") == 2 and index.count("adams") == 1 and index.count("cat") == 1
+    assert index.count("the") == 0 and not index.indexes("the") and index.indexes("ada")
+
+
+def test_newest_holding_every_name_come_first_newest_first() -> None:
+    index = index_of({n: f"Ada and Bo day {n}" if n % 3 == 0 else f"Ada alone day {n}" for n in range(1, 31)})
+    every, some = index.newest(["ada", "bo"], limit=5, window=4)
+    assert every == [30, 27, 24, 21] and some == []  # the window caps them; enough to fill the limit
+
+
+def test_too_few_holding_every_name_adds_the_newest_holding_the_rarest() -> None:
+    texts = {n: f"Ada on day {n}" for n in range(1, 21)}
+    texts.update({n: f"Bo on day {n}" for n in range(21, 26)})
+    texts[26] = "Ada met Bo"
+    index = index_of(texts)
+    every, some = index.newest(["ada", "bo", "zed"], limit=5, window=8)
+    assert every == [26]  # "zed" is held by nothing: it does not count
+    assert some == [25, 24, 23, 22, 21]  # Bo (6) is the rarest; Ada (21) would pass the window of 8
+
+
+def test_names_held_by_nothing_find_nothing() -> None:
+    assert index_of({1: "Ada"}).newest(["zed"], limit=3, window=9) == ([], [])
