@@ -20,6 +20,8 @@ from tests.runs.backends import Backend
         (42, "must be a str"),
         (None, "must be a str"),
         ("x" * (MAX_TEXT + 1), "split it into smaller memories"),
+        ("a\x00b", "NUL character"),
+        (b"caf\xe9".decode("utf-8", "surrogateescape"), r"not valid Unicode text .* decode the source"),
     ],
 )
 async def test_bad_text(memory: Memory, text: Any, fix: str) -> None:
@@ -44,6 +46,7 @@ async def test_bad_text(memory: Memory, text: Any, fix: str) -> None:
         (lambda m: m.recall("q", k="3"), "k must be a whole number"),
         (lambda m: m.recall("q", level="dreams"), "unknown level 'dreams'"),
         (lambda m: m.recall(""), "query is empty: give it some text"),
+        (lambda m: m.recall("caf\udce9"), "query is not valid Unicode"),
         (lambda m: m.forget(), "everything=True"),
         (lambda m: m.forget(3), "memory id"),
         (lambda m: m.get(None), "memory id"),

@@ -11,7 +11,7 @@ from jotty.errors import ValidationError
 from jotty.learning import Router
 from jotty.orchestration import AgentConfig, Conductor, StopReason
 from jotty.patterns import Chain, Parallel
-from jotty.runs import RunStatus, StepStatus
+from jotty.runs import RunStatus, StepStatus, list_runs
 
 from .helpers import Calls
 
@@ -196,6 +196,10 @@ async def test_bad_run_arguments_are_refused(store: Path) -> None:
     with Conductor([AgentConfig("a", str)], store=store) as conductor:
         with pytest.raises(ValidationError, match="goal must be a non-empty string"):
             await conductor.run("  ")
+        undecodable = b"caf\xe9 accounts".decode("utf-8", "surrogateescape")
+        with pytest.raises(ValidationError, match=r"the goal is not valid Unicode text .* right encoding"):
+            await conductor.run(undecodable)
+        assert await list_runs(store) == []  # refused before anything was stored
         with pytest.raises(ValidationError, match="context must be a dict"):
             await conductor.run("goal", ["not", "a", "dict"])  # type: ignore[arg-type]
         with pytest.raises(ValidationError, match="max_iterations must be a whole number >= 1"):

@@ -52,6 +52,8 @@ async def test_discover_by_fields(registry: DataRegistry, data: Path) -> None:
     for bad in (0, 1_001, "3"):
         with pytest.raises(ValidationError, match="k must be a whole number"):
             await registry.discover("sales", k=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="query is not valid Unicode text"):
+        await registry.discover(b"sales \xff".decode("utf-8", "surrogateescape"))
 
 
 async def test_the_index_is_the_memory_scope_and_updates_replace_entries(registry: DataRegistry, data: Path) -> None:

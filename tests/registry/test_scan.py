@@ -149,6 +149,7 @@ async def test_huge_files_are_refused_with_the_limit_named(store: str, tmp_path:
         (lambda r, d: r.add_file(d / "customers.json", "x; DROP TABLE jotty_registry"), "source name"),
         (lambda r, d: r.add_file(d / "customers.json", tags=["ok", "bad tag"]), "a tag is"),
         (lambda r, d: r.add_file(d / "customers.json", description="x" * 5_000), "at most 4000"),
+        (lambda r, d: r.add_file(d / "customers.json", description="caf\udce9"), "description is not valid Unicode"),
         (lambda r, d: r.add_file(d / "nope.csv"), "cannot read"),
         (lambda r, d: r.add_file(d / "weather"), "not a regular file"),
         (lambda r, d: r.add_folder(d / "sales_2023.csv"), "not a folder"),

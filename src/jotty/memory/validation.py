@@ -12,6 +12,7 @@ from typing import Any
 
 from jotty.errors import ValidationError
 from jotty.memory.records import DEFAULT_LEVELS, LEVELS
+from jotty.unicode import utf8
 
 MAX_TEXT = 32_000
 """The longest text one memory holds, in characters."""
@@ -36,6 +37,7 @@ def check_text(text: object, where: str = "text") -> str:
         )
     if "\x00" in text:
         raise ValidationError(f"{where} contains a NUL character: remove it")
+    utf8(text, where)
     return text
 
 

@@ -42,6 +42,7 @@ from jotty.patterns.runner import new_run_id
 from jotty.queue import PermanentFailure, Task, TaskQueue, TaskQueueManager, WorkerStats
 from jotty.runmemory.use import Recall, RunMemory, run_memory
 from jotty.runs import RunStatus
+from jotty.unicode import utf8
 
 logger = logging.getLogger(__name__)
 
@@ -331,6 +332,7 @@ def _check_run(goal: object, context: Mapping[str, Any] | None, max_iterations: 
     """A copy of ``context``; raise ``ValidationError`` for a bad goal, context or max_iterations."""
     if not isinstance(goal, str) or not goal.strip():
         raise ValidationError(f"the goal must be a non-empty string describing what to do, got {goal!r:.80}")
+    utf8(goal, "the goal")
     if context is not None and not isinstance(context, Mapping):
         raise ValidationError(f"context must be a dict or None, got {type(context).__name__}")
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:

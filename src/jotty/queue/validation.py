@@ -10,6 +10,7 @@ from typing import Any
 
 from jotty.errors import ValidationError
 from jotty.queue.task import DEFAULT_AGENT_TYPE, LIST_COLUMNS, TASK_COLUMNS, Task, TaskStatus, parse_list
+from jotty.unicode import utf8
 
 MAX_TEXT_BYTES = 1024 * 1024
 """The largest text field (description, task_content, error) Jotty stores: 1 MiB."""
@@ -55,14 +56,7 @@ def text(name: str, value: Any, *, required: bool = False, limit: int = MAX_TEXT
         raise ValidationError(f"{name} must be text (str), not bytes: decode it first, e.g. .decode('utf-8')")
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise ValidationError(
-            f"{name} is not valid Unicode text (it holds {exc.object[exc.start : exc.end]!r} at "
-            f"position {exc.start}, e.g. undecodable bytes): decode the source with the right encoding "
-            "or errors='replace'"
-        ) from None
+    size = len(utf8(value, name))
     if size > limit:
         raise ValidationError(
             f"{name} is {size / 1_048_576:.1f} MiB; the limit is {limit / 1_048_576:.1f} MiB: store large "

@@ -8,6 +8,7 @@ from typing import Any
 
 from jotty.errors import ValidationError
 from jotty.registry.records import KINDS
+from jotty.unicode import utf8
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -70,6 +71,7 @@ def check_text(value: object, what: str, limit: int = MAX_DESCRIPTION) -> str:
         raise ValidationError(f"{what} must be text, got {type(value).__name__}")
     if len(value) > limit:
         raise ValidationError(f"{what} has {len(value)} characters; at most {limit} are kept: shorten it")
+    utf8(value, what)
     return value.strip()
 
 
