@@ -182,3 +182,26 @@ async def test_lexical_only_when_the_extra_is_missing(backend: Backend, monkeypa
         mid = await memory.remember("the backups run at 3am from the cron host")
         hits = await memory.recall("when do the backups run?")
         assert [h.id for h in hits] == [mid] and hits[0].why["vector"] == 0.0
+
+
+class CountingEmbedder:
+    """The default embedder, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.inner = WordLlamaEmbedder(pooling="unit")
+        self.name, self.dimension = self.inner.name, self.inner.dimension
+        self.asked: list[int] = []
+
+    def embed(self, texts: list[str]) -> object:
+        self.asked.append(len(texts))
+        return self.inner.embed(texts)
+
+
+async def test_a_query_that_is_its_own_what_is_embedded_once(tmp_path: Path) -> None:
+    counting = CountingEmbedder()
+    async with Memory(str(tmp_path / "m.db"), scope="count", embedder=counting) as memory:
+        mid = await memory.remember("Caroline moved to Boston last spring")
+        counting.asked.clear()
+        assert [h.id for h in await memory.recall("city she moved to")] == [mid]  # as the data registry asks
+        assert [h.id for h in await memory.recall("where does Caroline live?")] == [mid]
+        assert counting.asked == [1, 2]  # the whole query is its "what" / the query and its "what"

@@ -366,7 +366,11 @@ class Memory:
         if stored:
             vectors = None
             if self.embedder is not None:
-                vectors = embed_texts(self.embedder, [query.text, what_of(query.text)])
+                what = what_of(query.text)
+                if what == query.text:  # the query is its own "what" (no names, plain words): embedded once
+                    vectors = embed_texts(self.embedder, [what]).repeat(2, axis=0)
+                else:
+                    vectors = embed_texts(self.embedder, [query.text, what])
             dimension = self.embedder.dimension if self.embedder is not None else None
             mine = Query(query.text, query.k, stored, query.since, query.until, query.now, query.weights)
             hits = search(self.database(), self.scope, mine, vectors, self.embedder_name, dimension)
