@@ -36,7 +36,7 @@ bench: $(STAMP) services
 	$(PY) -m bench.patterns
 	$(PY) -m bench.learning
 	$(PY) -m bench.registry
-	$(PY) -m bench.registry --embedder minilm
+	$(PY) -m bench.registry --embedder wordllama
 	$(PY) -m bench.distributed
 	$(PY) -m bench.memory
 	$(PY) -m bench.recording

@@ -11,7 +11,7 @@ number of the question's words found in its name, description, columns and tags;
 the same sources already in memory (so its latency leaves out loading them). Targets (issue 10):
 precision@5 >= 0.9 and search p50 < 5 ms at 1,000 sources.
 
-Run: ``python -m bench.registry`` (``--sources N``). Prints the load average.
+Run: ``python -m bench.registry`` (``--sources N``, ``--embedder NAME``). Prints the load average.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench.memory import quantiles
 from bench.registry_catalog import Entry, catalogue, questions
-from jotty.memory import Embedder, WordLlamaEmbedder
+from jotty.memory import Embedder, MiniLMEmbedder, MiniLMInt8Embedder, WordLlamaEmbedder
 from jotty.registry import DataRegistry
 
 
@@ -64,25 +64,39 @@ async def build(registry: DataRegistry, entries: list[Entry], folder: Path) -> f
     return time.perf_counter() - started
 
 
+EMBEDDERS = {
+    "default": "the registry's default",
+    "minilm-int8": "all-MiniLM-L6-v2 int8 (onnxruntime)",
+    "wordllama": "wordllama 256",
+    "wordllama-unit": "wordllama 256, unit pooling",
+    "minilm": "all-MiniLM-L6-v2 (PyTorch)",
+}
+
+
 def embedder_of(name: str) -> Embedder | None:
-    """The index's embedder: ``wordllama`` (the default, the model's own mean pooling),
-    ``wordllama-unit`` (memory's default pooling) or ``minilm`` (``jotty[memory-minilm]``)."""
+    """The index's embedder: ``default`` (``index_embedder()``: MiniLM int8 where
+    ``jotty[memory-minilm]`` is installed, else wordllama with its own mean pooling), or one of
+    them named, wordllama with memory's unit pooling, or MiniLM on PyTorch."""
+    if name == "minilm-int8":
+        return MiniLMInt8Embedder()
+    if name == "wordllama":
+        return WordLlamaEmbedder(pooling="mean")
     if name == "wordllama-unit":
         return WordLlamaEmbedder(pooling="unit")
     if name == "minilm":
-        from jotty.memory.embedders_minilm import MiniLMEmbedder
-
         return MiniLMEmbedder()
     return None
 
 
-async def measure(sources: int, folder: Path, embedder: str = "wordllama") -> list[tuple[str, ...]]:
+async def measure(sources: int, folder: Path, embedder: str = "default") -> tuple[list[tuple[str, ...]], str]:
+    """The table's rows, and the name of the embedder the index used."""
     entries = catalogue(sources)
     by_name = {e.name: e for e in entries}
     asked = questions()
     rows: list[tuple[str, ...]] = []
     async with DataRegistry(folder / "jotty.db", embedder=embedder_of(embedder)) as registry:
         seconds = await build(registry, entries, folder)
+        used = str(registry.index.embedder_name)
         await registry.discover(asked[0][1], k=5)
         ours: dict[str, list[float]] = {"keyword": [], "paraphrase": []}
         theirs: dict[str, list[float]] = {"keyword": [], "paraphrase": []}
@@ -127,7 +141,7 @@ async def measure(sources: int, folder: Path, embedder: str = "wordllama") -> li
     rows.append(("search latency p50 (ms)", f"{p50:.2f}", f"{t50:.2f}", "< 5"))
     rows.append(("search latency p99 (ms)", f"{p99:.2f}", f"{t99:.2f}", ""))
     rows.append((f"register {sources:,} files (s, inspect + index each)", f"{seconds:.1f}", "-", ""))
-    return rows
+    return rows, used
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,18 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sources", type=int, default=1_000)
     parser.add_argument(
         "--embedder",
-        choices=["wordllama", "wordllama-unit", "minilm"],
-        default="wordllama",
-        help="the index's embedder: wordllama 256 (default), the same with memory's unit pooling, or "
-        "all-MiniLM-L6-v2 (jotty[memory-minilm])",
+        choices=list(EMBEDDERS),
+        default="default",
+        help="the index's embedder (default: the registry's own, MiniLM int8 where jotty[memory-minilm] is "
+        "installed, else wordllama 256)",
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        rows = asyncio.run(measure(args.sources, Path(folder), args.embedder))
+        rows, used = asyncio.run(measure(args.sources, Path(folder), args.embedder))
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
-    model = {"wordllama": "wordllama 256", "wordllama-unit": "wordllama 256, unit pooling"}.get(
-        args.embedder, "all-MiniLM-L6-v2"
-    )
+    model = f"{EMBEDDERS[args.embedder]}: {used}"
     print(f"Data registry, {args.sources:,} sources, SQLite, {model} (load average {' '.join(load)})")
     print("| measure | jotty discover | substring scan (original) | target |")
     print("|---|---:|---:|---|")

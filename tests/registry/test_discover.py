@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from jotty.errors import ValidationError
-from jotty.memory import Memory
+from jotty.memory import Memory, WordLlamaEmbedder
 from jotty.memory.text import term_set
 from jotty.registry import DataRegistry
 from jotty.registry.records import Source
-from jotty.registry.registry import WORDS, _content_words, _scored
+from jotty.registry.registry import WORDS, _content_words, _scored, index_embedder
 from tests.runs.backends import Backend
 from tests.support.processes import spawn_module
 
@@ -74,21 +74,35 @@ async def test_the_index_is_the_memory_scope_and_updates_replace_entries(registr
     assert (await index.stats()).total == 1
 
 
-async def test_the_index_keeps_the_models_own_pooling(registry: DataRegistry, store: str, data: Path) -> None:
-    """Memory's default pools unit token vectors; the registry's index keeps wordllama's own mean
-    (better on catalogue entries: README, Data registry), beside a memory scope in the same store."""
+async def test_the_index_embeds_with_minilm_int8_beside_memorys_default(
+    registry: DataRegistry, store: str, data: Path
+) -> None:
+    """With jotty[memory-minilm] (installed here), the index's default is MiniLM int8 (it matches
+    paraphrases: README, Data registry); a memory scope in the same store keeps memory's default."""
     await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
-    assert registry.index.embedder_name == "wordllama-l2_supercat-256"
-    assert (await registry.index.stats()).embedder == "wordllama-l2_supercat-256"
+    assert registry.index.embedder_name == "all-MiniLM-L6-v2-int8" == index_embedder().name  # type: ignore[union-attr]
+    assert (await registry.index.stats()).embedder == "all-MiniLM-L6-v2-int8"
     async with Memory(store, scope="notes") as notes:
         await notes.remember("the ledger closes on Fridays")
         assert (await notes.stats()).embedder == "wordllama-l2_supercat-256-unit"
     assert [h.source.name for h in await registry.discover("revenue ledger", k=1)] == ["sales"]
+    assert [h.source.name for h in await registry.discover("income book", k=1)] == ["sales"]  # no shared word
+
+
+async def test_an_index_an_earlier_default_wrote_keeps_its_embedder(store: str, data: Path) -> None:
+    mean = WordLlamaEmbedder(pooling="mean")  # the index's default before MiniLM int8
+    async with DataRegistry(store, embedder=mean) as earlier:
+        await earlier.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
+    async with DataRegistry(store) as registry:
+        assert [h.source.name for h in await registry.discover("revenue ledger", k=1)] == ["sales"]
+        assert registry.index.embedder_name == "wordllama-l2_supercat-256"
+        await registry.add_file(data / "customers.json", "people", description="Staff roster")
+        assert (await registry.index.stats()).embedder == "wordllama-l2_supercat-256"
 
 
 async def test_a_stale_index_entry_is_ignored(registry: DataRegistry, store: str, data: Path) -> None:
     await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
-    async with Memory(store, scope="registry", min_salience=0.0, dedupe=False) as index:
+    async with Memory(store, "registry", registry.index.embedder, min_salience=0.0, dedupe=False) as index:
         # what a crash between indexing and storing leaves: an entry no row points at
         await index.remember("orphan revenue ledger for quarterly sales", metadata={"source": "sales"})
         await index.remember("ghost revenue ledger", metadata={"source": "ghost"})

@@ -9,6 +9,7 @@ memory. It lives in the store: the SQLite file by default, PostgreSQL with a URL
 
 from jotty.memory.embedders import Embedder, OpenAIEmbedder, WordLlamaEmbedder, default_embedder
 from jotty.memory.embedders_minilm import MiniLMEmbedder
+from jotty.memory.embedders_onnx import MiniLMInt8Embedder
 from jotty.memory.memory import Memory
 from jotty.memory.ranking import Weights
 from jotty.memory.records import (
@@ -31,6 +32,7 @@ __all__ = [
     "MemoryHit",
     "MemoryStats",
     "MiniLMEmbedder",
+    "MiniLMInt8Embedder",
     "OpenAIEmbedder",
     "RememberOutcome",
     "Weights",

@@ -15,9 +15,10 @@ Without an embedder (``Memory(embedder=False)``, or the extra not installed) mem
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from jotty.errors import AgentError, StoreError, ValidationError
@@ -151,19 +152,49 @@ def wordllama_for(name: str | None) -> WordLlamaEmbedder | None:
     return None
 
 
+def bundled_embedder(name: str | None) -> Embedder | None:
+    """The embedder Jotty bundles whose ``name`` is ``name`` (a ``WordLlamaEmbedder`` of any
+    dimension and pooling, ``MiniLMInt8Embedder``, ``MiniLMEmbedder``) if it can run here, else
+    None: how ``Memory`` finds the embedder that wrote a scope before its default changed."""
+    found: Embedder | None = wordllama_for(name)
+    if found is not None or name is None:
+        return found
+    from jotty.memory.embedders_minilm import MiniLMEmbedder
+    from jotty.memory.embedders_onnx import MiniLMInt8Embedder
+
+    for kind in (MiniLMInt8Embedder, MiniLMEmbedder):
+        if kind.name == name:
+            try:
+                return kind()
+            except ValidationError:  # its extra is not installed here
+                return None
+    return None
+
+
 def _import_wordllama() -> Any:
-    """``import wordllama``, undoing the ``logging.basicConfig(level=INFO)`` it runs on import (a
-    library must not configure the application's logging)."""
+    """``import wordllama``, undoing the ``logging.basicConfig(level=INFO)`` it runs on import."""
+    with root_logging_kept():
+        import wordllama
+    return wordllama
+
+
+@contextlib.contextmanager
+def root_logging_kept(quiet: bool = False) -> Iterator[None]:
+    """Undo what the block does to the root logger's handlers and level (a library must not
+    configure the application's logging; some packages call ``logging.basicConfig``, or log on the
+    root logger, which calls it). ``quiet``: the block's root-logger messages below ERROR are dropped."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    if quiet:
+        root.addHandler(logging.NullHandler())  # so that logging.warning() does not call basicConfig
+        root.setLevel(logging.ERROR)
     try:
-        import wordllama
+        yield
     finally:
         for handler in root.handlers[:]:
             if handler not in handlers:
                 root.removeHandler(handler)
         root.setLevel(level)
-    return wordllama
 
 
 def _load_wordllama(config: str, dimension: int) -> Any:

@@ -16,7 +16,7 @@ from jotty.db import resolve_store
 from jotty.errors import ValidationError
 from jotty.memory import store
 from jotty.memory.database import Cursor, Database, open_database, release_database
-from jotty.memory.embedders import Embedder, default_embedder, embed_texts, wordllama_for
+from jotty.memory.embedders import Embedder, bundled_embedder, default_embedder, embed_texts
 from jotty.memory.ingest import Batch, Embedding, Item, ingest_batches
 from jotty.memory.ranking import Weights
 from jotty.memory.records import STORED_LEVELS, ConsolidationReport, MemoryHit, MemoryStats, RememberOutcome
@@ -51,6 +51,8 @@ class Memory:
     callable (or an agent with ``run``) that turns a prompt into a summary, for consolidation;
     extractive summaries otherwise. ``dedupe=False`` keeps
     every item as its own memory (an index of distinct records, such as the data registry's).
+    ``default``: the embedder that ``embedder=None`` stands for, instead of the offline default (the
+    data registry's index); it too gives way to the bundled embedder that wrote the scope.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Memory:
         summarizer: Any = None,
         weights: Weights | None = None,
         dedupe: bool = True,
+        default: Embedder | None = None,
     ) -> None:
         self.scope = check_scope(scope)
         self._location = resolve_store(store)
@@ -71,8 +74,8 @@ class Memory:
                 f"memory cannot live in {self._location.kind}: give an SQLite path or a postgresql:// URL"
             )
         self._store = store
-        self.embedder = _resolve_embedder(embedder)
         self._default_embedder = embedder is None or embedder is True
+        self.embedder = _resolve_embedder(default if self._default_embedder and default is not None else embedder)
         self._base_embedder = self.embedder
         self._scope_embedders: dict[str, Embedder | None] = {}
         self.min_salience = check_unit(min_salience, "min_salience") or 0.0
@@ -129,7 +132,7 @@ class Memory:
             chosen = default
             state = self.database().read(lambda cur: store.scope_state(cur, scope))
             if state is not None and state.embedder not in (None, default.name):
-                earlier = wordllama_for(state.embedder)
+                earlier = bundled_embedder(state.embedder)
                 if earlier is not None and earlier.dimension == state.dimension:
                     log.info("scope %r holds vectors of %s: using it, not the default", scope, earlier.name)
                     chosen = earlier

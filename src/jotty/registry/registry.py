@@ -16,6 +16,7 @@ from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights
 from jotty.memory.database import Database
 from jotty.memory.embedders import default_embedder
+from jotty.memory.embedders_onnx import MiniLMInt8Embedder
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import term_set, terms
 from jotty.registry import table as rows
@@ -65,14 +66,24 @@ MAX_VALUE = 1_000_000
 """The most characters of JSON a run output keeps."""
 
 
+def index_embedder() -> Embedder | None:
+    """The index's default embedder: ``MiniLMInt8Embedder`` where ``jotty[memory-minilm]`` is
+    installed (it matches paraphrases that static word vectors miss: README, Data registry), else
+    the bundled wordllama model with its own "mean" pooling (better than memory's "unit" one on
+    catalogue entries, dense with keywords), else None (lexical)."""
+    try:
+        return MiniLMInt8Embedder()
+    except ValidationError:
+        return default_embedder("mean")
+
+
 class DataRegistry:
     """Data sources (files, folders, SQLite/PostgreSQL tables, run outputs) in the store.
 
     ``store`` is a path, a ``postgresql://`` URL or None (``JOTTY_DATABASE_URL``, else
     ``$JOTTY_HOME/jotty.db``). Sources are indexed for ``discover`` in the memory tables (scope
-    ``scope``) with ``embedder`` (as ``Memory`` takes it; the default is the bundled model with its
-    own "mean" pooling, not memory's "unit" one: on catalogue entries, dense with keywords, it finds
-    more, see ``WordLlamaEmbedder``). ``describer`` (an agent such as
+    ``scope``) with ``embedder`` (as ``Memory`` takes it; the default is ``index_embedder()``, and an
+    index written by an earlier default keeps its embedder). ``describer`` (an agent such as
     ``LLMAgent``, or a callable from prompt to text) writes the descriptions of scanned files;
     offline heuristics otherwise. Every process on the store sees the same registry.
     """
@@ -87,10 +98,14 @@ class DataRegistry:
         max_bytes: int = MAX_BYTES,
         weights: Weights | None = None,
     ) -> None:
-        if embedder is None or embedder is True:
-            embedder = default_embedder("mean") or False
         self.index = Memory(
-            store, scope=scope, embedder=embedder, min_salience=0.0, dedupe=False, weights=weights or WEIGHTS
+            store,
+            scope=scope,
+            embedder=embedder,
+            min_salience=0.0,
+            dedupe=False,
+            weights=weights or WEIGHTS,
+            default=index_embedder(),
         )
         self.describer = describer
         self.max_bytes = max_bytes

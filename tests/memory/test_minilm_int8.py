@@ -1,0 +1,90 @@
+"""MiniLMInt8Embedder: exported once per machine (offline, quietly, into $JOTTY_CACHE), close to
+the float model, recalls the paraphrases MiniLM does, and says what to fix when it cannot run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from jotty.errors import StoreError, ValidationError
+from jotty.memory import Memory, MiniLMEmbedder, MiniLMInt8Embedder, embedders_onnx
+from jotty.memory.embedders import bundled_embedder
+from tests.memory.test_minilm import PARAPHRASES
+from tests.runs.backends import Backend
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_it_exports_once_offline_and_quietly(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import logging, socket
+        def refuse(*args, **kwargs):
+            raise OSError("network used at run time")
+        socket.socket.connect = refuse
+        socket.getaddrinfo = refuse
+        from jotty.memory.embedders_onnx import MiniLMInt8Embedder, model_file
+        from jotty.memory import MiniLMEmbedder
+        texts = ["my physician told me to cut back on salt", "what did the doctor say?"]
+        vectors = MiniLMInt8Embedder().embed(texts)
+        floats = MiniLMEmbedder().embed(texts)
+        assert logging.getLogger().handlers == [], "the export configured logging"
+        print(model_file(export=False).name, vectors.shape, round(float(min((vectors * floats).sum(axis=1))), 2))
+        """
+    )
+    env = {**os.environ, "JOTTY_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    name, rest = done.stdout.strip().split(" ", 1)
+    shape, closeness = rest.rsplit(" ", 1)
+    assert name.endswith("-int8.onnx") and (tmp_path / "cache" / name).is_file()
+    assert shape == "(2, 384)" and float(closeness) > 0.9  # each vector's cosine with the float model's
+    assert done.stderr == "", done.stderr  # no progress bar, tracer warning or quantizer advice
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [name]  # no export folder left behind
+
+
+async def test_it_recalls_the_paraphrases_minilm_does(backend: Backend) -> None:
+    async with Memory(backend.store, scope="para-int8", embedder=MiniLMInt8Embedder()) as memory:
+        await memory.remember_many([{"text": fact} for fact in PARAPHRASES.values()] + ["The car needs new tyres"])
+        for question, answer in PARAPHRASES.items():
+            assert (await memory.recall(question, k=1))[0].text == answer
+        assert (await memory.stats()).embedder == "all-MiniLM-L6-v2-int8"
+
+
+async def test_a_scope_minilm_int8_wrote_keeps_it_under_the_default(backend: Backend) -> None:
+    async with Memory(backend.store, scope="kept-int8", embedder=MiniLMInt8Embedder()) as memory:
+        mid = await memory.remember("My physician told me to cut back on salt")
+    async with Memory(backend.store, scope="kept-int8") as default:
+        assert [h.id for h in await default.recall("what did the doctor advise about my diet?")] == [mid]
+        assert default.embedder_name == "all-MiniLM-L6-v2-int8"
+    assert isinstance(bundled_embedder("all-MiniLM-L6-v2-int8"), MiniLMInt8Embedder)
+    assert isinstance(bundled_embedder("all-MiniLM-L6-v2"), MiniLMEmbedder)
+    assert bundled_embedder("someone-elses-model") is None
+
+
+def test_bad_settings_and_an_unwritable_cache_say_what_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for bad in (0, True, "2"):
+        with pytest.raises(ValidationError, match="threads must be a whole number"):
+            MiniLMInt8Embedder(threads=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="batch_size must be a whole number"):
+            MiniLMInt8Embedder(batch_size=bad)  # type: ignore[arg-type]
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("JOTTY_CACHE", str(blocked / "cache"))
+    with pytest.raises(StoreError, match=r"cannot write the exported model .* set JOTTY_CACHE to a writable folder"):
+        embedders_onnx.model_file()
+    monkeypatch.setattr(embedders_onnx, "_installed", lambda module: module != "onnxruntime")
+    with pytest.raises(
+        ValidationError, match=r"needs onnxruntime, which are not installed: pip install 'jotty\[memory-minilm\]'"
+    ):
+        MiniLMInt8Embedder()
+    monkeypatch.setattr(embedders_onnx, "_installed", lambda module: module != "torch")
+    with pytest.raises(ValidationError, match="exports the model once with PyTorch and onnx"):
+        MiniLMInt8Embedder()  # the model is not in this cache, and it cannot be exported here
