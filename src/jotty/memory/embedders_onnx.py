@@ -12,6 +12,7 @@ all of it; nothing is downloaded.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
@@ -26,6 +27,8 @@ from jotty.memory.embedders_minilm import INSTALL_HINT
 MAX_TOKENS = 256
 """The model's own limit (``max_seq_length``): longer texts are cut, as sentence-transformers does."""
 FILE = "all-MiniLM-L6-v2-{version}-int8.onnx"
+
+log = logging.getLogger(__name__)
 
 _session: Any = None
 _tokenizer: Any = None
@@ -104,6 +107,7 @@ def _exportable() -> bool:
 
 def _export(source: Path, path: Path) -> None:
     """Export the model at ``source`` to ONNX, quantize its weights to int8, and write ``path``."""
+    log.info("exporting all-MiniLM-L6-v2 to %s (once per machine, a few seconds)", path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as work:
