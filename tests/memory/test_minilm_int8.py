@@ -88,3 +88,20 @@ def test_bad_settings_and_an_unwritable_cache_say_what_to_fix(tmp_path: Path, mo
     monkeypatch.setattr(embedders_onnx, "_installed", lambda module: module != "torch")
     with pytest.raises(ValidationError, match="exports the model once with PyTorch and onnx"):
         MiniLMInt8Embedder()  # the model is not in this cache, and it cannot be exported here
+
+
+def test_a_damaged_cached_model_is_exported_again_and_stale_exports_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOTTY_CACHE", str(tmp_path))
+    monkeypatch.setattr(embedders_onnx, "_session", None)  # this process's session: loaded again below
+    damaged = embedders_onnx.model_file(export=False)
+    damaged.write_bytes(b"cut short by a crash")
+    stale = tmp_path / ".export-left-by-a-killed-process"
+    stale.mkdir()
+    (stale / "float.onnx").write_bytes(b"x" * 1000)
+    old = 1_000_000_000.0  # 2001: far older than STALE_SECONDS
+    os.utime(stale, (old, old))
+    vectors = MiniLMInt8Embedder().embed(["the ledger closes on Fridays"])
+    assert vectors.shape == (1, 384) and damaged.stat().st_size > 1_000_000
+    assert not stale.exists() and sorted(p.name for p in tmp_path.iterdir()) == [damaged.name]

@@ -12,10 +12,16 @@ def index_of(texts: dict[int, str]) -> WordIndex:
     return index
 
 
-def test_words_are_whole_lower_cased_and_stopwords_are_left_out() -> None:
-    index = index_of({1: "Ada's cat met Bo", 2: "ada and the dog", 3: "Adams"})
+def test_words_are_whole_lower_cased_folded_and_split_at_apostrophes() -> None:
+    index = index_of({1: "Ada's cat met Bo", 2: "ada and the dog", 3: "Adams", 4: "Kim O'Brien met José"})
     assert index.count("ada") == 2 and index.count("adams") == 1 and index.count("cat") == 1
-    assert index.count("the") == 0 and not index.indexes("the") and index.indexes("ada")
+    assert index.count("the") == 1  # stopwords too: a name can be one ("Will", "Very")
+    assert index.count("brien") == index.count("o'brien") == index.count("jose") == index.count("josé") == 1
+
+
+def test_rows_added_out_of_order_are_found_newest_first() -> None:
+    index = index_of({5: "Ada and Bo", 2: "Ada and Bo again", 9: "Ada and Bo once more", 7: "Ada alone"})
+    assert index.newest(["ada", "bo"], limit=2, window=10) == ([9, 5, 2], [])
 
 
 def test_newest_holding_every_name_come_first_newest_first() -> None:

@@ -100,6 +100,22 @@ async def test_an_index_an_earlier_default_wrote_keeps_its_embedder(store: str, 
         assert (await registry.index.stats()).embedder == "wordllama-l2_supercat-256"
 
 
+async def test_an_index_that_cannot_export_minilm_uses_wordllama(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("JOTTY_CACHE", str(blocked / "cache"))  # nothing cached, nowhere to export to
+    async with DataRegistry(str(tmp_path / "r.db")) as registry:
+        await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
+        assert registry.index.embedder_name == "wordllama-l2_supercat-256"
+        assert [h.source.name for h in await registry.discover("revenue ledger", k=1)] == ["sales"]
+    assert "MiniLM int8 cannot be exported here" in caplog.text and "JOTTY_CACHE" in caplog.text
+    explicit = WordLlamaEmbedder(pooling="unit")
+    async with DataRegistry(str(tmp_path / "e.db"), embedder=explicit) as given:
+        assert given.index.embedder is explicit  # an embedder passed in is used as given
+
+
 async def test_a_stale_index_entry_is_ignored(registry: DataRegistry, store: str, data: Path) -> None:
     await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
     async with Memory(store, "registry", registry.index.embedder, min_salience=0.0, dedupe=False) as index:

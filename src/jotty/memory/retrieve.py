@@ -13,6 +13,7 @@ import numpy as np
 from jotty.memory import store
 from jotty.memory.cache import fresh_cache
 from jotty.memory.database import Cursor, Database
+from jotty.memory.postings import fold
 from jotty.memory.ranking import Candidates, Weights, fuse
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import entities, term_set, terms, words
@@ -58,36 +59,37 @@ def search(
             cur, database.dialect, scope, sorted(names), query.levels, query.since, query.until, named_pool, kept
         )
 
-    def find(cur: Cursor) -> tuple[dict[int, float], dict[int, float]]:
+    def find(cur: Cursor) -> dict[int, float]:
         # A question that names its subject finds its candidates by the names (and by meaning);
         # other questions by all their words.
         if names:
-            named = by_names(cur)
-            return named, named
-        found = store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool, kept)
-        return found, {}
+            return by_names(cur)
+        return store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool, kept)
 
     by_vector: dict[int, float] = {}
     by_vector_full: dict[int, float] = {}
     rows: dict[int, store.Brief] = {}
-    if vectors is None or not embedder or not dimension:
-        found_lexical, found_named = database.read(find)
-        seqs = set(found_lexical) | set(found_named)
-    else:
+    # On SQLite a question's names may be busy: the cache's word index says so, so the cache comes
+    # first (its one connection serialises reads anyway); elsewhere full-text search runs outside
+    # the cache's lock, so that concurrent recalls of a scope do not wait on each other's queries.
+    embedded = vectors is not None and bool(embedder and dimension)
+    busy_first = embedded and bool(names) and database.dialect == "sqlite"
+    found_lexical = {} if busy_first else database.read(find)
+    seqs = set(found_lexical)
+    if vectors is not None and embedder and dimension:
         with fresh_cache(database, scope, embedder, dimension) as cache:
-            newest = None
-            if names and database.dialect == "sqlite":
-                newest = _busy_names(cache, database, names, named_pool)
-            if newest is None:
-                found_lexical, found_named = database.read(find)
-            else:  # too many to rank by BM25: the vectors choose among the newest
-                found_lexical = found_named = _closest(cache, newest, vectors[1], named_pool, query)
-                window = store.BUSY_WINDOW * named_pool
-                if len(found_lexical) < named_pool and max(map(len, newest)) >= window:
-                    # the newest matches were mostly of other levels or times (or, from the store's
-                    # full-text index, other scopes): rank this query's own matches by BM25 after all
-                    found_lexical = found_named = database.read(by_names)
-            seqs = set(found_lexical) | set(found_named)
+            if busy_first:
+                newest = _busy_names(cache, names, named_pool)
+                if newest is None:
+                    found_lexical = database.read(find)
+                else:  # too many to rank by BM25: the vectors choose among the newest
+                    found_lexical = _closest(cache, newest, vectors[1], named_pool, query)
+                    window = store.BUSY_WINDOW * named_pool
+                    if len(found_lexical) < named_pool and max(map(len, newest)) >= window:
+                        # the newest matches were mostly of other levels or times: rank this
+                        # query's own matches by BM25 after all
+                        found_lexical = database.read(by_names)
+                seqs = set(found_lexical)
             near = cache.nearest(vectors[1], pool, query.levels, query.since, query.until)
             seqs.update(seq for seq, _ in near)
             by_vector_full, by_vector = cache.cosines(vectors, seqs)
@@ -128,15 +130,10 @@ def search(
     return hits
 
 
-def _busy_names(
-    cache: VectorCache, database: Database, names: frozenset[str], limit: int
-) -> tuple[list[int], list[int]] | None:
+def _busy_names(cache: VectorCache, names: frozenset[str], limit: int) -> tuple[list[int], list[int]] | None:
     """For names held by more than ``RANK_BUDGET`` memories of the scope, the newest holding every
-    name and, when fewer than ``limit`` do, the newest holding the rarest names (see
-    ``WordIndex.newest``); None when the matches are few enough to rank with BM25. The cache's word
-    index answers; for a name it does not index (a stopword), the store's full-text index does."""
-    if not all(cache.words.indexes(name) for name in names):
-        return database.read(lambda cur: store.newest_matches(cur, sorted(names), limit, database.term_counts))
+    name and, when fewer than ``limit`` do, the newest holding the rarest names (the cache's word
+    index: ``WordIndex.newest``); None when the matches are few enough to rank with BM25."""
     if sum(cache.words.count(name) for name in names) <= store.RANK_BUDGET:
         return None
     return cache.words.newest(names, limit, store.BUSY_WINDOW * limit)
@@ -196,15 +193,19 @@ def _whole_word(name: str) -> re.Pattern[str]:
 
 
 def _shares(texts: list[str], names: frozenset[str], asked: frozenset[str]) -> tuple[Any, Any]:
-    """For each of ``texts`` (lower-cased), the share of ``names`` it holds as whole words and the
-    share of the words ``asked`` it holds anywhere (each 0 where there are none)."""
+    """For each of ``texts`` (lower-cased), the share of ``names`` it holds as whole words (accents
+    aside, as the full-text index matches them) and the share of the words ``asked`` it holds
+    anywhere (each 0 where there are none)."""
     named = np.zeros(len(texts), dtype=np.float64)
-    for pattern in map(_whole_word, names):
-        named += [pattern.search(text) is not None for text in texts]
+    wanted = {fold(name) for name in names}
+    if wanted:
+        folded = [fold(text) for text in texts]
+        for pattern in map(_whole_word, wanted):
+            named += [pattern.search(text) is not None for text in folded]
     covered = np.zeros(len(texts), dtype=np.float64)
     for term in asked:
         covered += [term in text for text in texts]
-    return named / max(len(names), 1), covered / max(len(asked), 1)
+    return named / max(len(wanted), 1), covered / max(len(asked), 1)
 
 
 def what_of(text: str) -> str:

@@ -342,36 +342,12 @@ def _fts5(
 
 
 RANK_BUDGET = 200
-"""Past this many matches of its names' terms, a recall with vectors does not rank them by BM25
-(FTS5's ``bm25`` reads every match of every term once per query) but takes them newest first and
-lets the vectors choose (see ``newest_matches``)."""
+"""Past this many memories of the scope holding its names, a recall with vectors does not rank them
+by BM25 (FTS5's ``bm25`` reads every match of every term once per query) but takes the newest (from
+the cache's word index, ``postings.WordIndex.newest``) and lets the vectors choose."""
 
 BUSY_WINDOW = 5
 """How many times ``limit`` of the newest matches of busy names the vectors choose among."""
-
-
-def newest_matches(
-    cur: Cursor, words: Sequence[str], limit: int, counts_kept: dict[str, tuple[float, int]] | None = None
-) -> tuple[list[int], list[int]] | None:
-    """For a query's names with more than ``RANK_BUDGET`` full-text matches (SQLite): the newest
-    ``BUSY_WINDOW * limit`` matches holding every word, and when fewer than ``limit`` do, as many of
-    the newest matches of the rarest words too (``(every, some)``, seqs of any scope, newest first).
-    None when the matches are few enough to rank with BM25 (``lexical``)."""
-    phrases = _phrases(words)
-    if not phrases:
-        return None
-    present = sorted((n, phrase) for n, phrase in zip(_counts(cur, phrases, counts_kept), phrases, strict=True) if n)
-    if sum(n for n, _ in present) <= RANK_BUDGET:
-        return None
-    newest = "SELECT rowid FROM jotty_memory_fts WHERE jotty_memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
-    window = BUSY_WINDOW * limit
-    every = [int(r[0]) for r in cur.rows(newest, (" AND ".join(p for _, p in present), window))]
-    if len(every) >= limit or len(present) == 1:
-        return every, []
-    anchor = _rarest(present, window)
-    held = set(every)
-    some = [int(r[0]) for r in cur.rows(newest, (" OR ".join(anchor), window)) if int(r[0]) not in held]
-    return every, some
 
 
 def _phrases(words: Sequence[str]) -> list[str]:

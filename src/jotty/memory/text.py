@@ -6,7 +6,7 @@ import hashlib
 import re
 
 _WORD = re.compile("[^\\W_]+(?:['\u2019][^\\W_]+)?", re.UNICODE)
-_ENTITY = re.compile(r"\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 _STOPWORDS = """a about above after again against all am an and any are aren't as at be because been before being
 below between both but by can could did didn't do does doesn't doing don't down during each few for from
@@ -71,10 +71,25 @@ def overlap(first: frozenset[str], second: frozenset[str]) -> float:
 
 
 def entities(text: str) -> frozenset[str]:
-    """Capitalised names in ``text`` (``Caroline``, ``New York``), lower-cased; a crude offline NER."""
+    """Capitalised names in ``text`` (``Caroline``, ``New York``, ``José``), lower-cased; a crude
+    offline NER: runs of words of two or more letters, each starting with a capital, separated by
+    spaces only."""
     found = set()
-    for match in _ENTITY.findall(text):
-        parts = [p for p in match.split() if p not in _NOT_ENTITIES]
-        if parts:
-            found.add(" ".join(parts).lower())
+    run: list[str] = []
+    end = 0
+    for match in _LETTERS.finditer(text):
+        word = match.group()
+        capital = len(word) > 1 and word[0].isupper()
+        if run and (not capital or not text[end : match.start()].isspace()):
+            found.update(_name_of(run))
+            run = []
+        if capital:
+            run.append(word)
+        end = match.end()
+    found.update(_name_of(run))
     return frozenset(found)
+
+
+def _name_of(run: list[str]) -> list[str]:
+    parts = [p for p in run if p not in _NOT_ENTITIES]
+    return [" ".join(parts).lower()] if parts else []

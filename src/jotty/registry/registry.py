@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import time
 from collections import OrderedDict
@@ -16,7 +17,7 @@ from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights
 from jotty.memory.database import Database
 from jotty.memory.embedders import default_embedder
-from jotty.memory.embedders_onnx import MiniLMInt8Embedder
+from jotty.memory.embedders_onnx import MiniLMInt8Embedder, model_file
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import term_set, terms
 from jotty.registry import table as rows
@@ -35,6 +36,8 @@ from jotty.registry.validation import (
     check_text,
 )
 from jotty.registry.walk import MAX_FILES, files, folder_name, real_folder, source_name
+
+log = logging.getLogger(__name__)
 
 SCOPE = "registry"
 """The memory scope that indexes the registry's sources."""
@@ -68,13 +71,21 @@ MAX_VALUE = 1_000_000
 
 def index_embedder() -> Embedder | None:
     """The index's default embedder: ``MiniLMInt8Embedder`` where ``jotty[memory-minilm]`` is
-    installed (it matches paraphrases that static word vectors miss: README, Data registry), else
-    the bundled wordllama model with its own "mean" pooling (better than memory's "unit" one on
-    catalogue entries, dense with keywords), else None (lexical)."""
+    installed (it matches paraphrases that static word vectors miss: README, Data registry; its
+    model is exported here on a machine's first use, a few seconds), else the bundled wordllama
+    model with its own "mean" pooling (better than memory's "unit" one on catalogue entries, dense
+    with keywords), else None (lexical). An export that fails (a cache folder that cannot be
+    written) is logged and the wordllama model used."""
     try:
-        return MiniLMInt8Embedder()
+        minilm = MiniLMInt8Embedder()
     except ValidationError:
         return default_embedder("mean")
+    try:
+        model_file()
+    except Exception as exc:  # the export: OSError as StoreError, or PyTorch's own errors
+        log.warning("the data registry indexes with wordllama: MiniLM int8 cannot be exported here (%s)", exc)
+        return default_embedder("mean")
+    return minilm
 
 
 class DataRegistry:
@@ -105,7 +116,7 @@ class DataRegistry:
             min_salience=0.0,
             dedupe=False,
             weights=weights or WEIGHTS,
-            default=index_embedder(),
+            default=index_embedder() if embedder is None or embedder is True else None,
         )
         self.describer = describer
         self.max_bytes = max_bytes
