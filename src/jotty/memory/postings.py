@@ -21,11 +21,11 @@ from jotty.memory.text import words
 
 
 def fold(word: str) -> str:
-    """A lower-cased word as the index keys it: diacritics removed ("josé" is "jose")."""
+    """A lower-cased word as the index keys it: Latin letters without their diacritics ("josé" is
+    "jose"), as FTS5's ``unicode61`` folds them; other scripts as they are."""
     if word.isascii():
         return word
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(base if (base := unicodedata.normalize("NFKD", c)[0]).isascii() else c for c in word)
 
 
 def keys_of(text: str) -> set[str]:
@@ -71,7 +71,7 @@ class WordIndex:
         """The newest ``window`` memories holding every one of ``names`` that is held at all, and
         when fewer than ``limit`` do, up to ``window`` of the newest holding one of the rarest
         names (as many of them as ``window`` covers): ``(every, some)``, seqs, newest first."""
-        present = sorted((self.count(name), fold(name)) for name in set(names) if self.count(name))
+        present = sorted((self.count(name), name) for name in {fold(name) for name in names} if self.count(name))
         if not present:
             return [], []
         held = [self._sorted(name) for _, name in present]

@@ -72,14 +72,15 @@ def overlap(first: frozenset[str], second: frozenset[str]) -> float:
 
 def entities(text: str) -> frozenset[str]:
     """Capitalised names in ``text`` (``Caroline``, ``New York``, ``José``), lower-cased; a crude
-    offline NER: runs of words of two or more letters, each starting with a capital, separated by
-    spaces only."""
+    offline NER: runs of words of two or more letters, each starting with a capital (not right after
+    a digit, letter or underscore), separated by spaces only."""
     found = set()
     run: list[str] = []
     end = 0
     for match in _LETTERS.finditer(text):
-        word = match.group()
-        capital = len(word) > 1 and word[0].isupper()
+        word, start = match.group(), match.start()
+        joined = start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_")  # "10AM", "my_Notes"
+        capital = len(word) > 1 and word[0].isupper() and not joined
         if run and (not capital or not text[end : match.start()].isspace()):
             found.update(_name_of(run))
             run = []

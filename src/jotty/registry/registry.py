@@ -14,10 +14,9 @@ from typing import Any
 
 from jotty.agents.tools import Tool
 from jotty.errors import NotFoundError, ValidationError
-from jotty.memory import Embedder, Memory, Weights
+from jotty.memory import Embedder, Memory, Weights, embedders_onnx
 from jotty.memory.database import Database
 from jotty.memory.embedders import default_embedder
-from jotty.memory.embedders_onnx import MiniLMInt8Embedder, model_file
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import term_set, terms
 from jotty.registry import table as rows
@@ -76,16 +75,7 @@ def index_embedder() -> Embedder | None:
     model with its own "mean" pooling (better than memory's "unit" one on catalogue entries, dense
     with keywords), else None (lexical). An export that fails (a cache folder that cannot be
     written) is logged and the wordllama model used."""
-    try:
-        minilm = MiniLMInt8Embedder()
-    except ValidationError:
-        return default_embedder("mean")
-    try:
-        model_file()
-    except Exception as exc:  # the export: OSError as StoreError, or PyTorch's own errors
-        log.warning("the data registry indexes with wordllama: MiniLM int8 cannot be exported here (%s)", exc)
-        return default_embedder("mean")
-    return minilm
+    return embedders_onnx.usable() or default_embedder("mean")
 
 
 class DataRegistry:

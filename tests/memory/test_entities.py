@@ -1,0 +1,34 @@
+"""Names in a text: runs of capitalised words in any script, as the former ASCII regex found them."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from jotty.memory.text import _NOT_ENTITIES, entities
+
+FORMER = re.compile(r"\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*")
+
+
+def former(text: str) -> frozenset[str]:
+    found = set()
+    for match in FORMER.findall(text):
+        parts = [p for p in match.split() if p not in _NOT_ENTITIES]
+        if parts:
+            found.add(" ".join(parts).lower())
+    return frozenset(found)
+
+
+def test_ascii_text_gives_the_former_names() -> None:
+    rng = random.Random(7)
+    alphabet = "AaBbZzMmQq09_ '\n\t.,-\x0b\x1c"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 25)))
+        assert entities(text) == former(text), repr(text)
+    for text in ("Meet at 10AM Monday", "Version v2Beta of Jotty", "What did O'Brien order from Acme-12?"):
+        assert entities(text) == former(text)
+
+
+def test_names_in_any_script() -> None:
+    assert entities("I met José and Zoë Müller in São Paulo") == {"josé", "zoë müller", "são paulo"}
+    assert entities("Пётр met Анна") == {"пётр", "анна"}
