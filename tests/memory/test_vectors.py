@@ -4,6 +4,7 @@ rows are added, updated and re-sorted, and another process's writes and forgets 
 from __future__ import annotations
 
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -156,3 +157,43 @@ async def test_what_ranking_reads_comes_from_the_cache_and_follows_recall_counts
         third = (await memory.recall("lighthouse keeper door colour", k=1))[0]
         assert cache.briefs[seq].uses == 2  # the other process's use reached this cache (this one's 2nd waits)
         assert third.why["strength"] > second.why["strength"]
+
+
+HOLDER = """
+import sys, time
+store, scope = sys.argv[1], sys.argv[2]
+if store.startswith("postgresql"):
+    import psycopg
+    conn = psycopg.connect(store)
+    conn.execute("UPDATE jotty_memory_scopes SET rev = rev WHERE scope = %s", (scope,))  # the scope's row lock
+else:
+    import sqlite3
+    conn = sqlite3.connect(store, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")  # the file's write lock
+print("held", flush=True)
+time.sleep(3)
+conn.commit() if store.startswith("postgresql") else conn.execute("COMMIT")
+"""
+
+
+async def test_a_recall_does_not_wait_for_another_writer_to_count_its_uses(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("jotty.memory.memory.USE_FLUSH_SECONDS", 0.0)  # every recall writes its counts
+    async with Memory(backend.store, scope="held") as memory:
+        await memory.remember_many(["the lighthouse keeper painted the door teal", "the baker sold rye bread"])
+        await memory.recall("lighthouse door", k=1)  # counted and written
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, backend.store, "held"], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            started = time.monotonic()
+            hit = (await memory.recall("lighthouse door", k=1))[0]
+            assert time.monotonic() - started < 1.5  # not the 3 s the other process holds the store
+            assert memory._pending_ids == {hit.id: 1}  # kept for a later write
+        finally:
+            assert holder.wait(timeout=30) == 0
+        await memory.recall("lighthouse door", k=1)  # the store is free: all three counts are written
+        assert memory._pending_ids == {}
+        assert (await memory.get(hit.id)).uses == 3  # type: ignore[union-attr]

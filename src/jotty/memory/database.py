@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from jotty.db import connect, migrate_sqlite, resolve_store, translate_errors, write_transaction
+from jotty.db.sqlite import BUSY_TIMEOUT_MS
 from jotty.errors import StoreError
 
 T = TypeVar("T")
@@ -59,6 +60,11 @@ class Database(abc.ABC):
     @abc.abstractmethod
     def write(self, work: Callable[[Cursor], T]) -> T:
         """``work`` in one transaction: all of it is stored, or none."""
+
+    @abc.abstractmethod
+    def try_write(self, work: Callable[[Cursor], object]) -> bool:
+        """``work`` in one transaction if the store can be written without waiting for another
+        writer; False, with nothing written, if it cannot."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -105,6 +111,20 @@ class SQLiteDatabase(Database):
     def write(self, work: Callable[[Cursor], T]) -> T:
         with self._guard() as conn, write_transaction(conn):
             return work(_SQLiteCursor(conn))
+
+    def try_write(self, work: Callable[[Cursor], object]) -> bool:
+        with self._lock:
+            self._conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                with translate_errors(self.where), write_transaction(self._conn) as conn:
+                    work(_SQLiteCursor(conn))
+                return True
+            except StoreError as exc:
+                if isinstance(exc.__cause__, sqlite3.OperationalError) and "locked" in str(exc.__cause__):
+                    return False  # another process is writing
+                raise
+            finally:
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def close(self) -> None:
         with self._lock:

@@ -401,7 +401,9 @@ class Memory:
                 self._pending_ids[hit.id] = self._pending_ids.get(hit.id, 0) + 1
         self._flush_uses_quietly()
 
-    def _flush_uses(self, force: bool = False) -> None:
+    def _flush_uses(self, force: bool = False, wait: bool = True) -> None:
+        """Write the recall counts (when ``USE_FLUSH_SECONDS`` have passed, or ``force``); without
+        ``wait``, only if the store can be written at once (else they are kept for later)."""
         with self._uses_lock:
             if not self._pending_ids or (not force and time.monotonic() - self._uses_since < USE_FLUSH_SECONDS):
                 return
@@ -420,18 +422,24 @@ class Memory:
                 [(count, now, rev, memory_id, scope) for memory_id, count in sorted(pending.items())],
             )
 
+        written = False
         try:
-            database.write(write)
-        except Exception:  # nothing was counted: keep the counts for the next write
-            with self._uses_lock:
-                for memory_id, count in pending.items():
-                    self._pending_ids[memory_id] = self._pending_ids.get(memory_id, 0) + count
-            raise
+            if wait:
+                database.write(write)
+                written = True
+            else:
+                written = database.try_write(write)
+        finally:
+            if not written:  # nothing was counted: keep the counts for the next write
+                with self._uses_lock:
+                    for memory_id, count in pending.items():
+                        self._pending_ids[memory_id] = self._pending_ids.get(memory_id, 0) + count
 
     def _flush_uses_quietly(self) -> None:
-        """``_flush_uses`` after another write or a recall, whose result must not hang on it."""
+        """``_flush_uses`` after another write or a recall, whose result must not hang on it: it
+        does not wait for another writer (the counts wait for the next recall instead)."""
         try:
-            self._flush_uses()
+            self._flush_uses(wait=False)
         except Exception as exc:
             log.warning("could not write the recall counts of scope %s (kept for later): %s", self.scope, exc)
 

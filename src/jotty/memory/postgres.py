@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+import psycopg
+
 from jotty.db.blocking import BlockingPool, Connection
 from jotty.db.postgres import format_placeholders
+from jotty.errors import StoreError
 from jotty.memory.database import Cursor, Database, Row
 
 T = TypeVar("T")
@@ -44,6 +47,19 @@ class PostgresDatabase(Database):
 
     def write(self, work: Callable[[Cursor], T]) -> T:
         return self._pool.run(lambda conn: work(_PostgresCursor(conn)), transaction=True, what="a memory write")
+
+    def try_write(self, work: Callable[[Cursor], object]) -> bool:
+        def locked_briefly(conn: Connection) -> None:
+            conn.execute("SET LOCAL lock_timeout = '20ms'")  # a row another writer holds: give up
+            work(_PostgresCursor(conn))
+
+        try:
+            self._pool.run(locked_briefly, transaction=True, what="a memory write")
+        except StoreError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+                return False
+            raise
+        return True
 
     def close(self) -> None:
         self._pool.close()
