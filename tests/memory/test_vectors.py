@@ -4,8 +4,8 @@ rows are added, updated and re-sorted, and another process's writes and forgets 
 from __future__ import annotations
 
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
