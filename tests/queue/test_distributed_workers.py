@@ -119,7 +119,9 @@ async def test_four_workers_complete_every_task_exactly_once(backend: str, tmp_p
     out = tmp_path / "done.log"
     try:
         # Long leases: a worker slowed down by a busy machine must not lose a lease it still works on.
-        procs = [await spawn(backend, tmp_path, out, lease=30.0, sleep=0) for _ in range(WORKERS)]
+        # Tasks of 20 ms: one worker alone would take 2.5 s, so the first to start cannot drain the
+        # queue before the others have started (with no-op tasks one did, once, on Redis in a CI run).
+        procs = [await spawn(backend, tmp_path, out, lease=30.0, sleep=0.02) for _ in range(WORKERS)]
         codes = await wait_all(procs)
         errors = [(await p.stderr.read()).decode() for p in procs if p.stderr is not None]
         assert codes == [0] * WORKERS, errors
