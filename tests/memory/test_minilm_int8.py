@@ -105,3 +105,12 @@ def test_a_damaged_cached_model_is_exported_again_and_stale_exports_go(
     vectors = MiniLMInt8Embedder().embed(["the ledger closes on Fridays"])
     assert vectors.shape == (1, 384) and damaged.stat().st_size > 1_000_000
     assert not stale.exists() and sorted(p.name for p in tmp_path.iterdir()) == [damaged.name]
+
+
+def test_needs_export_says_whether_a_first_use_would_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    MiniLMInt8Embedder().embed(["warm"])  # the suite's cache holds the model now
+    assert embedders_onnx.needs_export() is False
+    monkeypatch.setenv("JOTTY_CACHE", str(tmp_path / "empty"))
+    assert embedders_onnx.needs_export() is True  # what `jotty data` says on stderr before it waits
+    monkeypatch.setattr(embedders_onnx, "_installed", lambda module: module != "onnxruntime")
+    assert embedders_onnx.needs_export() is False  # it would not run here at all

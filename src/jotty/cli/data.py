@@ -32,6 +32,10 @@ def _registry(db: str | None, llm: bool = False) -> DataRegistry:
         from jotty.agents import LLMAgent
 
         describer = LLMAgent(max_retries=1)
+    from jotty.memory import embedders_onnx
+
+    if embedders_onnx.needs_export():  # said on stderr: a first run is otherwise silent for seconds
+        err_console.print(text("preparing the search model (MiniLM int8), once on this machine..."))
     return DataRegistry(db, describer=describer)
 
 

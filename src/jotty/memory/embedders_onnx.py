@@ -84,6 +84,16 @@ class MiniLMInt8Embedder:
         return out / norms
 
 
+def needs_export() -> bool:
+    """Whether using ``MiniLMInt8Embedder`` here would export its model first (it can run here and
+    its model is not cached yet)."""
+    try:
+        MiniLMInt8Embedder()
+    except ValidationError:
+        return False
+    return not model_file(export=False).exists()
+
+
 def usable() -> MiniLMInt8Embedder | None:
     """A ``MiniLMInt8Embedder`` whose model is here (exported now if need be: a few seconds, once per
     machine), or None where it cannot run (a package missing, or an export that failed: logged)."""
