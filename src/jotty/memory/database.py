@@ -113,18 +113,18 @@ class SQLiteDatabase(Database):
             return work(_SQLiteCursor(conn))
 
     def try_write(self, work: Callable[[Cursor], object]) -> bool:
-        with self._lock:
-            self._conn.execute("PRAGMA busy_timeout = 0")
+        with self._guard() as conn:
+            conn.execute("PRAGMA busy_timeout = 0")
             try:
-                with translate_errors(self.where), write_transaction(self._conn) as conn:
+                with write_transaction(conn):
                     work(_SQLiteCursor(conn))
                 return True
-            except StoreError as exc:
-                if isinstance(exc.__cause__, sqlite3.OperationalError) and "locked" in str(exc.__cause__):
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc):
                     return False  # another process is writing
                 raise
             finally:
-                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def close(self) -> None:
         with self._lock:

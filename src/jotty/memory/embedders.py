@@ -22,6 +22,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from jotty.errors import AgentError, StoreError, ValidationError
+from jotty.memory import embedders_onnx
+from jotty.memory.embedders_minilm import MiniLMEmbedder
+from jotty.memory.embedders_onnx import MiniLMInt8Embedder
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +155,8 @@ def wordllama_for(name: str | None) -> WordLlamaEmbedder | None:
     return None
 
 
-MINILM_NAMES = ("all-MiniLM-L6-v2-int8", "all-MiniLM-L6-v2")
-"""The names of the bundled MiniLM embedders (``MiniLMInt8Embedder``, ``MiniLMEmbedder``)."""
+MINILM_NAMES = (MiniLMInt8Embedder.name, MiniLMEmbedder.name)
+"""The names of the bundled MiniLM embedders."""
 
 
 def bundled_embedder(name: str | None) -> Embedder | None:
@@ -164,10 +167,7 @@ def bundled_embedder(name: str | None) -> Embedder | None:
     found: Embedder | None = wordllama_for(name)
     if found is not None or name not in MINILM_NAMES:
         return found
-    from jotty.memory import embedders_onnx
-    from jotty.memory.embedders_minilm import MiniLMEmbedder
-
-    if name == embedders_onnx.MiniLMInt8Embedder.name:
+    if name == MiniLMInt8Embedder.name:
         return embedders_onnx.usable()
     try:
         return MiniLMEmbedder()

@@ -71,7 +71,8 @@ class WordIndex:
         """The newest ``window`` memories holding every one of ``names`` that is held at all, and
         when fewer than ``limit`` do, up to ``window`` of the newest holding one of the rarest
         names (as many of them as ``window`` covers): ``(every, some)``, seqs, newest first."""
-        present = sorted((self.count(name), name) for name in {fold(name) for name in names} if self.count(name))
+        counts = {word: len(self._seqs.get(word, ())) for word in map(fold, names)}
+        present = sorted((count, word) for word, count in counts.items() if count)
         if not present:
             return [], []
         held = [self._sorted(name) for _, name in present]

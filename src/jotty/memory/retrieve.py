@@ -135,7 +135,7 @@ def _busy_names(cache: VectorCache, names: frozenset[str], limit: int) -> tuple[
     """For names held by more than ``RANK_BUDGET`` memories of the scope, the newest holding every
     name and, when fewer than ``limit`` do, the newest holding the rarest names (the cache's word
     index: ``WordIndex.newest``); None when the matches are few enough to rank with BM25."""
-    if sum(cache.words.count(name) for name in {fold(name) for name in names}) <= store.RANK_BUDGET:
+    if sum(map(cache.words.count, {fold(name) for name in names})) <= store.RANK_BUDGET:
         return None
     return cache.words.newest(names, limit, store.BUSY_WINDOW * limit)
 
