@@ -159,6 +159,38 @@ async def test_what_ranking_reads_comes_from_the_cache_and_follows_recall_counts
         assert third.why["strength"] > second.why["strength"]
 
 
+async def test_recall_counts_leave_the_memory_rows_alone(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting a recall writes a narrow row of its own (not the memory with its vector), a cache
+    reads back only the counts, counts written before schema 9 still add, and forgetting a memory
+    removes its counts (a count still pending for it writes nothing)."""
+    async with Memory(backend.store, scope="counted") as memory:
+        ids = await memory.remember_many(["the lighthouse keeper painted the door teal", "the baker sold rye bread"])
+        database = memory.database()
+
+        def read(sql: str) -> list[tuple[object, ...]]:
+            return [tuple(row) for row in database.read(lambda cur: cur.rows(sql))]
+
+        before = read("SELECT id, rev FROM jotty_memory ORDER BY seq")
+        await memory.recall("lighthouse door", k=1)  # fills the cache
+        reloaded: list[int] = []
+        upsert = VectorCache.upsert
+        monkeypatch.setattr(VectorCache, "upsert", lambda self, rows: reloaded.append(len(list(rows))))
+        await memory.stats()  # writes the recall count
+        hit = (await memory.recall("lighthouse door", k=1))[0]
+        assert hit.id == ids[0] and hit.uses == 1
+        assert sum(reloaded) == 0 and read("SELECT id, rev FROM jotty_memory ORDER BY seq") == before
+        assert read("SELECT uses FROM jotty_memory_uses") == [(1,)]
+        monkeypatch.setattr(VectorCache, "upsert", upsert)
+
+        database.write(lambda cur: cur.run("UPDATE jotty_memory SET uses = 5 WHERE id = ?", (ids[0],)))
+        assert (await memory.get(ids[0])).uses == 6  # type: ignore[union-attr]  # 5 before schema 9, 1 since
+
+        await memory.recall("lighthouse door", k=1)  # a third count, pending
+        assert await memory.forget(ids[0]) == 1
+        await memory.stats()  # the pending count's memory is gone: nothing is written for it
+        assert read("SELECT COUNT(*) FROM jotty_memory_uses") == [(0,)]
+
+
 HOLDER = """
 import sys, time
 store, scope = sys.argv[1], sys.argv[2]
@@ -191,9 +223,9 @@ async def test_a_recall_does_not_wait_for_another_writer_to_count_its_uses(
             started = time.monotonic()
             hit = (await memory.recall("lighthouse door", k=1))[0]
             assert time.monotonic() - started < 1.5  # not the 3 s the other process holds the store
-            assert memory._pending_ids == {hit.id: 1}  # kept for a later write
+            assert list(memory._pending.values()) == [1]  # kept for a later write
         finally:
             assert holder.wait(timeout=30) == 0
         await memory.recall("lighthouse door", k=1)  # the store is free: all three counts are written
-        assert memory._pending_ids == {}
+        assert memory._pending == {}
         assert (await memory.get(hit.id)).uses == 3  # type: ignore[union-attr]

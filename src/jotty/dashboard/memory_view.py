@@ -9,8 +9,9 @@ from typing import Any
 
 from jotty.dashboard import params
 from jotty.dashboard.reader import Reader
+from jotty.db.memory_uses import uses_of
 
-COLUMNS = "m.id, m.scope, m.level, m.text, m.salience, m.seen, m.uses, m.created_at, m.sources"
+COLUMNS = f"m.id, m.scope, m.level, m.text, m.salience, m.seen, {uses_of('m')}, m.created_at, m.sources"
 SEARCH_SQLITE = (
     f"SELECT {COLUMNS} FROM jotty_memory_fts f JOIN jotty_memory m ON m.seq = f.rowid "
     "WHERE jotty_memory_fts MATCH ? AND m.absorbed_into IS NULL ORDER BY rank LIMIT ?"

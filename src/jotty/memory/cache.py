@@ -32,6 +32,7 @@ def fresh_cache(database: Database, scope: str, embedder: str, dimension: int) -
                 cache.purges = state.purges
             if state.rev > cache.rev:
                 cache.upsert(store.changed(cur, scope, cache.rev))
+                cache.recount(store.recounted(cur, scope, cache.rev))
                 cache.rev = state.rev
 
         database.read(load)

@@ -78,7 +78,7 @@ def replay(database: Database, scope: str, limit: int, dimension: int | None) ->
         lambda cur: cur.rows(
             "SELECT seq, id, text, created_at, salience, metadata, sources, embedding FROM jotty_memory "
             "WHERE scope = ? AND level = 'episodic' AND absorbed_into IS NULL "
-            "ORDER BY salience DESC, uses DESC, created_at DESC LIMIT ?",
+            f"ORDER BY salience DESC, {store.USES} DESC, created_at DESC LIMIT ?",
             (scope, limit + 1),
         )
     )
@@ -187,8 +187,8 @@ def fade(database: Database, scope: str, embedder: str | None, dimension: int | 
         if newest is None:
             return 0
         rows = cur.rows(
-            "SELECT seq FROM jotty_memory WHERE scope = ? AND level = 'episodic' AND uses = 0 AND last_seen < ? "
-            "AND salience < ? ORDER BY seq LIMIT ?",
+            f"SELECT seq FROM jotty_memory WHERE scope = ? AND level = 'episodic' AND {store.USES} = 0 "
+            "AND last_seen < ? AND salience < ? ORDER BY seq LIMIT ?",
             (scope, float(newest) - FADE_AFTER, FADE_SALIENCE, FADE_BATCH),
         )
         if not rows:

@@ -63,7 +63,9 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
         seqs = sorted(int(r[0]) for r in rows)
         for start in range(0, len(seqs), 500):
             chunk = seqs[start : start + 500]
-            cur.run(f"DELETE FROM jotty_memory WHERE seq IN ({', '.join('?' * len(chunk))})", chunk)
+            marks = ", ".join("?" * len(chunk))
+            cur.run(f"DELETE FROM jotty_memory_uses WHERE seq IN ({marks})", chunk)
+            cur.run(f"DELETE FROM jotty_memory WHERE seq IN ({marks})", chunk)
         cur.run(
             f"UPDATE jotty_memory SET absorbed_into = NULL WHERE scope = ? AND absorbed_into IN "
             f"({', '.join('?' * len(gone))})",

@@ -84,7 +84,8 @@ class Memory:
         self.dedupe = bool(dedupe)
         self._database: Database | None = None
         self._open_lock = threading.RLock()
-        self._pending_ids: dict[str, int] = {}
+        self._pending: dict[tuple[int, str], int] = {}
+        """Recall counts not yet written, by memory (seq, id)."""
         self._uses_lock = threading.Lock()
         self._uses_since = time.monotonic()
         self._children: list[Memory] = []
@@ -384,43 +385,45 @@ class Memory:
                     vectors = embed_texts(self.embedder, [query.text, what])
             dimension = self.embedder.dimension if self.embedder is not None else None
             mine = Query(query.text, query.k, stored, query.since, query.until, query.now, query.weights)
-            hits = search(self.database(), self.scope, mine, vectors, self.embedder_name, dimension)
+            found = search(self.database(), self.scope, mine, vectors, self.embedder_name, dimension)
+            seq_of = {id(hit): seq for seq, hit in found}
+            hits = [hit for _, hit in found]
         if "procedural" in query.levels:
             from jotty.memory.procedural import procedural_hits
 
             hits = sorted([*hits, *procedural_hits(self._store, query.text, query.k)], key=lambda h: -h.score)
             hits = hits[: query.k]
-        self._count_uses([h for h in hits if h.level != "procedural"])
+        if stored:
+            self._count_uses([(seq_of[id(hit)], hit.id) for hit in hits if id(hit) in seq_of])
         return hits
 
-    def _count_uses(self, hits: Sequence[MemoryHit]) -> None:
-        if not hits:
+    def _count_uses(self, recalled: Sequence[tuple[int, str]]) -> None:
+        """Count a recall of the memories ``(seq, id)`` (written with the next flush)."""
+        if not recalled:
             return
         with self._uses_lock:
-            for hit in hits:
-                self._pending_ids[hit.id] = self._pending_ids.get(hit.id, 0) + 1
+            for key in recalled:
+                self._pending[key] = self._pending.get(key, 0) + 1
         self._flush_uses_quietly()
 
     def _flush_uses(self, force: bool = False, wait: bool = True) -> None:
         """Write the recall counts (when ``USE_FLUSH_SECONDS`` have passed, or ``force``); without
         ``wait``, only if the store can be written at once (else they are kept for later)."""
         with self._uses_lock:
-            if not self._pending_ids or (not force and time.monotonic() - self._uses_since < USE_FLUSH_SECONDS):
+            if not self._pending or (not force and time.monotonic() - self._uses_since < USE_FLUSH_SECONDS):
                 return
-            pending, self._pending_ids = self._pending_ids, {}
+            pending, self._pending = self._pending, {}
             self._uses_since = time.monotonic()
         database = self.database()
         now = time.time()
         scope = self.scope
 
         def write(cur: Cursor) -> None:
-            # A new revision stamps the rows, so every process's cache of the scope reads their counts again.
+            # A new revision stamps the counts, so every process's cache of the scope reads them again.
             bumped = cur.rows("UPDATE jotty_memory_scopes SET rev = rev + 1 WHERE scope = ? RETURNING rev", (scope,))
             rev = int(bumped[0][0]) if bumped else 0
-            cur.many(
-                "UPDATE jotty_memory SET uses = uses + ?, last_used = ?, rev = ? WHERE id = ? AND scope = ?",
-                [(count, now, rev, memory_id, scope) for memory_id, count in sorted(pending.items())],
-            )
+            counts = sorted(pending.items())
+            cur.many(store.COUNT_USES, [(count, now, rev, seq, memory_id, scope) for (seq, memory_id), count in counts])
 
         written = False
         try:
@@ -432,8 +435,8 @@ class Memory:
         finally:
             if not written:  # nothing was counted: keep the counts for the next write
                 with self._uses_lock:
-                    for memory_id, count in pending.items():
-                        self._pending_ids[memory_id] = self._pending_ids.get(memory_id, 0) + count
+                    for key, count in pending.items():
+                        self._pending[key] = self._pending.get(key, 0) + count
 
     def _flush_uses_quietly(self) -> None:
         """``_flush_uses`` after another write or a recall, whose result must not hang on it: it

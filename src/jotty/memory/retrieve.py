@@ -43,9 +43,9 @@ def _split(text: str) -> tuple[frozenset[str], str]:
 
 def search(
     database: Database, scope: str, query: Query, vectors: Any, embedder: str | None, dimension: int | None
-) -> list[MemoryHit]:
-    """The ``query.k`` best memories of ``scope`` for ``query``. ``vectors``: the embeddings of the
-    whole query and of its "what" (see ``what_of``), or None."""
+) -> list[tuple[int, MemoryHit]]:
+    """The ``query.k`` best memories of ``scope`` for ``query``, each with its seq. ``vectors``: the
+    embeddings of the whole query and of its "what" (see ``what_of``), or None."""
     pool = max(4 * query.k, 40)
     names, rest = _split(query.text)
     wanted = terms(query.text) or words(query.text)
@@ -127,7 +127,7 @@ def search(
             why["asked"] = "recent"
         if intent.window:
             why["window"] = [_iso(intent.window[0]), _iso(intent.window[1])]
-        hits.append(to_hit(stored, round(score, 6), why))
+        hits.append((seq, to_hit(stored, round(score, 6), why)))
     return hits
 
 

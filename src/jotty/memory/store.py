@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from jotty.db.memory_uses import uses_of
 from jotty.errors import ValidationError
 from jotty.memory.database import Cursor
 
-COLUMNS = "seq, id, level, text, metadata, sources, salience, seen, uses, created_at, last_seen, absorbed_into"
+USES = uses_of("jotty_memory")
+COLUMNS = f"seq, id, level, text, metadata, sources, salience, seen, {USES}, created_at, last_seen, absorbed_into"
 
 
 @dataclass
@@ -163,7 +165,7 @@ def briefs(cur: Cursor, seqs: Iterable[int]) -> dict[int, Brief]:
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         rows = cur.rows(
-            "SELECT seq, level, text, created_at, salience, uses FROM jotty_memory WHERE seq IN "
+            f"SELECT seq, level, text, created_at, salience, {USES} FROM jotty_memory WHERE seq IN "
             f"({', '.join('?' * len(chunk))})",
             chunk,
         )
@@ -399,9 +401,29 @@ def changed(cur: Cursor, scope: str, after_rev: int) -> list[Sequence[Any]]:
     """``(seq, level, created_at, embedding, text, salience, uses)`` of the scope's rows written after
     revision ``after_rev``."""
     return cur.rows(
-        "SELECT seq, level, created_at, embedding, text, salience, uses FROM jotty_memory WHERE scope = ? AND rev > ?",
+        f"SELECT seq, level, created_at, embedding, text, salience, {USES} FROM jotty_memory "
+        "WHERE scope = ? AND rev > ?",
         (scope, after_rev),
     )
+
+
+def recounted(cur: Cursor, scope: str, after_rev: int) -> list[Sequence[Any]]:
+    """``(seq, uses)`` of the scope's memories recalled (counted) after revision ``after_rev``."""
+    return cur.rows(
+        "SELECT u.seq, m.uses + u.uses FROM jotty_memory_uses u JOIN jotty_memory m ON m.seq = u.seq "
+        "WHERE u.scope = ? AND u.rev > ?",
+        (scope, after_rev),
+    )
+
+
+COUNT_USES = (
+    "INSERT INTO jotty_memory_uses (seq, scope, uses, last_used, rev) "
+    "SELECT seq, scope, ?, ?, ? FROM jotty_memory WHERE seq = ? AND id = ? AND scope = ? "
+    "ON CONFLICT (seq) DO UPDATE SET uses = jotty_memory_uses.uses + excluded.uses, "
+    "last_used = excluded.last_used, rev = excluded.rev"
+)
+"""Add ``(count, now, rev, seq, id, scope)`` to a memory's recalls: nothing for a memory no longer
+stored (the id also guards against SQLite giving a forgotten memory's seq to a new one)."""
 
 
 def purge(cur: Cursor, scope: str) -> None:

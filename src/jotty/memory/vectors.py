@@ -112,6 +112,15 @@ class VectorCache:
         matrix[: self.n] = self.matrix[: self.n]
         self.matrix = matrix
 
+    def recount(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Set the recall counts ``(seq, uses)`` of rows held here (a row not held is read in full
+        when it is loaded)."""
+        briefs = self.briefs
+        for seq, uses in rows:
+            old = briefs.get(int(seq))
+            if old is not None:
+                briefs[old.seq] = Brief(old.seq, old.level, old.text, old.created_at, old.salience, int(uses))
+
     def upsert(self, rows: Iterable[Sequence[Any]]) -> None:
         """Add or update rows ``(seq, level, created_at, embedding bytes[, text, salience, uses])``;
         rows without a vector of this cache's dimension are left out of the matrix. Rows with the
