@@ -42,12 +42,6 @@ def window_parts() -> list[Part]:
     ]
 
 
-def test_the_offline_tokenizer_counts_without_a_download() -> None:
-    counter = default_counter()
-    assert counter.source == "tiktoken:cl100k_base"
-    assert counter.count("hello world") == 2  # cl100k_base: 'hello', ' world'
-
-
 def test_a_window_within_budget_is_untouched() -> None:
     guard = SmartContextGuard(10_000)
     window = guard.assemble(window_parts())

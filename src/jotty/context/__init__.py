@@ -11,7 +11,14 @@ from jotty.context.prefetch import PrefetchModel
 from jotty.context.skills import Skill, SkillRegistry
 from jotty.context.summarizer import agent_summarizer
 from jotty.context.text import as_text, estimate_tokens, truncate
-from jotty.context.tokens import EstimateCounter, TiktokenCounter, TokenCounter, count_tokens, default_counter
+from jotty.context.tokens import (
+    EstimateCounter,
+    TiktokenCounter,
+    TokenCounter,
+    ToktokCounter,
+    count_tokens,
+    default_counter,
+)
 from jotty.context.windows import ContextWindow, TokenShape, WindowLedger
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "TokenBudget",
     "TokenCounter",
     "TokenShape",
+    "ToktokCounter",
     "Window",
     "WindowLedger",
     "agent_summarizer",

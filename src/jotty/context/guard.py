@@ -129,7 +129,7 @@ class SmartContextGuard:
     """Assembles windows within ``budget`` tokens (or the context limit of ``model`` from
     ``limits``, less ``reserve`` tokens kept for the answer).
 
-    ``counter`` counts tokens (default: tiktoken offline, else the estimate); ``summarizer`` is an
+    ``counter`` counts tokens (default: cl100k_base offline, else the estimate); ``summarizer`` is an
     async LLM summarizer used by ``assemble_async`` (extractive summaries otherwise).
     """
 

