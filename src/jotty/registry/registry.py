@@ -68,14 +68,15 @@ MAX_VALUE = 1_000_000
 """The most characters of JSON a run output keeps."""
 
 
-def index_embedder() -> Embedder | None:
+def index_embedder(export: bool = True) -> Embedder | None:
     """The index's default embedder: ``MiniLMInt8Embedder`` where ``jotty[memory-minilm]`` is
     installed (it matches paraphrases that static word vectors miss: README, Data registry; its
-    model is exported here on a machine's first use, a few seconds), else the bundled wordllama
-    model with its own "mean" pooling (better than memory's "unit" one on catalogue entries, dense
-    with keywords), else None (lexical). An export that fails (a cache folder that cannot be
-    written) is logged and the wordllama model used."""
-    return embedders_onnx.usable() or default_embedder("mean")
+    model is exported here on a machine's first use, a few seconds: now, or with ``export=False``
+    by its first embedding, on a worker thread), else the bundled wordllama model with its own
+    "mean" pooling (better than memory's "unit" one on catalogue entries, dense with keywords), else
+    None (lexical). An export that cannot write its file (a cache folder that cannot be written) is
+    logged and the wordllama model used."""
+    return embedders_onnx.usable(export) or default_embedder("mean")
 
 
 class DataRegistry:
@@ -106,7 +107,8 @@ class DataRegistry:
             min_salience=0.0,
             dedupe=False,
             weights=weights or WEIGHTS,
-            default=index_embedder() if embedder is None or embedder is True else None,
+            # a machine's first registry exports MiniLM on its first embedding, off the event loop
+            default=index_embedder(export=False) if embedder is None or embedder is True else None,
         )
         self.describer = describer
         self.max_bytes = max_bytes
