@@ -9,7 +9,7 @@ import sys
 import pytest
 import tiktoken
 
-from jotty.context import tokens
+from jotty.context import Part, PartKind, SmartContextGuard, tokens
 from jotty.context.tokens import OFFLINE_ENCODING, TiktokenCounter, ToktokCounter, default_counter
 
 PIECES = [
@@ -79,6 +79,19 @@ def test_without_toktok_tiktoken_counts(monkeypatch: pytest.MonkeyPatch) -> None
     assert counter.count("hello world") == 2
 
 
-def test_an_unknown_encoding_fails_when_the_counter_is_made() -> None:
+def test_an_unknown_encoding_or_an_estimate_fails_when_the_counter_is_made() -> None:
     with pytest.raises(KeyError):
         ToktokCounter("no_such_encoding")
+    with pytest.raises(ValueError, match="an estimate, not a count"):
+        ToktokCounter("jev")
+
+
+def test_surrogates_are_counted_as_tiktoken_counts_them() -> None:
+    """Text decoded with ``surrogateescape`` (tool output, file names) holds lone surrogates; a pair
+    of surrogates may come from UTF-16 text."""
+    encode = tiktoken.get_encoding(OFFLINE_ENCODING).encode_ordinary
+    lone = b"caf\xe9 accounts".decode("utf-8", "surrogateescape")
+    for text in (lone, lone * 40, "\ud83d\ude00 paired", "\udcff" * 3):
+        assert ToktokCounter(cache_size=0).count(text) == len(encode(text)), text
+    window = SmartContextGuard(20).assemble([Part("tool", lone * 5, PartKind.TOOL)])
+    assert window.counter == "toktok:cl100k_base" and window.tokens <= 20

@@ -160,7 +160,7 @@ def test_a_failure_after_the_write_committed_is_not_written_again(memory: Memory
     asyncio.run(memory.remember("the nightly backup of the billing database runs at 02:00"))
     with sqlite3.connect(tmp_path / "memory.db") as conn:  # the store refuses the recall-count update
         conn.execute(
-            "CREATE TRIGGER refuse BEFORE UPDATE OF uses ON jotty_memory "
+            "CREATE TRIGGER refuse BEFORE INSERT ON jotty_memory_uses "
             "BEGIN SELECT RAISE(ABORT, 'database is locked'); END"
         )
     assert asyncio.run(memory.recall("when does the billing backup run?"))  # a recall count to write
@@ -173,6 +173,8 @@ def test_a_failure_after_the_write_committed_is_not_written_again(memory: Memory
     hit = asyncio.run(memory.get(mine[0].id or ""))
     assert hit is not None
     assert mine[0].status == "stored", mine[0].reason  # not "reinforced" by a second write of itself
+    with sqlite3.connect(tmp_path / "memory.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM jotty_memory_uses").fetchone() == (0,)  # the trigger refused
 
 
 def test_back_to_back_near_duplicates_reinforce_as_they_do_one_at_a_time(memory: Memory) -> None:

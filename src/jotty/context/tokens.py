@@ -103,6 +103,8 @@ class ToktokCounter(CachingCounter):
     per part, and its vocabulary is compiled into the module (nothing to download)."""
 
     def __init__(self, encoding: str = "cl100k_base", cache_size: int = 4096) -> None:
+        if encoding in ESTIMATES:
+            raise ValueError(f"toktok's {encoding!r} is an estimate, not a count: use an exact encoding")
         import toktok
 
         super().__init__(cache_size)
@@ -113,10 +115,16 @@ class ToktokCounter(CachingCounter):
 
     def _tokens(self, text: str) -> int:
         # truncate returns the whole input's count; with a limit no text reaches, nothing is cut
-        return int(self._truncate(text, NO_LIMIT, self._encoding)[1])
+        try:
+            return int(self._truncate(text, NO_LIMIT, self._encoding)[1])
+        except UnicodeEncodeError:  # surrogates (from surrogateescape): repaired as tiktoken repairs them
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return int(self._truncate(text, NO_LIMIT, self._encoding)[1])
 
 
 NO_LIMIT = 1 << 62
+ESTIMATES = frozenset({"jev"})
+"""toktok's encodings that give an upper-bound estimate rather than the exact count."""
 
 
 _DEFAULT: TokenCounter | None = None

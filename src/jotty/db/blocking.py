@@ -24,6 +24,9 @@ T = TypeVar("T")
 Connection = psycopg.Connection[tuple[Any, ...]]
 ATTEMPTS = 5
 """How many times a transaction PostgreSQL rolled back (deadlock, serialisation failure) is run."""
+RETRIED = (psycopg.errors.TransactionRollback, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+"""What PostgreSQL rolls back and may succeed when run again (psycopg makes the last two
+``OperationalError``s, not ``TransactionRollback``s)."""
 
 
 class BlockingPool:
@@ -64,7 +67,7 @@ class BlockingPool:
                         return work(conn)
                     with conn.transaction():
                         return work(conn)
-            except psycopg.errors.TransactionRollback as exc:
+            except RETRIED as exc:
                 if attempt >= ATTEMPTS:
                     raise StoreError(
                         f"PostgreSQL at {self.location} rolled back {what} {attempt} times ({exc}): try again"

@@ -55,6 +55,10 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
             rows = [r for r in rows if all(json.loads(r[2]).get(k) == v for k, v in wanted.items())]
         if not rows:
             return 0
+        # The scope's row first, as every writer of the scope takes it (on PostgreSQL a forget that
+        # locked the rows first could deadlock with a recall-count flush, or let it add a count row
+        # for a memory being deleted).
+        store.purge(cur, scope)
         gone = {r[1] for r in rows}
         holders = {r[3] for r in rows if r[3] and r[3] not in gone}
         for holder in store.fetch_ids(cur, scope, sorted(holders)):
@@ -71,7 +75,6 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
             f"({', '.join('?' * len(gone))})",
             (scope, *sorted(gone)),
         )
-        store.purge(cur, scope)
         return len(seqs)
 
     removed = database.write(work)

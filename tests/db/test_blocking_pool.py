@@ -1,0 +1,49 @@
+"""BlockingPool runs again a transaction PostgreSQL rolled back to break a real deadlock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jotty.db.blocking import BlockingPool
+from tests.runs.backends import open_backend
+
+
+def test_the_victim_of_a_deadlock_is_run_again(tmp_path: Path) -> None:
+    with open_backend("postgres", tmp_path) as backend:
+        backend.rows("CREATE TABLE pair (id INT PRIMARY KEY, v INT NOT NULL)")
+        backend.rows("INSERT INTO pair VALUES (1, 0), (2, 0)")
+        pool = BlockingPool(backend.store, application="jotty test", size=2)
+        both_hold_one = threading.Barrier(2)
+        attempts: list[int] = []
+        failed: list[BaseException] = []
+
+        def crosswise(first: int, second: int) -> Callable[[], None]:
+            def work(conn: Any) -> None:
+                attempts.append(first)
+                conn.execute("UPDATE pair SET v = v + 1 WHERE id = %s", (first,))
+                if attempts.count(first) == 1:  # the first attempts hold one row each, then want the other's
+                    both_hold_one.wait(timeout=10)
+                conn.execute("UPDATE pair SET v = v + 1 WHERE id = %s", (second,))
+
+            def run() -> None:
+                try:
+                    pool.run(work, transaction=True)
+                except BaseException as exc:
+                    failed.append(exc)
+
+            return run
+
+        threads = [threading.Thread(target=crosswise(1, 2)), threading.Thread(target=crosswise(2, 1))]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+        finally:
+            pool.close()
+        assert failed == []
+        assert sorted(attempts) in ([1, 1, 2], [1, 2, 2])  # one of the two was rolled back and ran again
+        assert backend.rows("SELECT id, v FROM pair ORDER BY id") == [(1, 2), (2, 2)]
