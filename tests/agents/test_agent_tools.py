@@ -161,3 +161,30 @@ def test_bad_tools_are_rejected() -> None:
         Tool.from_function(42)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="not allowed"):
         Tool.from_function(bad_type, name="has space")
+
+
+async def test_arguments_of_the_wrong_shape_are_clear_errors_before_the_call() -> None:
+    called: list[Any] = []
+
+    def read(name: str, limit: int = 20, path: Optional[str] = None, ratio: float = 0.5) -> str:  # noqa: UP045
+        called.append((name, limit, path, ratio))
+        return "ok"
+
+    tool = Tool.from_function(read)
+    for arguments, message in (
+        ({"name": "a", "limit": "5"}, "'limit' must be a whole number, got str '5'"),
+        ({"name": "a", "limit": None}, "'limit' must be a whole number, got NoneType None"),
+        ({"name": "a", "limit": True}, "'limit' must be a whole number, got bool True"),
+        ({"name": "a", "path": 3}, "'path' must be a string or null, got int 3"),
+        ({"name": "a", "bogus": 1}, "tool 'read' has no parameter 'bogus': its parameters are"),
+        ({"limit": 5}, "tool 'read' needs 'name' (its required parameters: ['name'])"),
+    ):
+        with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+            await tool.call(arguments)
+    assert called == []
+    assert await tool.call({"name": "a", "limit": 5, "path": None, "ratio": 1}) == "ok"  # an int is a number
+
+    def loose(name: str, **more: Any) -> str:
+        return f"{name} {sorted(more)}"
+
+    assert await Tool.from_function(loose).call({"name": "x", "extra": 1}) == "x ['extra']"

@@ -178,7 +178,9 @@ async def test_tool_problems_go_back_to_the_model(openai_server: OpenAIServer, e
     assert "not a valid JSON object" in tool_messages["bad_json"]["error"]
     assert tool_messages["raises"] == {"error": "RuntimeError: tool broke: disk full"}
     assert tool_messages["unknown"]["error"] == "unknown tool 'missing_tool'; available tools: add, explode"
-    assert tool_messages["missing_arg"]["error"].startswith("TypeError")
+    assert tool_messages["missing_arg"]["error"] == (
+        "ValidationError: tool 'add' needs 'b' (its required parameters: ['a', 'b'])"
+    )
     errors = {e.data["id"]: e.data["error"] for e in events.of("tool_result")}
     assert set(errors) == {"bad_json", "raises", "unknown", "missing_arg"}
 

@@ -103,6 +103,8 @@ class Tool:
     is_async: bool = False
     ctx_param: str | None = None
     enums: dict[str, type[enum.Enum]] = field(default_factory=dict, repr=False)
+    more: bool = False
+    """Whether the function takes arguments beyond its named parameters (``**kwargs``)."""
 
     @classmethod
     def from_function(cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool:
@@ -126,8 +128,10 @@ class Tool:
         required: list[str] = []
         ctx_param = None
         enums: dict[str, type[enum.Enum]] = {}
+        more = False
         for param in signature.parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                more = more or param.kind is param.VAR_KEYWORD
                 continue
             if param.kind is param.POSITIONAL_ONLY:
                 raise ValidationError(
@@ -158,6 +162,7 @@ class Tool:
             is_async=_is_async_callable(fn),
             ctx_param=ctx_param,
             enums=enums,
+            more=more,
         )
 
     def schema(self) -> dict[str, Any]:
@@ -168,7 +173,10 @@ class Tool:
         return {"type": "function", "function": function}
 
     async def call(self, arguments: Mapping[str, Any], ctx: RunContext | None = None) -> Any:
-        """Call the function with ``arguments``: async ones awaited, sync ones in a worker thread."""
+        """Call the function with ``arguments``: async ones awaited, sync ones in a worker thread.
+        Arguments the function does not take, missing ones and values of the wrong JSON type are a
+        ``ValidationError`` saying which (``LLMAgent`` hands it to the model, which can correct it)."""
+        self.check(arguments)
         kwargs = dict(arguments)
         for key, enum_type in self.enums.items():
             if key in kwargs and kwargs[key] is not None and not isinstance(kwargs[key], enum_type):
@@ -181,6 +189,55 @@ class Tool:
         if inspect.isawaitable(result):
             return await result
         return result
+
+    def check(self, arguments: Mapping[str, Any]) -> None:
+        """Raise ``ValidationError`` unless ``arguments`` fit the parameters' schema (top-level
+        names and JSON types; what is inside lists and objects is the function's to check)."""
+        properties: dict[str, Any] = self.parameters.get("properties", {})
+        unknown = sorted(set(arguments) - set(properties))
+        if unknown and not self.more:
+            raise ValidationError(
+                f"tool {self.name!r} has no parameter {unknown[0]!r}: its parameters are {sorted(properties)}"
+            )
+        required = self.parameters.get("required", [])
+        missing = [name for name in required if name not in arguments]
+        if missing:
+            raise ValidationError(f"tool {self.name!r} needs {missing[0]!r} (its required parameters: {required})")
+        for name, value in arguments.items():
+            schema = properties.get(name)
+            if schema is not None and not _fits(value, schema):
+                got = f"{type(value).__name__} {value!r:.60}"
+                raise ValidationError(f"tool {self.name!r}: {name!r} must be {_expected(schema)}, got {got}")
+
+
+_JSON_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "number": int | float,
+    "boolean": bool,
+    "array": list | tuple,
+    "object": dict,
+    "null": type(None),
+}
+
+
+def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether ``value`` has the JSON type ``schema`` asks for (any, if it names none)."""
+    if "anyOf" in schema:
+        return any(_fits(value, option) for option in schema["anyOf"])
+    kind = schema.get("type")
+    if kind is None:
+        return True
+    if isinstance(value, bool) and kind in ("integer", "number"):
+        return False
+    return isinstance(value, _JSON_TYPES.get(kind, object))
+
+
+def _expected(schema: Mapping[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_expected(option) for option in schema["anyOf"])
+    kind = schema.get("type")
+    return {"integer": "a whole number", "number": "a number", "null": "null"}.get(kind or "", f"a {kind}")
 
 
 def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:

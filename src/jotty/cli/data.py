@@ -208,7 +208,7 @@ def show(
     facts = _table(source.name, "field", "value")
     for label, value in (
         ("kind", f"{source.kind} ({source.format})"),
-        ("location", source.location + (f" table {source.table}" if source.table else "")),
+        ("location", source.shown_location + (f" table {source.table}" if source.table else "")),
         ("description", f"{source.description} [{source.described_by}]"),
         ("tags", ", ".join(source.tags)),
         ("owner", source.owner),

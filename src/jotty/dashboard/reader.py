@@ -81,7 +81,7 @@ class PostgresReader(Reader):
     TABLE_EXISTS = "SELECT to_regclass(?) IS NOT NULL WHERE to_regclass(?) IS NOT NULL"
 
     def __init__(self, url: str) -> None:
-        from jotty.db.postgres import redact
+        from jotty.db.location import redact
 
         self.url = url
         self.location = redact(url)

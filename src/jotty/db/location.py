@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from jotty.errors import ValidationError
 
@@ -54,3 +55,12 @@ def resolve_store(store: str | os.PathLike[str] | None = None) -> StoreLocation:
             "postgresql://USER@HOST/DB or redis://HOST:PORT/N"
         )
     return StoreLocation("sqlite", text)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -23,7 +22,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from jotty.db.location import resolve_store
+from jotty.db.location import redact, resolve_store
 from jotty.db.migrations import check_not_newer, latest_version, load_migrations
 from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 
@@ -37,15 +36,6 @@ _APPLIED = "SELECT version FROM jotty_schema_migrations"
 _HAS_MIGRATIONS = "SELECT to_regclass('jotty_schema_migrations') IS NOT NULL AS present"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('jotty-migrations:' || %s))"
 _RECORD = "INSERT INTO jotty_schema_migrations (version, name) VALUES (%s, %s)"
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def conninfo(url: str, schema: str | None = None, application_name: str | None = None) -> str:

@@ -31,8 +31,8 @@ from psycopg import errors, sql
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from jotty.db.location import resolve_store
-from jotty.db.postgres import AsyncConn, check_schema, connect, open_pool, redact, translate
+from jotty.db.location import redact, resolve_store
+from jotty.db.postgres import AsyncConn, check_schema, connect, open_pool, translate
 from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, task_id_prefix, transition_values

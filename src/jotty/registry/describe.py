@@ -70,8 +70,9 @@ def _detail(column: dict[str, Any], stats: dict[str, Any]) -> str:
 
 
 async def describe(describer: Any, path: str, probe: Probe) -> tuple[str, str]:
-    """The description of an inspected file and who wrote it (``"llm"`` or ``"heuristic"``)."""
-    fallback = heuristic(path, probe)
+    """The description of an inspected file and who wrote it (``"llm"`` or ``"heuristic"``). NUL
+    characters (a file's data may hold them; PostgreSQL text may not) are left out."""
+    fallback = heuristic(path, probe).replace("\x00", "")
     if describer is None:
         return fallback, "heuristic"
     prompt = _PROMPT.format(
@@ -86,4 +87,5 @@ async def describe(describer: Any, path: str, probe: Probe) -> tuple[str, str]:
     except Exception as exc:  # a failing model must not stop a scan: the heuristic is still right
         log.warning("registry describer failed for %s (%s); using the heuristic description", path, exc)
         return fallback, "heuristic"
+    text = text.replace("\x00", "")
     return (text[:4_000], "llm") if text else (fallback, "heuristic")

@@ -50,6 +50,13 @@ def probe_file(path: str | os.PathLike[str], max_bytes: int = MAX_BYTES) -> Prob
     """Inspect the file at ``path`` (see the module doc)."""
     where = os.fspath(path)
     try:
+        return _probe(where, max_bytes)
+    except RecursionError as exc:  # JSON nested thousands deep: the parser (or the profile) gives up
+        raise ValidationError(f"{where} nests its data too deeply to inspect: flatten it") from exc
+
+
+def _probe(where: str, max_bytes: int) -> Probe:
+    try:
         info = os.stat(where)
     except OSError as exc:
         raise ValidationError(f"cannot read {where}: {exc.strerror or exc}; give an existing, readable file") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import sqlite3
@@ -21,6 +22,10 @@ from jotty.registry.validation import check_identifier
 MAX_CHARS = 100_000
 """The most characters of text (or of one read's cells together) ``read`` returns."""
 MAX_CELL = 2_000
+MAX_DEPTH = 20
+"""Values nested deeper than this are returned as a note of what was left out."""
+MAX_COLUMNS = 200
+"""Columns beyond this many are left out of what a read returns (and of ``describe_data``)."""
 
 
 def read_source(source: Source, limit: int, path: str | None = None, table: str | None = None) -> ReadResult:
@@ -102,12 +107,26 @@ def _listing(source: Source, folder: str, limit: int) -> ReadResult:
 
 
 def _open(real: str) -> io.TextIOWrapper:
-    """Open the resolved file for text, refusing a link swapped in since it was resolved."""
+    """Open the resolved file for text, refusing a link swapped in since it was resolved: the file
+    itself (``O_NOFOLLOW``) or, where the system says which file an open descriptor is (Linux's
+    ``/proc/self/fd``), any folder on its path."""
     try:
         fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise ValidationError(f"cannot read {real}: {exc.strerror or exc}") from exc
+    opened = _path_of(fd)
+    if opened is not None and opened != real:
+        os.close(fd)
+        raise ValidationError(f"{real} changed while it was opened (a folder on its path became a link): not read")
     return open(fd, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _path_of(fd: int) -> str | None:
+    """The path of the file open as ``fd``, where the system says (Linux), else None."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
 
 
 def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: str | None) -> ReadResult:
@@ -138,6 +157,8 @@ def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: 
             text = handle.read(MAX_CHARS + 1)
     except UnicodeDecodeError as exc:
         raise ValidationError(f"{label} is not UTF-8 text: convert it to UTF-8") from exc
+    except RecursionError as exc:
+        raise ValidationError(f"{label} nests its data too deeply to read: flatten it") from exc
     except (json.JSONDecodeError, csv.Error) as exc:
         raise ValidationError(f"{label} is malformed ({exc}): fix the file or register it again") from exc
     return ReadResult(source.name, source.kind, fmt, text=text[:MAX_CHARS], truncated=len(text) > MAX_CHARS)
@@ -184,8 +205,12 @@ def _rows(
 ) -> ReadResult:
     """Cap rows to ``limit`` and cells to ``MAX_CELL``/``MAX_CHARS`` characters."""
     truncated = more or len(rows) > limit
+    if columns is not None and len(columns) > MAX_COLUMNS:
+        columns, truncated = columns[:MAX_COLUMNS], True
     kept, used = [], 0
     for row in rows[:limit]:
+        if isinstance(row, dict) and len(row) > MAX_COLUMNS:
+            row, truncated = dict(itertools.islice(row.items(), MAX_COLUMNS)), True
         capped = _cap(row)
         used += len(json.dumps(capped, default=str))
         if used > MAX_CHARS:
@@ -197,13 +222,15 @@ def _rows(
     return ReadResult(source.name, source.kind, fmt, columns, kept, None, truncated)
 
 
-def _cap(value: Any) -> Any:
+def _cap(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return value if len(value) <= MAX_CELL else value[:MAX_CELL] + "..."
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        return f"<{type(value).__name__} nested deeper than {MAX_DEPTH} levels>"
     if isinstance(value, dict):
-        return {str(k): _cap(v) for k, v in value.items()}
+        return {str(k): _cap(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_cap(v) for v in value[:100]]
+        return [_cap(v, depth + 1) for v in value[:100]]
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     return value

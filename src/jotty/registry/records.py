@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from jotty.db.location import redact
+
 KINDS = ("file", "folder", "sqlite_table", "postgres_table", "run_output")
 """Kinds of data source."""
 
@@ -55,11 +57,17 @@ class Source:
     def to_dict(self, value: bool = False) -> dict[str, Any]:
         """A JSON-serialisable dict (times in ISO 8601; the run output's value only if asked)."""
         data = asdict(self)
+        data["location"] = self.shown_location
         for key in ("created_at", "updated_at"):
             data[key] = datetime.fromtimestamp(data[key], UTC).isoformat() if data[key] else None
         if not value:
             data.pop("value")
         return data
+
+    @property
+    def shown_location(self) -> str:
+        """``location`` as shown to people and models: a PostgreSQL URL without its password."""
+        return redact(self.location) if self.kind == "postgres_table" else self.location
 
     def words(self) -> str:
         """The words of the fields that say what the data is: name, description, columns, tags."""
@@ -91,7 +99,7 @@ class Source:
             parts.append(f"Owner: {self.owner}.")
         if self.step:
             parts.append(f"Made by step {self.step} of run {self.run_id}.")
-        return " ".join(p for p in parts if p)[:8_000]
+        return " ".join(p for p in parts if p).replace("\x00", " ")[:8_000]  # NUL: from a file's column names
 
 
 _SEPARATORS = re.compile(r"[/_\-.]+")

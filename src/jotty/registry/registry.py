@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from jotty.agents.tools import Tool
+from jotty.db.location import redact
 from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights, embedders_onnx
 from jotty.memory.database import Database
@@ -22,7 +23,7 @@ from jotty.memory.text import term_set, terms
 from jotty.registry import table as rows
 from jotty.registry.describe import describe as describe_file
 from jotty.registry.probe import MAX_BYTES, probe_file
-from jotty.registry.reader import read_source
+from jotty.registry.reader import inside, read_source
 from jotty.registry.records import Problem, ReadResult, ScanReport, Source, SourceHit
 from jotty.registry.validation import (
     check_filters,
@@ -225,7 +226,6 @@ class DataRegistry:
         (``table`` may be ``schema.table`` there). Only this table, by this name, is ever read."""
         where = os.fspath(database)
         if where.startswith(("postgresql://", "postgres://")):
-            from jotty.db.postgres import redact
             from jotty.registry.postgres import table_columns
 
             for part in table.split("."):
@@ -283,7 +283,7 @@ class DataRegistry:
 
         try:
             encoded = json.dumps(value, default=_plain_json)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise ValidationError(f"artifact {name!r}: the value cannot be stored as JSON ({exc})") from exc
         if len(encoded) > MAX_VALUE:
             raise ValidationError(
@@ -316,6 +316,8 @@ class DataRegistry:
         table = options.pop("table", None)
         if table is not None:
             return await self.add_table(table, target, name, **options)
+        if str(target).startswith(("postgresql://", "postgres://")):
+            raise ValidationError(f"{redact(str(target))} is a database: say which table to register (table=, --table)")
         if os.path.isdir(os.fspath(target)):
             return await self.add_folder(target, name, **options)
         return await self.add_file(target, name, **options)
@@ -343,12 +345,21 @@ class DataRegistry:
         problems: list[Problem] = []
         found = await asyncio.to_thread(lambda: list(files(real, problems, max_files)))
         sources: list[Source] = []
+        taken: dict[str, str] = {}
         for path, relative in found:
+            named = source_name(prefix, relative)
             try:
-                source = await self._file_source(path, source_name(prefix, relative), None, checked_tags, checked_owner)
+                check_name(named, "its source name (made from its path; register it with add_file and a name)")
+                if named in taken:
+                    raise ValidationError(
+                        f"its source name {named} is taken by {taken[named]} (names keep letters, digits and "
+                        "_ . : @ - only): register it with add_file and a name of its own"
+                    )
+                source = await self._file_source(path, named, None, checked_tags, checked_owner)
             except ValidationError as exc:
                 problems.append(Problem(relative, str(exc)))
                 continue
+            taken[named] = relative
             sources.append(source)
         if strict and problems:
             listed = "; ".join(f"{p.path}: {p.error}" for p in problems[:5])
@@ -477,7 +488,23 @@ class DataRegistry:
         if table is not None:
             check_identifier(table)
         source = await self.get(name)
+        if source.kind == "folder" and path is not None and table is not None:
+            return await self.read(await self._file_in(source, path), limit, table=table)
         return await asyncio.to_thread(read_source, source, limit, path, table)
+
+    async def _file_in(self, folder: Source, path: str) -> str:
+        """The name of the file ``path`` of ``folder`` registered on its own (as a scan registers
+        it): an SQLite file's tables are read through that registration, whose tables are the ones
+        it had when registered."""
+        real = await asyncio.to_thread(inside, os.path.realpath(folder.location), path, folder.name)
+        named = source_name(folder.name, os.path.relpath(real, os.path.realpath(folder.location)))
+        found = (await asyncio.to_thread(self._db().read, lambda cur: rows.get(cur, [named]))).get(named)
+        if found is None or found[0].location != real:
+            raise ValidationError(
+                f"{path!r} in {folder.name} is not registered on its own, so none of its tables is: scan the folder "
+                f"again or add_file it, then read its tables by that name"
+            )
+        return named
 
     def tools(self) -> list[Tool]:
         """Agent tools over this registry (``search_data``, ``describe_data``, ``read_data``) for

@@ -6,12 +6,31 @@ to the model.
 
 from __future__ import annotations
 
+import itertools
+import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 from jotty.agents.tools import Tool
+from jotty.registry.reader import MAX_CHARS, MAX_COLUMNS
 
 if TYPE_CHECKING:
     from jotty.registry.registry import DataRegistry
+
+
+def described(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a source's ``to_dict``) within ``MAX_CHARS`` of JSON for a model: past it, only the
+    first ``MAX_COLUMNS`` columns of the schema and of the statistics, then no statistics at all."""
+    if len(json.dumps(data, default=str)) <= MAX_CHARS:
+        return data
+    schema, stats = data.get("schema") or [], dict(data.get("stats") or {})
+    columns = stats.get("columns")
+    if isinstance(columns, dict):
+        stats["columns"] = dict(itertools.islice(columns.items(), MAX_COLUMNS))
+    note = f"the first {MAX_COLUMNS} of {len(schema)} schema entries"
+    fitted = {**data, "schema": schema[:MAX_COLUMNS], "stats": stats, "left_out": note}
+    if len(json.dumps(fitted, default=str)) > MAX_CHARS:
+        fitted.update(stats={}, left_out=f"{note}; the statistics")
+    return fitted
 
 
 def registry_tools(registry: DataRegistry) -> list[Tool]:
@@ -41,7 +60,7 @@ def registry_tools(registry: DataRegistry) -> list[Tool]:
 
     async def describe_data(name: Annotated[str, "a registered source name"]) -> dict[str, Any]:
         """Everything registered about one data source: description, schema, statistics, provenance."""
-        return (await registry.get(name)).to_dict()
+        return described((await registry.get(name)).to_dict())
 
     async def read_data(
         name: Annotated[str, "a registered source name"],
