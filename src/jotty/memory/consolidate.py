@@ -133,11 +133,14 @@ def write_group(
         )
         if held != 1:
             return None
+        # the scope's row first: a forget (or another writer) of the scope waits until this commits,
+        # so the episodes found free here stay so (on PostgreSQL a forget could commit in between)
+        store.lock_scope(cur, scope)
         marks = ", ".join("?" * len(seqs))
         free = cur.rows(
-            f"SELECT COUNT(*) FROM jotty_memory WHERE seq IN ({marks}) AND level = 'episodic' "
+            f"SELECT COUNT(*) FROM jotty_memory WHERE seq IN ({marks}) AND scope = ? AND level = 'episodic' "
             "AND absorbed_into IS NULL",
-            seqs,
+            (*seqs, scope),
         )[0][0]
         if int(free) != len(seqs):
             return None
@@ -173,7 +176,10 @@ def write_group(
                 rev,
             ),
         )
-        cur.run(f"UPDATE jotty_memory SET absorbed_into = ?, rev = ? WHERE seq IN ({marks})", (memory_id, rev, *seqs))
+        cur.run(
+            f"UPDATE jotty_memory SET absorbed_into = ?, rev = ? WHERE seq IN ({marks}) AND scope = ?",
+            (memory_id, rev, *seqs, scope),
+        )
         return memory_id
 
     return database.write(work)

@@ -34,7 +34,7 @@ async def export_memories(memory: Memory, level: str | Sequence[str] | None = "a
         ]
         rows: list[store.Row] = []
         for start in range(0, len(seqs), PAGE):
-            found = store.fetch(cur, seqs[start : start + PAGE])
+            found = store.fetch(cur, memory.scope, seqs[start : start + PAGE])
             rows.extend(found[seq] for seq in seqs[start : start + PAGE] if seq in found)
         return rows
 

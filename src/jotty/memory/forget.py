@@ -35,6 +35,10 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
     """
 
     def work(cur: Cursor) -> int:
+        # The scope's row first, as every writer of the scope takes it: on PostgreSQL, reading the rows
+        # (and what absorbed them) before it would miss a consolidation committed in between, and a
+        # recall-count flush could deadlock with this forget or add a count for a memory it deletes.
+        store.lock_scope(cur, scope)
         clauses, params = ["scope = ?"], [scope]
         if criteria.level is not None:
             clauses.append("level = ?")
@@ -55,9 +59,6 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
             rows = [r for r in rows if all(json.loads(r[2]).get(k) == v for k, v in wanted.items())]
         if not rows:
             return 0
-        # The scope's row first, as every writer of the scope takes it (on PostgreSQL a forget that
-        # locked the rows first could deadlock with a recall-count flush, or let it add a count row
-        # for a memory being deleted).
         store.purge(cur, scope)
         gone = {r[1] for r in rows}
         holders = {r[3] for r in rows if r[3] and r[3] not in gone}

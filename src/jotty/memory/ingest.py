@@ -92,6 +92,7 @@ class Embedding:
 
 def _near_duplicates(
     cur: Cursor,
+    scope: str,
     items: Sequence[Item],
     kept: Sequence[int],
     existing: dict[str, store.Row],
@@ -99,7 +100,7 @@ def _near_duplicates(
 ) -> dict[int, tuple[int, float]]:
     """For each item without a same-words twin: the closest similar memory whose content words overlap
     enough, as ``{item index: (seq, cosine)}`` (only the candidates' texts are read)."""
-    texts = store.briefs(cur, {seq for index in kept for seq, _ in similar.get(index, [])})
+    texts = store.briefs(cur, scope, {seq for index in kept for seq, _ in similar.get(index, [])})
     known: dict[int, frozenset[str]] = {}
     near = {}
     for index in kept:
@@ -224,8 +225,8 @@ class _Plan:
         for level in {items[i].level for i in kept} if dedupe else ():
             signatures = [items[i].signature for i in kept if items[i].level == level]
             existing.update(store.by_signature(cur, scope, signatures, DEDUP_LEVELS[level]))
-        near = _near_duplicates(cur, items, kept, existing, similar)
-        holders = store.fetch(cur, {seq for seq, _ in near.values()})
+        near = _near_duplicates(cur, scope, items, kept, existing, similar)
+        holders = store.fetch(cur, scope, {seq for seq, _ in near.values()})
         fresh: dict[str, _New] = {}
         made: dict[int, _New] = {}
         bumps: dict[int, _Bump] = {}

@@ -97,7 +97,7 @@ def search(
             rows = {seq: known[seq] for seq in seqs if seq in known}
     if len(rows) < len(seqs):
         missing = seqs.difference(rows)
-        rows.update(database.read(lambda cur: store.briefs(cur, missing)))
+        rows.update(database.read(lambda cur: store.briefs(cur, scope, missing)))
     chosen = [row for row in rows.values() if row.level in query.levels]
     order = [row.seq for row in chosen]
     named, covered = _shares([row.text.lower() for row in chosen], names, asked)
@@ -116,11 +116,13 @@ def search(
     )
     intent = time_intent(query.text, query.now)
     ranked = fuse(found, intent, query.weights, query.k)
-    full = database.read(lambda cur: store.fetch(cur, [seq for seq, _, _ in ranked]))
+    full = database.read(lambda cur: store.fetch(cur, scope, [seq for seq, _, _ in ranked]))
     hits = []
     shown = [w for w in dict.fromkeys([*wanted, *sorted(names)]) if w not in STOPWORDS]
     for seq, score, parts in ranked:
-        stored = full[seq]
+        stored = full.get(seq)
+        if stored is None:  # forgotten since the cache was read (by another process): not a hit
+            continue
         why: dict[str, Any] = {name: round(value, 4) for name, value in parts.items()}
         why["matched"] = _matched(stored.text, shown)
         if intent.recent:

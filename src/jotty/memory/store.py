@@ -101,6 +101,12 @@ def check_embedder(state: ScopeState | None, scope: str, name: str | None, dimen
         )
 
 
+def lock_scope(cur: Cursor, scope: str) -> None:
+    """Inside a write: take the scope's row (as ``begin_write`` does) without a new revision, so
+    that what is read next is not changed by another writer of the scope before this one commits."""
+    cur.run("UPDATE jotty_memory_scopes SET rev = rev WHERE scope = ?", (scope,))
+
+
 def begin_write(cur: Cursor, scope: str, embedder: str | None, dimension: int | None, now: float) -> int:
     """Inside a write: create the scope's row if needed, check the embedder, and take the next
     revision (the row lock also orders concurrent writers of the scope)."""
@@ -135,13 +141,17 @@ def by_signature(cur: Cursor, scope: str, signatures: Sequence[str], levels: Seq
     return found
 
 
-def fetch(cur: Cursor, seqs: Iterable[int]) -> dict[int, Row]:
-    """Memories by seq."""
+def fetch(cur: Cursor, scope: str, seqs: Iterable[int]) -> dict[int, Row]:
+    """The scope's memories by seq (a seq no longer the scope's is left out: on SQLite a forgotten
+    memory's seq may already be another scope's)."""
     wanted = list(seqs)
     found: dict[int, Row] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        rows = cur.rows(f"SELECT {COLUMNS} FROM jotty_memory WHERE seq IN ({', '.join('?' * len(chunk))})", chunk)
+        rows = cur.rows(
+            f"SELECT {COLUMNS} FROM jotty_memory WHERE seq IN ({', '.join('?' * len(chunk))}) AND scope = ?",
+            (*chunk, scope),
+        )
         found.update((int(raw[0]), Row.of(raw)) for raw in rows)
     return found
 
@@ -158,16 +168,16 @@ class Brief:
     uses: int
 
 
-def briefs(cur: Cursor, seqs: Iterable[int]) -> dict[int, Brief]:
-    """Candidates by seq, with only the columns ranking needs."""
+def briefs(cur: Cursor, scope: str, seqs: Iterable[int]) -> dict[int, Brief]:
+    """The scope's candidates by seq, with only the columns ranking needs (see ``fetch``)."""
     wanted = list(seqs)
     found: dict[int, Brief] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         rows = cur.rows(
             f"SELECT seq, level, text, created_at, salience, {USES} FROM jotty_memory WHERE seq IN "
-            f"({', '.join('?' * len(chunk))})",
-            chunk,
+            f"({', '.join('?' * len(chunk))}) AND scope = ?",
+            (*chunk, scope),
         )
         found.update((int(r[0]), Brief(int(r[0]), r[1], r[2], float(r[3]), float(r[4]), int(r[5]))) for r in rows)
     return found
