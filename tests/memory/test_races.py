@@ -160,3 +160,25 @@ async def test_a_forget_racing_a_consolidation_cleans_the_group_that_absorbed_it
     monkeypatch.undo()
     started[0].communicate(timeout=60)
     assert all(victim not in ids for ids in sources_of(backend, "g").values())
+
+
+async def test_forget_where_forgets_items_not_only_the_memories_that_hold_them(backend: Backend) -> None:
+    async with Memory(backend.store, scope="w") as memory:
+        kept = await memory.remember("Dana booked the Lisbon offsite venue", metadata={"user": "u1"})
+        again = await memory.remember("dana booked the lisbon offsite venue!", metadata={"user": "u2"})
+        other = await memory.remember("Omar ordered the team lunch", metadata={"user": "u2"})
+        assert again == kept  # reinforced: one memory, two items
+        assert await memory.forget(where={"user": "u2"}) == 2  # Omar's memory deleted, Dana's changed
+        left = [s for hit in await memory.recall("Dana Lisbon venue", k=5) for s in hit.sources]
+        assert [s["metadata"] for s in left] == [{"user": "u1"}]  # u2's item is gone, u1's stays
+        assert await memory.get(other) is None
+        assert await memory.forget(where={"user": "u1"}) == 1
+        assert await memory.get(kept) is None
+
+        first = await memory.remember("Priya renewed the Porto lease", metadata={"user": "u1"})
+        assert await memory.remember("priya renewed the porto lease.", metadata={"user": "u3"}) == first
+        assert await memory.forget(where={"user": "u1"}) == 1  # the holder's first item goes; u3's stays
+        hit = await memory.get(first)
+        assert hit is not None and hit.text == "priya renewed the porto lease." and hit.metadata == {"user": "u3"}
+        assert [s["metadata"] for s in hit.sources] == [{"user": "u3"}] and hit.seen == 1
+        assert [h.id for h in await memory.recall("Priya Porto lease", k=1)] == [first]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from jotty.memory import store
 from jotty.memory.database import Cursor, Database
 from jotty.memory.records import STORED_LEVELS, MemoryStats
+from jotty.memory.text import signature
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,14 @@ class Criteria:
 
 
 def forget(database: Database, scope: str, criteria: Criteria) -> int:
-    """Delete the scope's memories matching ``criteria`` in one transaction; how many were deleted.
+    """Delete the scope's memories matching ``criteria`` in one transaction; how many memories were
+    deleted or changed.
 
-    The provenance entries of deleted items are removed from the memories that absorbed them.
+    The provenance entries of deleted items are removed from the memories that absorbed them. With
+    ``where``, the items a memory holds (its ``sources``) are matched one by one: matching items
+    leave every memory that holds them, a memory left without items is deleted, and an episode whose
+    first item goes while others stay takes the next item's text and metadata (its vector, a
+    near-duplicate's, stays).
     """
 
     def work(cur: Cursor) -> int:
@@ -51,14 +57,15 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
                 return 0
             clauses.append(f"id IN ({', '.join('?' * len(criteria.ids))})")
             params.extend(criteria.ids)
-        rows = cur.rows(
-            f"SELECT seq, id, metadata, absorbed_into FROM jotty_memory WHERE {' AND '.join(clauses)}", params
-        )
+        changed = 0
         if criteria.where is not None:
-            wanted = dict(criteria.where)
-            rows = [r for r in rows if all(json.loads(r[2]).get(k) == v for k, v in wanted.items())]
+            rows, changed = _by_items(cur, scope, clauses, params, dict(criteria.where))
+        else:
+            rows = cur.rows(
+                f"SELECT seq, id, metadata, absorbed_into FROM jotty_memory WHERE {' AND '.join(clauses)}", params
+            )
         if not rows:
-            return 0
+            return changed
         store.purge(cur, scope)
         gone = {r[1] for r in rows}
         holders = {r[3] for r in rows if r[3] and r[3] not in gone}
@@ -76,11 +83,63 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
             f"({', '.join('?' * len(gone))})",
             (scope, *sorted(gone)),
         )
-        return len(seqs)
+        return len(seqs) + changed
 
     removed = database.write(work)
     database.term_counts.clear()  # the counts of common terms may have fallen
     return removed
+
+
+def _by_items(
+    cur: Cursor, scope: str, clauses: list[str], params: list[Any], wanted: dict[str, Any]
+) -> tuple[list[Sequence[Any]], int]:
+    """For ``forget(where=wanted)``: the rows ``(seq, id, metadata, absorbed_into)`` to delete (whose
+    own metadata matches and which hold no other item, or a consolidated memory whose metadata
+    matches), after removing the matching items from every other memory that holds them; and how
+    many memories were changed so. Only rows whose JSON holds every wanted pair are parsed."""
+
+    def matches(metadata: Any) -> bool:
+        return isinstance(metadata, dict) and all(metadata.get(k) == v for k, v in wanted.items())
+
+    pairs = [json.dumps({key: value})[1:-1] for key, value in wanted.items()]
+    escaped = [p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for p in pairs]
+    held = " AND ".join("(metadata LIKE ? ESCAPE '\\' OR sources LIKE ? ESCAPE '\\')" for _ in escaped)
+    rows = cur.rows(
+        f"SELECT seq, id, metadata, absorbed_into, sources, level, signature FROM jotty_memory "
+        f"WHERE {' AND '.join(clauses)} AND {held}",
+        (*params, *(f"%{p}%" for p in escaped for _ in range(2))),
+    )
+    gone: list[Sequence[Any]] = []
+    changed = 0
+    for seq, memory_id, metadata, absorbed_into, sources, level, sign in rows:
+        own, items = matches(json.loads(metadata)), json.loads(sources)
+        kept = [item for item in items if not matches(item.get("metadata"))]
+        if own and (not kept or level == "semantic"):
+            gone.append((seq, memory_id, metadata, absorbed_into))
+        elif own:  # its first item goes, its others stay: the next one speaks for the memory
+            first = kept[0]
+            prefix = str(sign).split(":", 1)[0]
+            cur.run(
+                "UPDATE jotty_memory SET text = ?, metadata = ?, sources = ?, seen = ?, signature = ? WHERE seq = ?",
+                (
+                    first["text"],
+                    json.dumps(first.get("metadata") or {}),
+                    json.dumps(kept),
+                    len(kept),
+                    f"{prefix}:{signature(first['text'])}",
+                    seq,
+                ),
+            )
+            changed += 1
+        elif len(kept) < len(items):
+            cur.run(
+                "UPDATE jotty_memory SET sources = ?, seen = ? WHERE seq = ?",
+                (json.dumps(kept), max(len(kept), 1), seq),
+            )
+            changed += 1
+    if changed:
+        store.purge(cur, scope)  # texts changed: every process's cache reloads the scope
+    return gone, changed
 
 
 def scope_stats(cur: Cursor, scope: str) -> MemoryStats:
