@@ -7,7 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from jotty.db.blocking import BlockingPool
+from jotty.db.postgres import translate
+from jotty.errors import StoreError, StoreUnavailableError
+from tests.queue.server_backends import PG_URL
 from tests.runs.backends import open_backend
 
 
@@ -47,3 +52,16 @@ def test_the_victim_of_a_deadlock_is_run_again(tmp_path: Path) -> None:
         assert failed == []
         assert sorted(attempts) in ([1, 1, 2], [1, 2, 2])  # one of the two was rolled back and ran again
         assert backend.rows("SELECT id, v FROM pair ORDER BY id") == [(1, 2), (2, 2)]
+
+
+def test_a_canceled_statement_says_so_not_that_the_server_is_down() -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute("SET statement_timeout = 20")
+        try:
+            conn.execute("SELECT pg_sleep(2)")
+        except psycopg.OperationalError as exc:
+            error = translate(exc, PG_URL)
+        else:
+            raise AssertionError("the statement was not canceled")
+    assert isinstance(error, StoreError) and not isinstance(error, StoreUnavailableError)
+    assert "canceled a statement" in str(error) and "statement_timeout" in str(error)

@@ -100,6 +100,11 @@ def translate(exc: BaseException, url: str) -> StoreError | None:
             f"no PostgreSQL connection became available from {where} in time ({exc}): check that the "
             "server is up and not out of connections (max_connections), or raise pool_size"
         )
+    if isinstance(exc, psycopg.errors.QueryCanceled):  # the server is up: a statement ran too long
+        return StoreError(
+            f"PostgreSQL at {where} canceled a statement ({' '.join(str(exc).split())}): raise the role's or "
+            "database's statement_timeout, or look for what holds a lock on Jotty's tables"
+        )
     if not isinstance(exc, psycopg.OperationalError):
         return None
     text = str(exc)
