@@ -187,3 +187,18 @@ def test_the_cli_says_in_one_line_that_a_file_nests_too_deeply(tmp_path: Path) -
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-300:]
     assert done.stderr.startswith("error:") and "nests its data too deeply" in done.stderr
+
+
+async def test_nan_and_infinity_never_reach_json_output(registry: DataRegistry, tmp_path: Path) -> None:
+    path = tmp_path / "readings.json"
+    path.write_text(
+        '[{"sensor": "a", "value": NaN}, {"sensor": "b", "value": Infinity}, {"sensor": "c", "value": 2.5}]'
+    )
+    source = await registry.add_file(path, "readings")
+    strict = {"allow_nan": False}
+    stats = json.dumps(source.to_dict(), **strict)  # raises on NaN
+    assert '"min": 2.5' in stats and '"nulls": 2' in stats and "nan" not in source.description
+    read = json.dumps((await registry.read("readings")).to_dict(), **strict)
+    assert '"value": "nan"' in read and '"value": "inf"' in read
+    with pytest.raises(ValidationError, match="cannot be stored as JSON"):
+        await registry.add_artifact("bad", {"x": float("nan")})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +24,8 @@ def cell_type(value: Any) -> str | None:
         return "boolean"
     if isinstance(value, int):
         return "integer"
-    if isinstance(value, float):
-        return "number"
+    if isinstance(value, float):  # JSON's NaN and Infinity (not JSON to anyone else) count as missing
+        return "number" if math.isfinite(value) else None
     if isinstance(value, list):
         return "array"
     if isinstance(value, dict):

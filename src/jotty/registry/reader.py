@@ -10,6 +10,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import os
 import sqlite3
 from typing import Any
@@ -233,6 +234,8 @@ def _cap(value: Any, depth: int = 0) -> Any:
         return [_cap(v, depth + 1) for v in value[:100]]
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN: valid JSON out, as text
+        return str(value)
     return value
 
 

@@ -282,7 +282,7 @@ class DataRegistry:
         import json
 
         try:
-            encoded = json.dumps(value, default=_plain_json)
+            encoded = json.dumps(value, default=_plain_json, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
             raise ValidationError(f"artifact {name!r}: the value cannot be stored as JSON ({exc})") from exc
         if len(encoded) > MAX_VALUE:
