@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from jotty.errors import ValidationError
+from jotty.errors import NotFoundError, ValidationError
 from jotty.registry import DataRegistry, reader
 from jotty.registry.reader import MAX_CHARS
 from tests.runs.backends import postgres_url
@@ -202,3 +202,23 @@ async def test_nan_and_infinity_never_reach_json_output(registry: DataRegistry, 
     assert '"value": "nan"' in read and '"value": "inf"' in read
     with pytest.raises(ValidationError, match="cannot be stored as JSON"):
         await registry.add_artifact("bad", {"x": float("nan")})
+
+
+async def test_small_things_a_review_found_say_what_they_are(registry: DataRegistry, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "ragged.csv").write_text("a,b\n1,2\n")
+    await registry.add_folder(folder, "d")
+    await registry.add_artifact("answer", {"x": 1})
+    with pytest.raises(ValidationError, match="answer is a run_output; path= is only for folders"):
+        await registry.read("answer", path="x.csv")  # path= was ignored for anything but a file
+    (folder / "ragged.csv").write_text("a,b\n1,2,3\n")  # changed since: a row longer than its header
+    with pytest.raises(ValidationError, match="line 2 has more fields than its header"):
+        await registry.read("d", path="ragged.csv")
+    folder_file = tmp_path / "gone"
+    folder_file.mkdir()
+    await registry.add_folder(folder_file, "gone")
+    folder_file.rmdir()
+    folder_file.write_text("now a file")
+    with pytest.raises(NotFoundError, match="is gone or no longer a folder"):
+        await registry.read("gone")

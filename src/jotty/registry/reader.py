@@ -31,6 +31,8 @@ MAX_COLUMNS = 200
 
 def read_source(source: Source, limit: int, path: str | None = None, table: str | None = None) -> ReadResult:
     """Up to ``limit`` rows (or ``MAX_CHARS`` of text) of ``source``."""
+    if path is not None and source.kind != "folder":
+        raise ValidationError(f"{source.name} is a {source.kind}; path= is only for folders")
     if source.kind == "run_output":
         return _value(source, limit)
     if source.kind == "sqlite_table":
@@ -43,8 +45,6 @@ def read_source(source: Source, limit: int, path: str | None = None, table: str 
             return _listing(source, folder, limit)
         target = inside(folder, path, source.name)
         return _file_rows(source, target, limit, table, os.path.relpath(target, folder))
-    if path is not None:
-        raise ValidationError(f"{source.name} is a {source.kind}; path= is only for folders")
     return _file_rows(source, _file(source.location, source.name), limit, table, None)
 
 
@@ -70,9 +70,14 @@ def inside(folder: str, path: str, name: str) -> str:
 
 def _folder(source: Source) -> str:
     real = os.path.realpath(source.location)
-    if real != source.location or not os.path.isdir(real):
+    if real != source.location:
         raise ValidationError(
-            f"the folder of {source.name} ({source.location}) is gone or is now a link (to {real}): register it again"
+            f"the folder of {source.name} ({source.location}) is now a link (to {real}): register it again"
+        )
+    if not os.path.isdir(real):
+        raise NotFoundError(
+            f"the folder of {source.name} ({source.location}) is gone or no longer a folder: register it again "
+            f"or remove {source.name}"
         )
     return real
 
@@ -183,6 +188,11 @@ def _csv(source: Source, real: str, limit: int, fmt: str) -> ReadResult:
         reader = csv.DictReader(handle, delimiter=delimiter, strict=True)
         rows: list[Any] = []
         for row in reader:
+            if None in row or None in row.values():  # more fields than the header, or fewer
+                raise ValidationError(
+                    f"{source.name} is not valid CSV: line {reader.line_num} has "
+                    f"{'more' if None in row else 'fewer'} fields than its header; fix the file or register it again"
+                )
             if len(rows) >= limit:
                 return _rows(source, fmt, rows, limit, True, list(reader.fieldnames or []))
             rows.append(row)

@@ -581,10 +581,13 @@ def _formats(sources: list[Source]) -> dict[str, int]:
     return counts
 
 
-def _folder_size(real: str) -> tuple[int, int]:
+def _folder_size(real: str) -> tuple[int | str, int]:
+    """How many files ``real`` holds (counted up to ``MAX_FILES``: past it, ``"N+"``) and their bytes."""
     count = size = 0
     for root, _dirs, names in os.walk(real):
         for name in names:
+            if count >= MAX_FILES:
+                return f"{MAX_FILES}+", size
             count += 1
             try:
                 size += os.path.getsize(os.path.join(root, name))
