@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from jotty.memory import Memory
-from jotty.memory import database as memory_database
 from jotty.memory import postgres as memory_postgres
 from tests.memory.race_worker import TWIN
 from tests.memory.test_processes import seed_groups
@@ -44,6 +43,14 @@ def worker(*args: str) -> Iterator[subprocess.Popen[str]]:
 
 
 @pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[Backend]:
+    """PostgreSQL, read committed: where a forget and a consolidation can interleave (SQLite runs one
+    writer at a time)."""
+    with open_backend("postgres", tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[str]:
     """SQLite, where a forgotten memory's seq is given to the next insert, of any scope."""
     with open_backend("sqlite", tmp_path) as opened:
@@ -56,7 +63,7 @@ async def test_a_recall_while_another_process_forgets_does_not_raise(backend: Ba
         errors: dict[str, int] = {}
         recalls = 0
         with worker("churn", backend.store, "60", "plain"):
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 4
             while time.monotonic() < deadline:
                 try:
                     await memory.recall("Alice lighthouse harbour", k=5)
@@ -73,7 +80,7 @@ async def test_a_recall_never_returns_another_scopes_memory(sqlite_store: str) -
         await memory.scoped("b").remember("seed of b")
         leaked: list[str] = []
         with worker("churn", sqlite_store, "60", "cross"):
-            deadline = time.monotonic() + 8
+            deadline = time.monotonic() + 6
             while time.monotonic() < deadline and not leaked:
                 leaked += [
                     hit.text for hit in await memory.recall("Alice lighthouse harbour", k=5) if "SECRET" in hit.text
@@ -88,7 +95,7 @@ async def test_a_remember_never_reinforces_another_scopes_memory(sqlite_store: s
         await other.remember("seed of b")
         wrong: list[Any] = []
         with worker("twin", sqlite_store, "60"):
-            deadline = time.monotonic() + 8
+            deadline = time.monotonic() + 6
             while time.monotonic() < deadline and not wrong:
                 outcome = await memory.remember_detailed(TWIN + " indeed")
                 if outcome.id and await memory.get(outcome.id) is None and await other.get(outcome.id) is not None:
@@ -102,7 +109,8 @@ def sources_of(backend: Backend, scope: str) -> dict[str, list[str]]:
     return {row[0]: [s["id"] for s in json.loads(row[1])] for row in rows}
 
 
-async def test_a_group_written_after_a_forget_holds_nothing_forgotten(backend: Backend, tmp_path: Path) -> None:
+async def test_a_group_written_after_a_forget_holds_nothing_forgotten(postgres: Backend, tmp_path: Path) -> None:
+    backend = postgres
     await seed_groups(backend.store, "f", 2)
     marker = tmp_path / "checked"
     command = [
@@ -129,18 +137,19 @@ async def test_a_group_written_after_a_forget_holds_nothing_forgotten(backend: B
 
 
 async def test_a_forget_racing_a_consolidation_cleans_the_group_that_absorbed_it(
-    backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    postgres: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    backend = postgres
     await seed_groups(backend.store, "g", 2)
     victim = backend.rows("SELECT id FROM jotty_memory WHERE scope = 'g' ORDER BY seq LIMIT 1")[0][0]
     started: list[subprocess.Popen[str]] = []
-    cursor: Any = memory_postgres._PostgresCursor if backend.kind == "postgres" else memory_database._SQLiteCursor
+    cursor: Any = memory_postgres._PostgresCursor
     original = cursor.rows
 
     def rows(self: Any, statement: str, params: Any = ()) -> Any:
         found = original(self, statement, params)
         if statement.startswith("SELECT seq, id, metadata, absorbed_into FROM jotty_memory") and not started:
-            # the forget has read its rows: another process consolidates now (10 s to finish)
+            # the forget has read its rows: another process consolidates now (5 s to finish)
             command = [sys.executable, "-m", "tests.memory.race_worker", "consolidate_paused", backend.store, "g"]
             process = subprocess.Popen(
                 [*command, str(tmp_path / "unused"), "0"],
@@ -151,7 +160,7 @@ async def test_a_forget_racing_a_consolidation_cleans_the_group_that_absorbed_it
             )
             started.append(process)
             with contextlib.suppress(subprocess.TimeoutExpired):  # it waits for this forget's lock
-                process.communicate(timeout=10)
+                process.communicate(timeout=5)
         return found
 
     monkeypatch.setattr(cursor, "rows", rows)
