@@ -176,10 +176,9 @@ def write_group(
                 rev,
             ),
         )
-        cur.run(
-            f"UPDATE jotty_memory SET absorbed_into = ?, rev = ? WHERE seq IN ({marks}) AND scope = ?",
-            (memory_id, rev, *seqs, scope),
-        )
+        # by seq alone: the check above found them this scope's (and the scope is held); with the
+        # scope in the statement SQLite would scan the scope's index instead of looking them up
+        cur.run(f"UPDATE jotty_memory SET absorbed_into = ?, rev = ? WHERE seq IN ({marks})", (memory_id, rev, *seqs))
         return memory_id
 
     return database.write(work)

@@ -143,16 +143,16 @@ def by_signature(cur: Cursor, scope: str, signatures: Sequence[str], levels: Seq
 
 def fetch(cur: Cursor, scope: str, seqs: Iterable[int]) -> dict[int, Row]:
     """The scope's memories by seq (a seq no longer the scope's is left out: on SQLite a forgotten
-    memory's seq may already be another scope's)."""
+    memory's seq may already be another scope's). The scope is compared here, not in the query: with
+    it in the query SQLite scans the scope's index instead of looking the seqs up."""
     wanted = list(seqs)
     found: dict[int, Row] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         rows = cur.rows(
-            f"SELECT {COLUMNS} FROM jotty_memory WHERE seq IN ({', '.join('?' * len(chunk))}) AND scope = ?",
-            (*chunk, scope),
+            f"SELECT {COLUMNS}, scope FROM jotty_memory WHERE seq IN ({', '.join('?' * len(chunk))})", chunk
         )
-        found.update((int(raw[0]), Row.of(raw)) for raw in rows)
+        found.update((int(raw[0]), Row.of(raw)) for raw in rows if raw[-1] == scope)
     return found
 
 
@@ -175,11 +175,15 @@ def briefs(cur: Cursor, scope: str, seqs: Iterable[int]) -> dict[int, Brief]:
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         rows = cur.rows(
-            f"SELECT seq, level, text, created_at, salience, {USES} FROM jotty_memory WHERE seq IN "
-            f"({', '.join('?' * len(chunk))}) AND scope = ?",
-            (*chunk, scope),
+            f"SELECT seq, level, text, created_at, salience, {USES}, scope FROM jotty_memory WHERE seq IN "
+            f"({', '.join('?' * len(chunk))})",
+            chunk,
         )
-        found.update((int(r[0]), Brief(int(r[0]), r[1], r[2], float(r[3]), float(r[4]), int(r[5]))) for r in rows)
+        found.update(
+            (int(r[0]), Brief(int(r[0]), r[1], r[2], float(r[3]), float(r[4]), int(r[5])))
+            for r in rows
+            if r[6] == scope
+        )
     return found
 
 
