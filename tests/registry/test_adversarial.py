@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from jotty.db.location import redact
 from jotty.errors import NotFoundError, ValidationError
 from jotty.registry import DataRegistry, reader
 from jotty.registry.reader import MAX_CHARS
@@ -222,3 +223,29 @@ async def test_small_things_a_review_found_say_what_they_are(registry: DataRegis
     folder_file.write_text("now a file")
     with pytest.raises(NotFoundError, match="is gone or no longer a folder"):
         await registry.read("gone")
+
+
+def test_a_password_in_the_query_string_is_hidden_too() -> None:
+    assert redact("postgresql://postgres@127.0.0.1:5432/test?password=s3cret").endswith("?password=***")
+    assert redact("postgresql:///test?host=127.0.0.1&user=postgres&password=s3cret") == (
+        "postgresql:///test?host=127.0.0.1&user=postgres&password=***"
+    )
+    assert redact("postgresql://u:pw@h/db?options=-c%20x") == "postgresql://u:***@h/db?options=-c%20x"
+
+
+async def test_describe_data_of_wide_tables_or_long_names_fits(registry: DataRegistry, tmp_path: Path) -> None:
+    path = tmp_path / "wide.sqlite"
+    columns = ", ".join(f"a_rather_long_descriptive_column_name_{i:04d} INTEGER" for i in range(1_990))
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE t ({columns})")
+        conn.execute(f"CREATE TABLE u ({columns})")
+    conn.close()
+    await registry.add_file(path, "wide")
+    (tmp_path / "long.csv").write_text(
+        ",".join(f"c{i}_" + "x" * 900 for i in range(150)) + "\n" + ",".join("1" * 150) + "\n"
+    )
+    await registry.add_file(tmp_path / "long.csv", "long")
+    tools = {t.name: t for t in registry.tools()}
+    for name in ("wide", "long"):
+        described = await tools["describe_data"].call({"name": name})
+        assert len(json.dumps(described, default=str)) <= MAX_CHARS and described["left_out"], name

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from jotty.errors import ValidationError
 
@@ -58,9 +58,16 @@ def resolve_store(store: str | os.PathLike[str] | None = None) -> StoreLocation:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password (``user:PASSWORD@`` or ``?password=``), for messages and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    head, _, tail = url.partition("?")
+    if parts.password is not None:
+        head = head.replace(f":{parts.password}@", ":***@", 1)
+    if tail:
+        query, hash_, fragment = tail.partition("#")
+        fields = [
+            f"{field.split('=', 1)[0]}=***" if unquote(field.split("=", 1)[0]).lower() == "password" else field
+            for field in query.split("&")
+        ]
+        tail = "&".join(fields) + hash_ + fragment
+    return head + ("?" + tail if tail else "")

@@ -95,51 +95,62 @@ def _by_items(
 ) -> tuple[list[Sequence[Any]], int]:
     """For ``forget(where=wanted)``: the rows ``(seq, id, metadata, absorbed_into)`` to delete (whose
     own metadata matches and which hold no other item, or a consolidated memory whose metadata
-    matches), after removing the matching items from every other memory that holds them; and how
-    many memories were changed so. Only rows whose JSON holds every wanted pair are parsed."""
+    matches), after removing the matching items from every other memory that holds them (and from
+    the consolidated memory that absorbed a changed episode); and how many memories were changed so.
+    Only rows whose JSON names every wanted key are parsed (the values are compared in Python, as
+    ``==`` compares them: 2 and 2.0, dicts in any key order)."""
 
     def matches(metadata: Any) -> bool:
         return isinstance(metadata, dict) and all(metadata.get(k) == v for k, v in wanted.items())
 
-    pairs = [json.dumps({key: value})[1:-1] for key, value in wanted.items()]
-    escaped = [p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for p in pairs]
+    keys = [json.dumps(key) + ": " for key in wanted]
+    escaped = [k.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for k in keys]
     held = " AND ".join("(metadata LIKE ? ESCAPE '\\' OR sources LIKE ? ESCAPE '\\')" for _ in escaped)
     rows = cur.rows(
-        f"SELECT seq, id, metadata, absorbed_into, sources, level, signature FROM jotty_memory "
+        f"SELECT seq, id, metadata, absorbed_into, sources, level, signature, seen FROM jotty_memory "
         f"WHERE {' AND '.join(clauses)} AND {held}",
-        (*params, *(f"%{p}%" for p in escaped for _ in range(2))),
+        (*params, *(f"%{k}%" for k in escaped for _ in range(2))),
     )
     gone: list[Sequence[Any]] = []
-    changed = 0
-    for seq, memory_id, metadata, absorbed_into, sources, level, sign in rows:
+    changed: set[int] = set()
+    holders: set[str] = set()
+    for seq, memory_id, metadata, absorbed_into, sources, level, sign, seen in rows:
         own, items = matches(json.loads(metadata)), json.loads(sources)
         kept = [item for item in items if not matches(item.get("metadata"))]
         if own and (not kept or level == "semantic"):
             gone.append((seq, memory_id, metadata, absorbed_into))
-        elif own:  # its first item goes, its others stay: the next one speaks for the memory
+            continue
+        if len(kept) == len(items):
+            continue
+        # an episode's seen counts its sightings (one source entry may stand for several); a
+        # consolidated memory's counts its episodes, which stay
+        sightings = int(seen) if level == "semantic" else max(int(seen) - (len(items) - len(kept)), len(kept))
+        if own:  # its first item goes, its others stay: the next one speaks for the memory
             first = kept[0]
-            prefix = str(sign).split(":", 1)[0]
             cur.run(
                 "UPDATE jotty_memory SET text = ?, metadata = ?, sources = ?, seen = ?, signature = ? WHERE seq = ?",
                 (
                     first["text"],
                     json.dumps(first.get("metadata") or {}),
                     json.dumps(kept),
-                    len(kept),
-                    f"{prefix}:{signature(first['text'])}",
+                    sightings,
+                    f"{str(sign).split(':', 1)[0]}:{signature(first['text'])}",
                     seq,
                 ),
             )
-            changed += 1
-        elif len(kept) < len(items):
-            cur.run(
-                "UPDATE jotty_memory SET sources = ?, seen = ? WHERE seq = ?",
-                (json.dumps(kept), max(len(kept), 1), seq),
-            )
-            changed += 1
+        else:
+            cur.run("UPDATE jotty_memory SET sources = ?, seen = ? WHERE seq = ?", (json.dumps(kept), sightings, seq))
+        changed.add(int(seq))
+        if absorbed_into:
+            holders.add(str(absorbed_into))
+    for holder in store.fetch_ids(cur, scope, sorted(holders)):  # not among the rows read (level=, ids)
+        kept = [item for item in holder.sources if not matches(item.get("metadata"))]
+        if holder.seq not in changed and len(kept) < len(holder.sources):
+            cur.run("UPDATE jotty_memory SET sources = ? WHERE seq = ?", (json.dumps(kept), holder.seq))
+            changed.add(holder.seq)
     if changed:
         store.purge(cur, scope)  # texts changed: every process's cache reloads the scope
-    return gone, changed
+    return gone, len(changed)
 
 
 def scope_stats(cur: Cursor, scope: str) -> MemoryStats:

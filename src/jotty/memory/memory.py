@@ -479,6 +479,8 @@ class Memory:
             ids = [target] if isinstance(target, str) else list(target) if isinstance(target, list | tuple) else None
             if ids is None or not all(isinstance(i, str) and i for i in ids):
                 raise ValidationError(f"forget takes a memory id or a list of ids, got {target!r}")
+        if where is not None and not where:
+            raise ValidationError("forget(where={}) names no metadata: give where={'key': value}, or everything=True")
         criteria = Criteria(
             ids=ids,
             where=check_metadata(where, "where") if where is not None else None,

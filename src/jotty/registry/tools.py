@@ -18,18 +18,30 @@ if TYPE_CHECKING:
 
 
 def described(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` (a source's ``to_dict``) within ``MAX_CHARS`` of JSON for a model: past it, only the
-    first ``MAX_COLUMNS`` columns of the schema and of the statistics, then no statistics at all."""
-    if len(json.dumps(data, default=str)) <= MAX_CHARS:
+    """``data`` (a source's ``to_dict``) within ``MAX_CHARS`` of JSON for a model: past it, the
+    first ``MAX_COLUMNS`` columns (of each table too) of the schema and of the statistics; then no
+    statistics; then no schema; then the description cut. ``left_out`` says what went."""
+
+    def size(value: dict[str, Any]) -> int:
+        return len(json.dumps(value, default=str))
+
+    if size(data) <= MAX_CHARS:
         return data
-    schema, stats = data.get("schema") or [], dict(data.get("stats") or {})
-    columns = stats.get("columns")
-    if isinstance(columns, dict):
-        stats["columns"] = dict(itertools.islice(columns.items(), MAX_COLUMNS))
-    note = f"the first {MAX_COLUMNS} of {len(schema)} schema entries"
-    fitted = {**data, "schema": schema[:MAX_COLUMNS], "stats": stats, "left_out": note}
-    if len(json.dumps(fitted, default=str)) > MAX_CHARS:
-        fitted.update(stats={}, left_out=f"{note}; the statistics")
+    schema = [
+        {**entry, "columns": entry["columns"][:MAX_COLUMNS]} if isinstance(entry.get("columns"), list) else entry
+        for entry in (data.get("schema") or [])[:MAX_COLUMNS]
+    ]
+    stats = dict(data.get("stats") or {})
+    if isinstance(stats.get("columns"), dict):
+        stats["columns"] = dict(itertools.islice(stats["columns"].items(), MAX_COLUMNS))
+    fitted = {**data, "schema": schema, "stats": stats, "left_out": [f"columns past the first {MAX_COLUMNS}"]}
+    for key, empty in (("stats", {}), ("schema", [])):
+        if size(fitted) > MAX_CHARS:
+            fitted[key] = empty
+            fitted["left_out"].append(f"the {key}")
+    if size(fitted) > MAX_CHARS:
+        fitted["description"] = str(fitted.get("description", ""))[:2_000]
+        fitted["left_out"].append("the description past 2,000 characters")
     return fitted
 
 
