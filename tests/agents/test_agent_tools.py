@@ -188,3 +188,15 @@ async def test_arguments_of_the_wrong_shape_are_clear_errors_before_the_call() -
         return f"{name} {sorted(more)}"
 
     assert await Tool.from_function(loose).call({"name": "x", "extra": 1}) == "x ['extra']"
+
+
+async def test_a_hand_written_schema_may_list_several_types() -> None:
+    tool = Tool(
+        name="pick",
+        description="",
+        parameters={"type": "object", "properties": {"n": {"type": ["integer", "null"]}}, "required": []},
+        fn=lambda n=None: n,
+    )
+    assert await tool.call({"n": 3}) == 3 and await tool.call({"n": None}) is None
+    with pytest.raises(ValidationError, match="'n' must be a whole number or null, got str"):
+        await tool.call({"n": "3"})

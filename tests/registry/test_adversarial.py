@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -249,3 +250,25 @@ async def test_describe_data_of_wide_tables_or_long_names_fits(registry: DataReg
     for name in ("wide", "long"):
         described = await tools["describe_data"].call({"name": name})
         assert len(json.dumps(described, default=str)) <= MAX_CHARS and described["left_out"], name
+
+
+async def test_a_folder_that_cannot_be_listed_is_a_scan_problem(
+    registry: DataRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied cannot be had as root (as these tests run): the listing's own error is
+    raised for one folder instead, as os.scandir raises it there."""
+    folder = tmp_path / "d"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "good.csv").write_text("a\n1\n")
+    (folder / "locked" / "hidden.csv").write_text("a\n2\n")
+    listing = os.scandir
+
+    def refused(path: Any = ".") -> Any:
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", refused)
+    report = await registry.scan(folder, name="d")
+    assert [(p.path, p.error.split(" (")[0]) for p in report.problems] == [("locked", "a folder that cannot be listed")]
+    assert [s.name for s in report.sources] == ["d", "d/good.csv"]

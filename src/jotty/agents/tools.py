@@ -228,6 +228,8 @@ def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
     kind = schema.get("type")
     if kind is None:
         return True
+    if isinstance(kind, list):  # a hand-written schema may list several types
+        return any(_fits(value, {"type": one}) for one in kind)
     if isinstance(value, bool) and kind in ("integer", "number"):
         return False
     return isinstance(value, _JSON_TYPES.get(kind, object))
@@ -237,6 +239,8 @@ def _expected(schema: Mapping[str, Any]) -> str:
     if "anyOf" in schema:
         return " or ".join(_expected(option) for option in schema["anyOf"])
     kind = schema.get("type")
+    if isinstance(kind, list):
+        return " or ".join(_expected({"type": one}) for one in kind)
     return {"integer": "a whole number", "number": "a number", "null": "null"}.get(kind or "", f"a {kind}")
 
 

@@ -37,10 +37,16 @@ def folder_name(real: str) -> str:
 def files(real: str, problems: list[Problem], max_files: int = MAX_FILES) -> Iterator[tuple[str, str]]:
     """``(real path, path relative to the folder)`` of each regular file inside ``real``, in order.
 
-    Symbolic links are followed only while they stay inside the folder; the others are problems.
+    Symbolic links are followed only while they stay inside the folder; the others are problems, and
+    so are folders that cannot be listed (no permission, removed meanwhile).
     """
+
+    def unlisted(exc: OSError) -> None:
+        where = os.path.relpath(exc.filename, real) if exc.filename else "."
+        problems.append(Problem(where, f"a folder that cannot be listed ({exc.strerror or exc}): skipped"))
+
     count = 0
-    for root, dirs, names in os.walk(real, followlinks=False):
+    for root, dirs, names in os.walk(real, onerror=unlisted, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(n for n in names if not n.startswith(".")):
             full = os.path.join(root, name)
