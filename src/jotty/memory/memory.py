@@ -469,7 +469,7 @@ class Memory:
     ) -> int:
         """Delete memories of this scope: by id (or ids), by metadata (``where``: every key equal), by
         ``level``, by time (``before``), or ``everything``; criteria combine. Returns how many
-        memories went (or, with ``where``, were changed). Provenance entries of forgotten items are
+        memories went or (with ``where``) were changed. Provenance entries of forgotten items are
         also removed from the memories that absorbed them. ``where`` matches items: an item that
         reinforced a memory of other metadata leaves it, and the memory's other items stay."""
         from jotty.memory.forget import Criteria, forget
