@@ -54,7 +54,7 @@ class CachingCounter:
     """Exact counts with a bounded cache of recent texts (windows reuse the same parts again and
     again); a subclass gives ``_tokens(text)`` and ``source``."""
 
-    source = "exact"
+    source: str
 
     def __init__(self, cache_size: int = 4096) -> None:
         self._cache: OrderedDict[str, int] = OrderedDict()

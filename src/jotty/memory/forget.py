@@ -64,9 +64,10 @@ def forget(database: Database, scope: str, criteria: Criteria) -> int:
             rows = cur.rows(
                 f"SELECT seq, id, metadata, absorbed_into FROM jotty_memory WHERE {' AND '.join(clauses)}", params
             )
+        if rows or changed:  # rows deleted or texts changed: every process's cache reloads the scope
+            store.purge(cur, scope)
         if not rows:
             return changed
-        store.purge(cur, scope)
         gone = {r[1] for r in rows}
         holders = {r[3] for r in rows if r[3] and r[3] not in gone}
         for holder in store.fetch_ids(cur, scope, sorted(holders)):
@@ -148,8 +149,6 @@ def _by_items(
         if holder.seq not in changed and len(kept) < len(holder.sources):
             cur.run("UPDATE jotty_memory SET sources = ? WHERE seq = ?", (json.dumps(kept), holder.seq))
             changed.add(holder.seq)
-    if changed:
-        store.purge(cur, scope)  # texts changed: every process's cache reloads the scope
     return gone, len(changed)
 
 

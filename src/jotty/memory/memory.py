@@ -386,7 +386,7 @@ class Memory:
             dimension = self.embedder.dimension if self.embedder is not None else None
             mine = Query(query.text, query.k, stored, query.since, query.until, query.now, query.weights)
             found = search(self.database(), self.scope, mine, vectors, self.embedder_name, dimension)
-            seq_of = {id(hit): seq for seq, hit in found}
+            seq_of = {hit.id: seq for seq, hit in found}
             hits = [hit for _, hit in found]
         if "procedural" in query.levels:
             from jotty.memory.procedural import procedural_hits
@@ -394,7 +394,7 @@ class Memory:
             hits = sorted([*hits, *procedural_hits(self._store, query.text, query.k)], key=lambda h: -h.score)
             hits = hits[: query.k]
         if stored:
-            self._count_uses([(seq_of[id(hit)], hit.id) for hit in hits if id(hit) in seq_of])
+            self._count_uses([(seq_of[hit.id], hit.id) for hit in hits if hit.id in seq_of])
         return hits
 
     def _count_uses(self, recalled: Sequence[tuple[int, str]]) -> None:

@@ -489,22 +489,25 @@ class DataRegistry:
             check_identifier(table)
         source = await self.get(name)
         if source.kind == "folder" and path is not None and table is not None:
-            return await self.read(await self._file_in(source, path), limit, table=table)
+            source, path = await self._file_in(source, path), None
         return await asyncio.to_thread(read_source, source, limit, path, table)
 
-    async def _file_in(self, folder: Source, path: str) -> str:
-        """The name of the file ``path`` of ``folder`` registered on its own (as a scan registers
-        it): an SQLite file's tables are read through that registration, whose tables are the ones
-        it had when registered."""
-        real = await asyncio.to_thread(inside, os.path.realpath(folder.location), path, folder.name)
-        named = source_name(folder.name, os.path.relpath(real, os.path.realpath(folder.location)))
-        found = (await asyncio.to_thread(self._db().read, lambda cur: rows.get(cur, [named]))).get(named)
-        if found is None or found[0].location != real:
+    async def _file_in(self, folder: Source, path: str) -> Source:
+        """The file ``path`` of ``folder`` as registered on its own (as a scan registers it): an
+        SQLite file's tables are read through that registration, whose tables are the ones it had
+        when registered."""
+        real_folder = os.path.realpath(folder.location)
+        real = await asyncio.to_thread(inside, real_folder, path, folder.name)
+        try:
+            found: Source | None = await self.get(source_name(folder.name, os.path.relpath(real, real_folder)))
+        except NotFoundError:
+            found = None
+        if found is None or found.location != real:
             raise ValidationError(
                 f"{path!r} in {folder.name} is not registered on its own, so none of its tables is: scan the folder "
                 f"again or add_file it, then read its tables by that name"
             )
-        return named
+        return found
 
     def tools(self) -> list[Tool]:
         """Agent tools over this registry (``search_data``, ``describe_data``, ``read_data``) for
