@@ -229,3 +229,23 @@ async def test_a_recall_does_not_wait_for_another_writer_to_count_its_uses(
         await memory.recall("lighthouse door", k=1)  # the store is free: all three counts are written
         assert memory._pending == {}
         assert (await memory.get(hit.id)).uses == 3  # type: ignore[union-attr]
+
+
+async def test_a_remember_leaves_this_processs_cache_current(store: str) -> None:
+    """The write brings the cache up to date, so the next recall reads no changes; with
+    ``dedupe=False`` the scope was never searched here, and nothing loads it."""
+    from jotty.memory import store as rows
+
+    async with Memory(store, scope="fresh") as memory:
+        await memory.remember("the ferry to the island leaves at dawn")
+        cache = memory.database().caches["fresh"]
+        for text in ("the lighthouse keeper painted the door teal", "the baker sold rye bread"):
+            await memory.remember(text)
+            state = memory.database().read(lambda cur: rows.scope_state(cur, "fresh"))
+            assert state is not None and cache.rev == state.rev
+            assert cache.briefs[max(cache.briefs)].text == text
+        hits = await memory.recall("what colour is the lighthouse door", k=1)
+        assert hits[0].text == "the lighthouse keeper painted the door teal"
+    async with Memory(store, scope="unsearched", dedupe=False) as plain:
+        await plain.remember("a note nobody searched")
+        assert "unsearched" not in plain.database().caches

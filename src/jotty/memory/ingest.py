@@ -167,6 +167,8 @@ def ingest_batches(database: Database, batches: Sequence[Batch]) -> list[list[Re
                 plan.write(cur, now)
 
         database.write(work)
+        for plan in writing:
+            plan.refresh_cache(database)
     return [plan.results() for plan in plans]
 
 
@@ -200,6 +202,15 @@ class _Plan:
                 for level, mine in by_level.items():
                     found = cache.similar(embedding.vectors[mine], NEAR, DEDUP_LEVELS[level])
                     self.similar.update(zip(mine, found, strict=True))
+
+    def refresh_cache(self, database: Database) -> None:
+        """Bring this process's cache of the scope up to date with the write just committed, so that
+        the next recall does not (a Conductor's writer remembers between two runs' recalls). Only a
+        cache that ``find_similar`` used: a scope never searched here is not loaded for this."""
+        embedding = self.batch.embedding
+        if self.similar and embedding.name and embedding.dimension:
+            with fresh_cache(database, self.batch.scope, embedding.name, embedding.dimension):
+                pass
 
     def results(self) -> list[RememberOutcome]:
         return [o for o in self.outcomes if o is not None]

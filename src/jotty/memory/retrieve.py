@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from jotty.memory.database import Cursor, Database
 from jotty.memory.postings import fold
 from jotty.memory.ranking import Candidates, Weights, fuse
 from jotty.memory.records import MemoryHit
-from jotty.memory.text import STOPWORDS, entities, term_set, terms, words
+from jotty.memory.text import STOPWORDS, entities, plain_words, term_set, terms, words
 from jotty.memory.timeq import time_intent
 from jotty.memory.vectors import LEVEL_CODE, VectorCache
 
@@ -34,8 +35,10 @@ class Query:
     weights: Weights
 
 
+@functools.lru_cache(maxsize=256)
 def _split(text: str) -> tuple[frozenset[str], str]:
-    """The query's names (lower-cased words) and the query without them (its "what")."""
+    """The query's names (lower-cased words) and the query without them (its "what"); kept for
+    the last queries, since a recall asks for them twice (``what_of``, then ``search``)."""
     names = frozenset(w for name in entities(text) for w in words(name))
     rest = " ".join(w for w in words(text) if w not in names)
     return names, rest
@@ -197,17 +200,13 @@ def _whole_word(name: str) -> re.Pattern[str]:
 
 def _matched(text: str, asked: list[str]) -> list[str]:
     """The words of ``asked`` among the words (``text.terms``) of ``text``, in the order it first
-    holds them. Without an apostrophe in the text (which joins words: "don't", "O'Brien"), a
-    substring test and a whole-word search per word of ``asked`` say the same, faster."""
+    holds them. Without an apostrophe in the text (which joins words: "don't", "O'Brien"), its
+    words are the runs that ``plain_words`` finds, faster."""
+    wanted = set(asked)
     lowered = text.lower()
     if "'" in lowered or "\u2019" in lowered:
-        wanted = set(asked)
         return [word for word in terms(text) if word in wanted]
-    found = []
-    for word in asked:
-        if word in lowered and (match := _whole_word(word).search(lowered)) is not None:
-            found.append((match.start(), word))
-    return [word for _, word in sorted(found)]
+    return list(dict.fromkeys(word for word in plain_words(lowered) if word in wanted))
 
 
 def _shares(texts: list[str], names: frozenset[str], asked: frozenset[str]) -> tuple[Any, Any]:

@@ -36,6 +36,11 @@ def words(text: str) -> list[str]:
     return [w[:-2] if w.endswith("'s") else w for w in found]
 
 
+def plain_words(lowered: str) -> list[str]:
+    """The words of a lower-cased text without apostrophes, in order (``words`` says the same, faster)."""
+    return _WORD.findall(lowered)
+
+
 def terms(text: str) -> list[str]:
     """The content words of ``text`` (no stopwords), in order, without repeats."""
     seen: dict[str, None] = {}
