@@ -193,3 +193,44 @@ def test_back_to_back_near_duplicates_reinforce_as_they_do_one_at_a_time(memory:
     assert first[0].status == "stored"
     assert second[0].status == "reinforced", second[0].reason  # not stored again as "new (novelty 1.00, ...)"
     assert second[0].id == first[0].id
+
+
+def test_closing_the_memory_first_writes_what_a_run_handed_over(tmp_path: Path) -> None:
+    """``async with Memory(...)`` around a Conductor's runs: the memory's close waits for the
+    writer's pending remembering and then releases the store (before, the writer wrote after the
+    close and reopened the store, whose connection nobody closed)."""
+    from jotty.runmemory import MemoryReport
+
+    async def main() -> Memory:
+        async with Memory(tmp_path / "memory.db", "conductor") as memory:
+            use = RunMemory(memory)
+            use.writer.linger = 0.5  # the hand-off is surely still pending when the block ends
+            use.remember(MemoryReport("conductor"), "price the roadmap", {}, run_id="r1", ok=True, output="12 items",
+                         error=None, actor="worker")  # fmt: skip
+        return memory
+
+    memory = asyncio.run(main())
+    assert memory._database is None  # released, and nothing reopened it
+    again = Memory(tmp_path / "memory.db", "conductor")
+    try:
+        hits = asyncio.run(again.recall("roadmap price", k=3))
+        assert hits and "12 items" in hits[0].text
+    finally:
+        asyncio.run(again.close())
+
+
+def test_an_owned_memory_closes_through_the_writer_without_waiting_on_itself(tmp_path: Path) -> None:
+    """A Conductor that made its memory closes it through the writer (``run``); the memory's
+    before-close wait must not wait on that very call (it hung the demo for 60 s)."""
+    from jotty.runmemory import MemoryReport
+
+    memory = Memory(tmp_path / "memory.db", "conductor")
+    use = RunMemory(memory, owned=True)
+    use.remember(MemoryReport("conductor"), "draft the payroll", {}, run_id="r1", ok=True, output="3 items",
+                 error=None, actor="worker")  # fmt: skip
+    closing = threading.Thread(target=use.close)
+    began = time.monotonic()
+    closing.start()
+    closing.join(20)
+    assert not closing.is_alive() and time.monotonic() - began < 5
+    assert memory._database is None

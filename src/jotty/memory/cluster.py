@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from jotty.memory.store import iso
 from jotty.memory.text import entities, overlap, term_set
 
 CANDIDATES = 40
@@ -97,6 +98,18 @@ def group(episodes: list[Episode], with_names: float = 0.45, without_names: floa
             if not by_name[name] or by_name[name][-1] != best:
                 by_name[name].append(best)
     return groups
+
+
+def group_metadata(ordered: list[Episode], how: str) -> dict[str, Any]:
+    """A consolidated memory's metadata for its members (in time order), summarised ``how``."""
+    names = sorted({n for m in ordered for n in m.names})
+    return {
+        "kind": "consolidated",
+        "summary": how,
+        "episodes": [m.id for m in ordered],
+        "entities": names[:20],
+        "span": [iso(ordered[0].created_at), iso(ordered[-1].created_at)],
+    }
 
 
 def extractive_summary(members: list[Episode], limit: int = 2_000) -> str:

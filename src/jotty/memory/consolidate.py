@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from jotty.agents.ask import ask
 from jotty.memory import store
-from jotty.memory.cluster import Episode, Group, extractive_summary, group
+from jotty.memory.cluster import Episode, Group, extractive_summary, group, group_metadata
 from jotty.memory.database import Cursor, Database
 from jotty.memory.embedders import embed_texts
 from jotty.memory.records import ConsolidationReport
@@ -148,14 +148,7 @@ def write_group(
         memory_id = store.new_id()
         ordered = sorted(members, key=lambda m: m.created_at)
         sources = store.merge_sources([], [s for m in ordered for s in m.sources])
-        names = sorted({n for m in members for n in m.names})
-        metadata = {
-            "kind": "consolidated",
-            "summary": how,
-            "episodes": [m.id for m in ordered],
-            "entities": names[:20],
-            "span": [store.iso(ordered[0].created_at), store.iso(ordered[-1].created_at)],
-        }
+        metadata = group_metadata(ordered, how)
         salience = max(m.salience for m in members)
         cur.run(
             store.INSERT,

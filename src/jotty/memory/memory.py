@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +89,7 @@ class Memory:
         self._uses_lock = threading.Lock()
         self._uses_since = time.monotonic()
         self._children: list[Memory] = []
+        self._before_close: list[Callable[[], object]] = []
 
     def __repr__(self) -> str:
         return f"Memory(scope={self.scope!r}, store={self._location.kind}, embedder={self.embedder_name!r})"
@@ -161,7 +162,17 @@ class Memory:
         """Write pending recall counts and release the store."""
         await asyncio.to_thread(self._close)
 
+    def before_close(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` (blocking) when this memory closes, before its store is released: a user
+        that writes behind (the Conductor's writer) writes what it still holds."""
+        self._before_close.append(callback)
+
     def _close(self) -> None:
+        for callback in self._before_close:
+            try:
+                callback()
+            except Exception as exc:  # the store is closed all the same
+                log.warning("a before-close callback of memory scope %s failed: %s", self.scope, exc)
         for child in self._children:
             child._close()
         with self._open_lock:
@@ -470,8 +481,9 @@ class Memory:
         """Delete memories of this scope: by id (or ids), by metadata (``where``: every key equal), by
         ``level``, by time (``before``), or ``everything``; criteria combine. Returns how many
         memories went or (with ``where``) were changed. Provenance entries of forgotten items are
-        also removed from the memories that absorbed them. ``where`` matches items: an item that
-        reinforced a memory of other metadata leaves it, and the memory's other items stay."""
+        also removed from the memories that absorbed them, and their words from the summaries of those
+        (summarised again from the items left). ``where`` matches items: an item that reinforced a
+        memory of other metadata leaves it, and the memory's other items stay."""
         from jotty.memory.forget import Criteria, forget
 
         ids: list[str] | None = None
@@ -491,7 +503,13 @@ class Memory:
             raise ValidationError(
                 "forget needs an id, ids, where=, level= or before= (or everything=True to empty the scope)"
             )
-        return await asyncio.to_thread(lambda: forget(self.database(), self.scope, criteria))
+
+        def run() -> int:
+            embedder = self._embedder_for(self.scope)  # a rewritten memory is embedded again
+            embed = None if embedder is None else lambda texts: embed_texts(embedder, texts)
+            return forget(self.database(), self.scope, criteria, embed)
+
+        return await asyncio.to_thread(run)
 
     async def stats(self) -> MemoryStats:
         """Counts of this scope's memories per level, and its embedder."""

@@ -151,6 +151,7 @@ class RunMemory:
         self.tokens = check_tokens(tokens)
         self.sleep_after = check_sleep(sleep_after)
         self.writer = MemoryWriter(on_written=self._changed)
+        memory.before_close(self.writer.flush_batches)  # a memory closed by its owner first gets the runs' outcomes
         self.sleeps: list[ConsolidationReport] = []
         """The idle consolidation passes of this process, latest last."""
         self._scopes: dict[str, Memory] = {memory.scope: memory}

@@ -118,8 +118,26 @@ class MemoryWriter:
 
     def flush(self, timeout: float | None = 60.0) -> bool:
         """Wait until everything submitted so far is written; False if ``timeout`` passed first."""
+        return self._wait(lambda queued: queued, timeout)
+
+    def flush_batches(self, timeout: float | None = 60.0) -> bool:
+        """``flush`` of the entries submitted before the first coroutine still queued by ``run``
+        (that coroutine may be what waits: ``RunMemory.close`` closes the memory through ``run``)."""
+
+        def ahead(queued: list[_Work]) -> list[_Work]:
+            batches: list[_Work] = []
+            for work in queued:
+                if isinstance(work, _Call) and not work.done.done():
+                    break
+                batches.append(work)
+            return batches
+
+        return self._wait(ahead, timeout)
+
+    def _wait(self, take: Callable[[list[_Work]], list[_Work]], timeout: float | None) -> bool:
+        """Wait for the works that ``take`` picks from the queue (being written, then pending)."""
         with self._wake:
-            waiting = [work.done for work in (*self._writing, *self._pending)]
+            waiting = [work.done for work in take([*self._writing, *self._pending])]
             self._hurry = self._hurry or bool(self._pending)
             self._wake.notify_all()
         _, not_done = concurrent.futures.wait(waiting, timeout)
