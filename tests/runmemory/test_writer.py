@@ -6,9 +6,11 @@ in one lingered transaction."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,3 +236,18 @@ def test_an_owned_memory_closes_through_the_writer_without_waiting_on_itself(tmp
     closing.join(20)
     assert not closing.is_alive() and time.monotonic() - began < 5
     assert memory._database is None
+
+
+def test_a_closed_run_memory_is_not_kept_alive_by_its_memory(memory: Memory) -> None:
+    """One Memory, a Conductor per request: a closed RunMemory (its writer, its recall cache) is not
+    kept by the memory's before-close hook (found by a review)."""
+    refs = []
+    for _ in range(5):
+        use = RunMemory(memory)
+        use.close()
+        refs.append(weakref.ref(use))
+        del use
+    gc.collect()
+    alive = sum(ref() is not None for ref in refs)
+    assert alive == 0, f"{alive} closed RunMemory objects (and their caches) kept by the memory's before-close hook"
+    assert memory._before_close == []

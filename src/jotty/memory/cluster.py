@@ -38,6 +38,8 @@ class Episode:
     vector: Any = None
     names: frozenset[str] = frozenset()
     terms: frozenset[str] = frozenset()
+    rev: int = 0
+    """The row's revision when it was read (a group is written only if no member changed since)."""
 
     def __post_init__(self) -> None:
         self.names = entities(self.text)

@@ -76,20 +76,28 @@ def replay(database: Database, scope: str, limit: int, dimension: int | None) ->
 
     rows = database.read(
         lambda cur: cur.rows(
-            "SELECT seq, id, text, created_at, salience, metadata, sources, embedding FROM jotty_memory "
+            "SELECT seq, id, text, created_at, salience, metadata, sources, embedding, rev FROM jotty_memory "
             "WHERE scope = ? AND level = 'episodic' AND absorbed_into IS NULL "
             f"ORDER BY salience DESC, {store.USES} DESC, created_at DESC LIMIT ?",
             (scope, limit + 1),
         )
     )
     episodes = []
-    for seq, mid, text, created, salience, metadata, sources, blob in rows[:limit]:
+    for seq, mid, text, created, salience, metadata, sources, blob, rev in rows[:limit]:
         vector = None
         if blob is not None and dimension and len(blob) == 4 * dimension:
             vector = np.frombuffer(blob, dtype=np.float32)
         episodes.append(
             Episode(
-                int(seq), mid, text, float(created), float(salience), json.loads(metadata), json.loads(sources), vector
+                int(seq),
+                mid,
+                text,
+                float(created),
+                float(salience),
+                json.loads(metadata),
+                json.loads(sources),
+                vector,
+                rev=int(rev),
             )
         )
     return episodes, len(rows) > limit
@@ -122,7 +130,7 @@ def write_group(
     dimension: int | None,
 ) -> str | None:
     """One semantic memory for ``members``, in one transaction; None if the lease was lost or an
-    episode was absorbed by someone else meanwhile."""
+    episode was absorbed or changed (reinforced, rewritten by a forget) since the pass read it."""
     seqs = sorted(m.seq for m in members)
 
     def work(cur: Cursor) -> str | None:
@@ -138,11 +146,13 @@ def write_group(
         store.lock_scope(cur, scope)
         marks = ", ".join("?" * len(seqs))
         free = cur.rows(
-            f"SELECT COUNT(*) FROM jotty_memory WHERE seq IN ({marks}) AND scope = ? AND level = 'episodic' "
+            f"SELECT seq, rev FROM jotty_memory WHERE seq IN ({marks}) AND scope = ? AND level = 'episodic' "
             "AND absorbed_into IS NULL",
             (*seqs, scope),
-        )[0][0]
-        if int(free) != len(seqs):
+        )
+        # every member still free and as the pass read it: one reinforced, or rewritten by a forget,
+        # since then waits for the next pass (its group would hold what the forget removed)
+        if {int(seq): int(rev) for seq, rev in free} != {m.seq: m.rev for m in members}:
             return None
         rev = store.begin_write(cur, scope, embedder if vector is not None else None, dimension, now)
         memory_id = store.new_id()

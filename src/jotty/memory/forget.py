@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jotty.memory import store
-from jotty.memory.cluster import Episode, extractive_summary, group_metadata
 from jotty.memory.database import Cursor, Database
+from jotty.memory.embedders import Embedder
 from jotty.memory.records import STORED_LEVELS, MemoryStats
+from jotty.memory.rewrite import embed_again, moment, summarise_again
 from jotty.memory.text import signature
-from jotty.memory.vectors import to_blob
 
 
 @dataclass(frozen=True)
@@ -31,20 +31,21 @@ class Criteria:
         return self.ids is None and self.where is None and self.level is None and self.before is None
 
 
-def forget(database: Database, scope: str, criteria: Criteria, embed: Callable[[list[str]], Any] | None = None) -> int:
+def forget(database: Database, scope: str, criteria: Criteria, embedder: Embedder | None = None) -> int:
     """Delete the scope's memories matching ``criteria`` in one transaction; how many memories were
     deleted (with ``where``: deleted or changed).
 
     The provenance entries of deleted items are removed from the memories that absorbed them. With
     ``where``, the items a memory holds (its ``sources``) are matched one by one: matching items
     leave every memory that holds them, a memory left without items is deleted, and an episode whose
-    first item goes while others stay takes the next item's text and metadata. A consolidated memory
-    that loses items is summarised again (extractively) from the items it still holds, or deleted
-    when none is left, so that no forgotten words stay in its text. A memory whose text changes gets
-    the vector of its new text from ``embed`` (unit vectors of texts), or none without it.
+    first item goes while others stay takes the next item's text, metadata and time. A consolidated
+    memory that loses items is summarised again from what it still holds, or deleted when nothing is
+    left (``rewrite.summarise_again``), so that no forgotten words stay in its text. A memory whose
+    text changes loses its vector in the transaction and gets that of its new text from ``embedder``
+    after the commit (``rewrite.embed_again``).
     """
 
-    def work(cur: Cursor) -> int:
+    def work(cur: Cursor) -> tuple[int, list[tuple[int, str]]]:
         # The scope's row first, as every writer of the scope takes it: on PostgreSQL, reading the rows
         # (and what absorbed them) before it would miss a consolidation committed in between, and a
         # recall-count flush could deadlock with this forget or add a count for a memory it deletes.
@@ -58,7 +59,7 @@ def forget(database: Database, scope: str, criteria: Criteria, embed: Callable[[
             params.append(criteria.before)  # type: ignore[arg-type]
         if criteria.ids is not None:
             if not criteria.ids:
-                return 0
+                return 0, []
             clauses.append(f"id IN ({', '.join('?' * len(criteria.ids))})")
             params.extend(criteria.ids)
         if criteria.where is not None:
@@ -69,32 +70,32 @@ def forget(database: Database, scope: str, criteria: Criteria, embed: Callable[[
             )
             found = _Found(rows)
         if not found.gone and not found.changed:
-            return 0
-        store.purge(cur, scope)  # rows deleted or texts changed: every process's cache reloads the scope
+            return 0, []
+        rev = store.purge(cur, scope)  # rows deleted or texts changed: every process's cache reloads the scope
         gone = {str(r[1]) for r in found.gone}
         found.groups.update(str(r[3]) for r in found.gone if r[3])
-        _delete(cur, [int(r[0]) for r in found.gone])
-        emptied = _summarise_again(cur, scope, found.groups - gone, embed, found)
-        gone.update(emptied)
-        _embed_again(cur, found.retexted, embed)
+        store.delete_rows(cur, [int(r[0]) for r in found.gone])
+        gone.update(summarise_again(cur, scope, found.groups - gone, found.forgotten, found.changed, found.retexted))
         if gone:
             cur.run(
                 f"UPDATE jotty_memory SET absorbed_into = NULL WHERE scope = ? AND absorbed_into IN "
                 f"({', '.join('?' * len(gone))})",
                 (scope, *sorted(gone)),
             )
-        return len(gone) + (len(found.changed) if criteria.where is not None else 0)
+        store.stamp(cur, sorted(found.changed), rev)  # a consolidation pass that read them writes no group of them
+        return len(gone) + (len(found.changed) if criteria.where is not None else 0), found.retexted
 
-    removed = database.write(work)
+    removed, retexted = database.write(work)
     database.term_counts.clear()  # the counts of common terms may have fallen
+    embed_again(database, scope, embedder, retexted)
     return removed
 
 
 @dataclass
 class _Found:
     """What a forget deletes (rows ``(seq, id, metadata, absorbed_into)``) and changes: the seqs of
-    the memories changed, the episodes among them whose text changed, the consolidated memories (by
-    id) that lost items."""
+    the memories changed, those among them whose text changed (with the new text), the consolidated
+    memories (by id) that lost items."""
 
     gone: list[Sequence[Any]]
     changed: set[int] = field(default_factory=set)
@@ -102,75 +103,6 @@ class _Found:
     groups: set[str] = field(default_factory=set)
     forgotten: Callable[[Any], bool] = lambda metadata: False
     """Whether an item of this metadata is forgotten (with ``where``), wherever it is held."""
-
-
-def _delete(cur: Cursor, seqs: list[int]) -> None:
-    for start in range(0, len(seqs), 500):
-        chunk = sorted(seqs)[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        cur.run(f"DELETE FROM jotty_memory_uses WHERE seq IN ({marks})", chunk)
-        cur.run(f"DELETE FROM jotty_memory WHERE seq IN ({marks})", chunk)
-
-
-def _summarise_again(
-    cur: Cursor,
-    scope: str,
-    groups: set[str],
-    embed: Callable[[list[str]], Any] | None,
-    found: _Found,
-) -> list[str]:
-    """Each consolidated memory of ``groups`` rebuilt as consolidation would build it from the
-    episodes it still absorbs, each with its items that ``found.forgotten`` does not match (an
-    episode left without items is left out): an extractive summary of each one's first item, their
-    sources, metadata, count and time, a new vector. Deletes those left without episodes and returns
-    their ids; adds the seqs of those rebuilt to ``found.changed``."""
-    emptied: list[str] = []
-    for group in store.fetch_ids(cur, scope, sorted(groups)):
-        episodes = group.metadata.get("episodes")
-        if group.level != "semantic" or group.metadata.get("kind") != "consolidated" or not isinstance(episodes, list):
-            continue  # a semantic memory remembered directly: its items were handled as an episode's
-        members = []
-        for row in store.fetch_ids(cur, scope, [str(i) for i in episodes]):
-            items = [item for item in row.sources if not found.forgotten(item.get("metadata"))]
-            if row.absorbed_into == group.id and items:
-                first = items[0]
-                members.append(Episode(row.seq, row.id, first["text"], row.created_at, row.salience, {}, items))
-        if not members:
-            emptied.append(group.id)
-            _delete(cur, [group.seq])
-            found.changed.discard(group.seq)
-            continue
-        members.sort(key=lambda member: member.created_at)
-        text = extractive_summary(members)
-        metadata = {**group.metadata, **group_metadata(members, "extractive")}
-        sources = store.merge_sources([], [item for member in members for item in member.sources])
-        latest = members[-1].created_at
-        cur.run(
-            "UPDATE jotty_memory SET text = ?, metadata = ?, sources = ?, seen = ?, created_at = ?, last_seen = ?, "
-            "embedding = ? WHERE seq = ?",
-            (
-                text,
-                json.dumps(metadata),
-                json.dumps(sources),
-                len(members),
-                latest,
-                latest,
-                _vector(embed, text),
-                group.seq,
-            ),
-        )
-        found.changed.add(group.seq)
-    return emptied
-
-
-def _embed_again(cur: Cursor, retexted: list[tuple[int, str]], embed: Callable[[list[str]], Any] | None) -> None:
-    """The vectors of the episodes whose text changed: of their new texts (none without ``embed``)."""
-    for seq, text in retexted:
-        cur.run("UPDATE jotty_memory SET embedding = ? WHERE seq = ?", (_vector(embed, text), seq))
-
-
-def _vector(embed: Callable[[list[str]], Any] | None, text: str) -> bytes | None:
-    return to_blob(embed([text])[0]) if embed is not None else None
 
 
 def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wanted: dict[str, Any]) -> _Found:
@@ -188,13 +120,13 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
     escaped = [k.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for k in keys]
     held = " AND ".join("(metadata LIKE ? ESCAPE '\\' OR sources LIKE ? ESCAPE '\\')" for _ in escaped)
     rows = cur.rows(
-        f"SELECT seq, id, metadata, absorbed_into, sources, level, signature, seen FROM jotty_memory "
+        f"SELECT seq, id, metadata, absorbed_into, sources, level, signature, seen, created_at FROM jotty_memory "
         f"WHERE {' AND '.join(clauses)} AND {held}",
         (*params, *(f"%{k}%" for k in escaped for _ in range(2))),
     )
     found = _Found([], forgotten=matches)
     changed, holders = found.changed, found.groups
-    for seq, memory_id, metadata, absorbed_into, sources, level, sign, seen in rows:
+    for seq, memory_id, metadata, absorbed_into, sources, level, sign, seen, created in rows:
         own, items = matches(json.loads(metadata)), json.loads(sources)
         kept = [item for item in items if not matches(item.get("metadata"))]
         if own and (not kept or level == "semantic"):
@@ -205,16 +137,20 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
         # an episode's seen counts its sightings (one source entry may stand for several); a
         # consolidated memory's counts its episodes, which stay
         sightings = int(seen) if level == "semantic" else max(int(seen) - (len(items) - len(kept)), len(kept))
-        if own:  # its first item goes, its others stay: the next one speaks for the memory
+        if own:  # its first item goes, its others stay: the next one speaks for the memory, from its time
             first = kept[0]
+            times = [moment(item.get("at"), float(created)) for item in kept]
             cur.run(
-                "UPDATE jotty_memory SET text = ?, metadata = ?, sources = ?, seen = ?, signature = ? WHERE seq = ?",
+                "UPDATE jotty_memory SET text = ?, metadata = ?, sources = ?, seen = ?, signature = ?, created_at = ?, "
+                "last_seen = ?, embedding = NULL WHERE seq = ?",
                 (
                     first["text"],
                     json.dumps(first.get("metadata") or {}),
                     json.dumps(kept),
                     sightings,
                     f"{str(sign).split(':', 1)[0]}:{signature(first['text'])}",
+                    times[0],
+                    max(times),
                     seq,
                 ),
             )

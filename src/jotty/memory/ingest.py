@@ -8,6 +8,7 @@ vectors, a cosine of at least ``NEAR`` and content words overlapping by at least
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ TWIN_WINDOW = 2_048
 cost stays linear in the batch)."""
 TWIN_BLOCK = 256
 DEDUP_LEVELS = {"working": ("working",), "episodic": ("episodic", "archive"), "semantic": ("semantic",)}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -209,8 +212,11 @@ class _Plan:
         cache that ``find_similar`` used: a scope never searched here is not loaded for this."""
         embedding = self.batch.embedding
         if self.similar and embedding.name and embedding.dimension:
-            with fresh_cache(database, self.batch.scope, embedding.name, embedding.dimension):
-                pass
+            try:
+                with fresh_cache(database, self.batch.scope, embedding.name, embedding.dimension):
+                    pass
+            except Exception as exc:  # the items are committed: the next recall reloads instead
+                log.warning("scope %s: the cache was not refreshed after a write: %s", self.batch.scope, exc)
 
     def results(self) -> list[RememberOutcome]:
         return [o for o in self.outcomes if o is not None]

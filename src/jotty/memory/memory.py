@@ -4,6 +4,7 @@ event loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -162,13 +163,20 @@ class Memory:
         """Write pending recall counts and release the store."""
         await asyncio.to_thread(self._close)
 
-    def before_close(self, callback: Callable[[], object]) -> None:
+    def before_close(self, callback: Callable[[], object]) -> Callable[[], None]:
         """Call ``callback`` (blocking) when this memory closes, before its store is released: a user
-        that writes behind (the Conductor's writer) writes what it still holds."""
+        that writes behind (the Conductor's writer) writes what it still holds. Returns the function
+        that takes the callback back (when that user closes first)."""
         self._before_close.append(callback)
 
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._before_close.remove(callback)
+
+        return remove
+
     def _close(self) -> None:
-        for callback in self._before_close:
+        for callback in list(self._before_close):
             try:
                 callback()
             except Exception as exc:  # the store is closed all the same
@@ -504,12 +512,9 @@ class Memory:
                 "forget needs an id, ids, where=, level= or before= (or everything=True to empty the scope)"
             )
 
-        def run() -> int:
-            embedder = self._embedder_for(self.scope)  # a rewritten memory is embedded again
-            embed = None if embedder is None else lambda texts: embed_texts(embedder, texts)
-            return forget(self.database(), self.scope, criteria, embed)
-
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(
+            lambda: forget(self.database(), self.scope, criteria, self._embedder_for(self.scope))
+        )
 
     async def stats(self) -> MemoryStats:
         """Counts of this scope's memories per level, and its embedder."""

@@ -440,6 +440,28 @@ COUNT_USES = (
 stored (the id also guards against SQLite giving a forgotten memory's seq to a new one)."""
 
 
-def purge(cur: Cursor, scope: str) -> None:
-    """Mark the scope so every process's vector cache reloads it in full (after a delete)."""
-    cur.run("UPDATE jotty_memory_scopes SET purges = purges + 1, rev = rev + 1 WHERE scope = ?", (scope,))
+def purge(cur: Cursor, scope: str) -> int:
+    """Mark the scope so every process's vector cache reloads it in full (after a delete); the
+    scope's new revision."""
+    rows = cur.rows(
+        "UPDATE jotty_memory_scopes SET purges = purges + 1, rev = rev + 1 WHERE scope = ? RETURNING rev", (scope,)
+    )
+    return int(rows[0][0]) if rows else 0
+
+
+def delete_rows(cur: Cursor, seqs: Sequence[int]) -> None:
+    """Delete the memories ``seqs`` and their recall counts."""
+    ordered = sorted(seqs)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        cur.run(f"DELETE FROM jotty_memory_uses WHERE seq IN ({marks})", chunk)
+        cur.run(f"DELETE FROM jotty_memory WHERE seq IN ({marks})", chunk)
+
+
+def stamp(cur: Cursor, seqs: Sequence[int], rev: int) -> None:
+    """Mark the memories ``seqs`` as changed at revision ``rev``."""
+    ordered = sorted(seqs)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        cur.run(f"UPDATE jotty_memory SET rev = ? WHERE seq IN ({', '.join('?' * len(chunk))})", (rev, *chunk))

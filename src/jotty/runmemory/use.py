@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -151,7 +152,9 @@ class RunMemory:
         self.tokens = check_tokens(tokens)
         self.sleep_after = check_sleep(sleep_after)
         self.writer = MemoryWriter(on_written=self._changed)
-        memory.before_close(self.writer.flush_batches)  # a memory closed by its owner first gets the runs' outcomes
+        writer = weakref.ref(self.writer)  # the memory must not keep this RunMemory (its cache) alive
+        self._unhook = memory.before_close(lambda: (w := writer()) is not None and w.flush_batches())
+        """A memory closed by its owner first gets the runs' outcomes (``close`` takes this back)."""
         self.sleeps: list[ConsolidationReport] = []
         """The idle consolidation passes of this process, latest last."""
         self._scopes: dict[str, Memory] = {memory.scope: memory}
@@ -352,6 +355,7 @@ class RunMemory:
 
     def close(self) -> None:
         """Write everything pending, then release the store."""
+        self._unhook()
         self.writer.flush()
         if self.owned:
             with contextlib.suppress(Exception):
