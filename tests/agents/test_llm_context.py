@@ -74,6 +74,16 @@ def test_recognising_a_context_length_refusal() -> None:
     assert context_too_long(400, None, "This model's maximum context length is 8192 tokens.")
     assert context_too_long(400, None, "prompt is too long: 210000 tokens > 200000 maximum")
     assert not context_too_long(400, "invalid_value", "temperature must be <= 2")
+    for refusal in (  # the wordings of OpenAI, vLLM, llama.cpp, Ollama, Gemini and others, without a code
+        "Input is too long for the context window",
+        "the request exceeds the available context size, try increasing it",
+        "the input length exceeds the context length",
+        "The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).",
+        "Error: context window exceeded",
+    ):
+        assert context_too_long(400, None, refusal), refusal
+    for other in ("Invalid value for 'context_length': expected an integer", "context_window must be positive"):
+        assert not context_too_long(400, None, other), other  # a parameter error, not a refusal (found by a hunt)
     assert not context_too_long(429, "rate_limit_exceeded", "Request too large: too many tokens per min")
     assert context_limit("This model's maximum context length is 128,000 tokens") == 128_000
     assert context_limit("prompt is too long") is None

@@ -59,7 +59,8 @@ def test_over_budget_compresses_lowest_priority_first_and_keeps_pinned() -> None
     assert kept["facts"].content == "Fiscal year starts in April."
     assert kept["goal"].content == "Write the quarterly sales report."
     acted = [a.part for a in window.actions]
-    assert acted[0] == "search-2" and window.actions[0].action == "dedupe"  # repeated tool output first
+    # repeated tool output first: the older copy points at the newer, which is compressed after it
+    assert acted[0] == "search-1" and window.actions[0].action == "dedupe"
     assert "report.csv" in acted and acted.index("report.csv") < acted.index("memory")
     for action in window.actions:
         assert action.after < action.before

@@ -213,8 +213,15 @@ class LLMAgent(Agent):
                 before = tokens_of(messages)
                 budget = before * 7 // 10
                 if exc.limit is not None:  # in our counts: the provider may count differently
+                    answer = _reserved(self.params)
+                    if answer >= exc.limit:
+                        raise _RequestFailedError(
+                            f"{exc}; max_tokens ({answer}) is at least the model's context limit ({exc.limit}), "
+                            "leaving nothing for the prompt: lower max_tokens",
+                            attempts,
+                        ) from None
                     scale = before / exc.used if exc.used else 1.0
-                    budget = min(budget, max(1, int((exc.limit - _reserved(self.params)) * min(scale, 1.0))))
+                    budget = min(budget, max(1, int((exc.limit - answer) * min(scale, 1.0))))
                 try:
                     fitted, window = fit_messages(messages, max(1, budget))
                 except ContextBudgetError as cut:
@@ -344,9 +351,13 @@ class _ContextTooLongError(_RequestFailedError):
 CONTEXT_CODES = frozenset({"context_length_exceeded", "model_max_prompt_tokens_exceeded", "string_above_max_length"})
 """Error codes providers use for a request whose context is too long."""
 _CONTEXT_WORDS = re.compile(
-    r"maximum context length|context[ _]length|context window|prompt is too long|too many (input )?tokens",
+    r"maximum context length|context_length_exceeded|exceeds? (?:the |your )?(?:available |maximum |model's )?"
+    r"context (?:length|size|window)|context window (?:is |was )?exceeded|too long for (?:the |this )?(?:model's )?"
+    r"context|prompt is too long|too many (?:input )?tokens|input token count",
     re.IGNORECASE,
 )
+"""How providers word a context refusal (not the bare words: "Invalid value for 'context_length'" is
+a parameter error)."""
 _LIMIT = re.compile(r"maximum context length is ([\d,]+)", re.IGNORECASE)
 _USED = re.compile(r"(?:resulted in|requested|you requested) ([\d,]+) tokens", re.IGNORECASE)
 

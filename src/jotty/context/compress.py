@@ -61,14 +61,32 @@ def summarize_extractive(text: str, max_tokens: int, count: Count) -> str | None
 
 
 def drop_oldest(items: list[Any], max_tokens: int, count: Count) -> list[Any] | None:
-    """The newest items of ``items`` (kept in order) whose JSON fits ``max_tokens``."""
-    kept: list[Any] = []
-    for item in reversed(items):
-        candidate = [item, *kept]
-        if count(as_text(candidate)) > max_tokens:
-            break
-        kept = candidate
-    return kept or None
+    """The newest items of ``items`` (kept in order) whose JSON fits ``max_tokens``: where the kept
+    run starts is found by bisection (a longer run never counts fewer tokens), so a list of n items
+    costs about log2(n) counts, not n."""
+    lo, hi = 0, len(items)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count(as_text(items[mid:])) <= max_tokens:
+            hi = mid
+        else:
+            lo = mid + 1
+    return items[lo:] or None
+
+
+def is_conversation(items: list[Any]) -> bool:
+    """Whether ``items`` are chat messages (dicts with a ``role``)."""
+    return bool(items) and all(isinstance(item, dict) and "role" in item for item in items)
+
+
+def drop_oldest_messages(messages: list[Any], max_tokens: int, count: Count) -> list[Any] | None:
+    """``drop_oldest`` for chat messages: the kept run never starts with a tool result whose call
+    was dropped (a provider refuses a tool message without its assistant message)."""
+    kept = drop_oldest(messages, max_tokens, count) or []
+    start = 0
+    while start < len(kept) and kept[start].get("role") == "tool":
+        start += 1
+    return kept[start:] or None
 
 
 def dedupe_items(items: list[Any]) -> tuple[list[Any], int]:

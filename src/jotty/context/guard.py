@@ -14,7 +14,14 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from jotty.context.compress import dedupe_items, drop_oldest, fit_text, summarize_extractive
+from jotty.context.compress import (
+    dedupe_items,
+    drop_oldest,
+    drop_oldest_messages,
+    fit_text,
+    is_conversation,
+    summarize_extractive,
+)
 from jotty.context.limits import MODEL_LIMITS, ModelLimits
 from jotty.context.parts import KEEP, Part, PartKind, kind_of_key
 from jotty.context.text import as_text
@@ -161,8 +168,14 @@ class SmartContextGuard:
         less the reserve; ``None`` when neither is known."""
         if self._budget is not None:
             return self._budget
-        limit = self.limits.limit(model or self.model)
-        return None if limit is None else max(1, limit - self.reserve)
+        name = model or self.model
+        limit = self.limits.limit(name)
+        if limit is not None and limit <= self.reserve:
+            raise ContextBudgetError(
+                f"the reserve of {self.reserve} tokens for the answer (max_tokens) is at least the context limit "
+                f"of {name} ({limit} tokens), leaving nothing for the prompt: lower it"
+            )
+        return None if limit is None else limit - self.reserve
 
     def count(self, part: Part) -> int:
         """The tokens of ``part``: as reported, else counted."""
@@ -170,13 +183,13 @@ class SmartContextGuard:
 
     def assemble(self, parts: Iterable[Part], budget: int | None = None, *, model: str | None = None) -> Window:
         """The window of ``parts`` within ``budget`` (default: ``budget_for(model)``)."""
-        return _Assembly(self, list(parts), self._resolve(budget, model)).run_sync()
+        return _Assembly(self, self._parts(parts), self._resolve(budget, model)).run_sync()
 
     async def assemble_async(
         self, parts: Iterable[Part], budget: int | None = None, *, model: str | None = None
     ) -> Window:
         """Like ``assemble``, summarizing with the LLM summarizer when one is configured."""
-        assembly = _Assembly(self, list(parts), self._resolve(budget, model))
+        assembly = _Assembly(self, self._parts(parts), self._resolve(budget, model))
         return await assembly.run_async()
 
     def assemble_data(
@@ -184,6 +197,17 @@ class SmartContextGuard:
     ) -> Window:
         """A window over a ``ctx.data`` dict: each key a part of the kind ``KEY_KINDS`` gives it."""
         return self.assemble(parts_of(data, pinned=pinned), budget)
+
+    @staticmethod
+    def _parts(parts: Iterable[Part]) -> list[Part]:
+        found = list(parts)
+        for index, part in enumerate(found):
+            if not isinstance(part, Part):
+                raise ValidationError(
+                    f"a window is assembled from Part objects; item {index} is a {type(part).__name__}: "
+                    "wrap it as Part(name, content, kind)"
+                )
+        return found
 
     def _resolve(self, budget: int | None, model: str | None) -> int | None:
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0):
@@ -327,7 +351,8 @@ class _Assembly:
                     return
                 yield i, self.allowance(i)
         keep = [i for i in order if self.parts[i].kind in KEEP and self.tokens[i] >= 0]
-        others = sum(t for j, t in enumerate(self.tokens) if t >= 0 and j not in keep)
+        kept = set(keep)
+        others = sum(t for j, t in enumerate(self.tokens) if t >= 0 and j not in kept)
         free = (self.budget or 0) - others
         total = sum(self.tokens[i] for i in keep) or 1
         for i in keep:
@@ -338,8 +363,11 @@ class _Assembly:
     # --- steps
 
     def dedupe(self) -> None:
-        """Repeated tool output and repeated list items go first: they tell the model nothing new."""
-        seen: dict[str, str] = {}
+        """Repeated tool output and repeated list items go first: they tell the model nothing new.
+        Of the copies of one tool output, the one compressed last (highest priority, then newest)
+        stays whole and the others point at it: a copy is only ever compressed or dropped after
+        every part that points at it."""
+        copies: dict[str, list[int]] = {}
         for i, part in enumerate(self.parts):
             if part.pinned:
                 continue
@@ -349,10 +377,13 @@ class _Assembly:
                     self.replace(i, items, "dedupe")
                 continue
             key = as_text(part.content)
-            if part.kind is PartKind.TOOL and len(key) > 40 and key in seen:
-                self.replace(i, f"(same output as {seen[key]})", "dedupe")
-            else:
-                seen.setdefault(key, part.name)
+            if part.kind is PartKind.TOOL and len(key) > 40:
+                copies.setdefault(key, []).append(i)
+        for same in copies.values():
+            kept = max(same, key=lambda i: (self.parts[i].rank, i))
+            for i in same:
+                if i != kept:
+                    self.replace(i, f"(same output as {self.parts[kept].name})", "dedupe")
 
     def allowance(self, i: int) -> int:
         """How many tokens part ``i`` may keep so that the window fits."""
@@ -368,6 +399,11 @@ class _Assembly:
         if room <= 0:
             return None
         content = part.content
+        if isinstance(content, list) and is_conversation(content):
+            # a chat history stays a list of messages (an agent refuses anything else): its oldest
+            # messages go, tool results with their calls, or the whole part
+            messages = drop_oldest_messages(content, room, self.count)
+            return (messages, "drop_oldest") if messages is not None and self._fits(part, messages, allowance) else None
         if isinstance(content, list) and content:
             items = drop_oldest(content, room, self.count)
             if items is not None and self._fits(part, items, allowance):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from jotty.errors import ValidationError
 
+SEPARATORS = frozenset("-:/@_")
+"""What may follow a table entry in a model name it stands for (a version, a tag, a date)."""
+
 
 class ModelLimits:
     """Context window sizes (in tokens) by model name. A name matches an entry exactly, else by the
-    longest entry that it starts with (``gpt-4o-2024-08-06`` matches ``gpt-4o``)."""
+    longest entry that it starts with followed by a separator (``-``, ``:``, ``/``, ``@``, ``_``):
+    ``gpt-4o-2024-08-06`` matches ``gpt-4o``, but ``gpt-4o`` does not match ``gpt-4`` and
+    ``llama3.2`` does not match ``llama3`` (another model, whose limit may be larger)."""
 
     def __init__(self, limits: dict[str, int] | None = None) -> None:
         self._limits: dict[str, int] = {}
@@ -15,7 +20,7 @@ class ModelLimits:
             self.register(model, tokens)
 
     def register(self, model: str, tokens: int) -> None:
-        """Set the context size of ``model`` (or of every model whose name starts with it)."""
+        """Set the context size of ``model`` (and of the names it stands for: see the class)."""
         if not isinstance(model, str) or not model.strip():
             raise ValidationError(f"a model name must be a non-empty string, got {model!r}")
         if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
@@ -28,7 +33,9 @@ class ModelLimits:
             return None
         if model in self._limits:
             return self._limits[model]
-        best = max((m for m in self._limits if model.startswith(m)), key=len, default=None)
+        best = max(
+            (m for m in self._limits if model.startswith(m) and model[len(m)] in SEPARATORS), key=len, default=None
+        )
         return None if best is None else self._limits[best]
 
     def as_dict(self) -> dict[str, int]:
@@ -41,6 +48,10 @@ MODEL_LIMITS = ModelLimits(
         "gpt-4o-mini": 128_000,
         "gpt-4.1": 1_047_576,
         "gpt-4-turbo": 128_000,
+        "gpt-4-0125-preview": 128_000,
+        "gpt-4-1106-preview": 128_000,
+        "gpt-4-vision-preview": 128_000,
+        "gpt-4-32k": 32_768,
         "gpt-4": 8_192,
         "gpt-3.5-turbo": 16_385,
         "o1": 200_000,
@@ -51,6 +62,8 @@ MODEL_LIMITS = ModelLimits(
         "claude-opus-4": 200_000,
         "llama3": 8_192,
         "llama3.1": 131_072,
+        "llama3.2": 131_072,
+        "llama3.3": 131_072,
         "mistral": 32_768,
         "qwen2.5": 32_768,
     }

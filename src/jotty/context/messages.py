@@ -8,6 +8,7 @@ calls and their results still pair up.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from jotty.context.guard import ContextBudgetError, SmartContextGuard, Window
@@ -18,13 +19,14 @@ CUT = "[cut to fit the context window]"
 
 
 def message_parts(messages: list[dict[str, Any]]) -> list[Part]:
-    """One part per message, named ``<index>:<role>``."""
+    """One part per message, named ``<index>:<role>``, except a tool result: ``tool result <call
+    id>`` (while its call id is unique), the name a deduplicated copy points at ("same output as
+    tool result call_1"), which the model can follow. Content that is not text (an image message's
+    list) is counted as its JSON."""
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     parts = []
-    for i, message in enumerate(messages):
+    for i, (message, name) in enumerate(zip(messages, _names(messages), strict=True)):
         role = str(message.get("role"))
-        content = message.get("content")
-        text = content if isinstance(content, str) else "" if content is None else as_text(content)
         if role in ("system", "developer"):
             kind = PartKind.INSTRUCTIONS
         elif i == last_user:
@@ -33,8 +35,23 @@ def message_parts(messages: list[dict[str, Any]]) -> list[Part]:
             kind = PartKind.TOOL
         else:
             kind = PartKind.HISTORY
-        parts.append(Part(f"{i}:{role}", text, kind))
+        parts.append(Part(name, _text(message), kind))
     return parts
+
+
+def _names(messages: list[dict[str, Any]]) -> list[str]:
+    calls = Counter(m.get("tool_call_id") for m in messages if m.get("role") == "tool")
+    return [
+        f"tool result {m['tool_call_id']}"
+        if m.get("role") == "tool" and m.get("tool_call_id") and calls[m.get("tool_call_id")] == 1
+        else f"{i}:{m.get('role')}"
+        for i, m in enumerate(messages)
+    ]
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    return content if isinstance(content, str) else "" if content is None else as_text(content)
 
 
 def fit_messages(
@@ -53,12 +70,11 @@ def fit_messages(
             "else is cut: shorten it or use a model with a larger context"
         )
     out: list[dict[str, Any]] = []
-    for i, message in enumerate(messages):
-        name = f"{i}:{message.get('role')}"
+    for message, name in zip(messages, _names(messages), strict=True):
         if name in kept:
             content = kept[name]
-            unchanged = content == message.get("content") or (content == "" and message.get("content") is None)
-            out.append(message if unchanged else {**message, "content": content})
+            # untouched: the message as it was (an image message stays a list, not its JSON text)
+            out.append(message if content == _text(message) else {**message, "content": content})
         elif message.get("role") == "tool" or message.get("tool_calls"):
             out.append({**message, "content": CUT})
         # a plain message that was dropped leaves the conversation

@@ -89,8 +89,12 @@ class Part:
             raise ValidationError(f"part {self.name!r}: unknown kind {self.kind!r}; use one of {kinds}") from None
         if self.kind is PartKind.PINNED:
             self.pinned = True
-        if self.tokens is not None and (isinstance(self.tokens, bool) or self.tokens < 0):
+        if self.tokens is not None and (
+            isinstance(self.tokens, bool) or not isinstance(self.tokens, int) or self.tokens < 0
+        ):
             raise ValidationError(f"part {self.name!r}: tokens must be a count >= 0, got {self.tokens!r}")
+        if self.priority is not None and (isinstance(self.priority, bool) or not isinstance(self.priority, int)):
+            raise ValidationError(f"part {self.name!r}: priority must be a whole number, got {self.priority!r}")
 
     @property
     def rank(self) -> int:

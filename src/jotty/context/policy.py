@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jotty.context.classify import RouteClassifier
@@ -29,6 +29,8 @@ from jotty.events import EventType
 
 PARTS_KEY = "parts"
 CONTEXT_KEY = "context"
+POOLED = "jotty.pooled"
+"""The mark (in ``Part.meta``) of a part the level added from the policy's pool."""
 
 Loader = Callable[[str], Any]
 """A source's loader: ``load(query)`` returns (or awaits to) the content for a step."""
@@ -181,9 +183,12 @@ class ContextSession:
             pooled += loaded.parts
             if loaded.report is not None:
                 events.append((EventType.CONTEXT_PREFETCH, loaded.report))
+        # the pool's parts are told from the pattern's own by a mark, not by name: a fact named
+        # "history" must not take the place of the pattern's history
+        pooled = [replace(p, meta={**p.meta, POOLED: True}) for p in pooled]
         window = await self.policy.guard.assemble_async(parts + pooled, budget)
-        out = {p.name: p.content for p in window.parts if p.name in data}
-        picked = [p for p in window.parts if p.name not in data]
+        out = {p.name: p.content for p in window.parts if not p.meta.get(POOLED)}
+        picked = [p for p in window.parts if p.meta.get(POOLED)]
         if level is not None and loaded is not None:
             out[PARTS_KEY] = {p.name: p.content for p in picked}
             out[CONTEXT_KEY] = "\n\n".join(p.text() for p in picked)

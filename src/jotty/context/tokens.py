@@ -50,6 +50,10 @@ class EstimateCounter:
         return estimate_tokens(text)
 
 
+CACHED_CHARS = 100_000
+"""Texts longer than this are counted but not kept in a counter's cache."""
+
+
 class CachingCounter:
     """Exact counts with a bounded cache of recent texts (windows reuse the same parts again and
     again); a subclass gives ``_tokens(text)`` and ``source``."""
@@ -79,9 +83,10 @@ class CachingCounter:
         if found is not None:
             return found
         tokens = self._tokens(text)
-        cache[text] = tokens
-        if len(cache) > self._cache_size:
-            cache.popitem(last=False)
+        if len(text) <= CACHED_CHARS:  # a huge text is rarely counted twice, and would hold its memory
+            cache[text] = tokens
+            if len(cache) > self._cache_size:
+                cache.popitem(last=False)
         return tokens
 
 
