@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from jotty.agents import FunctionAgent, LLMAgent
 from jotty.context import (
     MODEL_LIMITS,
+    ContextBudgetError,
     ContextPolicy,
     Level,
     Part,
@@ -240,6 +243,30 @@ async def test_an_llm_step_is_guarded_by_its_models_context_limit_by_default(tmp
     assert [a["action"] for a in event["data"]["actions"]] == ["drop_oldest"]
 
 
+async def test_the_default_window_leaves_the_agents_max_tokens_for_the_answer(tmp_path: Path) -> None:
+    """The window fitted to a model's limit leaves room for the answer the agent asks for (it took
+    the whole limit: a hunt's finding); max_tokens at the limit is an error that says so."""
+    MODEL_LIMITS.register("tiny-context-model-answer", 400)
+    history = [{"role": "user", "content": f"message {i}: " + "the north grew. " * 20} for i in range(40)]
+    for max_tokens in (100, 400):
+        with OpenAIServer() as server:
+            agent = LLMAgent(
+                "tiny-context-model-answer",
+                base_url=server.base_url,
+                api_key="sk-test",
+                max_retries=0,
+                params={"max_tokens": max_tokens},
+            )
+            with Conductor([AgentConfig("chat", agent)], store=str(tmp_path / f"{max_tokens}.db"), memory=False) as c:
+                if max_tokens == 400:
+                    with pytest.raises(ContextBudgetError, match="max_tokens 400"):
+                        await c.run("what grew?", context={"history": history})
+                    continue
+                result = await c.run("what grew?", context={"history": history})
+        [event] = [e for e in result.events if e["type"] == "context_compressed"]
+        assert event["data"]["budget"] == 300 and event["data"]["after"] <= 300
+
+
 async def test_a_resumed_durable_run_keeps_restored_steps_in_the_pool(tmp_path: Path) -> None:
     seen = Seen()
     broken = {"analyse": True}
@@ -275,3 +302,52 @@ async def test_l3_scopes_the_conductors_recalled_memory() -> None:
     wide = ContextPolicy().session("f", Level.L1, None)
     same, _ = await wide.window(StepCall("f/write", "write", "step", FunctionAgent(str)), "go", {"memory": recalled})
     assert same["memory"] == recalled
+
+
+class SlowLedger(Seen):
+    """The ledger loads synchronously and slowly (a file, a database); the research step waits on
+    I/O while L4 loads the ledger ahead for the analyse step."""
+
+    def loader(self, name: str) -> Any:
+        load = super().loader(name)
+
+        def slow(query: str) -> str:
+            if name == "ledger":
+                time.sleep(0.4)
+            return load(query)
+
+        return slow
+
+    def agent(self, role: str) -> Any:
+        async def work(value: Any, ctx: Any) -> str:
+            self.windows.setdefault(role, []).append(dict(ctx.data))
+            await asyncio.sleep(0.4 if role == "research" else 0)
+            return f"{role} done"
+
+        return FunctionAgent(work, name=role)
+
+
+async def test_l4_runs_a_sync_loader_off_the_event_loop() -> None:
+    """A sync source loaded ahead at L4 ran on the event loop and stalled the running step (a
+    hunt's finding): it now runs on a worker thread, beside the step."""
+    model = PrefetchModel()
+    await flows(SlowLedger())["chain"].run("go", level="L4", policy=policy(SlowLedger(), model))  # learn
+    seen = SlowLedger()
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    began = time.monotonic()
+    result = await flows(seen)["chain"].run("go", level="L4", policy=policy(seen, model))
+    took = time.monotonic() - began
+    ticker.cancel()
+    assert result.ok and seen.loads.count("ledger:analysis analyse") == 1
+    assert max(gaps) < 0.2, f"the event loop stalled {max(gaps):.2f} s"
+    assert took < 0.75, f"the ledger's load did not overlap the research step ({took:.2f} s)"

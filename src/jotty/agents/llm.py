@@ -213,7 +213,7 @@ class LLMAgent(Agent):
                 before = tokens_of(messages)
                 budget = before * 7 // 10
                 if exc.limit is not None:  # in our counts: the provider may count differently
-                    answer = _reserved(self.params)
+                    answer = answer_tokens(self.params)
                     if answer >= exc.limit:
                         raise _RequestFailedError(
                             f"{exc}; max_tokens ({answer}) is at least the model's context limit ({exc.limit}), "
@@ -383,8 +383,9 @@ def context_used(message: str) -> int | None:
     return int(found.group(1).replace(",", "")) if found else None
 
 
-def _reserved(params: Mapping[str, Any]) -> int:
-    value = params.get("max_completion_tokens") or params.get("max_tokens") or 0
+def answer_tokens(params: Mapping[str, Any] | None) -> int:
+    """The tokens a request keeps for its answer (``max_completion_tokens`` or ``max_tokens``), 0 if unset."""
+    value = (params or {}).get("max_completion_tokens") or (params or {}).get("max_tokens") or 0
     return value if isinstance(value, int) else 0
 
 

@@ -163,19 +163,21 @@ class SmartContextGuard:
         self.counter = counter if counter is not None else default_counter()
         self.summarizer = summarizer
 
-    def budget_for(self, model: str | None = None) -> int | None:
+    def budget_for(self, model: str | None = None, answer: int = 0) -> int | None:
         """The budget: the guard's own, else the context limit of ``model`` (or the guard's model)
-        less the reserve; ``None`` when neither is known."""
+        less the reserve and ``answer`` (the tokens a call keeps for its answer, an ``LLMAgent``'s
+        ``max_tokens``); ``None`` when neither is known."""
         if self._budget is not None:
             return self._budget
         name = model or self.model
         limit = self.limits.limit(name)
-        if limit is not None and limit <= self.reserve:
+        kept = self.reserve + answer
+        if limit is not None and limit <= kept:
             raise ContextBudgetError(
-                f"the reserve of {self.reserve} tokens for the answer (max_tokens) is at least the context limit "
-                f"of {name} ({limit} tokens), leaving nothing for the prompt: lower it"
+                f"{kept} tokens kept for the answer (reserve {self.reserve}, max_tokens {answer}) are at least "
+                f"the context limit of {name} ({limit} tokens), leaving nothing for the prompt: lower them"
             )
-        return None if limit is None else limit - self.reserve
+        return None if limit is None else limit - kept
 
     def count(self, part: Part) -> int:
         """The tokens of ``part``: as reported, else counted."""

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from jotty.agents.llm import answer_tokens
 from jotty.context.classify import RouteClassifier
 from jotty.context.guard import SmartContextGuard
 from jotty.context.levels import Level
@@ -268,11 +269,13 @@ class ContextSession:
 
     def _budget(self, call: StepCall) -> int | None:
         """The window's budget: ``TokenBudget.per_window``, else the guard's own or the context
-        limit of the agent's model (an ``LLMAgent``'s ``config.model``)."""
+        limit of the agent's model (an ``LLMAgent``'s ``config.model``) less what the agent keeps
+        for its answer (its ``max_tokens``)."""
         if self.per_window is not None:
             return self.per_window
         config = getattr(call.agent, "config", None)
-        return self.policy.guard.budget_for(getattr(config, "model", None))
+        answer = answer_tokens(getattr(call.agent, "params", None))
+        return self.policy.guard.budget_for(getattr(config, "model", None), answer)
 
     # ---------------------------------------------------------------- sources and L4
 
@@ -371,7 +374,11 @@ class ContextSession:
 
 
 async def _call(load: Callable[[str], Any], query: str) -> Any:
-    result = load(query)
+    """A source's ``load(query)``: awaited if async, else on a worker thread (a sync loader reads
+    files or a database; on the event loop it would stall the step that runs while L4 loads ahead)."""
+    if inspect.iscoroutinefunction(load):
+        return await load(query)
+    result = await asyncio.to_thread(load, query)
     if inspect.isawaitable(result):
         result = await result
     return result
