@@ -90,3 +90,20 @@ def flows(seen: Seen) -> dict[str, Flow]:
 def conductor(seen: Seen, level: str, pol: ContextPolicy, store: str) -> Conductor:
     actors = [AgentConfig(r, seen.agent(r)) for r in ROLES]
     return Conductor(actors, mode="static", store=store, level=level, policy=pol, memory=False)
+
+
+async def chat_run(
+    store: str, model: str, limit: int, goal: str, history: list[dict[str, Any]], **params: Any
+) -> tuple[Any, Any]:
+    """A Conductor run of one LLMAgent on ``model`` (context ``limit`` tokens, registered) against
+    the test server, with a chat ``history``; the result and the one request the server got."""
+    from jotty.agents import LLMAgent
+    from jotty.context import MODEL_LIMITS
+    from tests.support.openai_server import OpenAIServer
+
+    MODEL_LIMITS.register(model, limit)
+    with OpenAIServer() as server:
+        agent = LLMAgent(model, base_url=server.base_url, api_key="sk-test", max_retries=0, params=params)
+        with Conductor([AgentConfig("chat", agent)], store=store, memory=False) as conductor:
+            result = await conductor.run(goal, context={"history": history})
+        return result, server.completions[-1] if server.completions else None

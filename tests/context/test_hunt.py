@@ -18,7 +18,7 @@ from jotty.context import MODEL_LIMITS, ContextPolicy, Part, PartKind, PrefetchM
 from jotty.context.messages import fit_messages
 from jotty.errors import ValidationError
 from jotty.patterns import Sequential
-from tests.context.flows import Seen
+from tests.context.flows import Seen, chat_run
 from tests.support.openai_server import OpenAIServer, prompt_words
 
 OUTPUT = "north 120; south 80; east 95; west 60 -- the only copy of the query result. " * 3
@@ -162,14 +162,8 @@ async def test_a_chat_history_with_one_long_message_stays_a_list_of_messages(tmp
     """An LLMAgent step's chat history is fitted to its model's limit by default. When no suffix of
     the list fits, the guard summarizes/trims the list's JSON: ctx.data['history'] becomes a str
     and LLMAgent refuses it ("must be a list of message dicts, got str")."""
-    from jotty.orchestration import AgentConfig, Conductor
-
-    MODEL_LIMITS.register("tiny-context-model-2", 300)
     history = [{"role": "user", "content": "the north grew. " * 200}]
-    with OpenAIServer() as server:
-        agent = LLMAgent("tiny-context-model-2", base_url=server.base_url, api_key="sk-test", max_retries=0)
-        with Conductor([AgentConfig("chat", agent)], store=str(tmp_path / "l.db"), memory=False) as c:
-            result = await c.run("what grew?", context={"history": history})
+    result, _ = await chat_run(str(tmp_path / "l.db"), "tiny-context-model-2", 300, "what grew?", history)
     assert result.ok, result.error
 
 
@@ -177,9 +171,6 @@ async def test_the_default_model_limit_guard_keeps_tool_results_with_their_calls
     """drop_oldest cuts a chat history between an assistant message with tool_calls and its tool
     result: the provider then refuses the orphan tool message (OpenAI: 400 "messages with role
     'tool' must be a response to a preceding message with 'tool_calls'")."""
-    from jotty.orchestration import AgentConfig, Conductor
-
-    MODEL_LIMITS.register("tiny-context-model-3", 300)
     call = {"id": "c1", "type": "function", "function": {"name": "q", "arguments": "{}"}}
     history = [
         {"role": "user", "content": "What sold?"},
@@ -187,11 +178,7 @@ async def test_the_default_model_limit_guard_keeps_tool_results_with_their_calls
         {"role": "tool", "tool_call_id": "c1", "content": "north 120"},
         {"role": "assistant", "content": "North sold 120."},
     ]
-    with OpenAIServer() as server:
-        agent = LLMAgent("tiny-context-model-3", base_url=server.base_url, api_key="sk-test", max_retries=0)
-        with Conductor([AgentConfig("chat", agent)], store=str(tmp_path / "l.db"), memory=False) as c:
-            result = await c.run("and south?", context={"history": history})
-        [request] = server.completions
+    result, request = await chat_run(str(tmp_path / "l.db"), "tiny-context-model-3", 300, "and south?", history)
     assert result.ok, result.error
     roles = [m["role"] for m in request.messages]
     for i, message in enumerate(request.messages):

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from jotty.agents import FunctionAgent, LLMAgent
+from jotty.agents import FunctionAgent
 from jotty.context import (
-    MODEL_LIMITS,
     ContextBudgetError,
     ContextPolicy,
     Level,
@@ -25,10 +24,8 @@ from jotty.context import (
     TokenBudget,
 )
 from jotty.errors import ValidationError
-from jotty.orchestration import AgentConfig, Conductor
 from jotty.patterns import Chain, Sequential, Step
-from tests.context.flows import Seen, conductor, flows, policy
-from tests.support.openai_server import OpenAIServer
+from tests.context.flows import Seen, chat_run, conductor, flows, policy
 
 PATTERNS = ["sequential", "chain", "parallel", "subagent", "phased", "team", "supervisor", "conductor"]
 LEVELS = ["L1", "L2", "L3", "L4"]
@@ -225,16 +222,11 @@ async def test_l3_scopes_the_memory_a_pattern_gives_its_window(tmp_path: Path) -
 
 
 async def test_an_llm_step_is_guarded_by_its_models_context_limit_by_default(tmp_path: Path) -> None:
-    MODEL_LIMITS.register("tiny-context-model", 300)
     history = [
         {"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}: " + "the north grew. " * 20}
         for i in range(40)
     ]
-    with OpenAIServer() as server:
-        agent = LLMAgent("tiny-context-model", base_url=server.base_url, api_key="sk-test", max_retries=0)
-        with Conductor([AgentConfig("chat", agent)], store=str(tmp_path / "l.db"), memory=False) as c:
-            result = await c.run("what grew?", context={"history": history})
-        [request] = server.completions
+    result, request = await chat_run(str(tmp_path / "l.db"), "tiny-context-model", 300, "what grew?", history)
     assert result.ok, result.error
     sent = [m for m in request.messages if m["role"] != "user" or m["content"] != "what grew?"]
     assert 0 < len(sent) < len(history) and sent[-1] == history[-1]  # the newest history kept
@@ -246,25 +238,13 @@ async def test_an_llm_step_is_guarded_by_its_models_context_limit_by_default(tmp
 async def test_the_default_window_leaves_the_agents_max_tokens_for_the_answer(tmp_path: Path) -> None:
     """The window fitted to a model's limit leaves room for the answer the agent asks for (it took
     the whole limit: a hunt's finding); max_tokens at the limit is an error that says so."""
-    MODEL_LIMITS.register("tiny-context-model-answer", 400)
     history = [{"role": "user", "content": f"message {i}: " + "the north grew. " * 20} for i in range(40)]
-    for max_tokens in (100, 400):
-        with OpenAIServer() as server:
-            agent = LLMAgent(
-                "tiny-context-model-answer",
-                base_url=server.base_url,
-                api_key="sk-test",
-                max_retries=0,
-                params={"max_tokens": max_tokens},
-            )
-            with Conductor([AgentConfig("chat", agent)], store=str(tmp_path / f"{max_tokens}.db"), memory=False) as c:
-                if max_tokens == 400:
-                    with pytest.raises(ContextBudgetError, match="max_tokens 400"):
-                        await c.run("what grew?", context={"history": history})
-                    continue
-                result = await c.run("what grew?", context={"history": history})
-        [event] = [e for e in result.events if e["type"] == "context_compressed"]
-        assert event["data"]["budget"] == 300 and event["data"]["after"] <= 300
+    model, store = "tiny-context-model-answer", str(tmp_path / "l.db")
+    result, _ = await chat_run(store, model, 400, "what grew?", history, max_tokens=100)
+    [event] = [e for e in result.events if e["type"] == "context_compressed"]
+    assert event["data"]["budget"] == 300 and event["data"]["after"] <= 300
+    with pytest.raises(ContextBudgetError, match="max_tokens 400"):
+        await chat_run(store, model, 400, "what grew?", history, max_tokens=400)
 
 
 async def test_a_resumed_durable_run_keeps_restored_steps_in_the_pool(tmp_path: Path) -> None:
