@@ -351,9 +351,20 @@ class _ContextTooLongError(_RequestFailedError):
 CONTEXT_CODES = frozenset({"context_length_exceeded", "model_max_prompt_tokens_exceeded", "string_above_max_length"})
 """Error codes providers use for a request whose context is too long."""
 _CONTEXT_WORDS = re.compile(
-    r"maximum context length|context_length_exceeded|exceeds? (?:the |your )?(?:available |maximum |model's )?"
-    r"context (?:length|size|window)|context window (?:is |was )?exceeded|too long for (?:the |this )?(?:model's )?"
-    r"context|prompt is too long|too many (?:input )?tokens|input token count",
+    "|".join(
+        (
+            r"max(?:imum)? context length",
+            r"context_length_exceeded",
+            r"exceed(?:s|ed)? (?:the |your |its )?(?:available |max(?:imum)? |model's )?"
+            r"context(?: length| size| window| limit)",
+            r"context window (?:is |was )?exceeded",
+            r"too long for (?:the |this )?(?:model's )?context",
+            r"(?:loaded with|larger|greater than the) context (?:length|size)",
+            r"prompt (?:is )?too long",
+            r"too many (?:input )?tokens",
+            r"input token count",
+        )
+    ),
     re.IGNORECASE,
 )
 """How providers word a context refusal (not the bare words: "Invalid value for 'context_length'" is
@@ -383,9 +394,11 @@ def context_used(message: str) -> int | None:
     return int(found.group(1).replace(",", "")) if found else None
 
 
-def answer_tokens(params: Mapping[str, Any] | None) -> int:
+def answer_tokens(params: object) -> int:
     """The tokens a request keeps for its answer (``max_completion_tokens`` or ``max_tokens``), 0 if unset."""
-    value = (params or {}).get("max_completion_tokens") or (params or {}).get("max_tokens") or 0
+    if not isinstance(params, Mapping):  # an agent of another kind, whose params mean something else
+        return 0
+    value = params.get("max_completion_tokens") or params.get("max_tokens") or 0
     return value if isinstance(value, int) else 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
@@ -59,9 +60,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def text(value: Any) -> Text:
-    """User data as a table cell: never read as rich markup."""
-    return Text("" if value is None else str(value))
+    """User data as a table cell: never read as rich markup, and its control characters shown as
+    escapes (``\\x1b``), so that text someone said cannot clear or restyle the terminal."""
+    shown = "" if value is None else str(value)
+    return Text(_CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", shown))
 
 
 STATUS_STYLES = {

@@ -221,16 +221,25 @@ def forget(
     as_json: JsonOption = False,
 ) -> None:
     """Delete memories by id, level or age (or --all --yes); their provenance entries go too."""
-    if everything and not yes:
-        fail(f"--all deletes every memory of scope {scope!r}: add --yes to confirm")
+    if (everything or level == "all") and not yes:
+        what = "--all" if everything else "--level all"
+        fail(f"{what} deletes every memory of scope {scope!r}: add --yes to confirm")
     if not ids and level is None and before is None and not everything:
         fail("say what to forget: memory ids, --level, --before DATE, or --all --yes")
 
-    async def go() -> int:
+    async def go() -> int | list[str]:
         async with _memory(db, scope) as memory:
+            unknown = [i for i in ids or [] if await memory.get(i) is None]
+            if unknown:  # nothing is forgotten when an id is wrong (or of another scope)
+                return unknown
             return await memory.forget(ids or None, level=level, before=before, everything=everything)
 
     count = run(go())
+    if isinstance(count, list):
+        fail(
+            f"no memory {', '.join(map(repr, count))} in scope {scope!r}, nothing forgotten: find ids with "
+            f"`jotty memory search QUERY --scope {scope}`"
+        )
     if as_json:
         _json({"scope": scope, "forgotten": count})
         return

@@ -166,18 +166,22 @@ class SmartContextGuard:
     def budget_for(self, model: str | None = None, answer: int = 0) -> int | None:
         """The budget: the guard's own, else the context limit of ``model`` (or the guard's model)
         less the reserve and ``answer`` (the tokens a call keeps for its answer, an ``LLMAgent``'s
-        ``max_tokens``); ``None`` when neither is known."""
+        ``max_tokens``; at most half of what the reserve leaves, since the table may know less than
+        the provider: ``mistral`` covers models of 32k and of 128k); ``None`` when neither is known.
+        A reserve at or over the limit is a ``ContextBudgetError``."""
         if self._budget is not None:
             return self._budget
         name = model or self.model
         limit = self.limits.limit(name)
-        kept = self.reserve + answer
-        if limit is not None and limit <= kept:
+        if limit is None:
+            return None
+        if limit <= self.reserve:
             raise ContextBudgetError(
-                f"{kept} tokens kept for the answer (reserve {self.reserve}, max_tokens {answer}) are at least "
-                f"the context limit of {name} ({limit} tokens), leaving nothing for the prompt: lower them"
+                f"the reserve of {self.reserve} tokens for the answer is at least the context limit of {name} "
+                f"({limit} tokens), leaving nothing for the prompt: lower it"
             )
-        return None if limit is None else limit - kept
+        room = limit - self.reserve
+        return room - min(max(answer, 0), room // 2)
 
     def count(self, part: Part) -> int:
         """The tokens of ``part``: as reported, else counted."""

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from jotty.errors import ValidationError
 
-SEPARATORS = frozenset("-:/@_")
-"""What may follow a table entry in a model name it stands for (a version, a tag, a date)."""
-
 
 class ModelLimits:
     """Context window sizes (in tokens) by model name. A name matches an entry exactly, else by the
-    longest entry that it starts with followed by a separator (``-``, ``:``, ``/``, ``@``, ``_``):
-    ``gpt-4o-2024-08-06`` matches ``gpt-4o``, but ``gpt-4o`` does not match ``gpt-4`` and
-    ``llama3.2`` does not match ``llama3`` (another model, whose limit may be larger)."""
+    longest entry that it starts with (``gpt-4o-2024-08-06`` matches ``gpt-4o``; a family registered
+    as ``llama`` covers ``llama3.1:8b``). A model that starts like a smaller one but is not (``gpt-4-32k``,
+    ``llama3.2``) needs its own entry, as the built-in table has."""
 
     def __init__(self, limits: dict[str, int] | None = None) -> None:
         self._limits: dict[str, int] = {}
@@ -20,7 +17,7 @@ class ModelLimits:
             self.register(model, tokens)
 
     def register(self, model: str, tokens: int) -> None:
-        """Set the context size of ``model`` (and of the names it stands for: see the class)."""
+        """Set the context size of ``model`` (or of every model whose name starts with it)."""
         if not isinstance(model, str) or not model.strip():
             raise ValidationError(f"a model name must be a non-empty string, got {model!r}")
         if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
@@ -33,9 +30,7 @@ class ModelLimits:
             return None
         if model in self._limits:
             return self._limits[model]
-        best = max(
-            (m for m in self._limits if model.startswith(m) and model[len(m)] in SEPARATORS), key=len, default=None
-        )
+        best = max((m for m in self._limits if model.startswith(m)), key=len, default=None)
         return None if best is None else self._limits[best]
 
     def as_dict(self) -> dict[str, int]:
@@ -47,6 +42,7 @@ MODEL_LIMITS = ModelLimits(
         "gpt-4o": 128_000,
         "gpt-4o-mini": 128_000,
         "gpt-4.1": 1_047_576,
+        "gpt-4.5": 128_000,
         "gpt-4-turbo": 128_000,
         "gpt-4-0125-preview": 128_000,
         "gpt-4-1106-preview": 128_000,
@@ -66,6 +62,11 @@ MODEL_LIMITS = ModelLimits(
         "llama3.3": 131_072,
         "mistral": 32_768,
         "qwen2.5": 32_768,
+        "qwen2.5vl": 128_000,
+        "qwen3": 40_960,
+        "mistral-large": 131_072,
+        "mistral-small": 131_072,
+        "llama4": 1_048_576,
     }
 )
 """The built-in table; ``MODEL_LIMITS.register("my-model", 32_000)`` extends it for the process."""

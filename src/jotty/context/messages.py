@@ -35,7 +35,9 @@ def message_parts(messages: list[dict[str, Any]]) -> list[Part]:
             kind = PartKind.TOOL
         else:
             kind = PartKind.HISTORY
-        parts.append(Part(name, _text(message), kind))
+        text = _text(message)
+        # nothing to cut in an empty message (an assistant's tool calls): dropped, it would cost a marker
+        parts.append(Part(name, text, kind, pinned=not text))
     return parts
 
 
@@ -57,18 +59,35 @@ def _text(message: dict[str, Any]) -> str:
 def fit_messages(
     messages: list[dict[str, Any]], budget: int, guard: SmartContextGuard | None = None
 ) -> tuple[list[dict[str, Any]], Window]:
-    """``messages`` compressed to about ``budget`` tokens, and the guard's window (what it did).
-    ``ContextBudgetError`` when not even the last user message fits (a reply needs the question)."""
+    """``messages`` within ``budget`` tokens, and the guard's window (what it did). The markers that
+    keep dropped tool calls and results in place count too: the window is fitted again to what they
+    leave, a few times at most. ``ContextBudgetError`` when not even the last user message fits (a
+    reply needs the question)."""
     guard = guard if guard is not None else SmartContextGuard()
     parts = message_parts(messages)
-    window = guard.assemble(parts, budget)
-    kept = {p.name: p.content for p in window.parts}
     goals = [p.name for p in parts if p.kind is PartKind.GOAL]
-    if goals and goals[0] not in kept:
-        raise ContextBudgetError(
-            f"the last user message does not fit a context of {budget} tokens even when everything "
-            "else is cut: shorten it or use a model with a larger context"
-        )
+    target = budget
+    for _ in range(4):
+        window = guard.assemble(parts, target)
+        kept = {p.name: p.content for p in window.parts}
+        if goals and goals[0] not in kept:
+            break
+        out = _rebuilt(messages, kept)
+        over = tokens_of(out, guard) - budget
+        if over <= 0:
+            return out, window
+        target = min(target, window.tokens) - over  # the markers' cost comes out of the window next time
+        if target < 1:
+            break
+    raise ContextBudgetError(
+        f"the last user message does not fit a context of {budget} tokens even when everything "
+        "else is cut: shorten it or use a model with a larger context"
+    )
+
+
+def _rebuilt(messages: list[dict[str, Any]], kept: dict[str, Any]) -> list[dict[str, Any]]:
+    """The conversation with the window's contents: a dropped tool call or result as a marker (so
+    calls and results still pair up), a dropped plain message left out."""
     out: list[dict[str, Any]] = []
     for message, name in zip(messages, _names(messages), strict=True):
         if name in kept:
@@ -77,8 +96,7 @@ def fit_messages(
             out.append(message if content == _text(message) else {**message, "content": content})
         elif message.get("role") == "tool" or message.get("tool_calls"):
             out.append({**message, "content": CUT})
-        # a plain message that was dropped leaves the conversation
-    return out, window
+    return out
 
 
 def tokens_of(messages: list[dict[str, Any]], guard: SmartContextGuard | None = None) -> int:

@@ -331,7 +331,7 @@ class ContextSession:
             source = self.policy.sources.get(name)
             if source is None:
                 continue
-            self._ahead[f"{successor}\0{name}"] = asyncio.ensure_future(_call(source.load, query))
+            self._ahead[f"{successor}\0{name}"] = asyncio.ensure_future(_call(source.load, query, ahead=True))
             self.prefetched += 1
 
     # ---------------------------------------------------------------- after a call
@@ -373,12 +373,14 @@ class ContextSession:
         }
 
 
-async def _call(load: Callable[[str], Any], query: str) -> Any:
-    """A source's ``load(query)``: awaited if async, else on a worker thread (a sync loader reads
-    files or a database; on the event loop it would stall the step that runs while L4 loads ahead)."""
+async def _call(load: Callable[[str], Any], query: str, *, ahead: bool = False) -> Any:
+    """A source's ``load(query)``, awaited if async. A sync loader loading ``ahead`` (L4's prefetch)
+    runs on a worker thread: on the event loop it would stall the step that runs meanwhile. A step's
+    own load runs it in place, as a loader bound to the loop's thread (an ``sqlite3`` connection
+    made there) needs; such a loader's prefetch fails, which counts as a miss and loads it here."""
     if inspect.iscoroutinefunction(load):
         return await load(query)
-    result = await asyncio.to_thread(load, query)
+    result = await asyncio.to_thread(load, query) if ahead else load(query)
     if inspect.isawaitable(result):
         result = await result
     return result

@@ -22,13 +22,13 @@ class Criteria:
 
     ids: list[str] | None = None
     where: Mapping[str, Any] | None = None
-    level: str | None = None
+    levels: tuple[str, ...] | None = None
     before: float | None = None
 
     @property
     def empty(self) -> bool:
         """True when no criterion is given (everything matches)."""
-        return self.ids is None and self.where is None and self.level is None and self.before is None
+        return self.ids is None and self.where is None and self.levels is None and self.before is None
 
 
 def forget(database: Database, scope: str, criteria: Criteria, embedder: Embedder | None = None) -> int:
@@ -51,9 +51,9 @@ def forget(database: Database, scope: str, criteria: Criteria, embedder: Embedde
         # recall-count flush could deadlock with this forget or add a count for a memory it deletes.
         store.lock_scope(cur, scope)
         clauses, params = ["scope = ?"], [scope]
-        if criteria.level is not None:
-            clauses.append("level = ?")
-            params.append(criteria.level)
+        if criteria.levels is not None:
+            clauses.append(f"level IN ({', '.join('?' * len(criteria.levels))})")
+            params.extend(criteria.levels)
         if criteria.before is not None:
             clauses.append("created_at < ?")
             params.append(criteria.before)  # type: ignore[arg-type]

@@ -159,6 +159,12 @@ class Memory:
                 self._database = open_database(self._store)
             return self._database
 
+    def revision(self) -> tuple[int, int]:
+        """The scope's revision and purge count, which every write to the scope changes, from any
+        process ((0, 0) before its first write). Blocking."""
+        state = self.database().read(lambda cur: store.scope_state(cur, self.scope))
+        return (0, 0) if state is None else (state.rev, state.purges)
+
     async def close(self) -> None:
         """Write pending recall counts and release the store."""
         await asyncio.to_thread(self._close)
@@ -482,16 +488,17 @@ class Memory:
         target: str | Sequence[str] | None = None,
         *,
         where: Mapping[str, Any] | None = None,
-        level: str | None = None,
+        level: str | Sequence[str] | None = None,
         before: datetime | str | float | None = None,
         everything: bool = False,
     ) -> int:
         """Delete memories of this scope: by id (or ids), by metadata (``where``: every key equal), by
-        ``level``, by time (``before``), or ``everything``; criteria combine. Returns how many
-        memories went or (with ``where``) were changed. Provenance entries of forgotten items are
-        also removed from the memories that absorbed them, and their words from the summaries of those
-        (summarised again from the items left). ``where`` matches items: an item that reinforced a
-        memory of other metadata leaves it, and the memory's other items stay."""
+        ``level`` (a level, a list, or "all"), by time (``before``), or ``everything``; criteria
+        combine. Returns how many memories went or (with ``where``) were changed. Provenance entries
+        of forgotten items are also removed from the memories that absorbed them, and their words
+        from the summaries of those (summarised again from the items left). ``where`` matches items:
+        an item that reinforced a memory of other metadata leaves it, and the memory's other items
+        stay."""
         from jotty.memory.forget import Criteria, forget
 
         ids: list[str] | None = None
@@ -504,7 +511,7 @@ class Memory:
         criteria = Criteria(
             ids=ids,
             where=check_metadata(where, "where") if where is not None else None,
-            level=check_levels(level)[0] if level is not None else None,
+            levels=_forgettable(level),
             before=check_time(before, "before"),
         )
         if criteria.empty and not everything:
@@ -555,3 +562,16 @@ def _resolve_embedder(embedder: Embedder | bool | None) -> Embedder | None:
     if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
         raise ValidationError(f"the embedder's dimension must be a whole number >= 1, got {dimension!r}")
     return embedder
+
+
+def _forgettable(level: object) -> tuple[str, ...] | None:
+    """The stored levels ``forget(level=...)`` names: a level, a list, or "all"."""
+    if level is None:
+        return None
+    levels = check_levels(level)
+    if level != "all" and "procedural" in levels:
+        raise ValidationError(
+            "forget cannot delete procedural memory: it is the router's learning (reset it there, "
+            "or name the stored levels: working, episodic, semantic, archive)"
+        )
+    return tuple(name for name in levels if name in STORED_LEVELS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import copy
 import logging
 import os
 import threading
@@ -158,8 +159,8 @@ class RunMemory:
         self.sleeps: list[ConsolidationReport] = []
         """The idle consolidation passes of this process, latest last."""
         self._scopes: dict[str, Memory] = {memory.scope: memory}
-        self._cache: dict[str, tuple[float, int, list[MemoryHit]]] = {}
-        self._generation = 0
+        self._cache: dict[str, tuple[float, tuple[int, int], list[MemoryHit]]] = {}
+        """Recent recalls by query: when, the scope's revision read before, the hits."""
         self._dirty: set[str] = {memory.scope}
         self._dirty_lock = threading.Lock()  # the writer thread adds to it
         self._resting: asyncio.Future[bool] | None = None
@@ -173,7 +174,6 @@ class RunMemory:
 
     def _changed(self, scope: str) -> None:
         with self._dirty_lock:
-            self._generation += 1
             self._dirty.add(scope)
 
     # ------------------------------------------------------------------ before the run
@@ -187,9 +187,15 @@ class RunMemory:
         began = time.perf_counter()
         report = MemoryReport(self.memory.scope)
         query = goal[:QUERY_CHARS]
-        cached, generation = self._cache.get(query), self._generation
+        # A cached recall serves only while the scope's revision is the one read before it: any
+        # write to the scope (a remember, a forget, a consolidation, in any process) changes it.
+        try:
+            revision: tuple[int, int] | None = self.memory.revision()
+        except Exception:  # the recall below says what is wrong with the store
+            revision = None
+        cached = self._cache.get(query)
         hits: list[MemoryHit] = []
-        if cached is not None and cached[1] == generation and began - cached[0] < CACHE_SECONDS:
+        if cached is not None and cached[1] == revision and began - cached[0] < CACHE_SECONDS:
             hits, report.cached = cached[2], True
         else:
             try:
@@ -200,7 +206,8 @@ class RunMemory:
             else:
                 if len(self._cache) > 256:
                     self._cache.clear()
-                self._cache[query] = (began, generation, hits)  # a write during the recall invalidates it
+                if revision is not None:  # a write during the recall changes the revision: not served
+                    self._cache[query] = (began, revision, hits)
         value = self._context(hits, report)
         report.seconds = time.perf_counter() - began
         return Recall(value, report)
@@ -228,7 +235,7 @@ class RunMemory:
                     "score": round(hit.score, 4),
                     "level": hit.level,
                     "at": hit.created_at.isoformat(),
-                    "metadata": hit.metadata,
+                    "metadata": copy.deepcopy(hit.metadata),  # an agent's edits stay its own (hits are cached)
                 }
             )
         report.recalled = [{k: item[k] for k in ("id", "score", "level", "text")} for item in items]
@@ -245,8 +252,9 @@ class RunMemory:
         """Put the recall into the run's ``data``; a chat's history also gets it as a system message."""
         data["memory"] = recall.value
         history = data.get("history")
-        if recall.value["items"] and data.get("style") == "chat" and isinstance(history, list):
-            data["history"] = [{"role": "system", "content": recall.value["text"]}, *history]
+        if recall.value["items"] and data.get("style") == "chat" and (history is None or isinstance(history, list)):
+            # a chat's first turn of a session has no history yet: the recall starts one
+            data["history"] = [{"role": "system", "content": recall.value["text"]}, *(history or [])]
 
     # ------------------------------------------------------------------ after the run
 
@@ -347,8 +355,6 @@ class RunMemory:
                 if report.more or not report.lease:
                     self._dirty.add(name)
                     rested = False
-                if report.clusters or report.faded:
-                    self._generation += 1
         return rested
 
     # ------------------------------------------------------------------ closing
