@@ -116,13 +116,12 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
     def matches(metadata: Any) -> bool:
         return isinstance(metadata, dict) and all(metadata.get(k) == v for k, v in wanted.items())
 
-    keys = [json.dumps(key) + ": " for key in wanted]
-    escaped = [k.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for k in keys]
-    held = " AND ".join("(metadata LIKE ? ESCAPE '\\' OR sources LIKE ? ESCAPE '\\')" for _ in escaped)
+    patterns = [store.contains(json.dumps(key) + ": ") for key in wanted]
+    held = " AND ".join(store.HOLDS for _ in patterns)
     rows = cur.rows(
         f"SELECT seq, id, metadata, absorbed_into, sources, level, signature, seen, created_at FROM jotty_memory "
         f"WHERE {' AND '.join(clauses)} AND {held}",
-        (*params, *(f"%{k}%" for k in escaped for _ in range(2))),
+        (*params, *(p for p in patterns for _ in range(2))),
     )
     found = _Found([], forgotten=matches)
     changed, holders = found.changed, found.groups

@@ -465,3 +465,18 @@ def stamp(cur: Cursor, seqs: Sequence[int], rev: int) -> None:
     for start in range(0, len(ordered), 500):
         chunk = ordered[start : start + 500]
         cur.run(f"UPDATE jotty_memory SET rev = ? WHERE seq IN ({', '.join('?' * len(chunk))})", (rev, *chunk))
+
+
+HOLDS = "(metadata LIKE ? ESCAPE '\\' OR sources LIKE ? ESCAPE '\\')"
+"""A memory whose metadata or one of whose items holds a text (two ``contains`` patterns)."""
+
+
+def contains(text: str) -> str:
+    """A LIKE pattern (with ``ESCAPE '\\'``) matching any text that holds ``text``."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def holds_run(cur: Cursor, scope: str, run_id: str) -> bool:
+    """Whether a memory of ``scope`` holds an item of run ``run_id`` (its metadata's ``run_id``)."""
+    pattern = contains(f'"run_id": {json.dumps(run_id)}')
+    return bool(cur.rows(f"SELECT 1 FROM jotty_memory WHERE scope = ? AND {HOLDS} LIMIT 1", (scope, pattern, pattern)))

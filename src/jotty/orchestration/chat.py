@@ -35,6 +35,8 @@ from jotty.orchestration.result import ConductorResult
 from jotty.orchestration.stream import ConductorStream
 
 ROLES = ("system", "user", "assistant", "tool")
+SETTLE_SECONDS = 2.0
+"""How long the ``done`` event waits for the turn's remembering (else its entries say pending)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,9 @@ class ChatStream:
         answer = None if result.output is None else as_text(result.output)
         if final is not None and answer and not any(p == final or p.startswith(final + "/") for p in streamed):
             yield {"type": "text_chunk", "content": answer, "actor": result.actor, "attempt": 1}
+        if result.memory is not None:  # "done" says what the turn remembered (the write is hurried: milliseconds)
+            with contextlib.suppress(TimeoutError):
+                await result.memory.settled(timeout=SETTLE_SECONDS)
         yield {
             "type": "done",
             "content": answer,

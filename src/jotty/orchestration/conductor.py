@@ -222,6 +222,11 @@ class Conductor:
                 recall.report, goal, data, run_id=run_id, ok=result.ok, output=result.output,
                 error=result.error, actor=conducted.actor,
             )  # fmt: skip
+        elif self.memory is not None and recall is not None and status is RunStatus.COMPLETED:
+            await self.memory.remember_lost(
+                recall.report, goal, data, run_id=run_id, ok=result.ok, output=result.output,
+                error=result.error, actor=conducted.actor,
+            )  # fmt: skip
         return ConductorResult(
             output=result.output,
             status=result.status,

@@ -91,6 +91,12 @@ class Team(Flow):
         self.plan = plan
         self.max_attempts = check_count(max_attempts, f"{where}: max_attempts")
         self.timeout = check_timeout(timeout, where)
+        scope = getattr(memory, "scope", None)
+        if name is None and (memory is True or (isinstance(scope, str) and not scope.startswith("team:"))):
+            raise ValidationError(
+                f"{where}: a Team with memory= needs name=: its members share the scope team:<name>, and two "
+                "teams of one name share what they remember (or give a Memory whose scope starts with team:)"
+            )
         self.memory: RunMemory | None = team_memory(memory, self.name)
 
     def describe(self) -> dict[str, Any]:
