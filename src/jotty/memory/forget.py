@@ -126,9 +126,12 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
     found = _Found([], forgotten=matches)
     changed, holders = found.changed, found.groups
     for seq, memory_id, metadata, absorbed_into, sources, level, sign, seen, created in rows:
-        own, items = matches(json.loads(metadata)), json.loads(sources)
+        meta, items = json.loads(metadata), json.loads(sources)
+        own = matches(meta)
         kept = [item for item in items if not matches(item.get("metadata"))]
-        if own and (not kept or level == "semantic"):
+        # a consolidated memory whose own metadata matches goes whole; any other memory whose first
+        # item matches keeps its other items (a semantic fact another user stated too stays theirs)
+        if own and (not kept or store.is_consolidated(level, meta)):
             found.gone.append((seq, memory_id, metadata, absorbed_into))
             continue
         if len(kept) == len(items):

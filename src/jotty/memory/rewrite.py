@@ -44,9 +44,9 @@ def summarise_again(
     adds the seqs of those rebuilt to ``changed`` and ``(seq, text)`` to ``retexted``."""
     emptied: list[str] = []
     for group in store.fetch_ids(cur, scope, sorted(groups)):
-        episodes = group.metadata.get("episodes")
-        if group.level != "semantic" or group.metadata.get("kind") != "consolidated" or not isinstance(episodes, list):
+        if not store.is_consolidated(group.level, group.metadata):
             continue  # a semantic memory remembered directly: its items were handled as an episode's
+        episodes = group.metadata["episodes"]
         members = []
         for row in store.fetch_ids(cur, scope, [str(i) for i in episodes]):
             items = [item for item in row.sources if not forgotten(item.get("metadata"))]

@@ -242,11 +242,13 @@ def insert_params(
 
 
 def merge_sources(existing: list[dict[str, Any]], new: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``existing`` plus the entries of ``new`` not already there (same text and metadata)."""
+    """``existing`` plus the entries of ``new`` not already there (the same item, text and metadata,
+    of the same memory: a fact stated again to a consolidated memory is its own entry, not one of
+    an episode's items, so that it outlives a forget of that episode)."""
     merged = list(existing)
-    keys = {(s.get("text"), json.dumps(s.get("metadata"), sort_keys=True)) for s in merged}
+    keys = {(s.get("id"), s.get("text"), json.dumps(s.get("metadata"), sort_keys=True)) for s in merged}
     for entry in new:
-        key = (entry.get("text"), json.dumps(entry.get("metadata"), sort_keys=True))
+        key = (entry.get("id"), entry.get("text"), json.dumps(entry.get("metadata"), sort_keys=True))
         if key not in keys:
             keys.add(key)
             merged.append(entry)
@@ -480,3 +482,14 @@ def holds_run(cur: Cursor, scope: str, run_id: str) -> bool:
     """Whether a memory of ``scope`` holds an item of run ``run_id`` (its metadata's ``run_id``)."""
     pattern = contains(f'"run_id": {json.dumps(run_id)}')
     return bool(cur.rows(f"SELECT 1 FROM jotty_memory WHERE scope = ? AND {HOLDS} LIMIT 1", (scope, pattern, pattern)))
+
+
+def is_consolidated(level: str, metadata: Any) -> bool:
+    """Whether a memory is one that consolidation wrote (a summary of episodes), not a semantic
+    memory remembered directly."""
+    return (
+        level == "semantic"
+        and isinstance(metadata, dict)
+        and metadata.get("kind") == "consolidated"
+        and isinstance(metadata.get("episodes"), list)
+    )
