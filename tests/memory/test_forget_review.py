@@ -126,13 +126,8 @@ async def test_a_fact_that_reinforced_a_summary_survives_an_unrelated_forget(sto
         return fact
 
     async with Memory(store, scope="g", embedder=WordLlamaEmbedder(pooling="mean"), summarizer=summarizer) as memory:
-        ids = [
-            str(await memory.remember(text, at=T0 + timedelta(days=3 * i), metadata={"user": "u1"}))
-            for i, text in enumerate(CAROLINE)
-        ]
-        report = await memory.consolidate()
-        assert len(report.memory_ids) == 1
-        group = report.memory_ids[0]
+        ids, summary = await consolidated(memory)
+        group = summary.id
         # a user states the fact directly: it reinforces the consolidated memory
         assert await memory.remember(fact, level="semantic", metadata={"user": "u3"}) == group
         before = await memory.get(group)

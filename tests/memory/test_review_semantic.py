@@ -5,10 +5,8 @@ said it too."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from jotty.memory import Memory, WordLlamaEmbedder
-from tests.memory.test_forget_traces import CAROLINE, T0
+from tests.memory.test_forget_traces import CAROLINE, consolidated
 
 # -- M1. a stated fact whose (text, metadata) equals an item of an absorbed episode is never kept
 #        as the group's own source (merge_sources dedupes it), so summarise_again cannot find it ----
@@ -21,13 +19,8 @@ async def test_a_stated_fact_equal_to_an_episodes_item_survives_that_episodes_fo
         return fact  # an LLM that sums the group up with its first sentence
 
     async with Memory(store, scope="g", embedder=WordLlamaEmbedder(pooling="mean"), summarizer=summarizer) as memory:
-        ids = [
-            str(await memory.remember(text, at=T0 + timedelta(days=3 * i), metadata={"user": "u1"}))
-            for i, text in enumerate(CAROLINE)
-        ]
-        report = await memory.consolidate()
-        assert len(report.memory_ids) == 1
-        group = report.memory_ids[0]
+        ids, summary = await consolidated(memory)
+        group = summary.id
         # u1 states the fact directly, as a semantic memory: "reinforced" the group, said remember
         assert await memory.remember(fact, level="semantic", metadata={"user": "u1"}) == group
         await memory.forget(ids[0])  # the episode (an event log entry), not the stated fact

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from jotty.orchestration import AgentConfig, ChatMode, Conductor
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def real_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "80"}
-    env.pop("JOTTY_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "jotty", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+from tests.cli.test_memory_cli import real_cli
 
 
 def test_piped_search_and_show_print_no_escape_codes_from_what_a_user_said(store: Path) -> None:

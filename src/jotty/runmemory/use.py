@@ -285,16 +285,7 @@ class RunMemory:
         self.note(report, entries)
 
     async def remember_lost(
-        self,
-        report: MemoryReport,
-        goal: str,
-        data: Mapping[str, Any],
-        *,
-        run_id: str,
-        ok: bool,
-        output: Any,
-        error: str | None,
-        actor: str | None,
+        self, report: MemoryReport, goal: str, data: Mapping[str, Any], *, run_id: str, **outcome: Any
     ) -> None:
         """``remember`` for a run the store holds complete, unless its outcome is already in memory:
         a worker killed after its run was recorded but before the writer wrote the outcome lost it
@@ -304,8 +295,8 @@ class RunMemory:
         except Exception as exc:  # memory is help, not a precondition
             log.warning("could not check memory for run %s: %s", run_id, exc)
             return
-        if not held:
-            self.remember(report, goal, data, run_id=run_id, ok=ok, output=output, error=error, actor=actor)
+        if not held:  # outcome: ok, output, error, actor, as remember takes them
+            self.remember(report, goal, data, run_id=run_id, **outcome)
 
     def recall_report(self) -> MemoryReport:
         """An empty report on this memory's scope, for ``note``."""
