@@ -65,7 +65,9 @@ MODEL_LIMITS = ModelLimits(
         "qwen2.5vl": 128_000,
         "qwen3": 40_960,
         "mistral-large": 131_072,
+        "mistral-large-2402": 32_768,
         "mistral-small": 131_072,
+        "mistral-small-2402": 32_768,
         "llama4": 1_048_576,
     }
 )

@@ -9,6 +9,7 @@ calls and their results still pair up.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from jotty.context.guard import ContextBudgetError, SmartContextGuard, Window
@@ -59,30 +60,56 @@ def _text(message: dict[str, Any]) -> str:
 def fit_messages(
     messages: list[dict[str, Any]], budget: int, guard: SmartContextGuard | None = None
 ) -> tuple[list[dict[str, Any]], Window]:
-    """``messages`` within ``budget`` tokens, and the guard's window (what it did). The markers that
-    keep dropped tool calls and results in place count too: the window is fitted again to what they
-    leave, a few times at most. ``ContextBudgetError`` when not even the last user message fits (a
-    reply needs the question)."""
+    """``messages`` within ``budget`` tokens, and the guard's window (what it did). A dropped tool
+    call or result leaves a marker, which counts too: a tool message no dearer than its marker stays
+    as it is, and the window is fitted again to what the markers leave, a few times; then, failing
+    that, every tool message is cut to its marker. ``ContextBudgetError`` when not even the last user
+    message fits beside the markers (a reply needs the question)."""
     guard = guard if guard is not None else SmartContextGuard()
-    parts = message_parts(messages)
-    goals = [p.name for p in parts if p.kind is PartKind.GOAL]
+    tools = [_tool_message(m) for m in messages]
+    parts = [
+        replace(p, pinned=True) if tool and guard.count(p) <= guard.count(replace(p, content=CUT)) else p
+        for p, tool in zip(message_parts(messages), tools, strict=True)
+    ]
+    cut = [
+        replace(p, content=CUT, pinned=True) if tool and not p.pinned else p
+        for p, tool in zip(parts, tools, strict=True)
+    ]
     target = budget
-    for _ in range(4):
-        window = guard.assemble(parts, target)
+    for attempt in range(ROUNDS + 1):
+        last = attempt == ROUNDS
+        if not last and target < 1:
+            continue
+        try:
+            window = guard.assemble(cut if last else parts, budget if last else target)
+        except ContextBudgetError:
+            if last:
+                break
+            continue
         kept = {p.name: p.content for p in window.parts}
-        if goals and goals[0] not in kept:
-            break
+        if not all(p.name in kept for p in parts if p.kind is PartKind.GOAL):
+            if last:
+                break
+            target = 0  # the question was cut: the markers leave too little, go to the last resort
+            continue
         out = _rebuilt(messages, kept)
         over = tokens_of(out, guard) - budget
         if over <= 0:
             return out, window
         target = min(target, window.tokens) - over  # the markers' cost comes out of the window next time
-        if target < 1:
-            break
     raise ContextBudgetError(
         f"the last user message does not fit a context of {budget} tokens even when everything "
         "else is cut: shorten it or use a model with a larger context"
     )
+
+
+ROUNDS = 6
+"""How many times ``fit_messages`` fits the window again before it cuts every tool message."""
+
+
+def _tool_message(message: dict[str, Any]) -> bool:
+    """A tool result, or an assistant message with tool calls: dropped, it stays as a marker."""
+    return message.get("role") == "tool" or bool(message.get("tool_calls"))
 
 
 def _rebuilt(messages: list[dict[str, Any]], kept: dict[str, Any]) -> list[dict[str, Any]]:
@@ -94,7 +121,7 @@ def _rebuilt(messages: list[dict[str, Any]], kept: dict[str, Any]) -> list[dict[
             content = kept[name]
             # untouched: the message as it was (an image message stays a list, not its JSON text)
             out.append(message if content == _text(message) else {**message, "content": content})
-        elif message.get("role") == "tool" or message.get("tool_calls"):
+        elif _tool_message(message):
             out.append({**message, "content": CUT})
     return out
 

@@ -138,7 +138,9 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
             continue
         # an episode's seen counts its sightings (one source entry may stand for several); a
         # consolidated memory's counts its episodes, which stay
-        sightings = int(seen) if level == "semantic" else max(int(seen) - (len(items) - len(kept)), len(kept))
+        sightings = (
+            int(seen) if store.is_consolidated(level, meta) else max(int(seen) - (len(items) - len(kept)), len(kept))
+        )
         if own:  # its first item goes, its others stay: the next one speaks for the memory, from its time
             first = kept[0]
             times = [moment(item.get("at"), float(created)) for item in kept]

@@ -91,6 +91,9 @@ class Memory:
         self._uses_since = time.monotonic()
         self._children: list[Memory] = []
         self._before_close: list[Callable[[], object]] = []
+        self.counted: tuple[int, int] | None = None
+        """The scope's revision before and after this memory last wrote its recall counts: a change
+        of counts, not of what a recall finds (the Conductor's recall cache looks through it)."""
 
     def __repr__(self) -> str:
         return f"Memory(scope={self.scope!r}, store={self._location.kind}, embedder={self.embedder_name!r})"
@@ -448,12 +451,15 @@ class Memory:
         now = time.time()
         scope = self.scope
 
+        revs: list[int] = []
+
         def write(cur: Cursor) -> None:
             # A new revision stamps the counts, so every process's cache of the scope reads them again.
             bumped = cur.rows("UPDATE jotty_memory_scopes SET rev = rev + 1 WHERE scope = ? RETURNING rev", (scope,))
             rev = int(bumped[0][0]) if bumped else 0
             counts = sorted(pending.items())
             cur.many(store.COUNT_USES, [(count, now, rev, seq, memory_id, scope) for (seq, memory_id), count in counts])
+            revs[:] = [rev]
 
         written = False
         try:
@@ -462,6 +468,8 @@ class Memory:
                 written = True
             else:
                 written = database.try_write(write)
+            if written and revs:
+                self.counted = (revs[0] - 1, revs[0])
         finally:
             if not written:  # nothing was counted: keep the counts for the next write
                 with self._uses_lock:

@@ -479,9 +479,17 @@ def contains(text: str) -> str:
 
 
 def holds_run(cur: Cursor, scope: str, run_id: str) -> bool:
-    """Whether a memory of ``scope`` holds an item of run ``run_id`` (its metadata's ``run_id``)."""
+    """Whether a memory of ``scope`` holds an item of run ``run_id`` (its metadata's ``run_id``,
+    compared exactly: SQLite's LIKE, the prefilter, ignores case)."""
     pattern = contains(f'"run_id": {json.dumps(run_id)}')
-    return bool(cur.rows(f"SELECT 1 FROM jotty_memory WHERE scope = ? AND {HOLDS} LIMIT 1", (scope, pattern, pattern)))
+    rows = cur.rows(
+        f"SELECT metadata, sources FROM jotty_memory WHERE scope = ? AND {HOLDS}", (scope, pattern, pattern)
+    )
+    for metadata, sources in rows:
+        held = [json.loads(metadata), *(s.get("metadata") for s in json.loads(sources))]
+        if any(isinstance(m, dict) and m.get("run_id") == run_id for m in held):
+            return True
+    return False
 
 
 def is_consolidated(level: str, metadata: Any) -> bool:

@@ -180,7 +180,10 @@ class Conductor:
         max_iterations: int,
         sink: EventSink | None,
         run_id: str | None = None,
+        *,
+        recover_memory: bool = False,
     ) -> ConductorResult:
+        """A run; ``recover_memory``: a queued task that another worker had run (see ``handle_task``)."""
         data = _check_run(goal, context, max_iterations)
         recording = self._recording
         status = None
@@ -222,7 +225,7 @@ class Conductor:
                 recall.report, goal, data, run_id=run_id, ok=result.ok, output=result.output,
                 error=result.error, actor=conducted.actor,
             )  # fmt: skip
-        elif self.memory is not None and recall is not None and status is RunStatus.COMPLETED:
+        elif self.memory is not None and recall is not None and status is RunStatus.COMPLETED and recover_memory:
             await self.memory.remember_lost(
                 recall.report, goal, data, run_id=run_id, ok=result.ok, output=result.output,
                 error=result.error, actor=conducted.actor,
@@ -262,7 +265,9 @@ class Conductor:
         """
         goal, context = goal_of(task)
         run_id = None if self._recording is None else task_run_id(task.task_id)
-        result = await self.run(goal, context, run_id=run_id)
+        # A task whose run the store holds complete was run by a worker that died before the task
+        # completed, so perhaps before its outcome reached memory: the run remembers it if missing.
+        result = await self._run(goal, context, 100, None, run_id, recover_memory=True)
         if result.memory is not None:  # the task completes once its outcome is in memory
             await result.memory.settled()
         summary = result.to_dict()

@@ -3,8 +3,8 @@
 One recall per run, from the conductor's scope, runs alongside the router's start and lands in
 ``ctx.data["memory"]`` within a token budget (``{"scope", "text", "items", "tokens"}``); a chat run
 also finds it as a system message at the head of its history, so an ``LLMAgent`` sees it. A recall
-is reused for the same goal while this process has stored or reinforced nothing in the scope, for
-at most ``CACHE_SECONDS`` (another process's writes show after that). After the run, its outcome is handed
+is reused for the same goal while the scope's revision is the one read before it (no write to the
+scope by anyone, in any process), for at most ``CACHE_SECONDS``. After the run, its outcome is handed
 to a ``MemoryWriter`` (write-behind): the goal and output (a chat: what the user said) in the
 conductor's scope, and what the accepted actor did in ``actor:<name>``. ``result.memory`` is a
 ``MemoryReport``: what was recalled (ids, scores) and what was stored, reinforced or skipped and why
@@ -206,7 +206,10 @@ class RunMemory:
             else:
                 if len(self._cache) > 256:
                     self._cache.clear()
-                if revision is not None:  # a write during the recall changes the revision: not served
+                counted = self.memory.counted  # this recall's own counts, written now, change no hit
+                if revision is not None and counted is not None and counted[0] == revision[0]:
+                    revision = (counted[1], revision[1])
+                if revision is not None:  # another write during the recall changes the revision: not served
                     self._cache[query] = (began, revision, hits)
         value = self._context(hits, report)
         report.seconds = time.perf_counter() - began
@@ -287,15 +290,21 @@ class RunMemory:
     async def remember_lost(
         self, report: MemoryReport, goal: str, data: Mapping[str, Any], *, run_id: str, **outcome: Any
     ) -> None:
-        """``remember`` for a run the store holds complete, unless its outcome is already in memory:
-        a worker killed after its run was recorded but before the writer wrote the outcome lost it
-        (the task then completes on another worker without running again)."""
+        """``remember`` for a queued task's run the store holds complete, unless its outcome is in
+        memory: a worker killed after its run was recorded but before its writer wrote the outcome
+        lost it (the task then completes on another worker without running again). Another
+        process's writer that is merely slow is not seen: that outcome would be counted twice."""
+
+        def held() -> bool:  # this process's writer may still hold it (a slow write): written first
+            self.writer.flush()
+            return self.memory.holds_run(run_id)
+
         try:
-            held = await asyncio.to_thread(self.memory.holds_run, run_id)
+            found = await asyncio.to_thread(held)
         except Exception as exc:  # memory is help, not a precondition
             log.warning("could not check memory for run %s: %s", run_id, exc)
             return
-        if not held:  # outcome: ok, output, error, actor, as remember takes them
+        if not found:  # outcome: ok, output, error, actor, as remember takes them
             self.remember(report, goal, data, run_id=run_id, **outcome)
 
     def recall_report(self) -> MemoryReport:
