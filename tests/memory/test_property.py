@@ -49,12 +49,7 @@ async def play(store: str, ops: list[tuple[object, ...]]) -> None:
             elif op[0] == "consolidate":
                 await memory.consolidate()
             elif holders:
-                target = sorted(set(holders.values()))[int(op[1]) % len(set(holders.values()))]  # type: ignore[call-overload]
-                await memory.forget(target)
-                for marker, holder in list(holders.items()):
-                    if holder == target:
-                        forgotten.add(marker)
-                        del holders[marker]
+                await forget_one(memory, holders, forgotten, int(op[1]))  # type: ignore[call-overload]
             found = await reachable(memory)
             assert set(holders) <= found
             assert not (forgotten & found)
@@ -65,3 +60,14 @@ async def play(store: str, ops: list[tuple[object, ...]]) -> None:
 def test_every_item_is_reachable_until_forgotten(ops: list[tuple[object, ...]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(play(str(Path(folder) / "jotty.db"), ops))
+
+
+async def forget_one(memory: Memory, holders: dict[int, str], forgotten: set[int], pick: int) -> None:
+    """Forget one of the memories that hold the markers (the ``pick``-th, cyclically), and move the
+    markers it held from ``holders`` to ``forgotten``."""
+    target = sorted(set(holders.values()))[pick % len(set(holders.values()))]
+    await memory.forget(target)
+    for marker, holder in list(holders.items()):
+        if holder == target:
+            forgotten.add(marker)
+            del holders[marker]

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jotty.memory import Memory
+from tests.memory.test_property import forget_one
 
 NAMES = ["Caroline", "Melanie"]
 FACTS = ["moved to Boston", "adopted a dog", "moved to Boston!"]
@@ -70,12 +71,7 @@ async def play(store: str, ops: list[tuple[object, ...]]) -> None:
                     forgotten.add(marker)
                     del holders[marker]
             elif holders:
-                target = sorted(set(holders.values()))[int(op[1]) % len(set(holders.values()))]  # type: ignore[call-overload]
-                await memory.forget(target)
-                for marker, holder in list(holders.items()):
-                    if holder == target:
-                        forgotten.add(marker)
-                        del holders[marker]
+                await forget_one(memory, holders, forgotten, int(op[1]))  # type: ignore[call-overload]
             found = reachable(memory)
             assert set(holders) <= set(found), (op, set(holders) - set(found))
             assert not (forgotten & set(found)), (op, forgotten & set(found))

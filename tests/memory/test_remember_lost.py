@@ -4,6 +4,8 @@ writer still held the outcome, and brought back an outcome that had been forgott
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from jotty.agents import FunctionAgent, RunContext
@@ -56,18 +58,25 @@ async def test_a_forgotten_runs_outcome_does_not_come_back_when_the_run_is_resum
     assert hits == [], [(h.text, h.metadata) for h in hits]
 
 
+@contextlib.asynccontextmanager
+async def queued(store: str, goal: str) -> AsyncIterator[tuple[Any, Any]]:
+    """A queue on ``store`` holding one task of ``goal``: the queue and the task."""
+    from jotty.queue.factory import open_queue
+
+    queue = open_queue(store)
+    try:
+        task = await queue.get_task(await queue.create_task(goal))
+        assert task is not None
+        yield queue, task
+    finally:
+        await queue.close()
+
+
 async def test_a_queued_task_run_again_remembers_its_outcome_once(store: str) -> None:
     """The path remember_lost serves: a task handled again whose run the store holds complete (a
     worker that died before completing it, here the same task handed over twice while the first
     outcome may still wait in this process's writer): memory gets it once."""
-    from jotty.queue.factory import open_queue
-
-    goal = "tally the Evora parcel batch 18"
-    queue = open_queue(store)
-    try:
-        task_id = await queue.create_task(goal)
-        task = await queue.get_task(task_id)
-        assert task is not None
+    async with queued(store, "tally the Evora parcel batch 18") as (queue, task):
         with Conductor([clerk()], store=store, task_queue=queue, memory_sleep=None) as conductor:
             first = await conductor.handle_task(task)
             again = await conductor.handle_task(task)
@@ -76,5 +85,3 @@ async def test_a_queued_task_run_again_remembers_its_outcome_once(store: str) ->
         async with Memory(store, "conductor") as memory:
             [hit] = [h for h in await memory.recall("Evora parcel batch 18", k=5) if "Evora" in h.text]
         assert hit.seen == 1
-    finally:
-        await queue.close()

@@ -36,9 +36,7 @@ def message_parts(messages: list[dict[str, Any]]) -> list[Part]:
             kind = PartKind.TOOL
         else:
             kind = PartKind.HISTORY
-        text = _text(message)
-        # nothing to cut in an empty message (an assistant's tool calls): dropped, it would cost a marker
-        parts.append(Part(name, text, kind, pinned=not text))
+        parts.append(Part(name, _text(message), kind))
     return parts
 
 
@@ -66,9 +64,21 @@ def fit_messages(
     that, every tool message is cut to its marker. ``ContextBudgetError`` when not even the last user
     message fits beside the markers (a reply needs the question)."""
     guard = guard if guard is not None else SmartContextGuard()
+    try:  # the question whole first (a long system prompt is trimmed, not the question dropped)
+        return _fit(messages, budget, guard, pin_question=True)
+    except ContextBudgetError:
+        return _fit(messages, budget, guard, pin_question=False)
+
+
+def _fit(
+    messages: list[dict[str, Any]], budget: int, guard: SmartContextGuard, *, pin_question: bool
+) -> tuple[list[dict[str, Any]], Window]:
     tools = [_tool_message(m) for m in messages]
     parts = [
-        replace(p, pinned=True) if tool and guard.count(p) <= guard.count(replace(p, content=CUT)) else p
+        replace(p, pinned=True)
+        if (tool and guard.count(p) <= guard.count(replace(p, content=CUT)))
+        or (pin_question and p.kind is PartKind.GOAL)
+        else p
         for p, tool in zip(message_parts(messages), tools, strict=True)
     ]
     cut = [
@@ -85,6 +95,7 @@ def fit_messages(
         except ContextBudgetError:
             if last:
                 break
+            target = 0  # what is pinned is over the target already: go to the last resort
             continue
         kept = {p.name: p.content for p in window.parts}
         if not all(p.name in kept for p in parts if p.kind is PartKind.GOAL):

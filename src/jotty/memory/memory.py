@@ -162,10 +162,10 @@ class Memory:
                 self._database = open_database(self._store)
             return self._database
 
-    def holds_run(self, run_id: str) -> bool:
-        """Whether this scope holds an item remembered for run ``run_id`` (its metadata's ``run_id``).
-        Blocking."""
-        return self.database().read(lambda cur: store.holds_run(cur, self.scope, run_id))
+    def holds_run(self, run_id: str, outcome: str | None = None) -> bool:
+        """Whether this scope holds an item remembered for run ``run_id`` (its metadata's ``run_id``),
+        of that ``outcome`` ("success", "failure") if given. Blocking."""
+        return self.database().read(lambda cur: store.holds_run(cur, self.scope, run_id, outcome))
 
     def revision(self) -> tuple[int, int]:
         """The scope's revision and purge count, which every write to the scope changes, from any

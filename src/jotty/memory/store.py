@@ -478,17 +478,18 @@ def contains(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def holds_run(cur: Cursor, scope: str, run_id: str) -> bool:
+def holds_run(cur: Cursor, scope: str, run_id: str, outcome: str | None = None) -> bool:
     """Whether a memory of ``scope`` holds an item of run ``run_id`` (its metadata's ``run_id``,
-    compared exactly: SQLite's LIKE, the prefilter, ignores case)."""
+    compared exactly: SQLite's LIKE, the prefilter, ignores case), of that ``outcome`` if given (a
+    run retried after a failure holds the failure, not yet the success)."""
     pattern = contains(f'"run_id": {json.dumps(run_id)}')
     rows = cur.rows(
         f"SELECT metadata, sources FROM jotty_memory WHERE scope = ? AND {HOLDS}", (scope, pattern, pattern)
     )
     for metadata, sources in rows:
-        held = [json.loads(metadata), *(s.get("metadata") for s in json.loads(sources))]
-        if any(isinstance(m, dict) and m.get("run_id") == run_id for m in held):
-            return True
+        for meta in [json.loads(metadata), *(s.get("metadata") for s in json.loads(sources))]:
+            if isinstance(meta, dict) and meta.get("run_id") == run_id and outcome in (None, meta.get("outcome")):
+                return True
     return False
 
 

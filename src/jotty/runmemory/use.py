@@ -24,7 +24,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jotty.context import as_text, estimate_tokens
 from jotty.errors import ValidationError
@@ -131,6 +131,21 @@ class MemoryReport:
             "error": self.error,
             "skipped": self.skipped,
         }
+
+
+class Outcome(NamedTuple):
+    """How a run ended, as memory keeps it."""
+
+    run_id: str
+    ok: bool
+    output: Any
+    error: str | None
+    actor: str | None
+
+    @property
+    def kind(self) -> str:
+        """``success`` or ``failure``: the metadata's ``outcome``."""
+        return "success" if self.ok else "failure"
 
 
 @dataclass(frozen=True)
@@ -274,9 +289,13 @@ class RunMemory:
         actor: str | None,
     ) -> None:
         """Hand the run's outcome to the writer (it returns at once; ``report`` fills in later)."""
-        outcome = "success" if ok else "failure"
+        self.note(report, self._entries(goal, data, Outcome(run_id, ok, output, error, actor)))
+
+    def _entries(self, goal: str, data: Mapping[str, Any], outcome: Outcome) -> list[Remembered]:
+        """What a run remembers: in the conductor's scope, and in its actor's."""
+        run_id, ok, output, error, actor = outcome
         result = _cut(as_text(output) if ok else f"failed: {error}")
-        meta: dict[str, Any] = {"run_id": run_id, "actor": actor, "outcome": outcome, "goal": _cut(goal, 200)}
+        meta: dict[str, Any] = {"run_id": run_id, "actor": actor, "outcome": outcome.kind, "goal": _cut(goal, 200)}
         if data.get("style") == "chat":
             entries = [Remembered(self.memory.scope, _cut(goal), {**meta, "kind": "chat", "role": "user"}, "chat")]
         else:
@@ -285,27 +304,30 @@ class RunMemory:
             entries.append(
                 Remembered(f"actor:{actor}", _cut(f"{goal} -> {result}"), {**meta, "kind": "actor"}, "actor")
             )
-        self.note(report, entries)
+        return entries
 
     async def remember_lost(
         self, report: MemoryReport, goal: str, data: Mapping[str, Any], *, run_id: str, **outcome: Any
     ) -> None:
-        """``remember`` for a queued task's run the store holds complete, unless its outcome is in
-        memory: a worker killed after its run was recorded but before its writer wrote the outcome
-        lost it (the task then completes on another worker without running again). Another
-        process's writer that is merely slow is not seen: that outcome would be counted twice."""
+        """``remember`` for a queued task's run the store holds complete, of each entry that its
+        scope lacks (this run's, of this outcome): a worker killed after its run was recorded but
+        before its writer wrote the outcome lost it (the task then completes on another worker
+        without running again). Another process's writer that is merely slow is not seen: that
+        outcome would be counted twice."""
+        ran = Outcome(run_id=run_id, **outcome)
+        entries = self._entries(goal, data, ran)
 
-        def held() -> bool:  # this process's writer may still hold it (a slow write): written first
+        def missing() -> list[Remembered]:  # this process's writer may still hold them: written first
             self.writer.flush()
-            return self.memory.holds_run(run_id)
+            return [e for e in entries if not self.scope(e.scope).holds_run(run_id, ran.kind)]
 
         try:
-            found = await asyncio.to_thread(held)
+            lost = await asyncio.to_thread(missing)
         except Exception as exc:  # memory is help, not a precondition
             log.warning("could not check memory for run %s: %s", run_id, exc)
             return
-        if not found:  # outcome: ok, output, error, actor, as remember takes them
-            self.remember(report, goal, data, run_id=run_id, **outcome)
+        if lost:
+            self.note(report, lost)
 
     def recall_report(self) -> MemoryReport:
         """An empty report on this memory's scope, for ``note``."""
