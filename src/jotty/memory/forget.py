@@ -136,11 +136,10 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
             continue
         if len(kept) == len(items):
             continue
-        # an episode's seen counts its sightings (one source entry may stand for several); a
-        # consolidated memory's counts its episodes, which stay
-        sightings = (
-            int(seen) if store.is_consolidated(level, meta) else max(int(seen) - (len(items) - len(kept)), len(kept))
-        )
+        # an episode's seen counts its sightings (an entry's count says how often its item was
+        # said); a consolidated memory's counts its episodes, which stay
+        removed = sum(map(store.sightings_of, items)) - sum(map(store.sightings_of, kept))
+        sightings = int(seen) if store.is_consolidated(level, meta) else max(int(seen) - removed, len(kept))
         if own:  # its first item goes, its others stay: the next one speaks for the memory, from its time
             first = kept[0]
             times = [moment(item.get("at"), float(created)) for item in kept]

@@ -68,10 +68,11 @@ def summarise_again(
         }
         sources = store.merge_sources([], [item for member in summarised for item in member.sources])
         latest = summarised[-1].created_at
+        seen = len(members) + sum(store.sightings_of(s) for s in own)  # episodes, and each time a fact was stated
         cur.run(
             "UPDATE jotty_memory SET text = ?, metadata = ?, sources = ?, seen = ?, created_at = ?, last_seen = ?, "
             "embedding = NULL WHERE seq = ?",
-            (text, json.dumps(metadata), json.dumps(sources), len(summarised), latest, latest, group.seq),
+            (text, json.dumps(metadata), json.dumps(sources), seen, latest, latest, group.seq),
         )
         changed.add(group.seq)
         retexted.append((group.seq, text))

@@ -242,17 +242,31 @@ def insert_params(
 
 
 def merge_sources(existing: list[dict[str, Any]], new: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``existing`` plus the entries of ``new`` not already there (the same item, text and metadata,
-    of the same memory: a fact stated again to a consolidated memory is its own entry, not one of
-    an episode's items, so that it outlives a forget of that episode)."""
+    """``existing`` plus the entries of ``new``, one entry per item: the same text and metadata of
+    the same memory (a fact stated again to a consolidated memory is its own entry, not one of an
+    episode's items, so that it outlives a forget of that episode). An item said again counts up
+    its entry's ``count`` (absent: once), so that forgetting it takes all its sightings."""
     merged = list(existing)
-    keys = {(s.get("id"), s.get("text"), json.dumps(s.get("metadata"), sort_keys=True)) for s in merged}
+    index = {_item_key(s): i for i, s in enumerate(merged)}
     for entry in new:
-        key = (entry.get("id"), entry.get("text"), json.dumps(entry.get("metadata"), sort_keys=True))
-        if key not in keys:
-            keys.add(key)
+        key = _item_key(entry)
+        if key in index:
+            held = merged[index[key]]
+            merged[index[key]] = {**held, "count": sightings_of(held) + sightings_of(entry)}
+        else:
+            index[key] = len(merged)
             merged.append(entry)
     return merged
+
+
+def sightings_of(entry: Mapping[str, Any]) -> int:
+    """How many times a source entry's item was said (its ``count``, else once)."""
+    count = entry.get("count", 1)
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
+
+
+def _item_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (entry.get("id"), entry.get("text"), json.dumps(entry.get("metadata"), sort_keys=True))
 
 
 def reinforce(
