@@ -57,7 +57,10 @@ async def consolidate_paused(store: str, scope: str, marker: str, pause: float) 
 
         def rows(self: Any, statement: str, params: Any = (), _original: Any = original) -> Any:
             found = _original(self, statement, params)
-            if statement.startswith("SELECT seq, rev FROM jotty_memory WHERE seq IN") and not Path(marker).exists():
+            if (
+                statement.startswith("SELECT seq, rev, text, sources FROM jotty_memory WHERE seq IN")
+                and not Path(marker).exists()
+            ):
                 Path(marker).write_text(json.dumps(list(params)[:-1]))  # the group's seqs (the scope last)
                 time.sleep(pause)
             return found

@@ -34,6 +34,7 @@ from jotty.memory.cluster import Episode, Group, extractive_summary, group, grou
 from jotty.memory.database import Cursor, Database
 from jotty.memory.embedders import embed_texts
 from jotty.memory.records import ConsolidationReport
+from jotty.memory.rewrite import repair_vectors
 from jotty.memory.vectors import to_blob
 
 if TYPE_CHECKING:
@@ -117,6 +118,13 @@ async def summarise(summarizer: Any, members: list[Episode]) -> tuple[str, str]:
     return (text[:4_000], "llm") if text else (extractive_summary(members), "extractive")
 
 
+def _only_reinforced(member: Episode, text: str, sources: list[dict[str, Any]]) -> bool:
+    """Whether an episode changed since ``member`` was read only by sightings added: the same text,
+    every item it held still held (a forget removes or rewrites; a reinforcement only adds)."""
+    now = {store.item_key(s): store.sightings_of(s) for s in sources}
+    return text == member.text and all(now.get(store.item_key(s), 0) >= store.sightings_of(s) for s in member.sources)
+
+
 def write_group(
     database: Database,
     scope: str,
@@ -130,7 +138,8 @@ def write_group(
     dimension: int | None,
 ) -> str | None:
     """One semantic memory for ``members``, in one transaction; None if the lease was lost or an
-    episode was absorbed or changed (reinforced, rewritten by a forget) since the pass read it."""
+    episode was absorbed, or rewritten by a forget, since the pass read it (one only reinforced
+    meanwhile is taken as it is now: a hot episode would otherwise never be consolidated)."""
     seqs = sorted(m.seq for m in members)
 
     def work(cur: Cursor) -> str | None:
@@ -146,18 +155,23 @@ def write_group(
         store.lock_scope(cur, scope)
         marks = ", ".join("?" * len(seqs))
         free = cur.rows(
-            f"SELECT seq, rev FROM jotty_memory WHERE seq IN ({marks}) AND scope = ? AND level = 'episodic' "
-            "AND absorbed_into IS NULL",
+            f"SELECT seq, rev, text, sources FROM jotty_memory WHERE seq IN ({marks}) AND scope = ? "
+            "AND level = 'episodic' AND absorbed_into IS NULL",
             (*seqs, scope),
         )
-        # every member still free and as the pass read it: one reinforced, or rewritten by a forget,
-        # since then waits for the next pass (its group would hold what the forget removed)
-        if {int(seq): int(rev) for seq, rev in free} != {m.seq: m.rev for m in members}:
-            return None
+        now_held = {int(seq): (int(rev), text, json.loads(sources)) for seq, rev, text, sources in free}
+        held_sources = {}
+        for m in members:
+            found = now_held.get(m.seq)
+            if found is None or (found[0] != m.rev and not _only_reinforced(m, found[1], found[2])):
+                # absorbed by another pass, or rewritten by a forget since this pass read it: its
+                # group waits for the next pass (it would hold what the forget removed)
+                return None
+            held_sources[m.seq] = found[2]  # a reinforcement meanwhile: its new sightings come too
         rev = store.begin_write(cur, scope, embedder if vector is not None else None, dimension, now)
         memory_id = store.new_id()
         ordered = sorted(members, key=lambda m: m.created_at)
-        sources = store.merge_sources([], [s for m in ordered for s in m.sources])
+        sources = store.merge_sources([], [s for m in ordered for s in held_sources[m.seq]])
         metadata = group_metadata(ordered, how)
         salience = max(m.salience for m in members)
         cur.run(
@@ -226,6 +240,7 @@ async def run_consolidation(memory: Memory, *, max_episodes: int, lease_seconds:
     name = embedder.name if embedder is not None else None
     dimension = embedder.dimension if embedder is not None else None
     try:
+        repaired = 0 if embedder is None else await asyncio.to_thread(repair_vectors, database, scope, embedder)
         episodes, more = await asyncio.to_thread(replay, database, scope, max_episodes, dimension)
         groups: list[Group] = [g for g in await asyncio.to_thread(group, episodes) if len(g.members) >= 2]
         written, absorbed, skipped = [], 0, 0
@@ -259,4 +274,5 @@ async def run_consolidation(memory: Memory, *, max_episodes: int, lease_seconds:
         more=more,
         seconds=round(time.monotonic() - started, 3),
         memory_ids=written,
+        embedded=repaired,
     )

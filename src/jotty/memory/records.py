@@ -71,8 +71,10 @@ class ConsolidationReport:
 
     ``clusters`` semantic memories were written (or extended) from ``absorbed`` episodes out of the
     ``replayed`` ones; ``faded`` episodes moved to the archive; ``skipped_clusters`` were taken by
-    another consolidator in the meantime. ``lease`` is False when another process held the scope's
-    lease (nothing was done). ``more`` is True when the pass stopped at its bound with work left.
+    another consolidator, or rewritten by a forget, in the meantime (the next pass takes them).
+    ``lease`` is False when another process held the scope's lease (nothing was done). ``more`` is
+    True when the pass stopped at its bound with work left. ``embedded``: memories left without a
+    vector (a forget that died before re-embedding them) that the pass embedded.
     """
 
     scope: str
@@ -85,6 +87,7 @@ class ConsolidationReport:
     more: bool = False
     seconds: float = 0.0
     memory_ids: list[str] = field(default_factory=list)
+    embedded: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""

@@ -106,3 +106,24 @@ def embed_again(database: Database, scope: str, embedder: Embedder | None, retex
         )
 
     return database.write(work)
+
+
+REPAIR_BATCH = 1_000
+"""Memories without a vector that one consolidation pass embeds, at most."""
+
+
+def repair_vectors(database: Database, scope: str, embedder: Embedder) -> int:
+    """Embed up to ``REPAIR_BATCH`` memories of ``scope`` left without a vector (a forget that died
+    before ``embed_again``, an embedder that failed then, a words-only writer), when the scope's
+    vectors are ``embedder``'s; how many were written."""
+
+    def read(cur: Cursor) -> list[tuple[int, str]]:
+        state = store.scope_state(cur, scope)
+        if state is None or (state.embedder, state.dimension) != (embedder.name, embedder.dimension):
+            return []
+        rows = cur.rows(
+            "SELECT seq, text FROM jotty_memory WHERE scope = ? AND embedding IS NULL LIMIT ?", (scope, REPAIR_BATCH)
+        )
+        return [(int(seq), str(text)) for seq, text in rows]
+
+    return embed_again(database, scope, embedder, database.read(read))

@@ -247,9 +247,9 @@ def merge_sources(existing: list[dict[str, Any]], new: Iterable[dict[str, Any]])
     episode's items, so that it outlives a forget of that episode). An item said again counts up
     its entry's ``count`` (absent: once), so that forgetting it takes all its sightings."""
     merged = list(existing)
-    index = {_item_key(s): i for i, s in enumerate(merged)}
+    index = {item_key(s): i for i, s in enumerate(merged)}
     for entry in new:
-        key = _item_key(entry)
+        key = item_key(entry)
         if key in index:
             held = merged[index[key]]
             merged[index[key]] = {**held, "count": sightings_of(held) + sightings_of(entry)}
@@ -265,7 +265,8 @@ def sightings_of(entry: Mapping[str, Any]) -> int:
     return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
 
 
-def _item_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+def item_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes a source entry one item: its memory, text and metadata."""
     return (entry.get("id"), entry.get("text"), json.dumps(entry.get("metadata"), sort_keys=True))
 
 

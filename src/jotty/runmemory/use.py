@@ -397,7 +397,7 @@ class RunMemory:
             del self.sleeps[:-50]
             log.info("idle consolidation of %s: %s", name, report)
             with self._dirty_lock:
-                if report.more or not report.lease:
+                if report.more or not report.lease or report.skipped_clusters:  # work left: sleep on it again
                     self._dirty.add(name)
                     rested = False
         return rested
