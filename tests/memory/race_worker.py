@@ -51,16 +51,14 @@ async def twin(store: str, seconds: float) -> None:
 async def consolidate_paused(store: str, scope: str, marker: str, pause: float) -> None:
     from jotty.memory import database as memory_database
     from jotty.memory import postgres as memory_postgres
+    from jotty.memory.consolidate import MEMBERS
 
     for cls in (memory_database._SQLiteCursor, memory_postgres._PostgresCursor):
         original = cls.rows
 
         def rows(self: Any, statement: str, params: Any = (), _original: Any = original) -> Any:
             found = _original(self, statement, params)
-            if (
-                statement.startswith("SELECT seq, rev, text, sources FROM jotty_memory WHERE seq IN")
-                and not Path(marker).exists()
-            ):
+            if statement.startswith(MEMBERS) and not Path(marker).exists():
                 Path(marker).write_text(json.dumps(list(params)[:-1]))  # the group's seqs (the scope last)
                 time.sleep(pause)
             return found

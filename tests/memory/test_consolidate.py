@@ -9,6 +9,7 @@ meaning to group: ``test_the_default_pooling_groups_by_meaning``."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -155,3 +156,23 @@ async def test_consolidation_racing_on_one_group_merges_it_once(memory: Memory) 
     assert twice is None
     lost = write_group(database, memory.scope, "first", 60, groups[1].members, "s", "extractive", None, None, None)
     assert lost is None  # "first" no longer holds the lease: it writes nothing
+
+
+async def test_a_pass_that_lost_its_lease_stops_calling_the_summarizer(memory: Memory) -> None:
+    """A summarizer call that outlasts the lease lets another consolidator take the scope: the pass
+    stops there (it went on summarizing groups it could no longer write, and faded without the lease)."""
+    await remember_episodes(memory)
+    calls: list[str] = []
+
+    async def slow(prompt: str) -> str:  # an LLM slower than the lease
+        calls.append(prompt)
+        await asyncio.sleep(0.3)
+        assert acquire(memory.database(), memory.scope, "another", 60)  # the lease expired: taken over
+        return "a summary"
+
+    memory.summarizer = slow
+    report = await memory.consolidate(lease_seconds=0.2)
+    assert len(calls) == 1 and report.clusters == 0 and report.more and report.faded == 0
+    release(memory.database(), memory.scope, "another")
+    memory.summarizer = None
+    assert (await memory.consolidate()).clusters == 2  # the next pass does the work

@@ -34,7 +34,7 @@ from jotty.memory.cluster import Episode, Group, extractive_summary, group, grou
 from jotty.memory.database import Cursor, Database
 from jotty.memory.embedders import embed_texts
 from jotty.memory.records import ConsolidationReport
-from jotty.memory.rewrite import repair_vectors
+from jotty.memory.rewrite import REPAIR_BATCH, repair_vectors
 from jotty.memory.vectors import to_blob
 
 if TYPE_CHECKING:
@@ -118,11 +118,21 @@ async def summarise(summarizer: Any, members: list[Episode]) -> tuple[str, str]:
     return (text[:4_000], "llm") if text else (extractive_summary(members), "extractive")
 
 
-def _only_reinforced(member: Episode, text: str, sources: list[dict[str, Any]]) -> bool:
+MEMBERS = "SELECT seq, rev, text, created_at, metadata, sources FROM jotty_memory WHERE seq IN"
+"""How ``write_group`` reads its members again, in its transaction (the rest of the statement
+follows: the seqs, and that each is this scope's, episodic and free)."""
+
+
+def _only_reinforced(
+    member: Episode, text: str, created_at: float, metadata: dict[str, Any], sources: list[dict[str, Any]]
+) -> bool:
     """Whether an episode changed since ``member`` was read only by sightings added: the same text,
-    every item it held still held (a forget removes or rewrites; a reinforcement only adds)."""
+    time and metadata (a forget that drops its first item rewrites them, even when the next item has
+    the same words), and every item it held still held (a forget removes; a reinforcement adds)."""
+    if (text, created_at, metadata) != (member.text, member.created_at, member.metadata):
+        return False
     now = {store.item_key(s): store.sightings_of(s) for s in sources}
-    return text == member.text and all(now.get(store.item_key(s), 0) >= store.sightings_of(s) for s in member.sources)
+    return all(now.get(store.item_key(s), 0) >= store.sightings_of(s) for s in member.sources)
 
 
 def write_group(
@@ -155,19 +165,20 @@ def write_group(
         store.lock_scope(cur, scope)
         marks = ", ".join("?" * len(seqs))
         free = cur.rows(
-            f"SELECT seq, rev, text, sources FROM jotty_memory WHERE seq IN ({marks}) AND scope = ? "
-            "AND level = 'episodic' AND absorbed_into IS NULL",
-            (*seqs, scope),
+            f"{MEMBERS} ({marks}) AND scope = ? AND level = 'episodic' AND absorbed_into IS NULL", (*seqs, scope)
         )
-        now_held = {int(seq): (int(rev), text, json.loads(sources)) for seq, rev, text, sources in free}
+        now_held = {
+            int(seq): (int(rev), text, float(created), json.loads(meta), json.loads(sources))
+            for seq, rev, text, created, meta, sources in free
+        }
         held_sources = {}
         for m in members:
             found = now_held.get(m.seq)
-            if found is None or (found[0] != m.rev and not _only_reinforced(m, found[1], found[2])):
+            if found is None or (found[0] != m.rev and not _only_reinforced(m, *found[1:])):
                 # absorbed by another pass, or rewritten by a forget since this pass read it: its
                 # group waits for the next pass (it would hold what the forget removed)
                 return None
-            held_sources[m.seq] = found[2]  # a reinforcement meanwhile: its new sightings come too
+            held_sources[m.seq] = found[4]  # a reinforcement meanwhile: its new sightings come too
         rev = store.begin_write(cur, scope, embedder if vector is not None else None, dimension, now)
         memory_id = store.new_id()
         ordered = sorted(members, key=lambda m: m.created_at)
@@ -243,9 +254,11 @@ async def run_consolidation(memory: Memory, *, max_episodes: int, lease_seconds:
         repaired = 0 if embedder is None else await asyncio.to_thread(repair_vectors, database, scope, embedder)
         episodes, more = await asyncio.to_thread(replay, database, scope, max_episodes, dimension)
         groups: list[Group] = [g for g in await asyncio.to_thread(group, episodes) if len(g.members) >= 2]
-        written, absorbed, skipped = [], 0, 0
+        written, absorbed, skipped, lost = [], 0, 0, False
         step = 1 if memory.summarizer is not None else 64  # an LLM's group is written before the next call
         for start in range(0, len(groups), step):
+            if lost:
+                break
             chunk = [g.members for g in groups[start : start + step]]
             summaries = [await summarise(memory.summarizer, members) for members in chunk]
             vectors: Any = None
@@ -258,10 +271,15 @@ async def run_consolidation(memory: Memory, *, max_episodes: int, lease_seconds:
                 )
                 if memory_id is None:
                     skipped += 1
+                    # another consolidator took the lease (a summarizer call outlasted it): stop, and
+                    # make no more summarizer calls for groups this pass can no longer write
+                    lost = not await asyncio.to_thread(acquire, database, scope, owner, lease_seconds)
+                    if lost:
+                        break
                     continue
                 written.append(memory_id)
                 absorbed += len(members)
-        faded = await asyncio.to_thread(fade, database, scope, name, dimension)
+        faded = 0 if lost else await asyncio.to_thread(fade, database, scope, name, dimension)
     finally:
         await asyncio.to_thread(release, database, scope, owner)
     return ConsolidationReport(
@@ -271,7 +289,7 @@ async def run_consolidation(memory: Memory, *, max_episodes: int, lease_seconds:
         absorbed=absorbed,
         faded=faded,
         skipped_clusters=skipped,
-        more=more,
+        more=more or lost or repaired >= REPAIR_BATCH,  # vectors may be left to repair: sleep on it again
         seconds=round(time.monotonic() - started, 3),
         memory_ids=written,
         embedded=repaired,
