@@ -108,8 +108,9 @@ class _Found:
 def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wanted: dict[str, Any]) -> _Found:
     """For ``forget(where=wanted)``: the rows ``(seq, id, metadata, absorbed_into)`` to delete (whose
     own metadata matches and which hold no other item, or a consolidated memory whose metadata
-    matches), after removing the matching items from every other memory that holds them (and from
-    the consolidated memory that absorbed a changed episode); and the memories changed so.
+    matches), after removing the matching items from every other memory that holds them; the
+    memories changed so; and the consolidated memories to rebuild (those changed, and those that
+    absorbed a changed episode: ``summarise_again`` leaves the items out of them).
     Only rows whose JSON names every wanted key are parsed (the values are compared in Python, as
     ``==`` compares them: 2 and 2.0, dicts in any key order)."""
 
@@ -124,7 +125,7 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
         (*params, *(p for p in patterns for _ in range(2))),
     )
     found = _Found([], forgotten=matches)
-    changed, holders = found.changed, found.groups
+    changed, groups = found.changed, found.groups
     for seq, memory_id, metadata, absorbed_into, sources, level, sign, seen, created in rows:
         meta, items = json.loads(metadata), json.loads(sources)
         own = matches(meta)
@@ -162,15 +163,10 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
             cur.run("UPDATE jotty_memory SET sources = ?, seen = ? WHERE seq = ?", (json.dumps(kept), sightings, seq))
         changed.add(int(seq))
         if level == "semantic":
-            holders.add(str(memory_id))
+            groups.add(str(memory_id))
         if absorbed_into:
-            holders.add(str(absorbed_into))
-    for holder in store.fetch_ids(cur, scope, sorted(holders)):  # not among the rows read (level=, ids)
-        kept = [item for item in holder.sources if not matches(item.get("metadata"))]
-        if holder.seq not in changed and len(kept) < len(holder.sources):
-            cur.run("UPDATE jotty_memory SET sources = ? WHERE seq = ?", (json.dumps(kept), holder.seq))
-            changed.add(holder.seq)
-    return found
+            groups.add(str(absorbed_into))
+    return found  # the consolidated memories in ``groups`` are rebuilt without the items (summarise_again)
 
 
 def scope_stats(cur: Cursor, scope: str) -> MemoryStats:

@@ -93,8 +93,7 @@ def embed_again(database: Database, scope: str, embedder: Embedder | None, retex
         return 0
 
     def work(cur: Cursor) -> int:
-        state = store.scope_state(cur, scope)
-        if state is None or (state.embedder, state.dimension) != (embedder.name, embedder.dimension):
+        if not _vectors_of(cur, scope, embedder):
             return 0  # a words-only scope, or another embedder's: no vectors of this one
         rev = store.begin_write(cur, scope, embedder.name, embedder.dimension, time.time())
         return sum(
@@ -118,8 +117,7 @@ def repair_vectors(database: Database, scope: str, embedder: Embedder) -> int:
     vectors are ``embedder``'s; how many were written."""
 
     def read(cur: Cursor) -> list[tuple[int, str]]:
-        state = store.scope_state(cur, scope)
-        if state is None or (state.embedder, state.dimension) != (embedder.name, embedder.dimension):
+        if not _vectors_of(cur, scope, embedder):
             return []
         rows = cur.rows(
             "SELECT seq, text FROM jotty_memory WHERE scope = ? AND embedding IS NULL LIMIT ?", (scope, REPAIR_BATCH)
@@ -127,3 +125,9 @@ def repair_vectors(database: Database, scope: str, embedder: Embedder) -> int:
         return [(int(seq), str(text)) for seq, text in rows]
 
     return embed_again(database, scope, embedder, database.read(read))
+
+
+def _vectors_of(cur: Cursor, scope: str, embedder: Embedder) -> bool:
+    """Whether the scope's vectors come from ``embedder`` (its name and dimension)."""
+    state = store.scope_state(cur, scope)
+    return state is not None and (state.embedder, state.dimension) == (embedder.name, embedder.dimension)
