@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,16 @@ async def test_a_failed_run_remembers_its_failure(store: Path) -> None:
 
 async def test_an_agent_that_edits_its_recalled_items_does_not_change_the_next_runs_recall(store: Path) -> None:
     async with Memory(store, "conductor") as seed:
-        await seed.remember("the Braga archive door code is 4417", metadata={"source": "ops"})
+        await seed.remember(
+            "the Braga archive door code is 4417", metadata={"source": "ops", "where": {"rooms": ["B1"]}}
+        )
     seen: list[dict[str, Any]] = []
 
     def nosy(value: Any, ctx: RunContext) -> str:
         item = ctx.data["memory"]["items"][0]
-        seen.append(dict(item["metadata"]))
-        item["metadata"]["source"] = "tampered"  # an agent scribbling on its context
+        seen.append(json.loads(json.dumps(item["metadata"])))
+        item["metadata"]["source"] = "tampered"  # an agent scribbling on its context, at any depth
+        item["metadata"]["where"]["rooms"].append("B2")
         return "ok"
 
     picky = Memory(store, "conductor", min_salience=0.3)
@@ -45,4 +49,4 @@ async def test_an_agent_that_edits_its_recalled_items_does_not_change_the_next_r
         second = await conductor.run("what is the Braga archive door code?")
         assert second.memory is not None and second.memory.cached
     await picky.close()
-    assert seen[1] == {"source": "ops"}, seen
+    assert seen[1] == {"source": "ops", "where": {"rooms": ["B1"]}}, seen
