@@ -27,13 +27,18 @@ def fit_text(text: str, max_tokens: int, count: Count) -> str | None:
     lo, hi, best = 0, len(text), None
     while lo <= hi:  # the most characters kept (half head, half tail) whose count fits
         keep = (lo + hi) // 2
-        head, tail = text[: keep - keep // 2], text[len(text) - keep // 2 :] if keep // 2 else ""
-        candidate = head + MARKER.format(n=max(1, total - count(head) - count(tail))) + tail
+        candidate = _middle_cut(text, keep, total, count)
         if count(candidate) <= max_tokens:
             best, lo = candidate, keep + 1
         else:
             hi = keep - 1
     return best
+
+
+def _middle_cut(text: str, keep: int, total: int, count: Count) -> str:
+    """``text`` (``total`` tokens) as its first and last ``keep`` characters around a marker."""
+    head, tail = text[: keep - keep // 2], text[len(text) - keep // 2 :] if keep // 2 else ""
+    return head + MARKER.format(n=max(1, total - count(head) - count(tail))) + tail
 
 
 def summarize_extractive(text: str, max_tokens: int, count: Count) -> str | None:
@@ -87,6 +92,65 @@ def drop_oldest_messages(messages: list[Any], max_tokens: int, count: Count) -> 
     while start < len(kept) and kept[start].get("role") == "tool":
         start += 1
     return kept[start:] or None
+
+
+CONTENT_TYPES = frozenset({"text", "image_url", "input_audio", "file"})
+"""The OpenAI content part types; a list with one of them is a message's content parts."""
+
+
+def is_content_parts(items: list[Any]) -> bool:
+    """Whether ``items`` are a chat message's content parts: dicts with a ``type``, one of them a
+    ``CONTENT_TYPES`` (``[{"type": "text", ...}, {"type": "image_url", ...}]``)."""
+    return (
+        bool(items)
+        and all(isinstance(item, dict) and isinstance(item.get("type"), str) for item in items)
+        and any(item["type"] in CONTENT_TYPES for item in items)
+    )
+
+
+def fit_content_parts(parts: list[Any], max_tokens: int, count: Count) -> tuple[list[Any], int] | None:
+    """A message's content parts (as JSON) within ``max_tokens``, still a list of whole parts: the
+    text parts trimmed in the middle, the longest first; when that is not enough, the other parts
+    (images, audio, files) dropped whole, the largest first. The parts and how many were dropped;
+    ``None`` when no part is left that fits."""
+    size = {i: count(as_text(p)) for i, p in enumerate(parts) if not _is_text(p)}
+    others = sorted(size, key=lambda i: (-size[i], -i))
+    for dropped in range(len(others) + 1):
+        gone = set(others[:dropped])
+        kept = [p for i, p in enumerate(parts) if i not in gone]
+        fitted = _fit_texts(kept, max_tokens, count) if kept else None
+        if fitted is not None:
+            return fitted, dropped
+    return None
+
+
+def _is_text(part: Any) -> bool:
+    return part.get("type") == "text" and isinstance(part.get("text"), str)
+
+
+def _fit_texts(parts: list[Any], max_tokens: int, count: Count) -> list[Any] | None:
+    """``parts`` with each text part over a length cut to it in the middle, at the longest length
+    with which the whole fits; ``None`` when not even their markers fit."""
+    if count(as_text(parts)) <= max_tokens:
+        return parts
+    texts = {i: p["text"] for i, p in enumerate(parts) if _is_text(p)}
+    totals = {i: count(t) for i, t in texts.items()}
+
+    def cut(cap: int) -> list[Any]:
+        return [
+            {**p, "text": _middle_cut(texts[i], cap, totals[i], count)} if i in texts and len(texts[i]) > cap else p
+            for i, p in enumerate(parts)
+        ]
+
+    lo, hi, best = 0, max(map(len, texts.values()), default=0) - 1, None
+    while lo <= hi:  # the largest cap on each text's length whose parts fit
+        cap = (lo + hi) // 2
+        candidate = cut(cap)
+        if count(as_text(candidate)) <= max_tokens:
+            best, lo = candidate, cap + 1
+        else:
+            hi = cap - 1
+    return best
 
 
 def dedupe_items(items: list[Any]) -> tuple[list[Any], int]:

@@ -1,9 +1,10 @@
 """``SmartContextGuard``: assemble a context window from parts within a token budget.
 
 Over budget, the guard first removes repeated tool output and repeated items, then compresses the
-lowest priority parts first: a list loses its oldest items, a text is summarized (extractive, or
-by an LLM when a summarizer is configured) or trimmed in the middle, and a part that cannot keep
-anything useful is dropped. Pinned parts are never touched. The result never counts more than the
+lowest priority parts first: a list loses its oldest items (a message's content parts have their
+text trimmed, then lose their images whole), a text is summarized (extractive, or by an LLM when a
+summarizer is configured) or trimmed in the middle, and a part that cannot keep anything useful is
+dropped. Pinned parts are never touched. The result never counts more than the
 budget: a budget below the pinned parts is a ``ContextBudgetError``.
 """
 
@@ -18,7 +19,9 @@ from jotty.context.compress import (
     dedupe_items,
     drop_oldest,
     drop_oldest_messages,
+    fit_content_parts,
     fit_text,
+    is_content_parts,
     is_conversation,
     summarize_extractive,
 )
@@ -44,7 +47,8 @@ class ContextBudgetError(ValidationError):
 @dataclass(frozen=True, slots=True)
 class Action:
     """What the guard did to one part: ``dedupe``, ``drop_oldest``, ``summarize``,
-    ``llm_summarize``, ``trim`` or ``drop``, with its tokens before and after."""
+    ``llm_summarize``, ``trim``, ``drop_non_text`` (a message's images and other non-text parts
+    dropped, its text trimmed) or ``drop``, with its tokens before and after."""
 
     part: str
     kind: str
@@ -378,9 +382,10 @@ class _Assembly:
             if part.pinned:
                 continue
             if isinstance(part.content, list):
-                items, removed = dedupe_items(part.content)
-                if removed:
-                    self.replace(i, items, "dedupe")
+                if not is_content_parts(part.content):  # a message's parts are its own (an image twice)
+                    items, removed = dedupe_items(part.content)
+                    if removed:
+                        self.replace(i, items, "dedupe")
                 continue
             key = as_text(part.content)
             if part.kind is PartKind.TOOL and len(key) > 40:
@@ -405,6 +410,13 @@ class _Assembly:
         if room <= 0:
             return None
         content = part.content
+        if isinstance(content, list) and is_content_parts(content):
+            # a message's content parts stay a list of whole parts (a provider reads no JSON text):
+            # its text is trimmed, then its images (and other parts) go whole
+            fitted = fit_content_parts(content, room, self.count)
+            if fitted is None or not self._fits(part, fitted[0], allowance):
+                return None
+            return fitted[0], "drop_non_text" if fitted[1] else "trim"
         if isinstance(content, list) and is_conversation(content):
             # a chat history stays a list of messages (an agent refuses anything else): its oldest
             # messages go, tool results with their calls, or the whole part

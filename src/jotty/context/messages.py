@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from jotty.context.compress import is_content_parts
 from jotty.context.guard import ContextBudgetError, SmartContextGuard, Window
 from jotty.context.parts import Part, PartKind
 from jotty.context.text import as_text
@@ -22,8 +23,9 @@ CUT = "[cut to fit the context window]"
 def message_parts(messages: list[dict[str, Any]]) -> list[Part]:
     """One part per message, named ``<index>:<role>``, except a tool result: ``tool result <call
     id>`` (while its call id is unique), the name a deduplicated copy points at ("same output as
-    tool result call_1"), which the model can follow. Content that is not text (an image message's
-    list) is counted as its JSON."""
+    tool result call_1"), which the model can follow. Content that is not text is counted as its
+    JSON; a list of content parts (text and images) stays a list, which the guard trims by its
+    text and then by whole parts."""
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     parts = []
     for i, (message, name) in enumerate(zip(messages, _names(messages), strict=True)):
@@ -36,7 +38,7 @@ def message_parts(messages: list[dict[str, Any]]) -> list[Part]:
             kind = PartKind.TOOL
         else:
             kind = PartKind.HISTORY
-        parts.append(Part(name, _text(message), kind))
+        parts.append(Part(name, _content(message), kind))
     return parts
 
 
@@ -50,9 +52,12 @@ def _names(messages: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _text(message: dict[str, Any]) -> str:
+def _content(message: dict[str, Any]) -> Any:
+    """The message's content for the guard: text, a list of content parts, else its JSON."""
     content = message.get("content")
-    return content if isinstance(content, str) else "" if content is None else as_text(content)
+    if isinstance(content, str) or (isinstance(content, list) and is_content_parts(content)):
+        return content
+    return "" if content is None else as_text(content)
 
 
 def fit_messages(
@@ -130,8 +135,8 @@ def _rebuilt(messages: list[dict[str, Any]], kept: dict[str, Any]) -> list[dict[
     for message, name in zip(messages, _names(messages), strict=True):
         if name in kept:
             content = kept[name]
-            # untouched: the message as it was (an image message stays a list, not its JSON text)
-            out.append(message if content == _text(message) else {**message, "content": content})
+            # untouched: the message as it was (content that is not text stays itself, not its JSON)
+            out.append(message if content == _content(message) else {**message, "content": content})
         elif _tool_message(message):
             out.append({**message, "content": CUT})
     return out
