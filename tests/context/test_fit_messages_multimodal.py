@@ -144,3 +144,19 @@ async def test_a_context_retry_sends_a_trimmed_image_message_as_parts() -> None:
     # found: a string, the summary of the list's JSON (its image gone)
     valid_parts(sent["content"], history[2]["content"])
     assert IMAGE in sent["content"]
+
+
+def test_a_message_keeps_its_repeated_parts_while_another_is_cut() -> None:
+    """A label said before each of two images is not a repeat to remove: the window was over budget
+    for another message, and the guard's deduplication took this one's second label."""
+    other = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "R0lGODlh" * 12}}
+    labelled = [{"type": "text", "text": "Chart:"}, IMAGE, {"type": "text", "text": "Chart:"}, other]
+    messages = [
+        {"role": "assistant", "content": REPORT * 30},  # compressed first: the oldest
+        {"role": "user", "content": labelled},
+        {"role": "user", "content": "Which region grew?"},
+    ]
+    fitted, window = fit_messages(messages, 400)
+    assert tokens_of(fitted) <= 400
+    # found: [{'type': 'text', 'text': 'Chart:'}, {... iVBORw0KGgo ...}, {... R0lGODlh ...}], a dedupe
+    assert fitted[1] is messages[1], [a.to_dict() for a in window.actions]
