@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -374,13 +375,18 @@ class ContextSession:
 
 
 async def _call(load: Callable[[str], Any], query: str, *, ahead: bool = False) -> Any:
-    """A source's ``load(query)``, awaited if async. A sync loader loading ``ahead`` (L4's prefetch)
-    runs on a worker thread: on the event loop it would stall the step that runs meanwhile. A step's
-    own load runs it in place, as a loader bound to the loop's thread (an ``sqlite3`` connection
-    made there) needs; such a loader's prefetch fails, which counts as a miss and loads it here."""
+    """A source's ``load(query)``, awaited if async. A sync loader runs on a worker thread: on the
+    event loop it would stall every step meanwhile (a Parallel's loads one after another). One bound
+    to the loop's thread (an ``sqlite3`` connection made there) fails there with a thread error and
+    loads in place, unless it loads ``ahead`` (L4's prefetch, which then counts a miss)."""
     if inspect.iscoroutinefunction(load):
         return await load(query)
-    result = await asyncio.to_thread(load, query) if ahead else load(query)
+    try:
+        result = await asyncio.to_thread(load, query)
+    except (sqlite3.ProgrammingError, RuntimeError) as exc:
+        if ahead or "thread" not in str(exc):
+            raise
+        result = load(query)
     if inspect.isawaitable(result):
         result = await result
     return result
