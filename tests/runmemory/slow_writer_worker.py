@@ -1,6 +1,7 @@
-"""``python -m tests.runmemory.slow_writer_worker STORE``: a queue worker whose memory writer is slow to
-write (it lingers 60 s, as a busy store or a slow embedder would hold it): the task's run finishes
-and is recorded, its outcome waits in the writer. Prints ``ran`` once the actor returned."""
+"""``python -m tests.runmemory.slow_writer_worker STORE [fail]``: a queue worker whose memory writer is slow
+to write (it lingers 60 s, as a busy store or a slow embedder would hold it): the task's run finishes
+and is recorded, its outcome waits in the writer. Prints ``ran`` once the actor returned (with
+``fail``: once it raised, so the run is recorded failed)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from jotty.agents import FunctionAgent, RunContext
 from jotty.orchestration import AgentConfig, Conductor
 from jotty.queue import SQLiteTaskQueue
 
+FAIL = sys.argv[2:] == ["fail"]
+
 
 def answer(value: Any, ctx: RunContext) -> str:
     print("ran", flush=True)
+    if FAIL:
+        raise RuntimeError("the Evora ledger service timed out")  # test_hunt_lost_failure.ERROR
     return f"tallied {value}"
 
 

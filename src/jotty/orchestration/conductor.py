@@ -31,7 +31,7 @@ from jotty.orchestration.recording import (
     finished_attempt,
     recording_for,
     run_metadata,
-    stored_status,
+    stored_run,
     task_run_id,
 )
 from jotty.orchestration.result import ConductorResult, ConductorRunFailed, StopReason
@@ -186,9 +186,10 @@ class Conductor:
         """A run; ``recover_memory``: a queued task that another worker had run (see ``handle_task``)."""
         data = _check_run(goal, context, max_iterations)
         recording = self._recording
-        status = None
+        stored = None
         if recording is not None and run_id is not None:
-            status = await stored_status(recording.store, run_id)
+            stored = await stored_run(recording.store, run_id)
+        status = None if stored is None else stored.status
         retry = status is RunStatus.FAILED
         run_id = run_id or new_run_id()
         metadata = run_metadata(self.mode, data)  # the caller's context, before memory is added
@@ -204,6 +205,12 @@ class Conductor:
         conducted = ConductedRun(
             self._plan, self._router, trajectory, {"goal": goal, **data}, max_iterations, retry=retry
         )
+        if self.memory is not None and recall is not None and stored is not None and retry and recover_memory:
+            # the failure this retry follows may have died in its worker's writer (kill -9): remembered if missing
+            await self.memory.remember_lost(
+                recall.report, goal, data, run_id=run_id, ok=False, output=stored.output, error=stored.error,
+                actor=finished_attempt(stored.steps, conducted.name)[0],
+            )  # fmt: skip
         if recording is None:
             result = await conducted.run(goal, run_id=run_id, sink=sink, level=self.level, policy=self.policy)
         else:
@@ -266,7 +273,8 @@ class Conductor:
         goal, context = goal_of(task)
         run_id = None if self._recording is None else task_run_id(task.task_id)
         # A task whose run the store holds complete was run by a worker that died before the task
-        # completed, so perhaps before its outcome reached memory: the run remembers it if missing.
+        # completed, so perhaps before its outcome reached memory: the run remembers it if missing
+        # (a retry of a failed run does so for that failure before it runs again).
         result = await self._run(goal, context, 100, None, run_id, recover_memory=True)
         if result.memory is not None:  # the task completes once its outcome is in memory
             await result.memory.settled()

@@ -33,7 +33,7 @@ from jotty.learning.store import StoreSpec
 from jotty.learning.trajectory import Outcome
 from jotty.learning.trajectory import Step as LearnedStep
 from jotty.patterns.execution import Execution
-from jotty.runs import CheckpointError, RunStatus, RunStore, StepRecord, StoreArg, get_run
+from jotty.runs import CheckpointError, RunRecord, RunStatus, RunStore, StepRecord, StoreArg, get_run
 from jotty.runs.codec import dumps_loose
 
 RunsArg = bool | str | os.PathLike[str] | RunStore
@@ -159,11 +159,17 @@ def replay_into(trajectory: Trajectory, attempts: dict[int, Replayed]) -> None:
 
 async def stored_status(store: StoreArg, run_id: str) -> RunStatus | None:
     """The status of run ``run_id`` in ``store``, or None when there is no such run."""
+    run = await stored_run(store, run_id)
+    return None if run is None else run.status
+
+
+async def stored_run(store: StoreArg, run_id: str) -> RunRecord | None:
+    """Run ``run_id`` as ``store`` holds it, or None when there is no such run."""
     from jotty.errors import NotFoundError
     from jotty.runs.shared import shared_store
 
     try:
-        return (await get_run(run_id, await shared_store(store))).status
+        return await get_run(run_id, await shared_store(store))
     except NotFoundError:
         return None
 

@@ -318,11 +318,11 @@ class RunMemory:
     async def remember_lost(
         self, report: MemoryReport, goal: str, data: Mapping[str, Any], *, run_id: str, **outcome: Any
     ) -> None:
-        """``remember`` for a queued task's run the store holds complete, of each entry that its
-        scope lacks (this run's, of this outcome): a worker killed after its run was recorded but
-        before its writer wrote the outcome lost it (the task then completes on another worker
-        without running again). Another process's writer that is merely slow is not seen: that
-        outcome would be counted twice."""
+        """``remember`` for a queued task's run the store holds complete (or failed, before a retry
+        runs it again), of each entry that its scope lacks (this run's, of this outcome): a worker
+        killed after its run was recorded but before its writer wrote the outcome lost it (the task
+        then completes on another worker without running again). Another process's writer that is
+        merely slow is not seen: that outcome would be counted twice."""
         ran = Outcome(run_id=run_id, **outcome)
         entries = self._entries(goal, data, ran)
 
