@@ -7,7 +7,10 @@ scopes is embedded once), and fills each ``Remembered`` entry with what happened
 reinforced, skipped, and why). ``flush()`` waits until every submitted entry is written; it runs on
 close and at interpreter exit. A write that fails is retried with backoff, then each submission
 alone (so one bad scope or run does not sink the others); an entry that still cannot be written is
-marked ``failed`` with the error, and logged.
+marked ``failed`` with the error, and logged. Unless its input was bad, it is held and tried again
+with the next submission and on ``flush`` (a store that refused writes for a while: a full disk, a
+locked file, an embedder down) for up to ``HOLD_SECONDS``; ``close`` drops what is still held, logged
+as an error.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from jotty.errors import ValidationError
+
 if TYPE_CHECKING:
     from jotty.memory import Memory
 
@@ -34,6 +39,10 @@ LINGER = 0.05
 """Seconds a drain waits for more runs' outcomes before it writes (all of them in one transaction)."""
 MAX_WAITING = 256
 """Submissions that end the wait at once."""
+HOLD_SECONDS = 600.0
+"""How long a submission the writer gave up on is held to be tried again."""
+MAX_HELD = 1_000
+"""Submissions held at most; the oldest beyond are dropped (logged)."""
 
 
 @dataclass
@@ -69,6 +78,10 @@ class _Batch:
     memory: Memory
     entries: list[Remembered]
     done: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+    failed_at: float | None = None
+    """When the writer first gave up on it (it is held to be tried again), else None."""
+    error: str = ""
+    """Why the last write of it failed."""
 
 
 @dataclass
@@ -93,6 +106,8 @@ class MemoryWriter:
         self._wake = threading.Condition(self._lock)
         self._pending: list[_Work] = []
         self._writing: list[_Work] = []
+        self._held: list[_Batch] = []
+        """Submissions the writer gave up on, to be tried again (oldest first)."""
         self._thread: threading.Thread | None = None
         self._on_written = on_written
         self.written = 0
@@ -117,8 +132,9 @@ class MemoryWriter:
                 self._wake.notify_all()
 
     def flush(self, timeout: float | None = 60.0) -> bool:
-        """Wait until everything submitted so far is written; False if ``timeout`` passed first."""
-        return self._wait(lambda queued: queued, timeout)
+        """Wait until everything submitted so far is written (what the writer gave up on is tried
+        again); False if ``timeout`` passed first."""
+        return self._wait(lambda queued: queued, timeout, retry=True)
 
     def flush_batches(self, timeout: float | None = 60.0) -> bool:
         """``flush`` of the entries submitted before the first coroutine still queued by ``run``
@@ -132,11 +148,14 @@ class MemoryWriter:
                 batches.append(work)
             return batches
 
-        return self._wait(ahead, timeout)
+        return self._wait(ahead, timeout, retry=True)
 
-    def _wait(self, take: Callable[[list[_Work]], list[_Work]], timeout: float | None) -> bool:
-        """Wait for the works that ``take`` picks from the queue (being written, then pending)."""
+    def _wait(self, take: Callable[[list[_Work]], list[_Work]], timeout: float | None, retry: bool = False) -> bool:
+        """Wait for the works that ``take`` picks from the queue (being written, then pending), after
+        queueing what the writer gave up on again (``retry``)."""
         with self._wake:
+            if retry:
+                self._retry_held()
             waiting = [work.done for work in take([*self._writing, *self._pending])]
             self._hurry = self._hurry or bool(self._pending)
             self._wake.notify_all()
@@ -144,25 +163,43 @@ class MemoryWriter:
         return not not_done
 
     def close(self, timeout: float | None = 60.0) -> None:
-        """Flush, then stop the thread."""
-        self.flush(timeout)
+        """Write what is queued (not again what the writer gave up on: ``flush`` does, and the store
+        may be closed by now), drop what is still held (logged), then stop the thread."""
+        self._wait(lambda queued: queued, timeout)
         with self._wake:
             thread, self._thread = self._thread, None
+            dropped, self._held = self._held, []
             self._wake.notify_all()
+        for batch in dropped:
+            _lost(batch, "the writer closed")
         if thread is not None:
             thread.join(timeout)
 
     def _queue(self, work: _Work) -> _Work:
         with self._wake:
+            idle = not self._pending
+            if isinstance(work, _Batch):  # the store may take writes again: what it refused goes first
+                self._retry_held()
             self._pending.append(work)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="jotty-memory-writer", daemon=True)
-                self._thread.start()
+            self._start()
             if isinstance(work, _Call):
                 self._hurry = True
-            if len(self._pending) in (1, MAX_WAITING) or self._hurry:  # else the writer is lingering: let it
+            if idle or len(self._pending) >= MAX_WAITING or self._hurry:  # else the writer is lingering: let it
                 self._wake.notify()
         return work
+
+    def _start(self) -> None:
+        """Start the thread if none serves (under ``_wake``)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="jotty-memory-writer", daemon=True)
+            self._thread.start()
+
+    def _retry_held(self) -> None:
+        """Queue what the writer gave up on again, oldest first (under ``_wake``)."""
+        held, self._held = self._held, []
+        self._pending.extend(_Batch(b.memory, b.entries, failed_at=b.failed_at, error=b.error) for b in held)
+        if held:
+            self._start()
 
     def _serve(self) -> None:
         """The thread's loop: take everything pending, write it, until ``close`` retires the thread."""
@@ -207,18 +244,34 @@ class MemoryWriter:
                     _settle(work.done, error=exc)
 
     def _write(self, batches: list[_Batch]) -> None:
-        """Each store's batches in one transaction (retried); if that keeps failing, each batch alone."""
+        """Each store's batches in one transaction (retried); if that keeps failing, each batch alone,
+        except that once a batch tried before fails again, the other such are held untried."""
         groups: dict[tuple[Any, ...], list[_Batch]] = {}
         for batch in batches:
             groups.setdefault(_store_key(batch.memory), []).append(batch)
         for group in groups.values():
-            if not self._try(group, attempts=ATTEMPTS) and len(group) > 1:
-                for batch in group:
-                    self._try([batch], attempts=1)
+            error = self._try(group, attempts=ATTEMPTS)
+            if error is None:
+                continue
+            if len(group) == 1:
+                self._give_up(group[0], error)
+                continue
+            refused: list[tuple[_Batch, Exception]] = []  # a held batch refused again: the store still fails
+            for batch in group:
+                if refused and batch.failed_at is not None:
+                    self._give_up(batch, error)
+                    continue
+                alone = self._try([batch], attempts=1)
+                if alone is not None and batch.failed_at is None:
+                    self._give_up(batch, alone)
+                elif alone is not None:
+                    refused.append((batch, alone))
+            for batch, alone in refused:  # held last: the next retry starts with another batch
+                self._give_up(batch, alone)
 
-    def _try(self, group: list[_Batch], attempts: int) -> bool:
-        """Write ``group`` (batches of one store) in one transaction, up to ``attempts`` times; True when
-        written. After the last failed attempt of a single batch, its entries are marked failed."""
+    def _try(self, group: list[_Batch], attempts: int) -> Exception | None:
+        """Write ``group`` (batches of one store) in one transaction, up to ``attempts`` times; the
+        last attempt's error, or None when written."""
         memory = group[0].memory
         by_scope: dict[str, list[Remembered]] = {}
         for batch in group:
@@ -238,19 +291,39 @@ class MemoryWriter:
                 for entry, outcome in zip(entries, outcomes[scope], strict=True):
                     entry.status, entry.id, entry.reason = outcome.action, outcome.id, outcome.reason
                     entry.salience = outcome.salience
-            self._written(by_scope)
-            return True
-        if len(group) > 1:
-            return False
-        log.warning("could not remember %d items in scope %s: %s", len(group[0].entries), memory.scope, error)
-        for entry in group[0].entries:
-            entry.status, entry.reason = "failed", f"{type(error).__name__}: {error}"
-        self._written({memory.scope: group[0].entries})
-        return False
+            for batch in group:
+                if batch.failed_at is not None:
+                    log.info("remembered %d items in scope %s%s after an earlier failure", *_named(batch))
+            self._written(group, by_scope)
+            return None
+        return error
 
-    def _written(self, by_scope: dict[str, list[Remembered]]) -> None:
+    def _give_up(self, batch: _Batch, error: Exception) -> None:
+        """Mark ``batch``'s entries failed, saying why; hold it to be tried again, unless its input
+        was bad or it was held ``HOLD_SECONDS`` already (then it is dropped, logged as an error)."""
+        now, first = time.monotonic(), batch.failed_at is None
+        batch.error = f"{type(error).__name__}: {error}"
+        hold = not isinstance(error, ValidationError) and now - (batch.failed_at or now) < HOLD_SECONDS
+        held = " (held: tried again with the next write)" if hold else ""
+        for entry in batch.entries:
+            entry.status, entry.reason = "failed", batch.error + held
+        if first:
+            log.warning("could not remember %d items in scope %s%s: %s" + held, *_named(batch), batch.error)
+            self._written([batch], {batch.memory.scope: batch.entries})
+        if not hold:
+            if not first:
+                _lost(batch, f"held {HOLD_SECONDS:g} s")
+            return
+        batch.failed_at = batch.failed_at or now
+        with self._wake:
+            self._held.append(batch)
+            dropped, self._held = self._held[:-MAX_HELD], self._held[-MAX_HELD:]
+        for old in dropped:
+            _lost(old, f"more than {MAX_HELD} held")
+
+    def _written(self, group: list[_Batch], by_scope: dict[str, list[Remembered]]) -> None:
+        self.written += sum(len(batch.entries) for batch in group if batch.failed_at is None)  # each entry once
         for scope, entries in by_scope.items():
-            self.written += len(entries)
             changed = any(entry.status in ("stored", "reinforced") for entry in entries)
             if self._on_written is not None and changed:
                 try:
@@ -269,6 +342,19 @@ def _settle(future: concurrent.futures.Future[Any], value: Any = None, error: Ba
             future.set_exception(error)
 
 
+def _named(batch: _Batch) -> tuple[int, str, str]:
+    """How many entries, the scope, and the runs they are of (for the log)."""
+    runs = sorted({str(e.metadata["run_id"]) for e in batch.entries if e.metadata.get("run_id")})
+    return len(batch.entries), batch.memory.scope, f" (run {', '.join(runs)})" if runs else ""
+
+
+def _lost(batch: _Batch, why: str) -> None:
+    """``batch`` will not be tried again: its entries and the log say so."""
+    for entry in batch.entries:
+        entry.reason = f"{batch.error} (not remembered: {why})"
+    log.error("gave up remembering %d items in scope %s%s (%s): %s", *_named(batch), why, batch.error)
+
+
 def _store_key(memory: Memory) -> tuple[Any, ...]:
     """Memories with the same key are written together: the same store and the same ingest settings."""
     try:
@@ -285,3 +371,7 @@ _WRITERS: weakref.WeakSet[MemoryWriter] = weakref.WeakSet()
 def _flush_all() -> None:  # pragma: no cover - runs at interpreter exit
     for writer in list(_WRITERS):
         writer.flush(30.0)
+        with writer._wake:
+            dropped, writer._held = writer._held, []
+        for batch in dropped:
+            _lost(batch, "the interpreter exits")
