@@ -12,7 +12,10 @@ from typing import Any
 from jotty.agents import FunctionAgent, RunContext
 from jotty.memory import Memory
 from jotty.orchestration import AgentConfig, Conductor
+from jotty.orchestration.recording import stored_status, task_run_id
 from jotty.queue import SQLiteTaskQueue, TaskStatus
+from jotty.runs import RunStatus
+from tests.support.kill import kill_when
 from tests.support.processes import spawn_module
 
 
@@ -30,14 +33,11 @@ def test_a_worker_killed_before_the_outcome_was_written_loses_it_for_good(store:
         return task_id
 
     task_id = asyncio.run(enqueue())
+    run_id = task_run_id(task_id)
     worker = spawn_module("tests.runmemory.slow_writer_worker", str(store))
-    try:
-        assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == "ran"
-        time.sleep(1.0)  # the run is recorded complete; its outcome waits in the writer
-    finally:
-        worker.kill()  # SIGKILL
-        worker.wait()
+    assert worker.stdout is not None and worker.stdout.readline().strip() == "ran"
+    # the run is recorded complete; its outcome waits in the lingering writer: kill -9 now
+    kill_when(worker, lambda: asyncio.run(stored_status(str(store), run_id)) is RunStatus.COMPLETED, worker.poll)
 
     async def second_worker() -> Any:
         queue = SQLiteTaskQueue(store)
