@@ -17,7 +17,8 @@ from tests.context.test_fit_messages_markers import everything_cut
 from tests.support.openai_server import OpenAIServer
 
 REPORT = "The north region grew by twelve percent while the south held steady all year. "
-IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "iVBORw0KGgo" * 12}}
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "iVBORw0KGgo" * 12, "detail": "low"}}
+"""85 tokens (low detail), whatever its bytes: see test_image_tokens.py for sizes read from them."""
 
 
 def chart_message(text: str) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def valid_parts(content: Any, original: list[dict[str, Any]]) -> None:
 @pytest.mark.parametrize("text", [REPORT * 30, "north-region-grew " * 150])
 def test_a_trimmed_image_message_keeps_its_image_and_a_shorter_text(text: str) -> None:
     messages = conversation(chart_message(text))
-    fitted, window = fit_messages(messages, 250)  # the image fits (~100 tokens), the text must shrink
+    fitted, window = fit_messages(messages, 250)  # the image fits (85 tokens), the text must shrink
     assert tokens_of(fitted) <= 250
     [chart] = [m for m in fitted if m["role"] == "user" and m is not fitted[-1]]
     # found: a string; of sentences, their summary (the image gone); else the list's JSON cut in
@@ -149,7 +150,7 @@ async def test_a_context_retry_sends_a_trimmed_image_message_as_parts() -> None:
 def test_a_message_keeps_its_repeated_parts_while_another_is_cut() -> None:
     """A label said before each of two images is not a repeat to remove: the window was over budget
     for another message, and the guard's deduplication took this one's second label."""
-    other = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "R0lGODlh" * 12}}
+    other = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "R0lGODlh" * 12, "detail": "low"}}
     labelled = [{"type": "text", "text": "Chart:"}, IMAGE, {"type": "text", "text": "Chart:"}, other]
     messages = [
         {"role": "assistant", "content": REPORT * 30},  # compressed first: the oldest

@@ -138,7 +138,7 @@ async def test_a_context_retry_keeps_a_multimodal_message_as_a_list() -> None:
     with the original list: never equal, so an untouched image message is resent as JSON text."""
     image = [
         {"type": "text", "text": "What is in this chart?"},
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 400}},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 400, "detail": "low"}},  # 85
     ]
     history = [
         {"role": "user", "content": "Describe the sales data."},

@@ -8,12 +8,17 @@ import base64
 import random
 import struct
 import zlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from jotty.context import images
+from jotty.context import Part, PartKind, SmartContextGuard, as_text, images
+from jotty.context.compress import count_json, fit_content_parts
+from jotty.context.guard import IMAGE_ESTIMATE, ContextBudgetError
 from jotty.context.images import UNKNOWN_TOKENS, data_url_size, image_part_tokens, image_tokens
+from jotty.context.messages import fit_messages, message_parts, tokens_of
+from jotty.context.tokens import default_counter
 
 
 def png(width: int, height: int, *, noise: bool = False, seed: int = 0) -> bytes:
@@ -165,3 +170,166 @@ def test_a_remote_url_counts_as_the_labelled_default_unless_low_detail() -> None
     assert image_part_tokens(image_part("https://example.com/chart.png", "low")) == (85, True)
     assert image_part_tokens({"type": "image_url", "image_url": "https://example.com/c.png"}) == (UNKNOWN_TOKENS, False)
     assert image_part_tokens({"type": "image_url"}) == (UNKNOWN_TOKENS, False)
+
+
+# ---------------------------------------------------------------- the guard counts images by their pixels
+
+REPORT = "The north region grew by twelve percent while the south held steady all year. "
+QUESTION = {"role": "user", "content": "Which region grew?"}
+
+
+@pytest.fixture(scope="module")
+def photo() -> dict[str, Any]:
+    """A 1024x768 PNG of random pixels: about 1 MB of base64, as a photo's; 765 tokens by the rule."""
+    return image_part(data_url(png(1024, 768, noise=True)), "high")
+
+
+def said(text: str, *more: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": text}, *more]
+
+
+def test_the_guard_counts_an_image_by_its_pixels_not_its_bytes(photo: dict[str, Any]) -> None:
+    guard, count = SmartContextGuard(), default_counter().count
+    plain = image_part(data_url(png(1024, 768)), "high")  # the same size in a few KB
+    assert len(photo["image_url"]["url"]) > 1_000_000 > 100_000 > len(plain["image_url"]["url"])
+    no_url = Part("chart", said("Sales by region.", image_part("", "high")), PartKind.HISTORY)
+    empty = count(no_url.text())  # the part's JSON without the URL: the text the guard counts
+    assert guard.count(Part("chart", said("Sales by region.", photo), PartKind.HISTORY)) == empty + 765
+    assert guard.count(Part("chart", said("Sales by region.", plain), PartKind.HISTORY)) == empty + 765
+    assert count_json(said("Sales.", photo), count) == count(as_text(said("Sales.", image_part("", "high")))) + 765
+    message = {"role": "user", "content": said("Sales by region.", photo)}
+    assert 765 < tokens_of([message]) < 765 + 60  # was about 740,000: the base64 as text
+
+
+def test_a_window_says_when_an_image_was_estimated(photo: dict[str, Any]) -> None:
+    guard = SmartContextGuard()
+    source = guard.counter.source
+    known = guard.assemble([Part("chart", said("Sales.", photo), PartKind.HISTORY)], 10_000)
+    assert known.counter == source and known.event()["counter"] == source
+    remote = said("Sales.", image_part("https://example.com/chart.png"))
+    window = guard.assemble([Part("chart", remote, PartKind.HISTORY)], 10_000)
+    assert window.counter == source + IMAGE_ESTIMATE and UNKNOWN_TOKENS < window.tokens < UNKNOWN_TOKENS + 40
+    history = [{"role": "user", "content": remote}, {"role": "assistant", "content": "A chart."}]  # in a chat history
+    window = guard.assemble([Part("history", history, PartKind.HISTORY)], 10_000)
+    assert window.counter == source + IMAGE_ESTIMATE and UNKNOWN_TOKENS < window.tokens < UNKNOWN_TOKENS + 60
+
+
+def test_a_photo_that_used_to_be_dropped_now_fits_while_the_text_is_trimmed(photo: dict[str, Any]) -> None:
+    """A context retry of a report and its chart: the chart (765 tokens) stays, the report is trimmed.
+    Counted by its base64, the chart was over any budget and always went (``drop_non_text``)."""
+    report = REPORT * 200  # about 3,400 tokens
+    messages = [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": said(report, photo)},
+        {"role": "assistant", "content": "It shows the regions."},
+        QUESTION,
+    ]
+    before = tokens_of(messages)
+    assert 765 + 3_000 < before < 765 + 4_000
+    fitted, window = fit_messages(messages, 2_000)
+    assert tokens_of(fitted) <= 2_000
+    text, image = fitted[1]["content"]
+    assert image is photo
+    assert text["text"].startswith(report[:40]) and len(text["text"]) < len(report) // 2
+    assert [(a.part, a.action) for a in window.actions] == [("1:user", "trim")]
+    event = window.event()  # the context_compressed report, in the same counts
+    assert event["before"] == before and event["after"] == window.tokens == tokens_of(fitted)
+
+
+def test_a_chat_history_keeps_its_newest_message_with_a_photo(photo: dict[str, Any]) -> None:
+    history = [
+        {"role": "assistant", "content": REPORT * 300},
+        {"role": "user", "content": said("And this chart?", photo)},
+    ]
+    window = SmartContextGuard().assemble(
+        [Part("goal", "Which region grew?", PartKind.GOAL), Part("history", history, PartKind.HISTORY)], 2_000
+    )
+    assert window.tokens <= 2_000
+    assert window.data()["history"] == history[1:], [a.to_dict() for a in window.actions]
+
+
+def test_fit_content_parts_keeps_a_photo_that_fits_and_drops_one_that_does_not(photo: dict[str, Any]) -> None:
+    count = default_counter().count
+    parts = said(REPORT * 100, photo)
+    fitted = fit_content_parts(parts, 1_200, count)
+    assert fitted is not None and fitted[1] == 0 and fitted[0][1] is photo
+    assert 1_100 < count_json(fitted[0], count) <= 1_200
+    fitted = fit_content_parts(parts, 700, count)  # less than the photo alone
+    assert fitted is not None and fitted[1] == 1 and fitted[0][0]["type"] == "text"
+    assert count_json(fitted[0], count) <= 700
+
+
+class Uncached:
+    """The default counter's counts without a cache: every window is first taken at its bounds."""
+
+    source = "uncached"
+
+    def __init__(self) -> None:
+        self.count = default_counter().count
+
+    @staticmethod
+    def bound(text: str) -> int:
+        return len(text.encode("utf-8"))
+
+    @staticmethod
+    def cached(text: str) -> None:
+        return None
+
+
+def test_a_window_that_fits_by_its_texts_bounds_counts_its_images_too(photo: dict[str, Any]) -> None:
+    """The bounds the guard first takes a window at (its texts' bytes) hold its images' tokens too:
+    a window of a few hundred bytes and a photo is not under a budget of 500."""
+    guard = SmartContextGuard(counter=Uncached())
+    parts = [Part("goal", "Which region grew?", PartKind.GOAL), Part("chart", said("Sales.", photo), PartKind.HISTORY)]
+    window = guard.assemble(parts, 500)
+    assert window.bound <= 500 and window.tokens <= 500
+    assert [(a.part, a.action) for a in window.actions] == [("chart", "drop_non_text")]
+
+
+def by_hand(messages: list[dict[str, Any]], cost: dict[str, int], counter: Any) -> int:
+    """The tokens of ``messages`` counted apart from the guard: each message's text (the JSON of its
+    parts, URLs left out) by ``counter``, and each image at ``cost[url]``."""
+    total = 0
+    for part in message_parts(messages):
+        content, images = part.content, 0
+        if isinstance(content, list):
+            images = sum(cost[p["image_url"]["url"]] for p in content if p["type"] == "image_url")
+            content = [
+                {**p, "image_url": {**p["image_url"], "url": ""}} if p["type"] == "image_url" else p for p in content
+            ]
+        total += counter.count(replace(part, content=content).text()) + images
+    return total
+
+
+def test_random_image_conversations_fit_the_budget_by_the_rule() -> None:
+    """Images of random sizes and details, a remote one among them: the fit is within the budget
+    as the guard counts (``tokens_of``) and as the rule does for the sizes they were made with, the
+    two counts agree, and every image left is whole."""
+    bad = []
+    guard = SmartContextGuard(counter=Uncached())
+    for seed in range(40):
+        rng = random.Random(seed)
+        sizes = [(rng.randint(1, 3000), rng.randint(1, 3000), rng.choice(["low", "high", None])) for _ in range(3)]
+        made = [image_part(data_url(png(w, h)), detail) for w, h, detail in sizes]
+        cost = {p["image_url"]["url"]: image_tokens(w, h, d) for p, (w, h, d) in zip(made, sizes, strict=True)}
+        made.append(image_part("https://example.com/a.png"))
+        cost["https://example.com/a.png"] = UNKNOWN_TOKENS
+        messages: list[dict[str, Any]] = [{"role": "system", "content": REPORT * rng.randint(0, 5) or "Be brief."}]
+        for _ in range(rng.randint(1, 4)):
+            chosen = rng.sample(made, rng.randint(0, 2))
+            messages.append({"role": "user", "content": said(REPORT * rng.randint(0, 40), *chosen)})
+            messages.append({"role": "assistant", "content": REPORT * rng.randint(0, 10) or "Yes."})
+        messages.append(QUESTION)
+        if tokens_of(messages, guard) != by_hand(messages, cost, guard.counter):
+            bad.append((seed, "counts differ", tokens_of(messages, guard), by_hand(messages, cost, guard.counter)))
+        budget = rng.randint(100, tokens_of(messages, guard))
+        try:
+            fitted, _ = fit_messages(messages, budget, guard)
+        except ContextBudgetError:
+            continue
+        if max(tokens_of(fitted, guard), by_hand(fitted, cost, guard.counter)) > budget:
+            bad.append((seed, tokens_of(fitted, guard), by_hand(fitted, cost, guard.counter), budget))
+        kept = [p for m in fitted if isinstance(m["content"], list) for p in m["content"] if p["type"] != "text"]
+        if any(p not in made for p in kept):
+            bad.append((seed, "an image was changed"))
+    assert bad == [], bad[:5]

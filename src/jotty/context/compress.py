@@ -1,6 +1,7 @@
 """Compressing one part to at most a number of tokens: trim the middle, summarize (extractive),
 drop the oldest items of a list, deduplicate. Every function returns text or data that counts at
-most ``max_tokens`` by the given counter, or ``None`` when nothing useful fits."""
+most ``max_tokens`` by the given counter (data: by ``count_json``), or ``None`` when nothing useful
+fits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from jotty.context.images import image_part_tokens
 from jotty.context.text import as_text
 
 Count = Callable[[str], int]
@@ -72,7 +74,7 @@ def drop_oldest(items: list[Any], max_tokens: int, count: Count) -> list[Any] | 
     lo, hi = 0, len(items)
     while lo < hi:
         mid = (lo + hi) // 2
-        if count(as_text(items[mid:])) <= max_tokens:
+        if count_json(items[mid:], count) <= max_tokens:
             hi = mid
         else:
             lo = mid + 1
@@ -108,12 +110,55 @@ def is_content_parts(items: list[Any]) -> bool:
     )
 
 
+def count_json(value: Any, count: Count) -> int:
+    """The tokens of ``value`` as JSON by ``count``, except its images (``split_images``), which
+    count by their pixels. A text without ``image_url`` in it is counted as it is, walking nothing."""
+    text = as_text(value)
+    if "image_url" not in text:
+        return count(text)
+    stripped, images, _ = split_images(value)
+    return count(as_text(stripped)) + images
+
+
+def split_images(value: Any) -> tuple[Any, int, bool]:
+    """``value`` with the URL of each image emptied, the images' tokens (``image_part_tokens``),
+    and whether every image's size was known. Images are the ``image_url`` parts of a message's
+    content parts: of ``value`` itself, or of the messages of ``value``, a conversation."""
+    if not isinstance(value, list):
+        return value, 0, True
+    if is_content_parts(value):
+        return _split_parts(value)
+    if not is_conversation(value):
+        return value, 0, True
+    out, total, known = [], 0, True
+    for message in value:
+        content = message.get("content")
+        if isinstance(content, list) and is_content_parts(content):
+            content, tokens, measured = _split_parts(content)
+            message = {**message, "content": content}
+            total, known = total + tokens, known and measured
+        out.append(message)
+    return out, total, known
+
+
+def _split_parts(parts: list[Any]) -> tuple[list[Any], int, bool]:
+    out, total, known = [], 0, True
+    for part in parts:
+        if part["type"] == "image_url":
+            tokens, measured = image_part_tokens(part)
+            image = part.get("image_url")
+            part = {**part, "image_url": {**image, "url": ""} if isinstance(image, dict) else ""}
+            total, known = total + tokens, known and measured
+        out.append(part)
+    return out, total, known
+
+
 def fit_content_parts(parts: list[Any], max_tokens: int, count: Count) -> tuple[list[Any], int] | None:
-    """A message's content parts (as JSON) within ``max_tokens``, still a list of whole parts: the
+    """A message's content parts (by ``count_json``) within ``max_tokens``, still a list of whole parts: the
     text parts trimmed in the middle, the longest first; when that is not enough, the other parts
     (images, audio, files) dropped whole, the largest first. The parts and how many were dropped;
     ``None`` when no part is left that fits."""
-    size = {i: count(as_text(p)) for i, p in enumerate(parts) if not _is_text(p)}
+    size = {i: count_json([p], count) for i, p in enumerate(parts) if not _is_text(p)}
     others = sorted(size, key=lambda i: (-size[i], -i))
     for dropped in range(len(others) + 1):
         gone = set(others[:dropped])
@@ -131,7 +176,7 @@ def _is_text(part: Any) -> bool:
 def _fit_texts(parts: list[Any], max_tokens: int, count: Count) -> list[Any] | None:
     """``parts`` with each text part over a length cut to it in the middle, at the longest length
     with which the whole fits; ``None`` when not even their markers fit."""
-    if count(as_text(parts)) <= max_tokens:
+    if count_json(parts, count) <= max_tokens:
         return parts
     texts = {i: p["text"] for i, p in enumerate(parts) if _is_text(p)}
     totals = {i: count(t) for i, t in texts.items()}
@@ -146,7 +191,7 @@ def _fit_texts(parts: list[Any], max_tokens: int, count: Count) -> list[Any] | N
     while lo <= hi:  # the largest cap on each text's length whose parts fit
         cap = (lo + hi) // 2
         candidate = cut(cap)
-        if count(as_text(candidate)) <= max_tokens:
+        if count_json(candidate, count) <= max_tokens:
             best, lo = candidate, cap + 1
         else:
             hi = cap - 1

@@ -6,6 +6,10 @@ text trimmed, then lose their images whole), a text is summarized (extractive, o
 summarizer is configured) or trimmed in the middle, and a part that cannot keep anything useful is
 dropped. Pinned parts are never touched. The result never counts more than the
 budget: a budget below the pinned parts is a ``ContextBudgetError``.
+
+The images of a message's content parts count by their pixels (``jotty.context.images``), not by
+the characters of their URLs; an image of unknown size counts as the dearest one, and the window's
+``counter`` then ends in ``IMAGE_ESTIMATE``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from jotty.context.compress import (
     fit_text,
     is_content_parts,
     is_conversation,
+    split_images,
     summarize_extractive,
 )
 from jotty.context.limits import MODEL_LIMITS, ModelLimits
@@ -35,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 MIN_PART_TOKENS = 12
 """A part compressed below this many tokens is dropped instead: a stub tells the model nothing."""
+
+IMAGE_ESTIMATE = "+image-estimate"
+"""Added to a window's ``counter`` when an image's size was not known and its count is an estimate."""
 
 Summarizer = Callable[[str, int], Awaitable[str]]
 """An LLM summarizer: ``await summarize(text, max_tokens)`` returns a shorter text."""
@@ -188,8 +196,11 @@ class SmartContextGuard:
         return room - min(max(answer, 0), room // 2)
 
     def count(self, part: Part) -> int:
-        """The tokens of ``part``: as reported, else counted."""
-        return part.tokens if part.tokens is not None else self.counter.count(part.text())
+        """The tokens of ``part``: as reported, else counted (its images by their pixels)."""
+        if part.tokens is not None:
+            return part.tokens
+        text, images, _ = _measured(part)
+        return self.counter.count(text) + images
 
     def assemble(self, parts: Iterable[Part], budget: int | None = None, *, model: str | None = None) -> Window:
         """The window of ``parts`` within ``budget`` (default: ``budget_for(model)``)."""
@@ -225,6 +236,16 @@ class SmartContextGuard:
         return budget if budget is not None else self.budget_for(model)
 
 
+def _measured(part: Part) -> tuple[str, int, bool]:
+    """``part``'s text with its images' URLs emptied, the images' tokens, and whether every image's
+    size was known (``split_images``)."""
+    text = part.text()
+    if "image_url" not in text:
+        return text, 0, True
+    content, images, known = split_images(part.content)
+    return replace(part, content=content).text(), images, known
+
+
 def parts_of(data: Mapping[str, Any], *, pinned: Iterable[str] = ()) -> list[Part]:
     """``data`` (a ``ctx.data`` dict) as parts, keyed and kinded by name; ``pinned`` names stay as they are."""
     keep = set(pinned)
@@ -239,6 +260,8 @@ class _Assembly:
         self.count = guard.counter.count
         self.parts = parts
         self.budget = budget
+        self.estimated = False
+        """Whether an image's size was unknown (its count the ``UNKNOWN_TOKENS`` estimate)."""
         self.tokens, self.exact = self._first_counts()
         self.before = self.total = sum(self.tokens)
         """``total``: the tokens of the parts still in (a dropped part's count is -1); an upper
@@ -252,9 +275,8 @@ class _Assembly:
         counter = self.guard.counter
         cached = getattr(counter, "cached", None)
         bound = getattr(counter, "bound", None)
-        if cached is None or bound is None:
-            counts = [self.guard.count(p) for p in self.parts]
-            return counts, [True] * len(counts)
+        if cached is None or bound is None:  # a counter without them counts every part
+            cached = bound = self.count
         tokens: list[int] = []
         exact: list[bool] = []
         for part in self.parts:
@@ -262,20 +284,21 @@ class _Assembly:
                 tokens.append(part.tokens)
                 exact.append(True)
                 continue
-            text = part.text()
+            text, images, known = _measured(part)
+            self.estimated = self.estimated or not known
             found = cached(text)
             if found is None:
-                tokens.append(bound(text))
+                tokens.append(bound(text) + images)
                 exact.append(False)
             else:
-                tokens.append(found)
+                tokens.append(found + images)
                 exact.append(True)
         if self.budget is None:
             return tokens, exact
         total = sum(tokens)
         if total > self.budget:
             for i in sorted((i for i, e in enumerate(exact) if not e), key=lambda i: -tokens[i]):
-                counted = self.count(self.parts[i].text())
+                counted = self.guard.count(self.parts[i])
                 total += counted - tokens[i]
                 tokens[i], exact[i] = counted, True
                 if total <= self.budget:
@@ -296,7 +319,7 @@ class _Assembly:
             counts,
             before,
             self.actions,
-            self.guard.counter.source,
+            self.guard.counter.source + (IMAGE_ESTIMATE if self.estimated else ""),
             count=self.guard.count,
             bound=bound,
         )
@@ -469,4 +492,4 @@ class _Assembly:
         return self.count(replace(part, content="").text())
 
     def _fits(self, part: Part, content: Any, allowance: int) -> bool:
-        return self.count(replace(part, content=content).text()) <= allowance
+        return self.guard.count(replace(part, content=content, tokens=None)) <= allowance

@@ -25,7 +25,7 @@ def message_parts(messages: list[dict[str, Any]]) -> list[Part]:
     id>`` (while its call id is unique), the name a deduplicated copy points at ("same output as
     tool result call_1"), which the model can follow. Content that is not text is counted as its
     JSON; a list of content parts (text and images) stays a list, which the guard trims by its
-    text and then by whole parts."""
+    text and then by whole parts, and whose images count by their pixels."""
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
     parts = []
     for i, (message, name) in enumerate(zip(messages, _names(messages), strict=True)):
