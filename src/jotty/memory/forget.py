@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,10 +37,12 @@ def forget(database: Database, scope: str, criteria: Criteria, embedder: Embedde
 
     The provenance entries of deleted items are removed from the memories that absorbed them. With
     ``where``, the items a memory holds (its ``sources``) are matched one by one: matching items
-    leave every memory that holds them, a memory left without items is deleted, and an episode whose
-    first item goes while others stay takes the next item's text, metadata and time. A consolidated
-    memory that loses items is summarised again from what it still holds, or deleted when nothing is
-    left (``rewrite.summarise_again``), so that no forgotten words stay in its text. A memory whose
+    leave every memory the other criteria select, a memory left without items is deleted, and an
+    episode whose first item goes while others stay takes the next item's text, metadata and time.
+    A consolidated memory holds the facts stated to it; its episodes' items are theirs, and leave it
+    with them. A consolidated memory that loses an episode or items is summarised again from what
+    it still holds, or deleted when nothing is left (``rewrite.summarise_again``), so that no
+    forgotten words stay in its text. A memory whose
     text changes loses its vector in the transaction and gets that of its new text from ``embedder``
     after the commit (``rewrite.embed_again``).
     """
@@ -75,7 +77,7 @@ def forget(database: Database, scope: str, criteria: Criteria, embedder: Embedde
         gone = {str(r[1]) for r in found.gone}
         found.groups.update(str(r[3]) for r in found.gone if r[3])
         store.delete_rows(cur, [int(r[0]) for r in found.gone])
-        gone.update(summarise_again(cur, scope, found.groups - gone, found.forgotten, found.changed, found.retexted))
+        gone.update(summarise_again(cur, scope, found.groups - gone, found.changed, found.retexted))
         if gone:
             cur.run(
                 f"UPDATE jotty_memory SET absorbed_into = NULL WHERE scope = ? AND absorbed_into IN "
@@ -101,16 +103,15 @@ class _Found:
     changed: set[int] = field(default_factory=set)
     retexted: list[tuple[int, str]] = field(default_factory=list)
     groups: set[str] = field(default_factory=set)
-    forgotten: Callable[[Any], bool] = lambda metadata: False
-    """Whether an item of this metadata is forgotten (with ``where``), wherever it is held."""
 
 
 def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wanted: dict[str, Any]) -> _Found:
     """For ``forget(where=wanted)``: the rows ``(seq, id, metadata, absorbed_into)`` to delete (whose
     own metadata matches and which hold no other item, or a consolidated memory whose metadata
-    matches), after removing the matching items from every other memory that holds them; the
-    memories changed so; and the consolidated memories to rebuild (those changed, and those that
-    absorbed a changed episode: ``summarise_again`` leaves the items out of them).
+    matches), after removing the matching items from every other memory of ``clauses`` that holds
+    them (from a consolidated memory, only the facts stated to it: its episodes' items go with
+    them); the memories changed so; and the consolidated memories to rebuild (those changed, and
+    those that absorbed a changed episode: ``summarise_again`` takes its items as they are now).
     Only rows whose JSON names every wanted key are parsed (the values are compared in Python, as
     ``==`` compares them: 2 and 2.0, dicts in any key order)."""
 
@@ -124,15 +125,21 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
         f"WHERE {' AND '.join(clauses)} AND {held}",
         (*params, *(p for p in patterns for _ in range(2))),
     )
-    found = _Found([], forgotten=matches)
+    found = _Found([])
     changed, groups = found.changed, found.groups
     for seq, memory_id, metadata, absorbed_into, sources, level, sign, seen, created in rows:
         meta, items = json.loads(metadata), json.loads(sources)
-        own = matches(meta)
-        kept = [item for item in items if not matches(item.get("metadata"))]
+        own, consolidated = matches(meta), store.is_consolidated(level, meta)
+        # a consolidated memory's items of its episodes stay while the episode holds them (the
+        # criteria may leave that episode out); the facts stated to it are its own
+        kept = [
+            item
+            for item in items
+            if not matches(item.get("metadata")) or (consolidated and item.get("id") != memory_id)
+        ]
         # a consolidated memory whose own metadata matches goes whole; any other memory whose first
         # item matches keeps its other items (a semantic fact another user stated too stays theirs)
-        if own and (not kept or store.is_consolidated(level, meta)):
+        if own and (not kept or consolidated):
             found.gone.append((seq, memory_id, metadata, absorbed_into))
             continue
         if len(kept) == len(items):
@@ -140,7 +147,7 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
         # an episode's seen counts its sightings (an entry's count says how often its item was
         # said); a consolidated memory's counts its episodes, which stay
         removed = sum(map(store.sightings_of, items)) - sum(map(store.sightings_of, kept))
-        sightings = int(seen) if store.is_consolidated(level, meta) else max(int(seen) - removed, len(kept))
+        sightings = int(seen) if consolidated else max(int(seen) - removed, len(kept))
         if own:  # its first item goes, its others stay: the next one speaks for the memory, from its time
             first = kept[0]
             times = [moment(item.get("at"), float(created)) for item in kept]

@@ -511,7 +511,8 @@ class Memory:
         of forgotten items are also removed from the memories that absorbed them, and their words
         from the summaries of those (summarised again from the items left). ``where`` matches items:
         an item that reinforced a memory of other metadata leaves it, and the memory's other items
-        stay."""
+        stay; only the memories the other criteria select lose items (a summary loses its episodes'
+        items with those episodes)."""
         from jotty.memory.forget import Criteria, forget
 
         ids: list[str] | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,16 +32,15 @@ def summarise_again(
     cur: Cursor,
     scope: str,
     groups: set[str],
-    forgotten: Callable[[Any], bool],
     changed: set[int],
     retexted: list[tuple[int, str]],
 ) -> list[str]:
     """Each consolidated memory of ``groups`` rebuilt as consolidation would build it from the
-    episodes it still absorbs, each with its items that ``forgotten`` does not match (an episode left
-    without items is left out), and from the items that reinforced the memory itself (a fact stated
-    directly): an extractive summary of each one's first item, their sources, metadata, count and
-    time, and no vector until ``embed_again``. Deletes those left with nothing and returns their ids;
-    adds the seqs of those rebuilt to ``changed`` and ``(seq, text)`` to ``retexted``."""
+    episodes it still absorbs, with the items each holds now (after the forget's changes), and from
+    the items that reinforced the memory itself (a fact stated directly): an extractive summary of
+    each one's first item, their sources, metadata, count and time, and no vector until
+    ``embed_again``. Deletes those left with nothing and returns their ids; adds the seqs of those
+    rebuilt to ``changed`` and ``(seq, text)`` to ``retexted``."""
     emptied: list[str] = []
     for group in store.fetch_ids(cur, scope, sorted(groups)):
         if not store.is_consolidated(group.level, group.metadata):
@@ -49,10 +48,11 @@ def summarise_again(
         episodes = group.metadata["episodes"]
         members = []
         for row in store.fetch_ids(cur, scope, [str(i) for i in episodes]):
-            items = [item for item in row.sources if not forgotten(item.get("metadata"))]
-            if row.absorbed_into == group.id and items:
-                members.append(Episode(row.seq, row.id, items[0]["text"], row.created_at, row.salience, {}, items))
-        own = [s for s in group.sources if s.get("id") == group.id and not forgotten(s.get("metadata"))]
+            if row.absorbed_into == group.id and row.sources:
+                members.append(
+                    Episode(row.seq, row.id, row.sources[0]["text"], row.created_at, row.salience, {}, row.sources)
+                )
+        own = [s for s in group.sources if s.get("id") == group.id]
         stated = [Episode(0, group.id, s["text"], moment(s.get("at"), group.created_at), 0.0, {}, [s]) for s in own]
         if not members and not stated:
             emptied.append(group.id)
