@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from jotty.cli.console import console, friendly_errors
+from jotty.cli.console import console, friendly_errors, json_text
 from jotty.cli.live import clip, report
 from jotty.cli.run import JsonOption, flow_input
 from jotty.context import default_counter
@@ -40,7 +39,7 @@ def compare(
         value = flow_input(definition, input, input_file)
         comparison = asyncio.run(compare_levels(definition.flow, value, chosen, policy=definition.policy))
     if json_output:
-        typer.echo(json.dumps(comparison.to_dict(), indent=2, default=repr, ensure_ascii=False))
+        typer.echo(json_text(comparison.to_dict(), default=repr))
     else:
         console.print(render(comparison))
     if not all(r.result.ok for r in comparison.runs):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
-from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
@@ -68,6 +69,24 @@ def text(value: Any) -> Text:
     escapes (``\\x1b``), so that text someone said cannot clear or restyle the terminal."""
     shown = "" if value is None else str(value)
     return Text(_CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", shown))
+
+
+_JSON_CONTROL = re.compile("[\x7f-\x9f]")
+"""What ``json.dumps`` leaves raw that a terminal obeys (it escapes C0 itself): DEL and C1."""
+
+
+def json_text(value: Any, *, indent: int | None = 2, default: Callable[[Any], Any] | None = None) -> str:
+    """``value`` as JSON, for every JSON output of the CLI: non-ASCII text as it is, but control
+    characters as ``\\uXXXX`` escapes, so that text someone said cannot drive the terminal;
+    ``json.loads`` reads back the same data."""
+    dumped = json.dumps(value, indent=indent, ensure_ascii=False, default=default)
+    # outside a string JSON has only ASCII punctuation and spaces: every DEL or C1 is inside one
+    return _JSON_CONTROL.sub(lambda c: f"\\u{ord(c.group()):04x}", dumped)
+
+
+def print_json(value: Any, default: Callable[[Any], Any] | None = None) -> None:
+    """Print ``json_text(value)`` on stdout."""
+    console.out(json_text(value, default=default), highlight=False)
 
 
 STATUS_STYLES = {

@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import Col, DbOption, console, err_console, fit_table, run, text
+from jotty.cli.console import Col, DbOption, console, err_console, fit_table, print_json, run, text
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.registry import DataRegistry, Source
@@ -106,7 +106,7 @@ def scan(
 
     report = run(go())
     if as_json:
-        console.out(json.dumps(report.to_dict(), indent=2, default=str))
+        print_json(report.to_dict(), default=str)
         return
     verb = "registered" if report.registered else "found (dry run, nothing registered)"
     console.print(_sources_table(f"{len(report.sources)} sources {verb}", report.sources))
@@ -139,7 +139,7 @@ def add(
 
     source = run(go())
     if as_json:
-        console.out(json.dumps(source.to_dict(), indent=2, default=str))
+        print_json(source.to_dict(), default=str)
         return
     console.print(text(f"registered {source.name} ({source.kind}, {source.format})"))
     console.print(text(source.description))
@@ -170,7 +170,7 @@ def search(
 
     hits = run(go())
     if as_json:
-        console.out(json.dumps([h.to_dict() for h in hits], indent=2, default=str))
+        print_json([h.to_dict() for h in hits], default=str)
         return
     if not hits:
         console.print(text("no data source matches"))
@@ -203,7 +203,7 @@ def show(
     if as_json:
         out = source.to_dict()
         out["read"] = data.to_dict() if data is not None else None
-        console.out(json.dumps(out, indent=2, default=str))
+        print_json(out, default=str)
         return
     facts = _table(source.name, "field", "value")
     for label, value in (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from jotty.cli.console import Col, DbOption, console, fit_table, friendly_errors, text
+from jotty.cli.console import Col, DbOption, console, fit_table, friendly_errors, print_json, text
 from jotty.db import resolve_store
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
@@ -100,7 +99,7 @@ def show(
             store.close()
     if as_json:
         keyword_rows = [asdict(k) for k in table.keywords[:keywords]]
-        console.out(json.dumps({"rows": table.to_dicts(), "keywords": keyword_rows}, indent=2))
+        print_json({"rows": table.to_dicts(), "keywords": keyword_rows})
         return
     if not table.rows:
         console.print(text(f"nothing learned yet in {location.target}"))

@@ -15,7 +15,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import DbOption, console, fail, run, text
+from jotty.cli.console import DbOption, console, fail, json_text, print_json, run, text
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.memory import Memory, MemoryHit
@@ -44,10 +44,6 @@ def _table(title: str, *columns: str) -> Table:
     )
 
 
-def _json(value: Any) -> None:
-    console.out(json.dumps(value, indent=2, ensure_ascii=False), highlight=False)
-
-
 def _when(hit: MemoryHit) -> str:
     return f"{hit.created_at:%Y-%m-%d %H:%M}"
 
@@ -69,7 +65,7 @@ def search(
 
     hits = run(go())
     if as_json:
-        _json([hit.to_dict() for hit in hits])
+        print_json([hit.to_dict() for hit in hits])
         return
     if not hits:
         console.print(text(f"nothing in scope {scope} answers {query!r}"))
@@ -99,7 +95,7 @@ def show(
     if hit is None:
         fail(f"no memory {memory_id!r} in scope {scope!r}: find ids with `jotty memory search QUERY --scope {scope}`")
     if as_json:
-        _json(hit.to_dict())
+        print_json(hit.to_dict())
         return
     table = _table(f"Memory {hit.id}", "field", "value")
     table.columns[1].overflow = "fold"
@@ -146,7 +142,7 @@ def add(
 
     outcome = run(go())
     if as_json:
-        _json(outcome.to_dict())
+        print_json(outcome.to_dict())
         return
     console.print(text(f"{outcome.action} {outcome.id or ''} in {scope}: {outcome.reason}".replace("  ", " ")))
 
@@ -166,7 +162,7 @@ def consolidate(
 
     report = run(go())
     if as_json:
-        _json(report.to_dict())
+        print_json(report.to_dict())
         return
     if not report.lease:
         console.print(text(f"scope {scope} is being consolidated by another process; nothing done"))
@@ -194,7 +190,7 @@ def stats(scope: ScopeOption = "conductor", db: DbOption = None, as_json: JsonOp
 
     found = run(go())
     if as_json:
-        _json(found.to_dict())
+        print_json(found.to_dict())
         return
     noun = "memory" if found.total == 1 else "memories"
     table = _table(f"Memory {scope}: {found.total} {noun}", "level", "count")
@@ -241,7 +237,7 @@ def forget(
             f"`jotty memory search QUERY --scope {scope}`"
         )
     if as_json:
-        _json({"scope": scope, "forgotten": count})
+        print_json({"scope": scope, "forgotten": count})
         return
     console.print(text(f"forgot {count} memor{'y' if count == 1 else 'ies'} in {scope}"))
 
@@ -262,7 +258,7 @@ def export(
             return await export_memories(memory, level)
 
     rows = run(go())
-    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    lines = [json_text(row, indent=None) for row in rows]
     if output is None:
         sys.stdout.write("".join(line + "\n" for line in lines))
         return
@@ -272,6 +268,6 @@ def export(
         fail(f"cannot write {output}: {exc.strerror}; choose a writable --output path")
     summary = {"scope": scope, "memories": len(rows), "output": str(output)}
     if as_json:
-        _json(summary)
+        print_json(summary)
     else:
         console.print(text(f"exported {len(rows)} memories of {scope} to {output}"))

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
-from jotty.cli.console import Col, DbOption, console, err_console, fail, fit_table, run, status_text, text
+from jotty.cli.console import Col, DbOption, console, err_console, fail, fit_table, json_text, run, status_text, text
 from jotty.errors import NotFoundError, ValidationError
 from jotty.queue import Task, TaskPriority, TaskQueue, open_queue
 
@@ -230,7 +230,7 @@ def export(
 ) -> None:
     """Export every task, its history and the templates as JSON (stdout, or FILE)."""
     data = run(_with_queue(db, lambda q: q.export_to_json()))
-    document = json.dumps(data, indent=2, default=str)
+    document = json_text(data, default=str)
     if file is None:
         console.out(document, highlight=False)
         return

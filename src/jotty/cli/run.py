@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shlex
 import sys
 from collections.abc import Callable, Coroutine
@@ -15,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from jotty.cli.console import console, err_console, fail, friendly_errors
+from jotty.cli.console import console, err_console, fail, friendly_errors, json_text
 from jotty.cli.live import StepTree, output_text, report, shape_table, steps_table, summary
 from jotty.context.levels import check_level
 from jotty.db import resolve_store
@@ -145,7 +144,7 @@ def execute(start: Start, *, run_id: str, store: str | None, quiet: bool) -> Run
 def finish(result: RunResult, *, store: str | None, json_output: bool) -> None:
     """Print the result (summary, output, steps, token shape, or JSON); exit 1 when the run failed."""
     if json_output:
-        typer.echo(json.dumps(result_json(result), indent=2, default=repr, ensure_ascii=False))
+        typer.echo(json_text(result_json(result), default=repr))
     else:
         shape = result.token_shape
         tokens = result.tokens

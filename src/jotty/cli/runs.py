@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from jotty.cli.console import Col, console, err_console, fit_table, friendly_errors
+from jotty.cli.console import Col, console, err_console, fit_table, friendly_errors, json_text
 from jotty.cli.console import run as run_sync
 from jotty.cli.live import (
     checkpoints_table,
@@ -69,7 +68,7 @@ def list_command(
     """The newest runs first: status, sessions, tokens and times."""
     runs = run_sync(list_runs(store, status=status, limit=limit))
     if json_output:
-        typer.echo(json.dumps([_summary_json(r) for r in runs], indent=2))
+        typer.echo(json_text([_summary_json(r) for r in runs]))
         return
     if not runs:
         err_console.print("no runs in this store yet: start one with `jotty run FLOW.yaml --input ...`", markup=False)
@@ -124,7 +123,7 @@ def show(
             "events": [{"id": e.id, **e.event.to_dict()} for e in stored],
             "windows": record.windows,
         }
-        typer.echo(json.dumps(data, indent=2, default=repr, ensure_ascii=False))
+        typer.echo(json_text(data, default=repr))
         return
     parts: list[Any] = [_header(record)]
     if record.output is not None:

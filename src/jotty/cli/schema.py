@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from jotty.cli.console import err_console, fail
+from jotty.cli.console import err_console, fail, json_text
 
 
 def schema(
@@ -19,7 +18,7 @@ def schema(
     """Print the JSON Schema of flow definitions (YAML or JSON files for `jotty run`)."""
     from jotty.spec import flow_schema  # only here: its models take a third of the start-up
 
-    text = json.dumps(flow_schema(), indent=2)
+    text = json_text(flow_schema())
     if output is None:
         typer.echo(text)
         return
