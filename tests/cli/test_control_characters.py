@@ -2,7 +2,8 @@
 control characters in stored text (C0, DEL, C1 such as U+009B, the one-byte CSI) come out as
 ``\\uXXXX`` escapes, never raw, so a memory's text cannot drive the terminal; the JSON reads back
 to the same data and other scripts stay readable (memory and runs printed DEL and C1 raw; data
-escaped every non-ASCII character)."""
+escaped every non-ASCII character). A run's
+output, input and errors in tables are escaped as memory text is (they were printed raw)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,16 @@ def test_run_json_escapes_control_characters(tmp_path: Path, monkeypatch: pytest
     assert result["output"] == f"{HOSTILE}>s1"
     shown = read("runs", "show", result["run_id"], "--store", store, "--json")
     assert shown["input"] == HOSTILE and shown["output"] == f"{HOSTILE}>s1"
+
+
+def test_run_tables_escape_control_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --json too: a run's output, input and error are shown as ``text()`` shows memory."""
+    done = real_cli(*echo_run(tmp_path, monkeypatch), "--run-id", "r1")
+    shown = real_cli("runs", "show", "r1", "--store", str(tmp_path / "runs.db"))
+    for out in (done, shown):
+        assert out.returncode == 0, out.stderr
+        assert not CONTROLS.search(out.stdout), sorted(set(CONTROLS.findall(out.stdout)))
+        assert "Ada moved to Lisbon \\x1b[2J\\x9b31m" in out.stdout
 
 
 def test_data_json_escapes_control_characters(tmp_path: Path) -> None:

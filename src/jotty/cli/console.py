@@ -67,8 +67,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def text(value: Any) -> Text:
     """User data as a table cell: never read as rich markup, and its control characters shown as
     escapes (``\\x1b``), so that text someone said cannot clear or restyle the terminal."""
+    return Text(escaped(value))
+
+
+def escaped(value: Any) -> str:
+    """``value`` as a string (None: empty) with its control characters but tab and newline as escapes."""
     shown = "" if value is None else str(value)
-    return Text(_CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", shown))
+    return _CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", shown)
 
 
 _JSON_CONTROL = re.compile("[\x7f-\x9f]")

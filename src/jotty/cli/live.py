@@ -3,7 +3,6 @@ and the tables of a finished run (steps, checkpoints, events, token shape)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from jotty.cli.console import Cell, Col, fit_table
+from jotty.cli.console import Cell, Col, escaped, fit_table, json_text, text
 from jotty.context import ContextWindow
 from jotty.events import Event, EventType
 from jotty.runs import Checkpoint, StepRecord, StoredEvent
@@ -64,16 +63,16 @@ def clock(at: float | None) -> str:
 
 
 def clip(value: Any, limit: int = 80) -> str:
-    """A value on one line, cut to ``limit`` characters."""
-    text = value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+    """A value on one line, its control characters as escapes (``escaped``), cut to ``limit`` characters."""
+    shown = " ".join(escaped(value if isinstance(value, str) else json_text(value, indent=None, default=repr)).split())
+    return shown if len(shown) <= limit else f"{shown[: limit - 1]}…"
 
 
 def output_text(value: Any) -> Group:
-    """A run's output under an ``output`` heading: a string as it is, anything else as indented JSON."""
-    body = value if isinstance(value, str) else json.dumps(value, indent=2, default=repr, ensure_ascii=False)
-    return Group(Text("output", style="bold"), Text(body))
+    """A run's output under an ``output`` heading: a string, or anything else as indented JSON, as
+    ``text`` shows it."""
+    body = value if isinstance(value, str) else json_text(value, default=repr)
+    return Group(Text("output", style="bold"), text(body))
 
 
 # ---------------------------------------------------------------- the live tree
