@@ -42,9 +42,9 @@ def forget(database: Database, scope: str, criteria: Criteria, embedder: Embedde
     A consolidated memory holds the facts stated to it; its episodes' items are theirs, and leave it
     with them. A consolidated memory that loses an episode or items is summarised again from what
     it still holds, or deleted when nothing is left (``rewrite.summarise_again``), so that no
-    forgotten words stay in its text. A memory whose
-    text changes loses its vector in the transaction and gets that of its new text from ``embedder``
-    after the commit (``rewrite.embed_again``).
+    forgotten words stay in its text. A memory whose text changes loses its vector in the
+    transaction and gets that of its new text from ``embedder`` after the commit
+    (``rewrite.embed_again``).
     """
 
     def work(cur: Cursor) -> tuple[int, list[tuple[int, str]]]:
@@ -173,7 +173,7 @@ def _by_items(cur: Cursor, scope: str, clauses: list[str], params: list[Any], wa
             groups.add(str(memory_id))
         if absorbed_into:
             groups.add(str(absorbed_into))
-    return found  # the consolidated memories in ``groups`` are rebuilt without the items (summarise_again)
+    return found  # the consolidated memories in ``groups`` are rebuilt from what they hold now (summarise_again)
 
 
 def scope_stats(cur: Cursor, scope: str) -> MemoryStats:
