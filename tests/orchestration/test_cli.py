@@ -98,3 +98,22 @@ def test_learning_show_on_an_empty_or_missing_store(tmp_path: Path, no_llm_env: 
         pass
     result = CliRunner().invoke(app, ["learning", "show", "--db", str(tmp_path / "empty.db")])
     assert result.exit_code == 0 and "nothing learned yet in" in result.stdout
+
+
+def test_chat_shows_a_models_control_characters_as_escapes(
+    openai_server: OpenAIServer, store: Path, no_llm_env: pytest.MonkeyPatch
+) -> None:
+    # A model's text, a tool call's name and arguments, and its result reach the terminal as escapes:
+    # "\x1b[2J" would clear the user's screen, "\x9b" is the one-byte CSI of C1.
+    openai_server.script(
+        Reply(tool_calls=[FunctionCall("se\x1b[2Jarch", {"q": "\x9b31m"}, id="c1")]),
+        Reply("done \x1b]0;owned\x07 here\nnext line", chunks=["done \x1b]0;", "owned\x07 here\n", "next line"]),
+    )
+    args = ["chat", "--base-url", openai_server.base_url, "--model", "test-model", "--db", str(store)]
+    result = CliRunner().invoke(app, args, input="look it up\n")
+
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert not any(c in result.stdout for c in "\x1b\x07\x9b"), repr(result.stdout)
+    assert "done \\x1b]0;owned\\x07 here\nnext line" in result.stdout  # newlines stay newlines
+    assert '-> se\\x1b[2Jarch({"q": "\\u009b31m"})' in result.stdout
+    assert "<- se\\x1b[2Jarch: unknown tool" in result.stdout

@@ -8,13 +8,12 @@ options. Every turn is a Conductor run, so it is learned from like any other.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from jotty.cli.console import DbOption, console, err_console, fail, friendly_errors
+from jotty.cli.console import DbOption, console, err_console, escaped, fail, friendly_errors, json_text
 from jotty.errors import AgentError
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
@@ -45,20 +44,21 @@ async def _turn(chat: ChatMode, line: str, history: list[ChatMessage]) -> str:
     async for event in chat.stream(line, history):
         kind = event["type"]
         if kind == "text_chunk":
-            console.out(event["content"], end="", highlight=False)
+            console.out(escaped(event["content"]), end="", highlight=False)
         elif kind == "stream_restarted":
-            note = f"\n  (the stream broke: {event['error']}; answering again, attempt {event['attempt']})"
+            note = f"\n  (the stream broke: {escaped(event['error'])}; answering again, attempt {event['attempt']})"
             console.print(Text(note, style="dim"))
         elif kind == "tool_call":
-            arguments = json.dumps(event["arguments"], ensure_ascii=False)
-            console.print(Text(f"\n  -> {event['name']}({arguments})", style="dim"))
+            arguments = json_text(event["arguments"], indent=None)
+            console.print(Text(f"\n  -> {escaped(event['name'])}({arguments})", style="dim"))
         elif kind == "tool_result":
             shown = event.get("result", event.get("error"))
-            console.print(Text(f"  <- {event['name']}: {shown}", style="dim red" if "error" in event else "dim"))
+            style = "dim red" if "error" in event else "dim"
+            console.print(Text(f"  <- {escaped(event['name'])}: {escaped(shown)}", style=style))
         elif kind == "done":
             console.out("")
             if event["error"]:
-                err_console.print(Text.assemble(("error: ", "bold red"), event["error"]))
+                err_console.print(Text.assemble(("error: ", "bold red"), escaped(event["error"])))
             answer = event["content"] or ""
     return answer
 
