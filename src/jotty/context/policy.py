@@ -23,7 +23,7 @@ from jotty.context.classify import RouteClassifier
 from jotty.context.guard import SmartContextGuard
 from jotty.context.levels import Level
 from jotty.context.parts import Part, PartKind, kind_of_key
-from jotty.context.prefetch import PREFETCH, PrefetchModel
+from jotty.context.prefetch import PREFETCH, PrefetchModel, attempt_of
 from jotty.context.skills import SkillRegistry
 from jotty.context.text import as_text
 from jotty.errors import JottyError, ValidationError
@@ -128,6 +128,8 @@ class _Sources:
     report: dict[str, Any] | None
     names: list[str]
     query: str
+    order: int | None
+    """Which step's first window this was in the run (0, 1, ...); ``None``: another attempt."""
 
 
 @dataclass
@@ -149,9 +151,14 @@ class ContextSession:
         self.tools: list[tuple[str, str | None, str]] = []
         self._previous = ""
         self._ahead: dict[str, asyncio.Task[Any]] = {}
+        self._started: set[str] = set()
+        """The step paths whose first window was built (a path again is another attempt)."""
+        self._loaded: dict[str, dict[str, Any]] = {}
+        """What each unfinished step loaded, by source: its retries and fallbacks get the same."""
         self.hits = 0
         self.misses = 0
         self.prefetched = 0
+        self.wasted = 0
         self.run_id: str | None = None
         """Set by the runner; a run learned live is not learned again from the store."""
 
@@ -202,6 +209,10 @@ class ContextSession:
                 "sources": loaded.names,
                 "query": loaded.query,
             }
+            if loaded.order is None:
+                shown["repeat"] = True  # a retry's or fallback's window: not learned again
+            else:
+                shown["order"] = loaded.order  # concurrent windows are stored as they finish
             events.append((EventType.CONTEXT_WINDOW, shown))
         if window.compressed:
             events.append((EventType.CONTEXT_COMPRESSED, window.event()))
@@ -287,29 +298,55 @@ class ContextSession:
     async def _sources(self, level: Level, category: str | None, call: StepCall) -> _Sources:
         names = self._needed(level, category)
         query = f"{category or ''} {call.name}".strip()
+        step = attempt_of(call.path, self._started)
+        first, order = step is None, None
+        if step is None:  # a step's first window: learned, and (L4) the next step's data loaded ahead
+            # before any await: windows that start at once (Parallel branches, Team members) are
+            # learned in the order they started, not in the order their loads happened to finish
+            step, order = call.path, len(self._started)
+            self._started.add(step)
+            model = self.policy.prefetch
+            model.record(self.flow, self._previous, step, names, query)
+            if self.run_id is not None:
+                model.learned(self.run_id)
+            self._previous = step
+            if level is Level.L4 or self.level is Level.L4:
+                self._prefetch_after(step)
+        kept = self._loaded.setdefault(step, {})
         parts = []
-        hits = 0
+        hits = misses = reused = 0  # a step's first window counts; its other attempts reuse
         for name in names:
-            loaded = await self._load(call.path, name, query)
-            hits += loaded.prefetched
+            if name in kept:  # a retry or fallback of the step: what the step loaded (ahead or not)
+                content, reused = kept[name], reused + 1
+            else:
+                try:
+                    loaded = await self._load(step, call.path, name, query)
+                except ContextSourceError:
+                    self._count(level, hits, misses + first)
+                    raise
+                content = kept[name] = loaded.content
+                if first and loaded.prefetched:
+                    hits += 1
+                elif first:
+                    misses += 1
             source = self.policy.sources[name]
-            parts.append(Part(f"source:{name}", loaded.content, source.kind, category=source.category))
+            parts.append(Part(f"source:{name}", content, source.kind, category=source.category))
         report = None
         if level is Level.L4:
-            self.hits += hits
-            self.misses += len(names) - hits
-            self._discard()  # predictions for other steps are wasted now
-            self._prefetch_after(call.path)
-            report = {"step": call.path, "needed": names, "hits": hits, "misses": len(names) - hits}
-        model = self.policy.prefetch
-        model.record(self.flow, self._previous, call.path, names, query)
-        if self.run_id is not None:
-            model.learned(self.run_id)
-        self._previous = call.path
-        return _Sources(parts, report, names, query)
+            self._count(level, hits, misses)
+            report = {"step": call.path, "needed": names, "hits": hits, "misses": misses}
+            if reused:
+                report["reused"] = reused
+        return _Sources(parts, report, names, query, order)
 
-    async def _load(self, path: str, name: str, query: str) -> _Loaded:
-        task = self._ahead.pop(f"{path}\0{name}", None)
+    def _count(self, level: Level, hits: int, misses: int) -> None:
+        """Add a window's hits and misses to the run's (L4 windows only)."""
+        if level is Level.L4:
+            self.hits += hits
+            self.misses += misses
+
+    async def _load(self, step: str, path: str, name: str, query: str) -> _Loaded:
+        task = self._ahead.pop(f"{step}\0{name}", None)
         if task is not None:
             try:
                 return _Loaded(await task, True)
@@ -325,14 +362,15 @@ class ContextSession:
     def _prefetch_after(self, path: str) -> None:
         model = self.policy.prefetch
         successor, needs = model.predict(self.flow, path)
-        if successor is None:
+        if successor is None or successor in self._started:  # its window is built already
             return
         query = model.query(self.flow, successor)
         for name in needs:
             source = self.policy.sources.get(name)
-            if source is None:
+            key = f"{successor}\0{name}"
+            if source is None or key in self._ahead:
                 continue
-            self._ahead[f"{successor}\0{name}"] = asyncio.ensure_future(_call(source.load, query, ahead=True))
+            self._ahead[key] = asyncio.ensure_future(_call(source.load, query, ahead=True))
             self.prefetched += 1
 
     # ---------------------------------------------------------------- after a call
@@ -344,6 +382,7 @@ class ContextSession:
         category = self.category(call, value)
         self.history.append((call.path, category, output))
         self.tools.extend((call.path, category, r) for r in tool_results)
+        self._loaded.pop(attempt_of(call.path, self._started) or call.path, None)
 
     def start(self) -> None:
         """At the start of a run: at L4, begin loading what the first step needed before."""
@@ -351,11 +390,15 @@ class ContextSession:
             self._prefetch_after("")
 
     def close(self) -> None:
+        """At the end of a run: the prefetches nobody took are wasted."""
+        self.wasted += len(self._ahead)
         self._discard()
+        self._loaded.clear()
 
     def _discard(self) -> None:
         """Drop the prefetches nobody took: running ones are cancelled, a failed one's error is
-        read (so asyncio does not log it as never retrieved)."""
+        read (so asyncio does not log it as never retrieved). A prediction is kept until the run
+        ends: the step it was for may still come (after a sibling, a skipped step, a retry)."""
         for task in self._ahead.values():
             if task.done():
                 if not task.cancelled():
@@ -370,6 +413,7 @@ class ContextSession:
             "hits": self.hits,
             "misses": self.misses,
             "prefetched": self.prefetched,
+            "wasted": self.wasted,
             "hit_rate": self.hits / needed if needed else None,
         }
 

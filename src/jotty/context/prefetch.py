@@ -1,5 +1,7 @@
-"""What level L4 learns from earlier runs of a flow: which step follows which, and which sources
-each step needed. Kept per flow name; ``save``/``load`` keep it in a JSON file between processes."""
+"""What level L4 learns from earlier runs of a flow: which step follows which (in the order their
+windows started; a retry's or fallback's window is the same step again, not a successor), and
+which sources each step needed. Kept per flow name; ``save``/``load`` keep it in a JSON file
+between processes."""
 
 from __future__ import annotations
 
@@ -100,14 +102,38 @@ async def learn_from_store(store: Any, flow: str, model: PrefetchModel, *, runs:
             break
         if summary.flow != flow or summary.finished_at is None or model.learned(summary.run_id):
             continue
-        previous = ""
+        windows: list[tuple[int, str, list[str], str]] = []
+        started: set[str] = set()
         for stored in await store.get_events(summary.run_id):
             event = stored.event
-            if event.type == "context_window" and "sources" in event.data:
-                model.record(flow, previous, event.step_path, list(event.data["sources"]), event.data.get("query", ""))
-                previous = event.step_path
+            data = event.data
+            if event.type != "context_window" or "sources" not in data or data.get("repeat"):
+                continue
+            if attempt_of(event.step_path, started) is not None:  # a run stored before "repeat" was
+                continue
+            started.add(event.step_path)
+            order = data.get("order", len(windows))
+            windows.append((order, event.step_path, list(data["sources"]), data.get("query", "")))
+        previous = ""
+        for _, path, sources, query in sorted(windows, key=lambda w: w[0]):  # in the order they started
+            model.record(flow, previous, path, sources, query)
+            previous = path
         read += 1
     return read
+
+
+FALLBACK = "/fallback"
+"""Where a step's fallback runs, beside the step (``<step>/fallback``)."""
+
+
+def attempt_of(path: str, started: set[str]) -> str | None:
+    """The step that the window at ``path`` is another attempt of (a retry at the same path, a
+    fallback at ``<step>/fallback``, a Team's reassigned task), or ``None`` for a step's first
+    window (``started``: the paths of the first windows so far)."""
+    if path in started:
+        return path
+    step = path.removesuffix(FALLBACK)
+    return step if step != path and step in started else None
 
 
 PREFETCH = PrefetchModel()
