@@ -15,6 +15,7 @@ from typing import Any
 
 from jotty.agents.base import Agent, AgentResult, TokenUsage
 from jotty.context import TokenBudget, WindowLedger
+from jotty.context.levels import Level
 from jotty.context.policy import ContextSession
 from jotty.events import Event, EventSink
 from jotty.patterns.eventlog import EventLog
@@ -161,14 +162,18 @@ class Execution:
 
 
 class Scope:
-    """Where a flow executes: its run, its step path, its context data, and what its steps used."""
+    """Where a flow executes: its run, its step path, its context data, its level, and what its
+    steps used."""
 
-    __slots__ = ("completion", "data", "ex", "on_loss", "partial", "path", "prompt")
+    __slots__ = ("completion", "data", "ex", "level", "on_loss", "partial", "path", "prompt")
 
-    def __init__(self, ex: Execution, path: str, data: dict[str, Any]) -> None:
+    def __init__(self, ex: Execution, path: str, data: dict[str, Any], level: Level | None = None) -> None:
         self.ex = ex
         self.path = path
         self.data = data
+        self.level = level
+        """The context level of the windows under this scope, over the run's (a ``Step(level=...)``
+        around a nested flow); a step's own level is over this one."""
         self.partial = False
         self.prompt = 0
         self.completion = 0

@@ -84,7 +84,7 @@ class Parallel(Flow):
                     if task is not current:  # cancelling itself would turn its own outcome into a cancel
                         task.cancel()
 
-        branch_scope = Scope(scope.ex, scope.path, scope.data)
+        branch_scope = Scope(scope.ex, scope.path, scope.data, scope.level)
         branch_scope.on_loss = on_loss
         loop = asyncio.get_running_loop()
         for step in branches:

@@ -133,7 +133,7 @@ class Phased(Flow):
                 "error": record.error,
                 "summary": summary,
             }
-            answer = await call_in_window(self.orchestrator, message, scope.ex, window, window, "orchestrator", {})
+            answer = await call_in_window(self.orchestrator, message, scope, window, window, "orchestrator", {})
             decision, reason = _decision(answer)
         if decision == "retry" and not can_retry:
             decision, reason = "abort", f"no attempts left ({phase.max_attempts})"

@@ -38,8 +38,8 @@ class Step:
     model, a typing form or a predicate); a broken one is a failure handled by ``on_error``.
     ``timeout`` bounds each call, in seconds. A pattern names an unnamed step (a Chain by its
     agent's name, a Parallel ``branch-<i>``). ``level`` sets this agent step's context level (over
-    the run's), ``category`` its route category (else the classifier's guess), ``skills`` the
-    skills it loads at L2-L4.
+    the run's; around a nested flow, of every window in it that sets none), ``category`` its route
+    category (else the classifier's guess), ``skills`` the skills it loads at L2-L4.
     """
 
     agent: Agent
@@ -186,7 +186,8 @@ async def _restored(step: Step, output: Any, record: StepRecord, scope: Scope) -
     await scope.ex.emit(EventType.STEP_RESTORED, record.path, {"status": str(record.status)})
     session = scope.ex.context
     if session is not None and not isinstance(step.agent, Flow):  # a resumed run's pool has it too
-        call = StepCall(record.path, step.name or record.path, "step", step.agent, step.category, step.skills)
+        level = step.level or scope.level
+        call = StepCall(record.path, step.name or record.path, "step", step.agent, step.category, step.skills, level)  # type: ignore[arg-type]
         session.finished(call, None, output, [])
     if record.status is StepStatus.COMPLETED:
         if step._check_out is not None:
@@ -240,12 +241,13 @@ class _Call:
         if step._check_in is not None:
             value, reason = step._check_in(value)
         data, session = self.data, ex.context
-        if session is None and (step.level is not None or isinstance(agent, LLMAgent)):
+        level = step.level or self.scope.level
+        if session is None and (level is not None or isinstance(agent, LLMAgent)) and not isinstance(agent, Flow):
             # a step with a level, or a model with a context limit, in a run without a policy
-            session = ex.context = ContextPolicy().session(path.split("/", 1)[0], None, None)
+            session = ex.context = _session_for(path)
         unloaded = None
         if session is not None and reason is None and not isinstance(agent, Flow):
-            call = StepCall(path, step.name or path, self.role, agent, step.category, step.skills, step.level)  # type: ignore[arg-type]
+            call = StepCall(path, step.name or path, self.role, agent, step.category, step.skills, level)  # type: ignore[arg-type]
             try:
                 data, mark = await windowed(session, call, value, data, ex, path), len(ex.events)
             except ContextSourceError as exc:
@@ -308,7 +310,7 @@ class _Call:
         return call_agent(agent, value, ex, RunContext(ex.run_id, path, data, ex.receive), window, self.role)
 
     async def _nested(self, flow: Flow, value: Any, path: str) -> AgentResult:
-        child = Scope(self.scope.ex, path, self.data)
+        child = Scope(self.scope.ex, path, self.data, self.step.level or self.scope.level)  # type: ignore[arg-type]
         result = await flow.execute(value, child)
         result.tokens = child.tokens
         self.partial = child.partial
@@ -373,13 +375,23 @@ async def windowed(
 
 
 async def call_in_window(
-    agent: Agent, value: Any, ex: Execution, path: str, window: str, role: str, data: dict[str, Any]
+    agent: Agent, value: Any, scope: Scope, path: str, window: str, role: str, data: dict[str, Any]
 ) -> AgentResult:
     """``call_agent`` for windows a pattern builds itself (an orchestrator's decision, a review),
-    through the run's context session when it has one."""
+    through the run's context session when it has one (at the scope's level)."""
+    ex = scope.ex
+    if ex.context is None and scope.level is not None:
+        ex.context = _session_for(path)
     if ex.context is not None:
-        data = await windowed(ex.context, StepCall(path, role, role, agent), value, data, ex, path)
+        call = StepCall(path, role, role, agent, level=scope.level)
+        data = await windowed(ex.context, call, value, data, ex, path)
     return await call_agent(agent, value, ex, RunContext(ex.run_id, path, data, ex.receive), window, role)
+
+
+def _session_for(path: str) -> ContextSession:
+    """A context session for a run that has none (no level, policy or per-window budget) when a
+    window under it needs one: a step with a level, a model with a context limit."""
+    return ContextPolicy().session(path.split("/", 1)[0], None, None)
 
 
 def tool_results(events: Iterable[Any]) -> list[str]:

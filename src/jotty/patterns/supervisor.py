@@ -144,7 +144,7 @@ class _SupervisorCrew(Crew):
         if review is None:
             return None
         message = {"task": item.id, "input": item.input, "output": result.output, "reports": list(self.reports)}
-        verdict = await call_in_window(review, message, self.ex, self.window, self.window, "supervisor", {})
+        verdict = await call_in_window(review, message, self.scope, self.window, self.window, "supervisor", {})
         if not verdict.ok:
             return f"the review failed: {verdict.error}"
         if verdict.output is None or verdict.output is True:

@@ -99,7 +99,7 @@ class StepSpec(SpecModel):
     output: ImportPath | None = None
     """A contract on the step's output, like ``input``."""
     level: LevelName | None = None
-    """This step's context level, over the run's (an agent step only)."""
+    """This step's context level, over the run's; on a nested flow, of every window in it that sets none."""
     category: Name | None = None
     """The step's route category, which scopes its window at L3 and L4 (default: the classifier's guess)."""
     skills: list[Name] = Field(default_factory=list)
