@@ -50,7 +50,10 @@ class LLMAgent(Agent):
     ``input`` is a user message (a string), one message dict or a list of message dicts
     (``{"role": ..., "content": ...}``); messages in ``ctx.data[history_key]`` (default
     ``"history"``) come before it, and a text in ``ctx.data[context_key]`` (default ``"context"``:
-    the window a context level assembled) follows the system prompt. The output is the model's
+    the window a context level assembled) follows the system prompt, and the tools in
+    ``ctx.data[tools_key]`` (default ``"skill_tools"``: the tools of the window's chosen skills,
+    read again before each request) are offered beside the agent's own (which win a name they
+    share). The output is the model's
     final text; ``artifacts`` hold the model, the number of requests and the whole conversation
     (``messages``).
 
@@ -80,6 +83,7 @@ class LLMAgent(Agent):
         client: Any = None,
         context_retries: int = 2,
         context_key: str = "context",
+        tools_key: str = "skill_tools",
     ) -> None:
         for label, value in (
             ("max_tool_rounds", max_tool_rounds),
@@ -104,6 +108,7 @@ class LLMAgent(Agent):
         self.history_key = history_key
         self.context_retries = context_retries
         self.context_key = context_key
+        self.tools_key = tools_key
         self.name = name or f"llm:{self.config.model}"
         self._client = client
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
@@ -128,8 +133,9 @@ class LLMAgent(Agent):
             }
 
         for round_number in range(self.max_tool_rounds + 1):
+            tools = self._tools_for(ctx)
             try:
-                completion, attempts = await self._fitted_request(messages, ctx)
+                completion, attempts = await self._fitted_request(messages, ctx, tools)
             except _RequestFailedError as exc:
                 requests += exc.attempts
                 return AgentResult.failure(
@@ -147,7 +153,7 @@ class LLMAgent(Agent):
                 )
             if round_number == self.max_tool_rounds:
                 break
-            messages.extend(await asyncio.gather(*(self._call_tool(c, ctx) for c in completion.tool_calls)))
+            messages.extend(await asyncio.gather(*(self._call_tool(c, ctx, tools) for c in completion.tool_calls)))
         error = (
             f"the model still asked for tools after {self.max_tool_rounds} tool rounds: raise "
             "max_tool_rounds or tell it in the system prompt when to answer"
@@ -176,6 +182,15 @@ class LLMAgent(Agent):
             messages.append({"role": "user", "content": as_text(input)})
         return messages
 
+    def _tools_for(self, ctx: RunContext) -> dict[str, Tool]:
+        """The agent's tools and the window's (``ctx.data[tools_key]``), by name."""
+        extra = ctx.data.get(self.tools_key)
+        if not extra:
+            return self.tools
+        if not isinstance(extra, list | tuple):
+            raise AgentError(f"ctx.data[{self.tools_key!r}] must be a list of functions, got {type(extra).__name__}")
+        return {**as_tools(extra), **self.tools}
+
     def _client_for_loop(self) -> Any:
         if self._client is not None:
             return self._client
@@ -191,7 +206,9 @@ class LLMAgent(Agent):
             self._clients[loop] = client
         return client
 
-    async def _fitted_request(self, messages: list[dict[str, Any]], ctx: RunContext) -> tuple[Completion, int]:
+    async def _fitted_request(
+        self, messages: list[dict[str, Any]], ctx: RunContext, tools: dict[str, Tool]
+    ) -> tuple[Completion, int]:
         """``_request``, compressing ``messages`` (in place) and trying again when the provider says
         the context is too long."""
         from jotty.context.guard import ContextBudgetError  # the guard lives a layer up
@@ -200,7 +217,7 @@ class LLMAgent(Agent):
         attempts = 0
         for compression in range(self.context_retries + 1):
             try:
-                completion, used = await self._request(messages, ctx)
+                completion, used = await self._request(messages, ctx, tools)
                 return completion, attempts + used
             except _ContextTooLongError as exc:
                 attempts += exc.attempts
@@ -233,12 +250,14 @@ class LLMAgent(Agent):
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _request(self, messages: list[dict[str, Any]], ctx: RunContext) -> tuple[Completion, int]:
+    async def _request(
+        self, messages: list[dict[str, Any]], ctx: RunContext, tools: dict[str, Tool]
+    ) -> tuple[Completion, int]:
         """One completion, retried on transient failures; raise ``_RequestFailedError`` when it gives up."""
         client = self._client_for_loop()
         request: dict[str, Any] = {**self.params, "model": self.config.model, "messages": messages}
-        if self.tools:
-            request["tools"] = [tool.schema() for tool in self.tools.values()]
+        if tools:
+            request["tools"] = [tool.schema() for tool in tools.values()]
         openai = self._openai
         for attempt in range(self.max_retries + 1):
             emitted = 0
@@ -300,14 +319,14 @@ class LLMAgent(Agent):
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _call_tool(self, call: ToolCall, ctx: RunContext) -> dict[str, Any]:
+    async def _call_tool(self, call: ToolCall, ctx: RunContext, tools: dict[str, Tool]) -> dict[str, Any]:
         """Run one tool call; any problem becomes error content for the model, never an exception."""
         await ctx.emit(EventType.TOOL_CALL, name=call.name, arguments=call.arguments, id=call.id)
         error: str | None = None
         result: Any = None
-        tool = self.tools.get(call.name)
+        tool = tools.get(call.name)
         if tool is None:
-            error = f"unknown tool {call.name!r}; available tools: {', '.join(self.tools) or 'none'}"
+            error = f"unknown tool {call.name!r}; available tools: {', '.join(tools) or 'none'}"
         else:
             try:
                 arguments = json.loads(call.arguments or "{}")

@@ -6,7 +6,8 @@ and, as the run goes, each finished step's output (history) and tool results. A 
 the pool (see ``jotty.context.levels``); the pattern's own context data (the goal, a phase summary,
 a member's inbox) always stays. The guard then fits the window to its budget. An agent finds the
 picked parts in ``ctx.data["parts"]`` (name -> content) and, as text, in ``ctx.data["context"]``
-(what an ``LLMAgent`` adds to its prompt).
+(what an ``LLMAgent`` adds to its prompt); the tools of the chosen skills are in
+``ctx.data["skill_tools"]`` (what an ``LLMAgent`` offers beside its own).
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from jotty.context.guard import SmartContextGuard
 from jotty.context.levels import Level
 from jotty.context.parts import Part, PartKind, kind_of_key
 from jotty.context.prefetch import PREFETCH, PrefetchModel, attempt_of
-from jotty.context.skills import SkillRegistry
+from jotty.context.skills import Skill, SkillRegistry
 from jotty.context.text import as_text
 from jotty.errors import JottyError, ValidationError
 from jotty.events import EventType
 
 PARTS_KEY = "parts"
 CONTEXT_KEY = "context"
+TOOLS_KEY = "skill_tools"
+"""Where a window holds the tools of its chosen skills (an ``LLMAgent`` offers them)."""
 POOLED = "jotty.pooled"
 """The mark (in ``Part.meta``) of a part the level added from the policy's pool."""
 
@@ -201,6 +204,9 @@ class ContextSession:
         if level is not None and loaded is not None:
             out[PARTS_KEY] = {p.name: p.content for p in picked}
             out[CONTEXT_KEY] = "\n\n".join(p.text() for p in picked)
+            tools = self._tools(level, category, call)
+            if tools:
+                out[TOOLS_KEY] = tools
             shown = {
                 "level": str(level),
                 "category": category,
@@ -259,22 +265,49 @@ class ContextSession:
         return picked
 
     def _skills(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
+        chosen, others = self._chosen(level, category, call)
+        parts = [Part(f"skill:{s.name}", s.instructions, PartKind.SKILL) for s in chosen]
+        if others:  # L2: the others as descriptions, until one is chosen
+            described = [{"name": s.name, "description": s.description} for s in others]
+            parts.append(Part("skills", described, PartKind.SKILL))
+        return parts
+
+    def _chosen(self, level: Level, category: str | None, call: StepCall) -> tuple[list[Skill], list[Skill]]:
+        """The skills a window holds (L1: every one; else the step's and its category's) and, at
+        L2, the others (held as descriptions)."""
         registry = self.policy.skills
         if not len(registry):
-            return []
+            return [], []
         if level is Level.L1:
-            return [Part(f"skill:{s.name}", s.instructions, PartKind.SKILL) for s in registry]
+            return list(registry), []
         chosen = [registry.get(n) for n in call.skills]
         chosen += [
             s for s in registry if s.name not in call.skills and category and self._skill_category(s) == category
         ]
-        parts = [Part(f"skill:{s.name}", s.instructions, PartKind.SKILL) for s in chosen]
-        if level is Level.L2:
-            names = {s.name for s in chosen}
-            others = [d for d in registry.descriptions() if d["name"] not in names]
-            if others:
-                parts.append(Part("skills", others, PartKind.SKILL))
-        return parts
+        if level is not Level.L2:
+            return chosen, []
+        return chosen, [s for s in registry if s not in chosen]
+
+    def _tools(self, level: Level, category: str | None, call: StepCall) -> list[Callable[..., Any]]:
+        """The tools of the window's skills; at L2 with skills unchosen, ``load_skill(name)`` too,
+        which adds a skill's tools to the window's (an ``LLMAgent`` offers them from its next round)."""
+        chosen, others = self._chosen(level, category, call)
+        tools: list[Callable[..., Any]] = []
+        for skill in chosen:
+            tools += [t for t in skill.tools if t not in tools]
+        if not others:
+            return tools
+        registry = self.policy.skills
+
+        def load_skill(name: str) -> str:
+            """Load a skill by its name (one of the skills described in the context): its
+            instructions now, and its tools from the next request on."""
+            skill = registry.get(name)
+            tools.extend(t for t in skill.tools if t not in tools)
+            return skill.instructions
+
+        tools.append(load_skill)
+        return tools
 
     def _skill_category(self, skill: Any) -> str | None:
         return skill.category or self.policy.classifier.classify(skill.name, skill.description)
