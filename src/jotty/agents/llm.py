@@ -49,7 +49,8 @@ class LLMAgent(Agent):
 
     ``input`` is a user message (a string), one message dict or a list of message dicts
     (``{"role": ..., "content": ...}``); messages in ``ctx.data[history_key]`` (default
-    ``"history"``) come before it, and a text in ``ctx.data[context_key]`` (default ``"context"``:
+    ``"history"``; a pattern's records of earlier work, ``{"step" or "task", "output"}``, as the
+    assistant's turns) come before it, and a text in ``ctx.data[context_key]`` (default ``"context"``:
     the window a context level assembled) follows the system prompt, and the tools in
     ``ctx.data[tools_key]`` (default ``"skill_tools"``: the tools of the window's chosen skills,
     read again before each request) are offered beside the agent's own (which win a name they
@@ -169,7 +170,7 @@ class LLMAgent(Agent):
             messages.append({"role": "system", "content": context})
         history = ctx.data.get(self.history_key)
         if history is not None:
-            messages.extend(_checked_messages(history, f"ctx.data[{self.history_key!r}]"))
+            messages.extend(_checked_messages(_turns(history), f"ctx.data[{self.history_key!r}]"))
         if isinstance(input, str):
             messages.append({"role": "user", "content": input})
         elif isinstance(input, Mapping) and "role" in input:
@@ -437,6 +438,19 @@ def _import_openai() -> Any:
     except ImportError as exc:
         raise AgentError("LLMAgent needs the openai package: pip install 'jotty[llm]'") from exc
     return openai
+
+
+def _turns(history: Any) -> Any:
+    """A history with the patterns' records of earlier work (a Sequential's ``{"step", "output"}``,
+    a Team or Supervisor worker's ``{"task", "output"}``) as the assistant's earlier turns."""
+    if not isinstance(history, list | tuple):
+        return history
+    return [
+        {"role": "assistant", "content": as_text(item["output"])}
+        if isinstance(item, Mapping) and "role" not in item and "output" in item and ("step" in item or "task" in item)
+        else item
+        for item in history
+    ]
 
 
 def _checked_messages(messages: Any, where: str) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 Members talk and plan through their results: a member's ``AgentResult.artifacts`` may hold
 ``"messages"`` (``[{"to": member or "*", "text": ...}]``) and ``"tasks"``
-(``[{"input": ..., "role": ..., "id": ...}]``, added to the board). A member finds its mail in
+(``[{"input": ..., "role": ..., "id": ...}]``, added to the board); an ``LLMAgent``'s
+``"messages"`` are its own conversation, not mail. A member finds its mail in
 ``ctx.data["inbox"]`` when it starts its next task, the board in ``ctx.data["board"]`` and its own
 earlier work (its persistent window) in ``ctx.data["history"]``. With ``memory=`` the members
 share the team's memory scope (seed 003, Overlay B): each task recalls from it into
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jotty.agents.base import Agent, AgentResult
+from jotty.agents.llm import LLMAgent
 from jotty.context import as_text, truncate
 from jotty.errors import ValidationError
 from jotty.events import EventType
@@ -161,8 +163,11 @@ class _TeamCrew(Crew):
         }
 
     async def accept(self, item: WorkItem, worker: Worker, result: AgentResult) -> str | None:
+        artifacts = result.artifacts
+        if isinstance(worker.agent, LLMAgent):  # its "messages" are its own conversation, not team mail
+            artifacts = {k: v for k, v in artifacts.items() if k != "messages"}
         try:
-            item.extra = _board_updates(result.artifacts, set(self.mailboxes), item.id, set(self.items))
+            item.extra = _board_updates(artifacts, set(self.mailboxes), item.id, set(self.items))
         except ValidationError as exc:
             return f"{worker.name} returned bad team artifacts: {exc}"
         return None
