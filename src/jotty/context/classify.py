@@ -17,9 +17,15 @@ DEFAULT_CATEGORIES: dict[str, tuple[str, ...]] = {
 """Category -> the word stems that point to it (matched in lower case, anywhere in the text)."""
 
 
+def same_case(category: str | None) -> str | None:
+    """A category as it is compared: ``Billing``, ``billing`` and `` BILLING`` are one category."""
+    return (category.strip().lower() or None) if category is not None else None
+
+
 class RouteClassifier:
     """Classifies texts (a step's name, its agent's description, a part's name and content) into
-    categories by keyword stems. ``categories`` replaces the default table; ``extra`` adds to it."""
+    categories by keyword stems. ``categories`` replaces the default table; ``extra`` adds to it.
+    Category names are kept in lower case (a part's or step's category matches whatever its case)."""
 
     def __init__(
         self,
@@ -33,7 +39,10 @@ class RouteClassifier:
         for name, words in table.items():
             if not isinstance(name, str) or not name or isinstance(words, str) or not words:
                 raise ValidationError(f"route category {name!r} needs a name and a list of keywords, got {words!r}")
-        self.table = {name: tuple(w.lower() for w in words) for name, words in table.items()}
+        self.table: dict[str, tuple[str, ...]] = {}
+        for name, words in table.items():
+            key = name.strip().lower()
+            self.table[key] = (*self.table.get(key, ()), *(w.lower() for w in words))
 
     def classify(self, *texts: str) -> str | None:
         """The category of the first text that names one (most keyword hits wins; ties go to the

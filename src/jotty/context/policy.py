@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from jotty.agents.llm import answer_tokens
-from jotty.context.classify import RouteClassifier
+from jotty.context.classify import RouteClassifier, same_case
 from jotty.context.guard import SmartContextGuard
 from jotty.context.levels import Level
 from jotty.context.parts import Part, PartKind, kind_of_key
@@ -114,7 +114,9 @@ class ContextPolicy:
         self.classifier = classifier if classifier is not None else RouteClassifier()
         self.prefetch = prefetch if prefetch is not None else PREFETCH
         classify = self.classifier.classify
-        self._categories = {id(p): p.category or classify(p.name, as_text(p.content)[:400]) for p in self.parts}
+        self._categories = {
+            id(p): same_case(p.category) or classify(p.name, as_text(p.content)[:400]) for p in self.parts
+        }
 
     def session(self, flow: str, level: Level | None, per_window: int | None) -> ContextSession:
         """The state of one run under this policy."""
@@ -122,7 +124,7 @@ class ContextPolicy:
 
     def category_of(self, part: Part) -> str | None:
         known = self._categories.get(id(part))
-        return known if known is not None else part.category
+        return known if known is not None else same_case(part.category)
 
 
 @dataclass
@@ -171,7 +173,7 @@ class ContextSession:
         classify = self.policy.classifier.classify
         agent = call.agent
         return (
-            call.category
+            same_case(call.category)
             or classify(call.name)
             or classify(f"{getattr(agent, 'name', '')} {getattr(agent, 'description', '')}", as_text(value)[:400])
         )
@@ -310,7 +312,7 @@ class ContextSession:
         return tools
 
     def _skill_category(self, skill: Any) -> str | None:
-        return skill.category or self.policy.classifier.classify(skill.name, skill.description)
+        return same_case(skill.category) or self.policy.classifier.classify(skill.name, skill.description)
 
     def _budget(self, call: StepCall) -> int | None:
         """The window's budget: ``TokenBudget.per_window``, else the guard's own or the context
@@ -326,7 +328,7 @@ class ContextSession:
 
     def _needed(self, level: Level, category: str | None) -> list[str]:
         sources = self.policy.sources.values()
-        return [s.name for s in sources if not level.scoped or s.category == category]
+        return [s.name for s in sources if not level.scoped or same_case(s.category) == category]
 
     async def _sources(self, level: Level, category: str | None, call: StepCall) -> _Sources:
         names = self._needed(level, category)
