@@ -36,10 +36,11 @@ class Step:
 
     ``on_error`` defaults to ``Abort()``. ``input``/``output`` are contracts (a class, a pydantic
     model, a typing form or a predicate); a broken one is a failure handled by ``on_error``.
-    ``timeout`` bounds each call, in seconds. A pattern names an unnamed step (a Chain by its
-    agent's name, a Parallel ``branch-<i>``). ``level`` sets this agent step's context level (over
-    the run's; around a nested flow, of every window in it that sets none), ``category`` its route
-    category (else the classifier's guess), ``skills`` the skills it loads at L2-L4.
+    ``timeout`` bounds each call (the loading of its window's sources included), in seconds. A
+    pattern names an unnamed step (a Chain by its agent's name, a Parallel ``branch-<i>``).
+    ``level`` sets this step's context level (over the run's; around a nested flow, of every
+    window in it that sets none), ``category`` its route category (else the classifier's guess),
+    ``skills`` the skills it loads at L2-L4.
     """
 
     agent: Agent
@@ -237,6 +238,7 @@ class _Call:
         if event is not None:
             await ex.publish(event)
         start = perf_counter()
+        deadline = None if step.timeout is None else asyncio.get_running_loop().time() + step.timeout
         value, reason, self.partial = self.value, None, False
         if step._check_in is not None:
             value, reason = step._check_in(value)
@@ -249,16 +251,19 @@ class _Call:
         if session is not None and reason is None and not isinstance(agent, Flow):
             call = StepCall(path, step.name or path, self.role, agent, step.category, step.skills, level)  # type: ignore[arg-type]
             try:
-                data, mark = await windowed(session, call, value, data, ex, path), len(ex.events)
+                async with asyncio.timeout_at(deadline):  # the step's timeout bounds its sources too
+                    data, mark = await windowed(session, call, value, data, ex, path), len(ex.events)
             except ContextSourceError as exc:
                 unloaded = str(exc)
+            except TimeoutError:
+                unloaded = f"step {path!r} timed out after {step.timeout:g} s while its context sources loaded"
         if reason is not None:
             result = AgentResult.failure(f"the input of step {path!r} {reason}")
         elif unloaded is not None:
             result = AgentResult.failure(unloaded)
         elif step.timeout is not None:
             try:
-                async with asyncio.timeout(step.timeout):
+                async with asyncio.timeout_at(deadline):
                     result = await self._start(agent, value, path, window, data)
             except TimeoutError:
                 result = AgentResult.failure(f"step {path!r} timed out after {step.timeout:g} s")
