@@ -177,3 +177,34 @@ async def test_a_model_learned_from_the_store_skips_retries_and_keeps_the_start_
         "report/fan/branch-1",
         "report/fan/branch-2",
     ]
+
+
+async def test_a_resumed_run_is_learned_as_one_run_live_and_from_the_store(tmp_path: Any) -> None:
+    """A resumed session started learning from scratch: it taught that the flow begins at the step
+    it resumed, and the store's windows of its two sessions were learned interleaved."""
+    from jotty.context.prefetch import learn_from_store
+    from jotty.runs.shared import shared_store
+
+    broken = {"c": True}
+
+    def step(name: str) -> Agent:
+        def work(value: Any) -> str:
+            if name == "c" and broken["c"]:
+                raise RuntimeError("c is down")
+            return f"{name} done"
+
+        return FunctionAgent(work, name=name)
+
+    store = str(tmp_path / "runs.db")
+    live = PrefetchModel()
+    flow = Chain([step(n) for n in "abcde"], name="five")
+    assert not (await flow.run("go", store=store, run_id="r1", level="L3", policy=ContextPolicy(prefetch=live))).ok
+    broken["c"] = False
+    again = await flow.run("go", store=store, run_id="r1", level="L3", policy=ContextPolicy(prefetch=live))
+    assert again.ok and again.resumed
+    chain_of = {"": {"five/a"}, **{f"five/{x}": {f"five/{y}"} for x, y in zip("abcd", "bcde", strict=False)}}
+    # (live, c's two sessions count b -> c twice: the failed session's windows are not read back)
+    assert {p: set(after) for p, after in live.to_dict()["next"]["five"].items()} == chain_of
+    stored = PrefetchModel()
+    assert await learn_from_store(await shared_store(store), "five", stored) == 1
+    assert {p: set(after) for p, after in stored.to_dict()["next"]["five"].items()} == chain_of

@@ -419,6 +419,13 @@ class ContextSession:
         self.tools.extend((call.path, category, r) for r in tool_results)
         self._loaded.pop(attempt_of(call.path, self._started) or call.path, None)
 
+    def restored(self, path: str) -> None:
+        """A step restored from an earlier session of the run: the steps after it follow it (a
+        resumed session learned that the flow begins where it resumed)."""
+        if path not in self._started:
+            self._started.add(path)
+            self._previous = path
+
     def start(self) -> None:
         """At the start of a run: at L4, begin loading what the first step needed before."""
         if self.level is Level.L4:

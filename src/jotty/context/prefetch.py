@@ -102,20 +102,23 @@ async def learn_from_store(store: Any, flow: str, model: PrefetchModel, *, runs:
             break
         if summary.flow != flow or summary.finished_at is None or model.learned(summary.run_id):
             continue
-        windows: list[tuple[int, str, list[str], str]] = []
+        windows: list[tuple[int, int, str, list[str], str]] = []
         started: set[str] = set()
+        session = 0
         for stored in await store.get_events(summary.run_id):
             event = stored.event
             data = event.data
+            if event.type in ("run_started", "run_resumed"):  # a resumed run's sessions count anew
+                session += 1
             if event.type != "context_window" or "sources" not in data or data.get("repeat"):
                 continue
             if attempt_of(event.step_path, started) is not None:  # a run stored before "repeat" was
                 continue
             started.add(event.step_path)
             order = data.get("order", len(windows))
-            windows.append((order, event.step_path, list(data["sources"]), data.get("query", "")))
+            windows.append((session, order, event.step_path, list(data["sources"]), data.get("query", "")))
         previous = ""
-        for _, path, sources, query in sorted(windows, key=lambda w: w[0]):  # in the order they started
+        for _, _, path, sources, query in sorted(windows, key=lambda w: w[:2]):  # in the order they started
             model.record(flow, previous, path, sources, query)
             previous = path
         read += 1

@@ -116,6 +116,8 @@ class Crew:
             return
         item.status, item.output, item.extra = "done", checkpoint.output, checkpoint.extra
         item.assignee = checkpoint.record.agent
+        if self.ex.context is not None:
+            self.ex.context.restored(checkpoint.path)
         await self.ex.emit(EventType.STEP_RESTORED, checkpoint.path, {"status": str(checkpoint.record.status)})
         await self.restored(item)
 

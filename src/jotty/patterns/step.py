@@ -190,6 +190,7 @@ async def _restored(step: Step, output: Any, record: StepRecord, scope: Scope) -
         level = step.level or scope.level
         call = StepCall(record.path, step.name or record.path, "step", step.agent, step.category, step.skills, level)  # type: ignore[arg-type]
         session.finished(call, None, output, [])
+        session.restored(record.path)
     if record.status is StepStatus.COMPLETED:
         if step._check_out is not None:
             output = step._check_out(output)[0]  # a model checkpointed as JSON comes back as the model
