@@ -49,14 +49,13 @@ class LLMAgent(Agent):
 
     ``input`` is a user message (a string), one message dict or a list of message dicts
     (``{"role": ..., "content": ...}``); messages in ``ctx.data[history_key]`` (default
-    ``"history"``; a pattern's records of earlier work, ``{"step" or "task", "output"}``, as the
-    assistant's turns) come before it, and a text in ``ctx.data[context_key]`` (default ``"context"``:
-    the window a context level assembled) follows the system prompt, and the tools in
-    ``ctx.data[tools_key]`` (default ``"skill_tools"``: the tools of the window's chosen skills,
-    read again before each request) are offered beside the agent's own (which win a name they
-    share). The output is the model's
-    final text; ``artifacts`` hold the model, the number of requests and the whole conversation
-    (``messages``).
+    ``"history"``; a pattern's records of earlier work, ``{"step" or "task", "output"}``, are the
+    assistant's turns) come before it, and a text in ``ctx.data[context_key]`` (default
+    ``"context"``: the window a context level assembled) follows the system prompt. The tools in
+    ``ctx.data[tools_key]`` (default ``"skill_tools"``: the tools of the window's skills, read
+    again before each request) are offered beside the agent's own, which win a name they share.
+    The output is the model's final text; ``artifacts`` hold the model, the number of requests
+    and the whole conversation (``messages``).
 
     A request the provider refuses because the context is too long (its error code
     ``context_length_exceeded`` or a message saying so; not any 400) is compressed by the context

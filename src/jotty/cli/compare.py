@@ -107,7 +107,8 @@ class _Shapes:
 def _cell(window: int | None, prompt: int | None, *, stacked: bool = False) -> str:
     if not prompt:
         return "-" if window is None else f"{window:,}"
-    return f"{window or 0:,}{chr(10) if stacked else '/'}{prompt:,}"
+    between = "\n" if stacked else "/"
+    return f"{window or 0:,}{between}{prompt:,}"
 
 
 def _saving(base: int, other: int) -> str:
