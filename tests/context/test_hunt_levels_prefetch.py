@@ -208,3 +208,18 @@ async def test_a_resumed_run_is_learned_as_one_run_live_and_from_the_store(tmp_p
     stored = PrefetchModel()
     assert await learn_from_store(await shared_store(store), "five", stored) == 1
     assert {p: set(after) for p, after in stored.to_dict()["next"]["five"].items()} == chain_of
+
+
+async def test_a_run_whose_steps_alone_are_at_l4_records_its_hit_rate() -> None:
+    """``level="L4"`` on the steps of a run without a level prefetched, but the run's hit rate was
+    recorded only for a run at L4."""
+    model = PrefetchModel()
+
+    def make(pool: Pool) -> Flow:
+        return Chain([Step(pool.agent(r), name=r, level="L4") for r in CATEGORIES])
+
+    await warm(model, make)
+    pool = Pool()
+    result = await make(pool).run("go", policy=pool.policy(model))
+    run = stats(result)
+    assert (run["hits"], run["misses"]) == (2, 1)  # the first step's data is loaded ahead only at a run's L4

@@ -164,6 +164,8 @@ class ContextSession:
         self.misses = 0
         self.prefetched = 0
         self.wasted = 0
+        self.prefetching = level is Level.L4
+        """Whether the run prefetches (it is at L4, or a step of it is): its stats are recorded."""
         self.run_id: str | None = None
         """Set by the runner; a run learned live is not learned again from the store."""
 
@@ -377,6 +379,7 @@ class ContextSession:
     def _count(self, level: Level, hits: int, misses: int) -> None:
         """Add a window's hits and misses to the run's (L4 windows only)."""
         if level is Level.L4:
+            self.prefetching = True
             self.hits += hits
             self.misses += misses
 

@@ -175,7 +175,7 @@ async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed:
     finally:
         if ex.context is not None:
             ex.context.close()
-    if ex.context is not None and ex.context.level is Level.L4:
+    if ex.context is not None and ex.context.prefetching:  # at L4, or a step of it
         await ex.emit(EventType.CONTEXT_PREFETCH, root, {"run": ex.context.stats()})
     status = RunStatus.FAILED if not result.ok else RunStatus.PARTIAL if scope.partial else RunStatus.COMPLETED
     shape = ex.windows.shape(flow.kind)
