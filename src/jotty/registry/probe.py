@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,15 @@ class Probe:
     schema: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     sample: list[Any] = field(default_factory=list)
+
+
+def long_number() -> str:
+    """What is wrong with JSON that holds an integer longer than Python reads (``ValueError``, not
+    ``JSONDecodeError``), and the fix."""
+    return (
+        f"holds a number of more than {sys.get_int_max_str_digits():,} digits, which is not read: "
+        "write it as text (in quotes)"
+    )
 
 
 def probe_file(path: str | os.PathLike[str], max_bytes: int = MAX_BYTES) -> Probe:
@@ -164,6 +174,8 @@ def _json(where: str, text: str, size: int) -> Probe:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    except ValueError as exc:
+        raise ValidationError(f"{where} {long_number()}") from exc
     if isinstance(data, dict):
         lists = [key for key, value in data.items() if isinstance(value, list) and value]
         if len(lists) == 1 and all(isinstance(item, dict) for item in data[lists[0]]):
@@ -185,6 +197,8 @@ def _jsonl(where: str, text: str, size: int) -> Probe:
                 item = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValidationError(f"{where} is not valid JSONL: line {number}: {exc.msg}") from exc
+            except ValueError as exc:
+                raise ValidationError(f"{where}: line {number} {long_number()}") from exc
             if not isinstance(item, dict):
                 raise ValidationError(f"{where} is not valid JSONL: line {number} is not a JSON object")
             yield item

@@ -16,7 +16,7 @@ import sqlite3
 from typing import Any
 
 from jotty.errors import NotFoundError, ValidationError
-from jotty.registry.probe import MAX_JSON_BYTES, TEXT_FORMATS, sqlite_readonly
+from jotty.registry.probe import MAX_JSON_BYTES, TEXT_FORMATS, long_number, sqlite_readonly
 from jotty.registry.records import ReadResult, Source
 from jotty.registry.validation import check_identifier
 
@@ -167,6 +167,10 @@ def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: 
         raise ValidationError(f"{label} nests its data too deeply to read: flatten it") from exc
     except (json.JSONDecodeError, csv.Error) as exc:
         raise ValidationError(f"{label} is malformed ({exc}): fix the file or register it again") from exc
+    except ValidationError:
+        raise
+    except ValueError as exc:  # not a JSONDecodeError: an integer longer than Python reads
+        raise ValidationError(f"{label} is malformed: it {long_number()}") from exc
     return ReadResult(source.name, source.kind, fmt, text=text[:MAX_CHARS], truncated=len(text) > MAX_CHARS)
 
 

