@@ -38,3 +38,15 @@ async def test_a_json_number_too_long_for_python_is_a_problem_of_its_file(
     with pytest.raises(ValidationError, match=r"later is malformed.*more than 4,300 digits"):
         await registry.read("later")
 
+
+async def test_numbers_out_of_a_floats_range_leave_no_infinity_in_the_statistics(
+    registry: DataRegistry, tmp_path: Path
+) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("a,b,c\n1e400,5,1e308\n-1e400,7,1e308\n2," + "9" * 400 + ",\n")
+    source = await registry.add_file(path, "huge")
+    stats = json.dumps(source.to_dict(), allow_nan=False)  # raised: Infinity and NaN are not JSON
+    assert source.stats["columns"]["a"] == {"nulls": 0, "distinct": 3, "min": 2, "max": 2, "mean": 2.0}
+    assert "inf" not in source.description and "nan" not in stats.lower()
+    assert source.stats["columns"]["c"] == {"nulls": 1, "distinct": 1, "min": 1e308, "max": 1e308}  # no mean
+    assert [c["type"] for c in source.schema] == ["number", "integer", "number"]

@@ -76,8 +76,8 @@ class Column:
             self.nulls += 1
             return
         self.type = merge(self.type, kind)
-        if kind in _RANK:
-            number = float(value)
+        number = float(value) if kind in _RANK else 0.0
+        if kind in _RANK and math.isfinite(number):  # "1e400" or 400 digits: no float holds it, left out
             self.total += number
             self.numbers += 1
         key = str(value)[:200]
@@ -85,6 +85,8 @@ class Column:
             self.distinct.add(key)
         elif key not in self.distinct:
             self.more = True
+        if kind in _RANK and not math.isfinite(number):
+            return
         if kind in ("integer", "number", "date", "datetime", "text"):
             comparable: Any = float(value) if kind in _RANK else key
             if self.low is None or _lt(comparable, self.low):
@@ -97,7 +99,9 @@ class Column:
         if self.more:
             out["distinct"] = f"{DISTINCT_CAP}+"
         if self.type in _RANK and self.numbers:
-            out.update(min=_plain(self.low), max=_plain(self.high), mean=round(self.total / self.numbers, 4))
+            out.update(min=_plain(self.low), max=_plain(self.high))
+            if math.isfinite(self.total):  # finite values can still add up past a float's range
+                out["mean"] = round(self.total / self.numbers, 4)
         elif self.type in ("date", "datetime"):
             out.update(min=self.low, max=self.high)
         elif self.type == "text" and not self.more and len(self.distinct) <= 12:
