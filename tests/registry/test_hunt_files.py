@@ -5,6 +5,7 @@ registry is checked unchanged after each refusal."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,29 @@ async def test_numbers_out_of_a_floats_range_leave_no_infinity_in_the_statistics
     assert "inf" not in source.description and "nan" not in stats.lower()
     assert source.stats["columns"]["c"] == {"nulls": 1, "distinct": 1, "min": 1e308, "max": 1e308}  # no mean
     assert [c["type"] for c in source.schema] == ["number", "integer", "number"]
+
+
+LATIN1 = os.fsdecode(b"caf\xe9")
+"""A name as a Linux folder may hold it: Latin-1 bytes, not UTF-8 (``os`` gives it a lone surrogate)."""
+
+
+async def test_a_file_name_that_is_not_utf8_is_a_problem_of_its_file(registry: DataRegistry, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "ok.csv").write_text("a\n1\n")
+    (folder / f"{LATIN1}.csv").write_text("a\n2\n")
+    report = await registry.scan(folder, name="d")  # the whole scan failed, naming no file
+    assert [p.path for p in report.problems] == ["caf\\xe9.csv"]
+    assert "its path is not UTF-8" in report.problems[0].error and "rename it" in report.problems[0].error
+    assert await names(registry) == ["d", "d/ok.csv"]
+    with pytest.raises(ValidationError, match=r"caf\\xe9\.csv: its path is not UTF-8.*rename it"):
+        await registry.add_file(folder / f"{LATIN1}.csv")  # a bare UnicodeEncodeError from the store
+    other = tmp_path / LATIN1
+    other.mkdir()
+    for call in (registry.add_folder(other), registry.scan(other, name="x")):
+        with pytest.raises(ValidationError, match="its path is not UTF-8"):
+            await call
+    assert await names(registry) == ["d", "d/ok.csv"]
+    listing = (await registry.read("d")).to_dict()  # what read_data gives a model: it must encode to UTF-8
+    json.dumps(listing, ensure_ascii=False).encode("utf-8")
+    assert [r["path"] for r in listing["rows"]] == ["caf\\xe9.csv", "ok.csv"]

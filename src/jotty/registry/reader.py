@@ -19,6 +19,7 @@ from jotty.errors import NotFoundError, ValidationError
 from jotty.registry.probe import MAX_JSON_BYTES, TEXT_FORMATS, long_number, sqlite_readonly
 from jotty.registry.records import ReadResult, Source
 from jotty.registry.validation import check_identifier
+from jotty.registry.walk import shown
 
 MAX_CHARS = 100_000
 """The most characters of text (or of one read's cells together) ``read`` returns."""
@@ -106,7 +107,7 @@ def _listing(source: Source, folder: str, limit: int) -> ReadResult:
             if len(rows) >= limit:
                 truncated = True
                 break
-            rows.append({"path": os.path.relpath(full, folder), "size": os.path.getsize(real)})
+            rows.append({"path": shown(os.path.relpath(full, folder)), "size": os.path.getsize(real)})
         if truncated:
             break
     return ReadResult(source.name, source.kind, "listing", ["path", "size"], rows, None, truncated)

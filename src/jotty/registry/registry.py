@@ -35,7 +35,7 @@ from jotty.registry.validation import (
     check_tags,
     check_text,
 )
-from jotty.registry.walk import MAX_FILES, files, folder_name, real_folder, source_name
+from jotty.registry.walk import MAX_FILES, files, folder_name, real_folder, shown, source_name, utf8_path
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class DataRegistry:
         run_id: str | None = None,
         step: str | None = None,
     ) -> Source:
-        real = os.path.realpath(where)
+        real = utf8_path(os.path.realpath(where))
         probe = await asyncio.to_thread(probe_file, real, self.max_bytes)
         text = check_text(description, "description")
         by = "user"
@@ -231,15 +231,15 @@ class DataRegistry:
             for part in table.split("."):
                 check_identifier(part)
             columns, count = await asyncio.to_thread(table_columns, where, table)
-            kind, location, shown = "postgres_table", where, redact(where)
+            kind, location, place = "postgres_table", where, redact(where)
         else:
             check_identifier(table)
-            real = os.path.realpath(where)
+            real = utf8_path(os.path.realpath(where))
             probe = await asyncio.to_thread(probe_file, real, self.max_bytes)
             found = [t for t in probe.schema if t.get("table") == table] if probe.format == "sqlite" else []
             if not found:
                 raise NotFoundError(f"no table {table!r} in the SQLite file {where}: check the name")
-            columns, count, kind, location, shown = found[0]["columns"], found[0]["rows"], "sqlite_table", real, real
+            columns, count, kind, location, place = found[0]["columns"], found[0]["rows"], "sqlite_table", real, real
         text = check_text(description, "description")
         source = Source(
             name=check_name(name if name is not None else table),
@@ -247,7 +247,7 @@ class DataRegistry:
             format="postgres" if kind == "postgres_table" else "sqlite",
             location=location,
             table=table,
-            description=text or f"Table {table} in {shown}: {count:,} rows, columns {_names(columns)}.",
+            description=text or f"Table {table} in {place}: {count:,} rows, columns {_names(columns)}.",
             described_by="user" if text else "heuristic",
             schema=columns,
             tags=check_tags(tags),
@@ -352,12 +352,12 @@ class DataRegistry:
                 check_name(named, "its source name (made from its path; register it with add_file and a name)")
                 if named in taken:
                     raise ValidationError(
-                        f"its source name {named} is taken by {taken[named]} (names keep letters, digits and "
+                        f"its source name {named} is taken by {shown(taken[named])} (names keep letters, digits and "
                         "_ . : @ - only): register it with add_file and a name of its own"
                     )
                 source = await self._file_source(path, named, None, checked_tags, checked_owner)
             except ValidationError as exc:
-                problems.append(Problem(relative, str(exc)))
+                problems.append(Problem(shown(relative), str(exc)))
                 continue
             taken[named] = relative
             sources.append(source)

@@ -14,13 +14,31 @@ MAX_FILES = 10_000
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:/@-]+")
 
 
+def shown(path: str) -> str:
+    """``path`` as text that can be shown and stored: bytes of its name that are not UTF-8 (which
+    ``os`` gives as lone surrogates) written as ``\\xe9``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def utf8_path(path: str) -> str:
+    """``path``, or a ``ValidationError`` if its name is not UTF-8 (the store keeps paths as text)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"{shown(path)}: its path is not UTF-8, and the registry keeps paths as text: rename it "
+            "(for example convmv -f latin1 -t utf-8 -r --notest FOLDER)"
+        ) from None
+    return path
+
+
 def real_folder(path: str | os.PathLike[str]) -> str:
     """The real path of an existing folder, or a ``ValidationError``."""
     where = os.fspath(path)
     real = os.path.realpath(where)
     if not os.path.isdir(real):
-        raise ValidationError(f"{where} is not a folder: give an existing directory")
-    return real
+        raise ValidationError(f"{shown(where)} is not a folder: give an existing directory")
+    return utf8_path(real)
 
 
 def source_name(prefix: str, relative: str) -> str:
@@ -42,7 +60,7 @@ def files(real: str, problems: list[Problem], max_files: int = MAX_FILES) -> Ite
     """
 
     def unlisted(exc: OSError) -> None:
-        where = os.path.relpath(exc.filename, real) if exc.filename else "."
+        where = shown(os.path.relpath(exc.filename, real)) if exc.filename else "."
         problems.append(Problem(where, f"a folder that cannot be listed ({exc.strerror or exc}): skipped"))
 
     count = 0
@@ -52,11 +70,14 @@ def files(real: str, problems: list[Problem], max_files: int = MAX_FILES) -> Ite
             full = os.path.join(root, name)
             target = os.path.realpath(full)
             relative = os.path.relpath(full, real)
+            said = shown(relative)
             if os.path.commonpath([target, real]) != real:
-                problems.append(Problem(relative, f"a symbolic link leading out of the folder (to {target}): skipped"))
+                problems.append(
+                    Problem(said, f"a symbolic link leading out of the folder (to {shown(target)}): skipped")
+                )
                 continue
             if not os.path.isfile(target):
-                problems.append(Problem(relative, "not a regular file (a broken link, a pipe or a device): skipped"))
+                problems.append(Problem(said, "not a regular file (a broken link, a pipe or a device): skipped"))
                 continue
             count += 1
             if count > max_files:
