@@ -34,6 +34,8 @@ TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl"
 PLAIN_TEXT = {".txt", ".md", ".rst", ".log", ".yaml", ".yml", ".toml", ".ini", ".html", ".xml", ".py", ".sql"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SQLITE_SUFFIXES = {".db", ".sqlite", ".sqlite3"}
+LOCK_WAIT = 5.0
+"""Seconds a read of an SQLite file waits for another program's write lock."""
 
 
 @dataclass
@@ -208,9 +210,17 @@ def _jsonl(where: str, text: str, size: int) -> Probe:
 
 def sqlite_readonly(where: str) -> sqlite3.Connection:
     """A read-only connection to an SQLite file (it is never created or written)."""
-    conn = sqlite3.connect(f"file:{quote(os.path.abspath(where))}?mode=ro", uri=True, timeout=5)
+    conn = sqlite3.connect(f"file:{quote(os.path.abspath(where))}?mode=ro", uri=True, timeout=LOCK_WAIT)
     conn.execute("PRAGMA query_only = 1")
     return conn
+
+
+def sqlite_locked(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says that another connection holds the file's lock (SQLITE_BUSY or SQLITE_LOCKED)."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+LOCKED = "is locked by another program writing it: try again when it is done"
 
 
 def sqlite_columns(conn: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
@@ -234,5 +244,7 @@ def _sqlite(where: str, size: int) -> Probe:
                 rows = int(conn.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0])
                 schema.append({"table": table, "rows": rows, "columns": sqlite_columns(conn, table)})
     except sqlite3.DatabaseError as exc:
+        if sqlite_locked(exc):
+            raise ValidationError(f"{where} {LOCKED}") from exc
         raise ValidationError(f"{where} is a damaged SQLite database ({exc}): repair it or leave it out") from exc
     return Probe("sqlite", size, schema, {"tables": len(schema)})

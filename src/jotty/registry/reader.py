@@ -16,7 +16,7 @@ import sqlite3
 from typing import Any
 
 from jotty.errors import NotFoundError, ValidationError
-from jotty.registry.probe import MAX_JSON_BYTES, TEXT_FORMATS, long_number, sqlite_readonly
+from jotty.registry.probe import LOCKED, MAX_JSON_BYTES, TEXT_FORMATS, long_number, sqlite_locked, sqlite_readonly
 from jotty.registry.records import ReadResult, Source
 from jotty.registry.validation import check_identifier
 from jotty.registry.walk import shown
@@ -273,6 +273,8 @@ def _sqlite_table(source: Source, real: str, table: str, limit: int) -> ReadResu
             columns = [d[0] for d in cursor.description]
             rows = [dict(zip(columns, raw, strict=True)) for raw in cursor.fetchall()]
     except sqlite3.DatabaseError as exc:
+        if sqlite_locked(exc):
+            raise ValidationError(f"cannot read table {table!r} of {source.name}: {real} {LOCKED}") from exc
         raise ValidationError(f"cannot read table {table!r} of {source.name} ({exc})") from exc
     return _rows(source, "sqlite", rows, limit, columns=columns)
 
