@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from jotty.errors import ValidationError
 from jotty.registry import DataRegistry, probe
+from jotty.registry.reader import MAX_CELL
 
 
 @contextlib.contextmanager
@@ -46,3 +48,30 @@ async def test_a_locked_sqlite_file_is_said_to_be_locked_not_damaged(
             await registry.read("busy", table="t")
     assert await registry.sources() == before
     assert (await registry.read("busy", table="t")).rows == [{"a": 1}]
+
+
+def generated(path: Path, rows: int = 30) -> None:
+    """A small file whose table computes a 10 MB cell per row (a generated column), and stores a 3 MB blob."""
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE t (a INTEGER, blob BLOB, big TEXT AS (hex(zeroblob(5000000))) VIRTUAL)")
+        conn.executemany("INSERT INTO t (a, blob) VALUES (?, zeroblob(3000000))", [(i,) for i in range(rows)])
+
+
+async def test_huge_sqlite_cells_are_capped_in_the_query_not_after_it(registry: DataRegistry, tmp_path: Path) -> None:
+    path = tmp_path / "gen.db"
+    generated(path)
+    source = await registry.add_table("t", path, "gen")
+    assert source.columns == ["a", "blob", "big"]  # PRAGMA table_info leaves generated columns out
+    await registry.add_file(path, "genfile")
+    assert (await registry.get("genfile")).columns == ["a", "blob", "big"]
+    for name, table in (("gen", None), ("genfile", "t")):
+        tracemalloc.start()
+        try:
+            read = await registry.read(name, 20, table=table)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 20_000_000, f"{peak:,} bytes to read 20 rows"  # was 20 x 10 MB + 20 x 3 MB
+        assert read.columns == ["a", "blob", "big"] and read.truncated
+        first = read.rows[0]
+        assert first["blob"] == "<3000000 bytes>" and first["big"] == "0" * MAX_CELL + "..."

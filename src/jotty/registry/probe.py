@@ -223,10 +223,15 @@ def sqlite_locked(exc: sqlite3.Error) -> bool:
 LOCKED = "is locked by another program writing it: try again when it is done"
 
 
+def quote_identifier(name: str) -> str:
+    """``name`` as a quoted SQLite identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sqlite_columns(conn: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
     """The columns of ``table`` (its name checked against ``sqlite_master`` by the caller)."""
-    quoted = '"' + table.replace('"', '""') + '"'
-    return [{"name": row[1], "type": (row[2] or "any").lower()} for row in conn.execute(f"PRAGMA table_info({quoted})")]
+    rows = conn.execute(f"PRAGMA table_xinfo({quote_identifier(table)})")  # table_info hides generated columns
+    return [{"name": row[1], "type": (row[2] or "any").lower()} for row in rows if row[6] != 1]  # 1: hidden
 
 
 def _sqlite(where: str, size: int) -> Probe:
@@ -240,8 +245,7 @@ def _sqlite(where: str, size: int) -> Probe:
             ]
             schema = []
             for table in tables:
-                quoted = '"' + table.replace('"', '""') + '"'
-                rows = int(conn.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0])
+                rows = int(conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}").fetchone()[0])
                 schema.append({"table": table, "rows": rows, "columns": sqlite_columns(conn, table)})
     except sqlite3.DatabaseError as exc:
         if sqlite_locked(exc):

@@ -16,7 +16,15 @@ import sqlite3
 from typing import Any
 
 from jotty.errors import NotFoundError, ValidationError
-from jotty.registry.probe import LOCKED, MAX_JSON_BYTES, TEXT_FORMATS, long_number, sqlite_locked, sqlite_readonly
+from jotty.registry.probe import (
+    LOCKED,
+    MAX_JSON_BYTES,
+    TEXT_FORMATS,
+    long_number,
+    quote_identifier,
+    sqlite_locked,
+    sqlite_readonly,
+)
 from jotty.registry.records import ReadResult, Source
 from jotty.registry.validation import check_identifier
 from jotty.registry.walk import shown
@@ -269,14 +277,25 @@ def _sqlite_table(source: Source, real: str, table: str, limit: int) -> ReadResu
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchall()
             if not found:
                 raise NotFoundError(f"table {table!r} of {source.name} is no longer in {real}")
-            cursor = conn.execute(f'SELECT * FROM "{table}" LIMIT ?', (limit + 1,))
-            columns = [d[0] for d in cursor.description]
+            columns = [d[0] for d in conn.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
+            capped = ", ".join(_capped_cell(quote_identifier(c)) for c in columns)
+            cursor = conn.execute(f'SELECT {capped} FROM "{table}" LIMIT ?', (limit + 1,))
             rows = [dict(zip(columns, raw, strict=True)) for raw in cursor.fetchall()]
     except sqlite3.DatabaseError as exc:
         if sqlite_locked(exc):
             raise ValidationError(f"cannot read table {table!r} of {source.name}: {real} {LOCKED}") from exc
         raise ValidationError(f"cannot read table {table!r} of {source.name} ({exc})") from exc
     return _rows(source, "sqlite", rows, limit, columns=columns)
+
+
+def _capped_cell(column: str) -> str:
+    """The SQL that reads the quoted ``column`` capped as ``_cap`` caps it, inside SQLite: text past
+    ``MAX_CELL`` characters and blobs never reach Python (a generated column can make a cell of a
+    gigabyte from a file of a few kilobytes)."""
+    return (
+        f"CASE typeof({column}) WHEN 'text' THEN substr({column}, 1, {MAX_CELL + 1}) "
+        f"WHEN 'blob' THEN '<' || length({column}) || ' bytes>' ELSE {column} END"
+    )
 
 
 def _postgres_table(source: Source, limit: int) -> ReadResult:
