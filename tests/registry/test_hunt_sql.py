@@ -5,16 +5,20 @@ nothing. Each failed before its fix; refusals leave the registry unchanged."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from jotty.errors import ValidationError
 from jotty.registry import DataRegistry, probe
 from jotty.registry.reader import MAX_CELL
+from tests.runs.backends import postgres_url
 
 
 @contextlib.contextmanager
@@ -75,3 +79,61 @@ async def test_huge_sqlite_cells_are_capped_in_the_query_not_after_it(registry: 
         assert read.columns == ["a", "blob", "big"] and read.truncated
         first = read.rows[0]
         assert first["blob"] == "<3000000 bytes>" and first["big"] == "0" * MAX_CELL + "..."
+
+
+BOOM = """CREATE FUNCTION boom() RETURNS INTEGER LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the view ran'; END $$"""
+
+
+async def test_postgres_reads_only_the_base_table_it_checked(registry: DataRegistry, tmp_path: Path) -> None:
+    user = f"jotty_hunt_{os.getpid()}"
+    role = sql.Identifier(user)
+    with postgres_url(tmp_path / "tables") as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(BOOM)
+            conn.execute("CREATE VIEW running AS SELECT boom() AS x")
+            conn.execute("CREATE TABLE orders (id INTEGER)")
+            conn.execute("INSERT INTO orders VALUES (1)")
+            conn.execute("CREATE TABLE pg_settings (mine INTEGER)")  # pg_catalog is searched first
+            here = sql.Identifier(conn.execute("SELECT current_schema()").fetchone()[0])  # type: ignore[index]
+            conn.execute(sql.SQL("INSERT INTO {}.pg_settings VALUES (7)").format(here))
+            conn.execute("CREATE TABLE docs (id INTEGER, body TEXT, raw BYTEA)")
+            conn.execute(
+                "INSERT INTO docs SELECT i, repeat('x', 3000000), '\\x00'::bytea FROM generate_series(1, 30) i"
+            )
+        await registry.add_table("orders", url, "pg/orders")
+        before = await registry.sources()
+        with pytest.raises(ValidationError, match=r"'running' is a view, not a table.*register the tables it reads"):
+            await registry.add_table("running", url)  # ran the view (a raw RaiseException)
+        assert await registry.sources() == before
+        settings = await registry.add_table("pg_settings", url, "pg/settings")
+        assert settings.columns == ["mine"] and settings.stats == {"rows": 1}
+        assert (await registry.read("pg/settings")).rows == [{"mine": 7}]  # was the server's pg_catalog.pg_settings
+        tracemalloc.start()
+        try:
+            await registry.add_table("docs", url, "pg/docs")
+            read = await registry.read("pg/docs", 20)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 20_000_000, f"{peak:,} bytes to read 20 rows"
+        assert read.rows[0] == {"id": 1, "body": "x" * MAX_CELL + "...", "raw": "<1 bytes>"} and read.truncated
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP TABLE orders")
+            conn.execute("CREATE VIEW orders AS SELECT boom() AS id")
+        with pytest.raises(ValidationError, match=r"'orders' is a view, not a table"):
+            await registry.read("pg/orders")  # the view swapped in ran
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP VIEW orders")
+            conn.execute("CREATE TABLE orders (id INTEGER)")
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(here, role))
+            conn.execute(sql.SQL("GRANT INSERT ON orders TO {}").format(role))  # it sees the table, cannot read it
+        try:
+            reader_url = url.replace("postgresql://postgres@", f"postgresql://{user}@", 1)
+            with pytest.raises(ValidationError, match=r"cannot read table 'orders'.*permission denied"):
+                await registry.add_table("orders", reader_url, "pg/denied")  # a raw InsufficientPrivilege
+        finally:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(role))
+                conn.execute(sql.SQL("DROP ROLE {}").format(role))

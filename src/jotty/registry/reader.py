@@ -301,6 +301,6 @@ def _capped_cell(column: str) -> str:
 def _postgres_table(source: Source, limit: int) -> ReadResult:
     from jotty.registry.postgres import read_table
 
-    columns, raw = read_table(source.location, source.table, limit + 1)
+    columns, raw = read_table(source.location, source.table, limit + 1, MAX_CELL)
     rows = [dict(zip(columns, r, strict=True)) for r in raw]
     return _rows(source, "postgres", rows, limit, columns=columns)
