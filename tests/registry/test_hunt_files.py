@@ -77,3 +77,18 @@ async def test_a_file_name_that_is_not_utf8_is_a_problem_of_its_file(registry: D
     listing = (await registry.read("d")).to_dict()  # what read_data gives a model: it must encode to UTF-8
     json.dumps(listing, ensure_ascii=False).encode("utf-8")
     assert [r["path"] for r in listing["rows"]] == ["caf\\xe9.csv", "ok.csv"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+
+
+async def test_a_binary_file_is_said_to_be_binary_when_read(registry: DataRegistry, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "logo.png").write_bytes(PNG)
+    (folder / "blob").write_bytes(b"\x00\x01" * 100)
+    await registry.add_file(folder / "logo.png", "logo")
+    await registry.add_folder(folder, "d")
+    for name, path, label in (("logo", None, "logo"), ("d", "logo.png", "d/logo.png"), ("d", "blob", "d/blob")):
+        with pytest.raises(ValidationError, match=rf"{label} is a binary file: it has no rows or text to read"):
+            await registry.read(name, path=path)  # said: "not UTF-8 text: convert it to UTF-8"

@@ -195,7 +195,12 @@ def show(
     async def go() -> tuple[Any, Any]:
         async with _registry(db) as registry:
             source = await registry.get(name)
-            wants = rows > 0 and (source.format != "sqlite" or source.kind == "sqlite_table" or table is not None)
+            readable = source.format != "binary" or path is not None  # a binary file has no rows or text
+            wants = (
+                rows > 0
+                and readable
+                and (source.format != "sqlite" or source.kind == "sqlite_table" or table is not None)
+            )
             data = await registry.read(name, rows, path=path, table=table) if wants else None
             return source, data
 

@@ -19,6 +19,7 @@ from jotty.errors import NotFoundError, ValidationError
 from jotty.registry.probe import (
     LOCKED,
     MAX_JSON_BYTES,
+    PLAIN_TEXT,
     TEXT_FORMATS,
     long_number,
     quote_identifier,
@@ -147,7 +148,7 @@ def _path_of(fd: int) -> str | None:
 def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: str | None) -> ReadResult:
     label = source.name if inner is None else f"{source.name}/{inner}"
     with _open(real) as handle:
-        head = bytes(handle.buffer.read(16))
+        head = bytes(handle.buffer.read(8192))
     if head.startswith(b"SQLite format 3\x00"):
         if table is None:
             raise ValidationError(f"{label} is an SQLite database: say which registered table=")
@@ -157,7 +158,15 @@ def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: 
         return _sqlite_table(source, real, table, limit)
     if table is not None:
         raise ValidationError(f"table= is only for SQLite sources; {label} is not one")
-    fmt = TEXT_FORMATS.get(os.path.splitext(real)[1].lower(), "text")
+    suffix = os.path.splitext(real)[1].lower()
+    fmt = TEXT_FORMATS.get(suffix, "text")
+    if (inner is None and source.format == "binary") or (
+        fmt == "text" and suffix not in PLAIN_TEXT and b"\x00" in head
+    ):
+        raise ValidationError(
+            f"{label} is a binary file: it has no rows or text to read; what is registered about it is all there is "
+            "(describe_data)"
+        )
     try:
         if fmt in ("csv", "tsv"):
             return _csv(source, real, limit, fmt)
