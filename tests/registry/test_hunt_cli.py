@@ -21,6 +21,13 @@ def test_show_prints_a_binary_source_instead_of_failing(jotty: Jotty, tmp_path: 
     assert json.loads(ok(jotty("data", "show", "logo", "--json")))["read"] is None
 
 
+def test_show_prints_every_row_of_mixed_json(jotty: Jotty, tmp_path: Path) -> None:
+    (tmp_path / "mixed.json").write_text(json.dumps([1, {"city": "Oslo"}, "x", None, [1, 2]]))
+    ok(jotty("data", "add", str(tmp_path / "mixed.json"), "--name", "mixed"))
+    out = ok(jotty("data", "show", "mixed"))
+    assert '{"city": "Oslo"}' in out  # the object after a number was shown as an empty cell
+
+
 def test_a_file_name_that_is_not_utf8_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None:
     path = tmp_path / os.fsdecode(b"caf\xe9.csv")
     path.write_text("a\n1\n")

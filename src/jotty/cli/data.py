@@ -234,9 +234,10 @@ def show(
         if data.text is not None:
             console.print(text(data.text[:2_000]))
         elif data.rows:
-            columns = data.columns or list(data.rows[0]) if isinstance(data.rows[0], dict) else ["value"]
+            objects = all(isinstance(row, dict) for row in data.rows)  # else one column: each row as JSON
+            columns = (data.columns or list(dict.fromkeys(k for r in data.rows for k in r))) if objects else ["value"]
             sample = _table(f"first {len(data.rows)} rows" + (" (more not shown)" if data.truncated else ""), *columns)
             for row in data.rows:
-                cells = [row.get(c) for c in columns] if isinstance(row, dict) else [row]
+                cells = [row.get(c) for c in columns] if objects else [row]
                 sample.add_row(*(text(json.dumps(c, default=str) if isinstance(c, dict | list) else c) for c in cells))
             console.print(sample)
