@@ -92,3 +92,17 @@ async def test_a_binary_file_is_said_to_be_binary_when_read(registry: DataRegist
     for name, path, label in (("logo", None, "logo"), ("d", "logo.png", "d/logo.png"), ("d", "blob", "d/blob")):
         with pytest.raises(ValidationError, match=rf"{label} is a binary file: it has no rows or text to read"):
             await registry.read(name, path=path)  # said: "not UTF-8 text: convert it to UTF-8"
+
+
+async def test_a_csv_cell_over_the_csv_modules_limit_is_named_as_such(registry: DataRegistry, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "notes.csv").write_text('id,note\n1,short\n2,"' + "word " * 40_000 + '"\n')
+    message = r"notes\.csv: line 3 has a cell of more than 131,072 characters.*shorten it or write the data as JSON"
+    with pytest.raises(ValidationError, match=message):
+        await registry.add_file(folder / "notes.csv")  # said: "not valid CSV (...): fix the quoting"
+    assert await names(registry) == []
+    await registry.add_folder(folder, "d")
+    with pytest.raises(ValidationError, match=r"d/notes\.csv: line 3 has a cell of more than 131,072 characters"):
+        await registry.read("d", path="notes.csv")
+

@@ -109,6 +109,16 @@ def _probe(where: str, max_bytes: int) -> Probe:
     return Probe("text", info.st_size, stats={"lines": lines, "words": len(text.split())}, sample=[text[:500]])
 
 
+def csv_error(where: str, exc: csv.Error, line: int) -> ValidationError:
+    """What ``csv`` refused on ``line`` of ``where``, and the fix."""
+    if "field larger than field limit" in str(exc):  # valid CSV, but more than the csv module reads
+        return ValidationError(
+            f"{where}: line {line} has a cell of more than {csv.field_size_limit():,} characters, more than a CSV "
+            "cell may hold here: shorten it or write the data as JSON Lines"
+        )
+    return ValidationError(f"{where} is not valid CSV (line {line}: {exc}): fix the quoting")
+
+
 def _decode(where: str, must: bool) -> str | None:
     with open(where, "rb") as handle:
         data = handle.read()
@@ -151,7 +161,7 @@ def _csv(where: str, text: str, size: int, delimiter: str | None, fmt: str) -> P
     try:
         header = next(reader)
     except csv.Error as exc:
-        raise ValidationError(f"{where} is not valid CSV (line 1: {exc}): fix the quoting") from exc
+        raise csv_error(where, exc, reader.line_num) from exc
     if len(set(header)) != len(header) or any(not h.strip() for h in header):
         raise ValidationError(f"{where}: the CSV header {header!r} has empty or repeated column names: name each once")
 
@@ -166,7 +176,7 @@ def _csv(where: str, text: str, size: int, delimiter: str | None, fmt: str) -> P
                     )
                 yield dict(zip(header, values, strict=True))
         except csv.Error as exc:
-            raise ValidationError(f"{where} is not valid CSV (line {reader.line_num}: {exc}): fix the quoting") from exc
+            raise csv_error(where, exc, reader.line_num) from exc
 
     return _tabular(fmt, size, rows(), header)
 

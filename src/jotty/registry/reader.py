@@ -21,6 +21,7 @@ from jotty.registry.probe import (
     MAX_JSON_BYTES,
     PLAIN_TEXT,
     TEXT_FORMATS,
+    csv_error,
     long_number,
     quote_identifier,
     sqlite_locked,
@@ -169,7 +170,7 @@ def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: 
         )
     try:
         if fmt in ("csv", "tsv"):
-            return _csv(source, real, limit, fmt)
+            return _csv(source, label, real, limit, fmt)
         if fmt == "jsonl":
             return _jsonl(source, real, limit)
         if fmt == "json":
@@ -199,7 +200,7 @@ def _records(data: Any) -> list[Any]:
     return list(data) if isinstance(data, list) else [data]
 
 
-def _csv(source: Source, real: str, limit: int, fmt: str) -> ReadResult:
+def _csv(source: Source, label: str, real: str, limit: int, fmt: str) -> ReadResult:
     with _open(real) as handle:
         sample = handle.read(8192)
         handle.seek(0)
@@ -209,15 +210,19 @@ def _csv(source: Source, real: str, limit: int, fmt: str) -> ReadResult:
                 delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         reader = csv.DictReader(handle, delimiter=delimiter, strict=True)
         rows: list[Any] = []
-        for row in reader:
-            if None in row or None in row.values():  # more fields than the header, or fewer
-                raise ValidationError(
-                    f"{source.name} is not valid CSV: line {reader.line_num} has "
-                    f"{'more' if None in row else 'fewer'} fields than its header; fix the file or register it again"
-                )
-            if len(rows) >= limit:
-                return _rows(source, fmt, rows, limit, True, list(reader.fieldnames or []))
-            rows.append(row)
+        try:
+            for row in reader:
+                if None in row or None in row.values():  # more fields than the header, or fewer
+                    raise ValidationError(
+                        f"{label} is not valid CSV: line {reader.line_num} has "
+                        f"{'more' if None in row else 'fewer'} fields than its header; fix the file or register it "
+                        "again"
+                    )
+                if len(rows) >= limit:
+                    return _rows(source, fmt, rows, limit, True, list(reader.fieldnames or []))
+                rows.append(row)
+        except csv.Error as exc:
+            raise csv_error(label, exc, reader.reader.line_num) from exc  # DictReader.line_num lags a failed row
         return _rows(source, fmt, rows, limit, False, list(reader.fieldnames or []))
 
 
