@@ -106,3 +106,14 @@ async def test_a_csv_cell_over_the_csv_modules_limit_is_named_as_such(registry: 
     with pytest.raises(ValidationError, match=r"d/notes\.csv: line 3 has a cell of more than 131,072 characters"):
         await registry.read("d", path="notes.csv")
 
+
+async def test_a_utf16_file_is_named_utf16_with_the_conversion_that_fits(
+    registry: DataRegistry, tmp_path: Path
+) -> None:
+    for bom in ("utf-16", "utf-32"):
+        path = tmp_path / f"{bom}.csv"
+        path.write_bytes("name,city\nJosé,São Paulo\n".encode(bom))  # with its byte order mark
+        name = bom.upper()
+        with pytest.raises(ValidationError, match=rf"is {name} text.*iconv -f {name} -t UTF-8"):
+            await registry.add_file(path)  # said: "not UTF-8 ... (for example iconv -f latin1 -t utf-8)"
+    assert await names(registry) == []

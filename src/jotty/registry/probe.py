@@ -8,6 +8,7 @@ raises ``ValidationError`` saying what to fix.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -119,6 +120,14 @@ def csv_error(where: str, exc: csv.Error, line: int) -> ValidationError:
     return ValidationError(f"{where} is not valid CSV (line {line}: {exc}): fix the quoting")
 
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def _decode(where: str, must: bool) -> str | None:
     with open(where, "rb") as handle:
         data = handle.read()
@@ -127,6 +136,12 @@ def _decode(where: str, must: bool) -> str | None:
     except UnicodeDecodeError as exc:
         if not must:
             return None
+        for bom, encoding in _BOMS:
+            if data.startswith(bom):
+                raise ValidationError(
+                    f"{where} is {encoding} text (it starts with the {encoding} byte order mark): convert it to "
+                    f"UTF-8 (for example iconv -f {encoding} -t UTF-8)"
+                ) from exc
         raise ValidationError(
             f"{where} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}): convert it to UTF-8 "
             "(for example iconv -f latin1 -t utf-8)"
