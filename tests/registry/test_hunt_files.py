@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import tracemalloc
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from jotty.errors import ValidationError
 from jotty.registry import DataRegistry
+from jotty.registry.reader import MAX_CHARS, MAX_LINE
+
+T = TypeVar("T")
 
 
 async def names(registry: DataRegistry) -> list[str]:
@@ -117,3 +123,31 @@ async def test_a_utf16_file_is_named_utf16_with_the_conversion_that_fits(
         with pytest.raises(ValidationError, match=rf"is {name} text.*iconv -f {name} -t UTF-8"):
             await registry.add_file(path)  # said: "not UTF-8 ... (for example iconv -f latin1 -t utf-8)"
     assert await names(registry) == []
+
+
+async def peak_of(call: Awaitable[T]) -> tuple[T, int]:
+    """What ``call`` returns, and the most bytes Python held meanwhile."""
+    tracemalloc.start()
+    try:
+        return await call, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+async def test_reading_long_lines_holds_what_it_returns_not_the_file(registry: DataRegistry, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "docs.jsonl").write_text("".join(json.dumps({"i": i, "body": "w" * 1_000_000}) + "\n" for i in range(30)))
+    row = ",".join("c" * 100_000 for _ in range(10))
+    (folder / "docs.csv").write_text(",".join(f"c{i}" for i in range(10)) + "\n" + f"{row}\n" * 30)
+    (folder / "flat.jsonl").write_text(json.dumps({"body": "w" * (MAX_LINE + 10)}))  # one line, no newline
+    await registry.add_folder(folder, "d")
+    for path in ("docs.jsonl", "docs.csv"):
+        read, peak = await peak_of(registry.read("d", 1_000, path=path))
+        assert peak < 15_000_000, f"{path}: {peak:,} bytes held to return {len(read.to_json()):,}"  # was 30 MB+
+        assert 0 < len(read.rows) <= 30 and len(read.to_json()) <= MAX_CHARS + 10_000
+    with pytest.raises(ValidationError, match=r"d/flat\.jsonl: line 1 is longer than 8,000,000 characters"):
+        await registry.read("d", path="flat.jsonl")
+    (folder / "bad.jsonl").write_text('{"a": 1}\n\n{"a": 2}\nnot json\n')
+    with pytest.raises(ValidationError, match=r"d/bad\.jsonl is not valid JSONL: line 4: Expecting value"):
+        await registry.read("d", path="bad.jsonl")  # said "line 1 column 1", the line's own

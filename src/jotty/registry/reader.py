@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from jotty.errors import NotFoundError, ValidationError
@@ -34,6 +35,8 @@ from jotty.registry.walk import shown
 MAX_CHARS = 100_000
 """The most characters of text (or of one read's cells together) ``read`` returns."""
 MAX_CELL = 2_000
+MAX_LINE = 8_000_000
+"""The most characters of one JSON Lines record a read parses."""
 MAX_DEPTH = 20
 """Values nested deeper than this are returned as a note of what was left out."""
 MAX_COLUMNS = 200
@@ -172,7 +175,7 @@ def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: 
         if fmt in ("csv", "tsv"):
             return _csv(source, label, real, limit, fmt)
         if fmt == "jsonl":
-            return _jsonl(source, real, limit)
+            return _jsonl(source, label, real, limit)
         if fmt == "json":
             if os.path.getsize(real) > MAX_JSON_BYTES:
                 raise ValidationError(f"{label} is too large to read as one JSON document: write it as JSONL")
@@ -209,8 +212,8 @@ def _csv(source: Source, label: str, real: str, limit: int, fmt: str) -> ReadRes
             with contextlib.suppress(csv.Error):
                 delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         reader = csv.DictReader(handle, delimiter=delimiter, strict=True)
-        rows: list[Any] = []
-        try:
+
+        def checked() -> Iterator[dict[str, Any]]:
             for row in reader:
                 if None in row or None in row.values():  # more fields than the header, or fewer
                     raise ValidationError(
@@ -218,24 +221,55 @@ def _csv(source: Source, label: str, real: str, limit: int, fmt: str) -> ReadRes
                         f"{'more' if None in row else 'fewer'} fields than its header; fix the file or register it "
                         "again"
                     )
-                if len(rows) >= limit:
-                    return _rows(source, fmt, rows, limit, True, list(reader.fieldnames or []))
-                rows.append(row)
+                yield row
+
+        try:
+            rows, more = _take(checked(), limit)
         except csv.Error as exc:
             raise csv_error(label, exc, reader.reader.line_num) from exc  # DictReader.line_num lags a failed row
-        return _rows(source, fmt, rows, limit, False, list(reader.fieldnames or []))
+        return _rows(source, fmt, rows, limit, more, list(reader.fieldnames or []))
 
 
-def _jsonl(source: Source, real: str, limit: int) -> ReadResult:
-    rows: list[Any] = []
+def _jsonl(source: Source, label: str, real: str, limit: int) -> ReadResult:
+    def lines(handle: io.TextIOWrapper) -> Iterator[tuple[int, str]]:
+        number = 0
+        while line := handle.readline(MAX_LINE + 1):  # a file without newlines is not read whole
+            number += 1
+            if line.strip():
+                yield number, line
+
+    def parse(item: tuple[int, str]) -> Any:
+        number, line = item
+        if len(line) > MAX_LINE:
+            raise ValidationError(
+                f"{label}: line {number} is longer than {MAX_LINE:,} characters, too long to read as one record: "
+                "split it into smaller records"
+            )
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"{label} is not valid JSONL: line {number}: {exc.msg}; fix the file or register it again"
+            ) from exc
+
     with _open(real) as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            if len(rows) >= limit:
-                return _rows(source, "jsonl", rows, limit, True)
-            rows.append(json.loads(line))
-    return _rows(source, "jsonl", rows, limit)
+        rows, more = _take(lines(handle), limit, parse)
+    return _rows(source, "jsonl", rows, limit, more)
+
+
+def _take(rows: Iterable[Any], limit: int, parse: Callable[[Any], Any] = lambda row: row) -> tuple[list[Any], bool]:
+    """Up to ``limit`` of ``rows`` (each ``parse``d and capped as ``_rows`` caps it), taken no further
+    than ``MAX_CHARS`` of them, and whether more were there: only what can be returned is held, not
+    every row of a file of huge rows."""
+    kept: list[Any] = []
+    used = 0
+    for row in rows:
+        if len(kept) >= limit or used > MAX_CHARS:
+            return kept, True
+        capped = _cap(parse(row))
+        used += len(json.dumps(capped, default=str))
+        kept.append(capped)
+    return kept, False
 
 
 def _rows(
