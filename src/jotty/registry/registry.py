@@ -390,8 +390,11 @@ class DataRegistry:
         now = time.time()
         texts = [{"text": s.document(), "metadata": {"source": s.name}} for s in sources]
         ids = await self.index.remember_many(texts)
+        postgres = self._db().dialect == "postgres"
 
         def write(cur: Any) -> list[str]:
+            if postgres:
+                rows.lock(cur)
             old = []
             known = rows.get(cur, [s.name for s in sources])
             for source, memory_id in zip(sources, ids, strict=True):

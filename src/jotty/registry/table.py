@@ -48,6 +48,13 @@ def to_source(raw: Sequence[Any]) -> Source:
     )
 
 
+def lock(cur: Cursor) -> None:
+    """Make this transaction the only registry writer until it ends (PostgreSQL; SQLite's writers
+    already are one at a time). Without it, a writer that read a row's index entry before another
+    writer of the same name committed replaced that row without removing the other's entry."""
+    cur.rows("SELECT pg_advisory_xact_lock(hashtext('jotty-registry'))")
+
+
 def upsert(cur: Cursor, source: Source, memory_id: str | None) -> str | None:
     """Insert or replace ``source`` (keeping its first ``created_at``); the memory id it had before."""
     old = cur.rows("SELECT memory_id FROM jotty_registry WHERE name = ?", (source.name,))
