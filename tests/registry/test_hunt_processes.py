@@ -5,8 +5,12 @@ middle of a scan, leave every file registered once, whole, and findable."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +18,9 @@ import pytest
 from jotty.registry import DataRegistry
 from jotty.registry import table as registry_rows
 from tests.runs.backends import Backend
+from tests.support.processes import spawn_module
+
+WORDS = ["amber", "basalt", "cobalt", "dune", "ember", "fjord", "garnet", "harbor", "indigo", "jasper", "kelp", "lumen"]
 
 
 def index_entries(backend: Backend) -> tuple[int, int]:
@@ -77,3 +84,60 @@ async def test_two_writers_of_one_name_at_once_leave_no_index_entry_behind(
         assert len(started) == 2
         assert whole(backend) == ["shared"]
         assert index_entries(backend) == (1, 1)  # PostgreSQL kept the first writer's entry: (1, 2)
+
+
+def make_folder(root: Path, files: int = 12) -> Path:
+    folder = root / "shared"
+    folder.mkdir()
+    for i in range(files):
+        (folder / f"{WORDS[i]}.csv").write_text(f"{WORDS[i]}_id,{WORDS[i]}_total\n{i},{i * 10}\n")
+    return folder
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return spawn_module("tests.registry.hunt_worker", *args)
+
+
+async def findable(store: str, names: list[str]) -> None:
+    async with DataRegistry(store, embedder=False) as registry:
+        for word in WORDS[:12]:
+            hits = await registry.discover(f"{word} total", k=1)
+            assert [h.source.name for h in hits] == [f"shared/{word}.csv"], word
+        assert [s.name for s in await registry.sources()] == names
+
+
+@pytest.mark.slow
+async def test_two_processes_scanning_one_folder_at_once(backend: Backend, tmp_path: Path) -> None:
+    folder = make_folder(tmp_path)
+    workers = [spawn("scan", backend.store, str(folder), "shared") for _ in range(2)]
+    for worker in workers:
+        out, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0 and out.startswith("ok"), err[-2_000:]
+    names = whole(backend)
+    assert names == ["shared", *sorted(f"shared/{w}.csv" for w in WORDS[:12])]
+    assert index_entries(backend) == (13, 13)
+    await findable(backend.store, names)
+
+
+@pytest.mark.slow
+async def test_a_scan_killed_in_the_middle_leaves_the_registry_whole(backend: Backend, tmp_path: Path) -> None:
+    folder = make_folder(tmp_path)
+    marker = tmp_path / "scanned"
+    worker = spawn("rescan", backend.store, str(folder), "shared", str(marker))
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert worker.poll() is None, worker.communicate()[1][-2_000:]
+        assert time.monotonic() < deadline, "the worker never finished a scan"
+        time.sleep(0.02)
+    first = marker.stat().st_mtime_ns
+    while marker.stat().st_mtime_ns == first and time.monotonic() < deadline:  # well into later scans
+        time.sleep(0.01)
+    time.sleep(0.05)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    assert worker.returncode == -signal.SIGKILL
+    names = whole(backend)
+    assert names == ["shared", *sorted(f"shared/{w}.csv" for w in WORDS[:12])]
+    sources, entries = index_entries(backend)
+    assert sources == 13 and entries <= 26  # at most one scan's entries written and not yet pointed at
+    await findable(backend.store, names)
