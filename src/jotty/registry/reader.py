@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -37,6 +38,10 @@ MAX_CHARS = 100_000
 MAX_CELL = 2_000
 MAX_LINE = 8_000_000
 """The most characters of one JSON Lines record a read parses."""
+MAX_SQLITE_VALUE = 64 * 1024 * 1024
+"""The largest text or blob an SQLite read makes (SQLite's own limit is a gigabyte)."""
+READ_SECONDS = 10.0
+"""How long one read of an SQLite table may run."""
 MAX_DEPTH = 20
 """Values nested deeper than this are returned as a note of what was left out."""
 MAX_COLUMNS = 200
@@ -322,6 +327,9 @@ def _sqlite_table(source: Source, real: str, table: str, limit: int) -> ReadResu
     check_identifier(table)
     try:
         with contextlib.closing(sqlite_readonly(real)) as conn:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_SQLITE_VALUE)  # a generated column can compute 1 GB
+            deadline = time.monotonic() + READ_SECONDS
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, 100)
             found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchall()
             if not found:
                 raise NotFoundError(f"table {table!r} of {source.name} is no longer in {real}")
@@ -332,6 +340,17 @@ def _sqlite_table(source: Source, real: str, table: str, limit: int) -> ReadResu
     except sqlite3.DatabaseError as exc:
         if sqlite_locked(exc):
             raise ValidationError(f"cannot read table {table!r} of {source.name}: {real} {LOCKED}") from exc
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == sqlite3.SQLITE_TOOBIG:
+            raise ValidationError(
+                f"table {table!r} of {source.name} has a cell of more than {MAX_SQLITE_VALUE:,} bytes, or computes "
+                "one (a generated column): it is not read; read the table with SQLite itself"
+            ) from exc
+        if code == sqlite3.SQLITE_INTERRUPT:
+            raise ValidationError(
+                f"reading table {table!r} of {source.name} took more than {READ_SECONDS:g} s (a generated column "
+                "computing large values?): read fewer rows"
+            ) from exc
         raise ValidationError(f"cannot read table {table!r} of {source.name} ({exc})") from exc
     return _rows(source, "sqlite", rows, limit, columns=columns)
 
