@@ -159,3 +159,27 @@ async def test_a_table_that_computes_huge_or_slow_cells_is_refused_in_time(
         await registry.read("bomb", 1_000, table="slow")  # took 3 s, then returned 300 capped cells
     assert time.monotonic() - started < 2.5
     assert (await registry.read("bomb", 1, table="slow")).rows[0]["a"] == 0
+
+
+async def test_a_table_named_where_there_is_none_to_choose_is_refused(registry: DataRegistry, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    with contextlib.closing(sqlite3.connect(folder / "shop.db")) as conn, conn:
+        conn.execute("CREATE TABLE products (id INTEGER)")
+        conn.execute("CREATE TABLE secrets (token TEXT)")
+        conn.execute("INSERT INTO secrets VALUES ('hunter2')")
+    await registry.scan(folder, name="d")
+    await registry.add_table("products", folder / "shop.db", "products")
+    await registry.add_artifact("answer", [1, 2])
+    tools = {t.name: t for t in registry.tools()}
+    for arguments, message in (  # each was ignored: a listing, the products, the answer
+        ({"name": "d", "table": "secrets"}, r"table= for the folder d needs path=, the SQLite file inside it"),
+        ({"name": "products", "table": "secrets"}, r"products is the table products of .*shop\.db: leave table= out"),
+        ({"name": "answer", "table": "secrets"}, r"table= is only for SQLite sources; answer is a run_output"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            await tools["read_data"].call(arguments)
+    assert (await tools["read_data"].call({"name": "products", "table": "products"}))["rows"] == []
+    assert (await tools["read_data"].call({"name": "d", "path": "shop.db", "table": "secrets"}))["rows"] == [
+        {"token": "hunter2"}  # scanned, so registered with its tables
+    ]

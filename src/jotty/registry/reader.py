@@ -52,6 +52,15 @@ def read_source(source: Source, limit: int, path: str | None = None, table: str 
     """Up to ``limit`` rows (or ``MAX_CHARS`` of text) of ``source``."""
     if path is not None and source.kind != "folder":
         raise ValidationError(f"{source.name} is a {source.kind}; path= is only for folders")
+    if table is not None and source.kind == "folder" and path is None:
+        raise ValidationError(f"table= for the folder {source.name} needs path=, the SQLite file inside it")
+    if table is not None and source.kind in ("sqlite_table", "postgres_table") and table != source.table:
+        raise ValidationError(
+            f"{source.name} is the table {source.table} of {source.shown_location}: leave table= out "
+            "(it names a table of an SQLite file source)"
+        )
+    if table is not None and source.kind == "run_output":
+        raise ValidationError(f"table= is only for SQLite sources; {source.name} is a run_output")
     if source.kind == "run_output":
         return _value(source, limit)
     if source.kind == "sqlite_table":
