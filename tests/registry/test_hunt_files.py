@@ -4,6 +4,8 @@ registry is checked unchanged after each refusal."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import tracemalloc
@@ -14,7 +16,7 @@ from typing import TypeVar
 import pytest
 
 from jotty.errors import ValidationError
-from jotty.registry import DataRegistry
+from jotty.registry import DataRegistry, reader
 from jotty.registry.reader import MAX_CHARS, MAX_LINE
 
 T = TypeVar("T")
@@ -151,3 +153,30 @@ async def test_reading_long_lines_holds_what_it_returns_not_the_file(registry: D
     (folder / "bad.jsonl").write_text('{"a": 1}\n\n{"a": 2}\nnot json\n')
     with pytest.raises(ValidationError, match=r"d/bad\.jsonl is not valid JSONL: line 4: Expecting value"):
         await registry.read("d", path="bad.jsonl")  # said "line 1 column 1", the line's own
+
+
+async def test_a_file_swapped_for_a_pipe_as_it_is_read_is_refused_not_waited_on(
+    registry: DataRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "a.csv").write_text("x\n1\n")
+    await registry.add_folder(folder, "d")
+    checked = reader.inside
+
+    def swap_after_check(*args: str) -> str:
+        real = checked(*args)
+        os.remove(folder / "a.csv")
+        os.mkfifo(folder / "a.csv")  # opening it waits for a writer: forever
+        return real
+
+    monkeypatch.setattr(reader, "inside", swap_after_check)
+    try:
+        with pytest.raises(ValidationError, match=r"a\.csv is not a regular file now.*not read"):
+            await asyncio.wait_for(registry.read("d", path="a.csv"), 2)
+    finally:  # a read stuck opening the pipe: let it go on, to a file
+        with contextlib.suppress(OSError):
+            writer = os.open(folder / "a.csv", os.O_WRONLY | os.O_NONBLOCK)
+            (tmp_path / "again.csv").write_text("x\n1\n")
+            os.replace(tmp_path / "again.csv", folder / "a.csv")
+            os.close(writer)

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -141,13 +142,16 @@ def _listing(source: Source, folder: str, limit: int) -> ReadResult:
 
 
 def _open(real: str) -> io.TextIOWrapper:
-    """Open the resolved file for text, refusing a link swapped in since it was resolved: the file
-    itself (``O_NOFOLLOW``) or, where the system says which file an open descriptor is (Linux's
-    ``/proc/self/fd``), any folder on its path."""
-    try:
-        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    """Open the resolved file for text, refusing anything but a regular file, and a link swapped in
+    since it was resolved: the file itself (``O_NOFOLLOW``) or, where the system says which file an
+    open descriptor is (Linux's ``/proc/self/fd``), any folder on its path."""
+    try:  # O_NONBLOCK: a pipe swapped in since the check is not waited on (no effect on a file)
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ValidationError(f"cannot read {real}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValidationError(f"{real} is not a regular file now (a pipe or a device took its place): not read")
     opened = _path_of(fd)
     if opened is not None and opened != real:
         os.close(fd)
