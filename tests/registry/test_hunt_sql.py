@@ -183,3 +183,32 @@ async def test_a_table_named_where_there_is_none_to_choose_is_refused(registry: 
     assert (await tools["read_data"].call({"name": "d", "path": "shop.db", "table": "secrets"}))["rows"] == [
         {"token": "hunter2"}  # scanned, so registered with its tables
     ]
+
+
+def extension_table(path: Path) -> None:
+    """An SQLite file with a plain table and a virtual table of an extension this Python has not
+    loaded (as sqlite-vec writes it)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE notes (id INTEGER, body TEXT)")
+        conn.execute("INSERT INTO notes VALUES (1, 'hello')")
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute(
+            "INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'vectors', 'vectors', "
+            "0, 'CREATE VIRTUAL TABLE vectors USING vec0(embedding float[4])')"
+        )
+
+
+async def test_a_table_of_an_sqlite_extension_not_loaded_leaves_the_others_readable(
+    registry: DataRegistry, tmp_path: Path
+) -> None:
+    path = tmp_path / "memory.db"
+    extension_table(path)
+    source = await registry.add_file(path, "memory")  # was: "a damaged SQLite database: repair it"
+    assert [t["table"] for t in source.schema] == ["notes"]
+    assert source.stats["skipped_tables"] == {"vectors": "it needs the SQLite module vec0, which is not loaded here"}
+    assert (await registry.read("memory", table="notes")).rows == [{"id": 1, "body": "hello"}]
+    before = await registry.sources()
+    with pytest.raises(ValidationError, match=r"table 'vectors' of .*memory\.db cannot be read: it needs the SQLite"):
+        await registry.add_table("vectors", path)
+    assert await registry.sources() == before

@@ -269,11 +269,22 @@ def _sqlite(where: str, size: int) -> Probe:
                 )
             ]
             schema = []
+            skipped: dict[str, str] = {}
             for table in tables:
-                rows = int(conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}").fetchone()[0])
+                try:
+                    rows = int(conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}").fetchone()[0])
+                except sqlite3.OperationalError as exc:  # a virtual table of an extension (sqlite-vec, ...)
+                    module = str(exc).removeprefix("no such module: ")
+                    if module == str(exc):
+                        raise
+                    skipped[table] = f"it needs the SQLite module {module}, which is not loaded here"
+                    continue
                 schema.append({"table": table, "rows": rows, "columns": sqlite_columns(conn, table)})
     except sqlite3.DatabaseError as exc:
         if sqlite_locked(exc):
             raise ValidationError(f"{where} {LOCKED}") from exc
         raise ValidationError(f"{where} is a damaged SQLite database ({exc}): repair it or leave it out") from exc
-    return Probe("sqlite", size, schema, {"tables": len(schema)})
+    stats: dict[str, Any] = {"tables": len(schema)}
+    if skipped:
+        stats["skipped_tables"] = skipped
+    return Probe("sqlite", size, schema, stats)

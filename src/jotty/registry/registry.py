@@ -237,6 +237,9 @@ class DataRegistry:
             real = utf8_path(os.path.realpath(where))
             probe = await asyncio.to_thread(probe_file, real, self.max_bytes)
             found = [t for t in probe.schema if t.get("table") == table] if probe.format == "sqlite" else []
+            skipped = probe.stats.get("skipped_tables", {}).get(table)
+            if skipped:
+                raise ValidationError(f"table {table!r} of {where} cannot be read: {skipped}")
             if not found:
                 raise NotFoundError(f"no table {table!r} in the SQLite file {where}: check the name")
             columns, count, kind, location, place = found[0]["columns"], found[0]["rows"], "sqlite_table", real, real
