@@ -180,3 +180,28 @@ async def test_a_file_swapped_for_a_pipe_as_it_is_read_is_refused_not_waited_on(
             (tmp_path / "again.csv").write_text("x\n1\n")
             os.replace(tmp_path / "again.csv", folder / "a.csv")
             os.close(writer)
+
+
+async def test_empty_files_and_bad_headers_say_what_to_fix(registry: DataRegistry, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    await registry.add_artifact("kept", {"x": 1})
+    before = await registry.sources()
+    refused = {
+        "empty.json": ("", r"empty\.json is empty: a JSON file holds one document"),  # said "Expecting value"
+        "blank.json": (" \n", r"blank\.json is empty: a JSON file holds one document"),
+        "empty.csv": ("", r"empty\.csv is empty: a CSV file needs a header row"),
+        "twice.csv": ("a,b,a\n1,2,3\n", r"header \['a', 'b', 'a'\] has empty or repeated column names"),
+        "unnamed.csv": ("a,,b\n1,2,3\n", r"header \['a', '', 'b'\] has empty or repeated column names"),
+    }
+    for file, (content, message) in refused.items():
+        (folder / file).write_text(content)
+        with pytest.raises(ValidationError, match=message):
+            await registry.add_file(folder / file)
+    assert await registry.sources() == before
+    (folder / "empty.jsonl").write_text("")
+    assert (await registry.add_file(folder / "empty.jsonl", "nothing")).stats == {"rows": 0, "columns": {}}
+    await registry.add_folder(folder, "d")
+    with pytest.raises(ValidationError, match=r"d/empty\.json is empty: a JSON file holds one document"):
+        await registry.read("d", path="empty.json")
+    assert (await registry.read("nothing")).rows == []

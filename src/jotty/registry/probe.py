@@ -196,7 +196,12 @@ def _csv(where: str, text: str, size: int, delimiter: str | None, fmt: str) -> P
     return _tabular(fmt, size, rows(), header)
 
 
+EMPTY_JSON = "is empty: a JSON file holds one document (a list of objects, or an object); write one or remove the file"
+
+
 def _json(where: str, text: str, size: int) -> Probe:
+    if not text.strip():
+        raise ValidationError(f"{where} {EMPTY_JSON}")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 
 from jotty.errors import NotFoundError, ValidationError
 from jotty.registry.probe import (
+    EMPTY_JSON,
     LOCKED,
     MAX_JSON_BYTES,
     PLAIN_TEXT,
@@ -198,7 +199,10 @@ def _file_rows(source: Source, real: str, limit: int, table: str | None, inner: 
             if os.path.getsize(real) > MAX_JSON_BYTES:
                 raise ValidationError(f"{label} is too large to read as one JSON document: write it as JSONL")
             with _open(real) as handle:
-                return _rows(source, "json", _records(json.load(handle)), limit)
+                document = handle.read()
+            if not document.strip():
+                raise ValidationError(f"{label} {EMPTY_JSON}")
+            return _rows(source, "json", _records(json.loads(document)), limit)
         with _open(real) as handle:
             text = handle.read(MAX_CHARS + 1)
     except UnicodeDecodeError as exc:
