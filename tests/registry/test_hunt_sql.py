@@ -4,6 +4,7 @@ nothing. Each failed before its fix; refusals leave the registry unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -212,3 +213,27 @@ async def test_a_table_of_an_sqlite_extension_not_loaded_leaves_the_others_reada
     with pytest.raises(ValidationError, match=r"table 'vectors' of .*memory\.db cannot be read: it needs the SQLite"):
         await registry.add_table("vectors", path)
     assert await registry.sources() == before
+
+
+async def test_a_locked_postgres_table_is_said_to_be_locked_not_waited_on(
+    registry: DataRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(probe, "LOCK_WAIT", 0.2)
+    with postgres_url(tmp_path / "tables") as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE orders (id INTEGER)")
+            conn.execute("CREATE TABLE stock (id INTEGER)")
+        await registry.add_table("orders", url, "pg/orders")
+        before = await registry.sources()
+        locker = psycopg.connect(url)  # a migration holding its lock: ALTER TABLE, VACUUM FULL, LOCK TABLE
+        try:
+            locker.execute("LOCK TABLE orders, stock IN ACCESS EXCLUSIVE MODE")
+            message = r"table '(orders|stock)' is locked by another session.*try again when it is done"
+            for call in (registry.read("pg/orders"), registry.add_table("stock", url, "pg/stock")):
+                with pytest.raises(ValidationError, match=message):
+                    await asyncio.wait_for(call, 3)  # waited as long as the lock was held
+        finally:
+            locker.rollback()
+            locker.close()
+        assert await registry.sources() == before
+        assert (await registry.read("pg/orders")).rows == []

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jotty.errors import NotFoundError, StoreUnavailableError, ValidationError
+from jotty.registry import probe
 from jotty.registry.validation import check_identifier
 
 _TEXT = frozenset({"text", "character varying", "character"})
@@ -30,6 +31,8 @@ def _connect(url: str) -> Any:
     except psycopg.OperationalError as exc:
         raise StoreUnavailableError(f"cannot reach the PostgreSQL server of the table ({exc})") from exc
     conn.read_only = True
+    # another session's lock (ALTER TABLE, VACUUM FULL, LOCK TABLE) is waited on this long, not forever
+    conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(probe.LOCK_WAIT * 1000)}ms",))
     return conn
 
 
@@ -40,6 +43,10 @@ def _said(table: str) -> Iterator[None]:
 
     try:
         yield
+    except psycopg.errors.LockNotAvailable as exc:
+        raise ValidationError(f"table {table!r} is locked by another session: try again when it is done") from exc
+    except psycopg.errors.QueryCanceled as exc:
+        raise ValidationError(f"reading table {table!r} took too long ({exc}): read fewer rows") from exc
     except psycopg.Error as exc:
         raise ValidationError(
             f"cannot read table {table!r} ({str(exc).strip()}): check the table, and the rights of the URL's user on it"
@@ -103,12 +110,14 @@ def _capped(column: str, kind: str, cell: int) -> Any:
     return quoted
 
 
-def read_table(url: str, table: str, limit: int, cell: int) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Up to ``limit`` rows of ``table`` in a read-only transaction, text cells cut past ``cell`` characters."""
+def read_table(url: str, table: str, limit: int, cell: int, seconds: float) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Up to ``limit`` rows of ``table`` in a read-only transaction of at most ``seconds``, text cells
+    cut past ``cell`` characters."""
     from psycopg import sql
 
     with _connect(url) as conn, _said(table):
         schema, name = _located(conn, table, f"table {table!r} is no longer in that database")
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(seconds * 1000)}ms",))
         columns = _columns(conn, schema, name)
         select = sql.SQL(", ").join(_capped(n, t, cell) for n, t in columns)
         cursor = conn.execute(

@@ -43,7 +43,7 @@ MAX_LINE = 8_000_000
 MAX_SQLITE_VALUE = 64 * 1024 * 1024
 """The largest text or blob an SQLite read makes (SQLite's own limit is a gigabyte)."""
 READ_SECONDS = 10.0
-"""How long one read of an SQLite table may run."""
+"""How long one read of an SQLite or PostgreSQL table may run."""
 MAX_DEPTH = 20
 """Values nested deeper than this are returned as a note of what was left out."""
 MAX_COLUMNS = 200
@@ -385,6 +385,6 @@ def _capped_cell(column: str) -> str:
 def _postgres_table(source: Source, limit: int) -> ReadResult:
     from jotty.registry.postgres import read_table
 
-    columns, raw = read_table(source.location, source.table, limit + 1, MAX_CELL)
+    columns, raw = read_table(source.location, source.table, limit + 1, MAX_CELL, READ_SECONDS)
     rows = [dict(zip(columns, r, strict=True)) for r in raw]
     return _rows(source, "postgres", rows, limit, columns=columns)
