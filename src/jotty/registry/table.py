@@ -52,7 +52,7 @@ def lock(cur: Cursor) -> None:
     """Make this transaction the only registry writer until it ends (PostgreSQL; SQLite's writers
     already are one at a time). Without it, a writer that read a row's index entry before another
     writer of the same name committed replaced that row without removing the other's entry."""
-    cur.rows("SELECT pg_advisory_xact_lock(hashtext('jotty-registry'))")
+    cur.rows("SELECT pg_advisory_xact_lock(hashtext('jotty-registry:' || current_schema()))")  # a store per schema
 
 
 def upsert(cur: Cursor, source: Source, memory_id: str | None) -> str | None:
