@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from jotty.errors import ValidationError
+from jotty.errors import NotFoundError, ValidationError
 from jotty.registry import DataRegistry, probe, reader
 from jotty.registry.reader import MAX_CELL
 from tests.runs.backends import postgres_url
@@ -237,3 +237,32 @@ async def test_a_locked_postgres_table_is_said_to_be_locked_not_waited_on(
             locker.close()
         assert await registry.sources() == before
         assert (await registry.read("pg/orders")).rows == []
+
+
+async def test_sqlite_table_names_beyond_plain_identifiers_are_refused_and_nothing_is_written(
+    registry: DataRegistry, tmp_path: Path
+) -> None:
+    """A probe that found nothing: names with spaces, quotes, unicode, another case, a schema, a view."""
+    path = tmp_path / "odd.db"
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        for name in ("my table", 'say "hi"', "prödukte", "Products", "semi;colon"):
+            conn.execute(f"CREATE TABLE {probe.quote_identifier(name)} (id INTEGER)")
+        conn.execute("CREATE VIEW everything AS SELECT * FROM Products")
+    written = path.stat().st_mtime_ns, path.read_bytes()
+    source = await registry.add_file(path, "odd")
+    assert sorted(t["table"] for t in source.schema) == sorted(
+        ["my table", 'say "hi"', "prödukte", "Products", "semi;colon"]
+    )
+    for table in ("my table", 'say "hi"', "prödukte", "semi;colon", "main.Products", "temp.x", "Products--"):
+        with pytest.raises(ValidationError, match="must be a plain identifier"):
+            await registry.read("odd", table=table)
+        with pytest.raises(ValidationError, match="must be a plain identifier"):
+            await registry.add_table(table, path)
+    for table in ("products", "PRODUCTS", "everything", "sqlite_master"):
+        with pytest.raises(ValidationError, match=rf"table '{table}' is not registered in odd"):
+            await registry.read("odd", table=table)
+    with pytest.raises(NotFoundError, match="no table 'everything'"):
+        await registry.add_table("everything", path)
+    assert (await registry.read("odd", table="Products")).rows == []
+    assert [s.name for s in await registry.sources()] == ["odd"]
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == written
