@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sqlite3
 import tracemalloc
 from collections.abc import Awaitable
 from pathlib import Path
@@ -205,3 +206,31 @@ async def test_empty_files_and_bad_headers_say_what_to_fix(registry: DataRegistr
     with pytest.raises(ValidationError, match=r"d/empty\.json is empty: a JSON file holds one document"):
         await registry.read("d", path="empty.json")
     assert (await registry.read("nothing")).rows == []
+
+
+async def test_links_made_after_registration_are_not_followed(registry: DataRegistry, tmp_path: Path) -> None:
+    """A probe that found nothing: a file source's parent folder, a table source's SQLite file and a
+    scanned file each become links to outside after they were registered."""
+    folder, outside = tmp_path / "d", tmp_path / "outside"
+    (folder / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (folder / "sub" / "a.csv").write_text("x\n1\n")
+    (outside / "a.csv").write_text("token\nhunter2\n")
+    with contextlib.closing(sqlite3.connect(folder / "shop.db")) as conn, conn:
+        conn.execute("CREATE TABLE products (id INTEGER)")
+    with contextlib.closing(sqlite3.connect(outside / "shop.db")) as conn, conn:
+        conn.execute("CREATE TABLE products (token TEXT)")
+        conn.execute("INSERT INTO products VALUES ('hunter2')")
+    await registry.scan(folder, name="d")
+    await registry.add_file(folder / "sub" / "a.csv", "a")
+    await registry.add_table("products", folder / "shop.db", "products")
+    os.rename(folder / "sub", tmp_path / "old-sub")
+    os.symlink(outside, folder / "sub")  # the parent folder of a.csv
+    os.rename(folder / "shop.db", tmp_path / "old.db")
+    os.symlink(outside / "shop.db", folder / "shop.db")
+    for name, table in (("a", None), ("d/sub/a.csv", None), ("products", None), ("d/shop.db", "products")):
+        with pytest.raises(ValidationError, match="is now a symbolic link"):
+            await registry.read(name, table=table)
+    for path, table in (("sub/a.csv", None), ("shop.db", "products")):
+        with pytest.raises(ValidationError, match="leading out of the registered folder"):
+            await registry.read("d", path=path, table=table)
