@@ -234,3 +234,27 @@ async def test_links_made_after_registration_are_not_followed(registry: DataRegi
     for path, table in (("sub/a.csv", None), ("shop.db", "products")):
         with pytest.raises(ValidationError, match="leading out of the registered folder"):
             await registry.read("d", path=path, table=table)
+
+
+async def test_json_escapes_of_lone_surrogates_neither_stop_a_scan_nor_reach_a_model(
+    registry: DataRegistry, tmp_path: Path
+) -> None:
+    """``"caf\\udce9"`` is valid JSON but not Unicode text: Python parses it to a string no UTF-8
+    encoder takes (the store's, the index's, an LLM request's)."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "ok.csv").write_text("a\n1\n")
+    (folder / "names.json").write_text('[{"name": "caf\\udce9", "k\\ud800": 1}]')
+    (folder / "names.jsonl").write_text('{"name": "caf\\udce9"}\n{"name": "smile \\ud83d\\ude00"}\n')
+    report = await registry.scan(folder, name="d")  # the whole scan failed: "item 2 text is not valid Unicode"
+    assert report.problems == [] and len(report.sources) == 4
+    for name in ("d/names.json", "d/names.jsonl"):
+        source = await registry.get(name)
+        json.dumps(source.to_dict(), ensure_ascii=False).encode("utf-8")
+        read = (await registry.read(name)).to_dict()
+        json.dumps(read, ensure_ascii=False).encode("utf-8")  # what a model is sent
+        assert read["rows"][0]["name"] == "caf\ufffd"
+    assert (await registry.get("d/names.json")).columns == ["name", "k\ufffd"]
+    assert (await registry.read("d/names.jsonl")).rows[1] == {"name": "smile \U0001f600"}  # a pair is one character
+    await registry.add_folder(folder, "plain")
+    json.dumps((await registry.read("plain", path="names.json")).to_dict(), ensure_ascii=False).encode("utf-8")

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator
@@ -199,11 +200,29 @@ def _csv(where: str, text: str, size: int, delimiter: str | None, fmt: str) -> P
 EMPTY_JSON = "is empty: a JSON file holds one document (a list of objects, or an object); write one or remove the file"
 
 
+SURROGATE = re.compile("[\ud800-\udfff]")
+"""A code point no UTF-8 encoder takes: what JSON's ``"\\udce9"`` parses to (a pair is one character)."""
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def unicode_only(value: Any) -> Any:
+    """``value`` (parsed JSON) with lone surrogates in its strings and keys replaced by U+FFFD, as
+    a decoder replaces bytes that are not UTF-8: the store, the index and an LLM request take only
+    Unicode text."""
+    if isinstance(value, str):
+        return SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [unicode_only(item) for item in value]
+    if isinstance(value, dict):
+        return {SURROGATE.sub("\ufffd", key): unicode_only(item) for key, item in value.items()}
+    return value
+
+
 def _json(where: str, text: str, size: int) -> Probe:
     if not text.strip():
         raise ValidationError(f"{where} {EMPTY_JSON}")
     try:
-        data = json.loads(text)
+        data = unicode_only(json.loads(text)) if _ESCAPED_SURROGATE.search(text) else json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     except ValueError as exc:
@@ -226,7 +245,7 @@ def _jsonl(where: str, text: str, size: int) -> Probe:
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
+                item = unicode_only(json.loads(line)) if _ESCAPED_SURROGATE.search(line) else json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValidationError(f"{where} is not valid JSONL: line {number}: {exc.msg}") from exc
             except ValueError as exc:

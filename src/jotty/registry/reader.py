@@ -24,6 +24,7 @@ from jotty.registry.probe import (
     LOCKED,
     MAX_JSON_BYTES,
     PLAIN_TEXT,
+    SURROGATE,
     TEXT_FORMATS,
     csv_error,
     long_number,
@@ -317,12 +318,12 @@ def _rows(
 
 
 def _cap(value: Any, depth: int = 0) -> Any:
-    if isinstance(value, str):
-        return value if len(value) <= MAX_CELL else value[:MAX_CELL] + "..."
+    if isinstance(value, str):  # lone surrogates (JSON's "\udce9"): no LLM request could send them
+        return SURROGATE.sub("\ufffd", value if len(value) <= MAX_CELL else value[:MAX_CELL] + "...")
     if isinstance(value, dict | list) and depth >= MAX_DEPTH:
         return f"<{type(value).__name__} nested deeper than {MAX_DEPTH} levels>"
     if isinstance(value, dict):
-        return {str(k): _cap(v, depth + 1) for k, v in value.items()}
+        return {SURROGATE.sub("\ufffd", str(k)): _cap(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_cap(v, depth + 1) for v in value[:100]]
     if isinstance(value, bytes):
