@@ -7,7 +7,10 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from jotty.agents import LLMAgent, RunContext
+from jotty.errors import ValidationError
 from jotty.registry import DataRegistry
 from tests.support.openai_server import FunctionCall, OpenAIServer, Reply, openai_server
 
@@ -73,3 +76,18 @@ async def test_a_models_bad_tool_calls_come_back_as_errors_and_the_run_goes_on(
             assert isinstance(answer, list) and len(answer) == 1
         else:
             assert said in answer["error"], (said, answer)
+
+
+async def test_a_path_from_a_model_that_is_not_unicode_is_refused_before_it_reaches_a_message(
+    registry: DataRegistry, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / os.fsdecode(b"caf\xe9.bin")).write_bytes(b"\x00\x01")
+    (folder / os.fsdecode(b"caf\xe9.csv")).write_text("x\n1\n")
+    await registry.add_folder(folder, "d")
+    read_data = {t.name: t for t in registry.tools()}["read_data"]
+    for path in ("caf\udce9.bin", "caf\udce9.csv"):  # JSON's "caf\\udce9", as a model may send it
+        with pytest.raises(ValidationError, match=r"path 'caf\\udce9\..*' is not Unicode text") as refused:
+            await read_data.call({"name": "d", "path": path})  # the .bin's error held the raw surrogate
+        json.dumps({"error": str(refused.value)}, ensure_ascii=False).encode("utf-8")  # what LLMAgent sends back

@@ -83,6 +83,8 @@ def inside(folder: str, path: str, name: str) -> str:
     """The real path of ``path`` within the real folder ``folder``, or a ``ValidationError``."""
     if not isinstance(path, str) or not path or "\x00" in path:
         raise ValidationError(f"path must be a relative path inside {name}, got {path!r}")
+    if SURROGATE.search(path):  # JSON's "\udce9": it would reach messages no UTF-8 encoder takes
+        raise ValidationError(f"path {path!r} is not Unicode text: give a path as read({name!r}) lists it")
     parts = path.replace("\\", "/").split("/")
     if os.path.isabs(path) or ".." in parts:
         raise ValidationError(
