@@ -358,3 +358,23 @@ async def test_one_agent_serves_several_event_loops(openai_server: OpenAIServer)
         return asyncio.run(agent.run("second")).ok
 
     assert await asyncio.to_thread(in_another_loop)
+
+
+async def test_a_tool_result_that_is_not_unicode_reaches_the_model_replaced(
+    openai_server: OpenAIServer, events: Any
+) -> None:
+    # os.listdir keeps a file name's undecodable byte as a lone surrogate; JSON's "\udce9" makes one too.
+    def listing() -> list[str]:
+        return [b"caf\xe9.csv".decode("utf-8", "surrogateescape"), "notes.txt"]
+
+    def broken() -> str:
+        raise OSError(json.loads('"no such file: caf\\udce9"'))
+
+    openai_server.rule = tool_then_answer(
+        FunctionCall("listing", {}, id="files"), FunctionCall("broken", {}, id="fails")
+    )
+    result = await agent_for(openai_server, tools=[listing, broken]).run("list", events.ctx())
+    assert result.ok, result.error
+    sent = {m["tool_call_id"]: m["content"] for m in openai_server.completions[1].messages[-2:]}
+    assert json.loads(sent["files"]) == ["caf\ufffd.csv", "notes.txt"]
+    assert json.loads(sent["fails"]) == {"error": "OSError: no such file: caf\ufffd"}

@@ -341,12 +341,22 @@ class LLMAgent(Agent):
                     logger.info("tool %s raised %s: %s", call.name, type(exc).__name__, exc)
                     error = f"{type(exc).__name__}: {exc}"
         if error is not None:
+            error = _sendable(error)
             await ctx.emit(EventType.TOOL_RESULT, name=call.name, id=call.id, error=error)
             content = json.dumps({"error": error}, ensure_ascii=False)
         else:
-            content = as_text(result)
+            content = _sendable(as_text(result))
             await ctx.emit(EventType.TOOL_RESULT, name=call.name, id=call.id, result=content)
         return {"role": "tool", "tool_call_id": call.id, "content": content}
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _sendable(text: str) -> str:
+    """``text`` with each lone surrogate (undecodable bytes kept by ``surrogateescape``, JSON's
+    ``"\\udce9"``) as U+FFFD: a request holding one cannot be encoded, which ended the run."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class _SinkError(Exception):
