@@ -51,8 +51,11 @@ MAX_COLUMNS = 200
 """Columns beyond this many are left out of what a read returns (and of ``describe_data``)."""
 
 
-def read_source(source: Source, limit: int, path: str | None = None, table: str | None = None) -> ReadResult:
-    """Up to ``limit`` rows (or ``MAX_CHARS`` of text) of ``source``."""
+def read_source(
+    source: Source, limit: int, path: str | None = None, table: str | None = None, private: frozenset[str] = frozenset()
+) -> ReadResult:
+    """Up to ``limit`` rows (or ``MAX_CHARS`` of text) of ``source``; never one of the files
+    ``private`` (the registry's own store: ``check_not_private``)."""
     if path is not None and source.kind != "folder":
         raise ValidationError(f"{source.name} is a {source.kind}; path= is only for folders")
     if table is not None and source.kind == "folder" and path is None:
@@ -67,6 +70,7 @@ def read_source(source: Source, limit: int, path: str | None = None, table: str 
     if source.kind == "run_output":
         return _value(source, limit)
     if source.kind == "sqlite_table":
+        check_not_private(source.location, private)
         return _sqlite_table(source, _file(source.location, source.name), source.table, limit)
     if source.kind == "postgres_table":
         return _postgres_table(source, limit)
@@ -75,8 +79,26 @@ def read_source(source: Source, limit: int, path: str | None = None, table: str 
         if path is None:
             return _listing(source, folder, limit)
         target = inside(folder, path, source.name)
+        check_not_private(target, private)
         return _file_rows(source, target, limit, table, os.path.relpath(target, folder))
+    check_not_private(source.location, private)
     return _file_rows(source, _file(source.location, source.name), limit, table, None)
+
+
+def store_files(database: str) -> frozenset[str]:
+    """The files of the SQLite store at ``database``: the file, its journal and write-ahead log."""
+    real = os.path.realpath(database)
+    return frozenset(real + suffix for suffix in ("", "-wal", "-shm", "-journal"))
+
+
+def check_not_private(real: str, private: frozenset[str]) -> None:
+    """A ``ValidationError`` if ``real`` is one of ``private``, the registry's own store: it holds every
+    scope's memories, the queue's tasks and the runs, which no agent reads through the registry."""
+    if os.path.realpath(real) in private:
+        raise ValidationError(
+            f"{shown(real)} is the store this registry lives in (memories, tasks, runs): the registry never "
+            "registers or reads it; register a copy of the data you mean, or another file"
+        )
 
 
 def inside(folder: str, path: str, name: str) -> str:

@@ -16,14 +16,14 @@ from jotty.agents.tools import Tool
 from jotty.db.location import redact
 from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights, embedders_onnx
-from jotty.memory.database import Database
+from jotty.memory.database import Database, SQLiteDatabase
 from jotty.memory.embedders import default_embedder
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import term_set, terms
 from jotty.registry import table as rows
 from jotty.registry.describe import describe as describe_file
-from jotty.registry.probe import MAX_BYTES, probe_file
-from jotty.registry.reader import inside, read_source
+from jotty.registry.probe import MAX_BYTES, Probe, probe_file
+from jotty.registry.reader import check_not_private, inside, read_source, store_files
 from jotty.registry.records import Problem, ReadResult, ScanReport, Source, SourceHit
 from jotty.registry.validation import (
     check_filters,
@@ -121,6 +121,17 @@ class DataRegistry:
     def _db(self) -> Database:
         return self.index.database()
 
+    def _private(self) -> frozenset[str]:
+        """The files of the store this registry lives in (SQLite), which it never registers or reads.
+        Blocking (opens the store)."""
+        database = self._db()
+        return store_files(database.where) if isinstance(database, SQLiteDatabase) else frozenset()
+
+    def _probe(self, real: str) -> Probe:
+        """``probe_file`` of ``real``, unless it is the registry's own store. Blocking."""
+        check_not_private(real, self._private())
+        return probe_file(real, self.max_bytes)
+
     async def close(self) -> None:
         """Release the store."""
         await self.index.close()
@@ -163,7 +174,7 @@ class DataRegistry:
         step: str | None = None,
     ) -> Source:
         real = utf8_path(os.path.realpath(where))
-        probe = await asyncio.to_thread(probe_file, real, self.max_bytes)
+        probe = await asyncio.to_thread(self._probe, real)
         text = check_text(description, "description")
         by = "user"
         if not text:
@@ -235,7 +246,7 @@ class DataRegistry:
         else:
             check_identifier(table)
             real = utf8_path(os.path.realpath(where))
-            probe = await asyncio.to_thread(probe_file, real, self.max_bytes)
+            probe = await asyncio.to_thread(self._probe, real)
             found = [t for t in probe.schema if t.get("table") == table] if probe.format == "sqlite" else []
             skipped = probe.stats.get("skipped_tables", {}).get(table)
             if skipped:
@@ -496,7 +507,7 @@ class DataRegistry:
         source = await self.get(name)
         if source.kind == "folder" and path is not None and table is not None:
             source, path = await self._file_in(source, path), None
-        return await asyncio.to_thread(read_source, source, limit, path, table)
+        return await asyncio.to_thread(lambda: read_source(source, limit, path, table, self._private()))
 
     async def _file_in(self, folder: Source, path: str) -> Source:
         """The file ``path`` of ``folder`` as registered on its own (as a scan registers it): an
@@ -504,6 +515,7 @@ class DataRegistry:
         when registered."""
         real_folder = os.path.realpath(folder.location)
         real = await asyncio.to_thread(inside, real_folder, path, folder.name)
+        check_not_private(real, await asyncio.to_thread(self._private))
         try:
             found: Source | None = await self.get(source_name(folder.name, os.path.relpath(real, real_folder)))
         except NotFoundError:
