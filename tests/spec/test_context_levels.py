@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from jotty.spec import SpecError, load_definition
 
 TOOLS = '''
 import os
+import re
 from pathlib import Path
 
 
@@ -118,3 +120,86 @@ def test_jotty_run_level_overrides_the_file_and_a_resume_keeps_it(tmp_path: Path
     assert record.metadata["context_level"] == "L1"
     bad = jotty("run", str(flow), "-i", "x", "--level", "L9", env=env)
     assert bad.returncode == 1 and "unknown context level 'L9'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+SOURCES_FLOW = """
+name: sourced
+context:
+  sources:
+    - {name: refund-rules, file: notes/refunds.md, category: billing}
+    - {name: carriers, load: "lvtools:carriers", category: shipping}
+flow:
+  pattern: chain
+  steps:
+    - {name: bill, agent: {kind: function, function: "lvtools:contents"}, category: billing}
+    - {name: ship, agent: {kind: function, function: "lvtools:contents"}, category: shipping}
+"""
+
+SOURCE_TOOLS = '''
+LOADS = []
+
+
+def carriers(query):
+    LOADS.append(query)
+    return "Parcels ship with DHL; freight goes by sea."
+
+
+def contents(input, ctx):
+    """The step's input and what its window loaded from sources, by name."""
+    parts = ctx.data.get("parts", {})
+    return [input, {name: value for name, value in parts.items() if name.startswith("source:")}]
+'''
+
+
+def write_sourced(tmp_path: Path, flow: str = SOURCES_FLOW) -> Path:
+    (tmp_path / "lvtools.py").write_text(SOURCE_TOOLS, encoding="utf-8")
+    (tmp_path / "notes").mkdir(exist_ok=True)
+    (tmp_path / "notes" / "refunds.md").write_text("Refunds within 30 days, to the original card.", encoding="utf-8")
+    path = tmp_path / "sourced.yaml"
+    path.write_text(flow, encoding="utf-8")
+    return path
+
+
+def test_a_flow_files_sources_load_for_their_steps_and_l4_loads_them_ahead(tmp_path: Path) -> None:
+    from jotty.context import PrefetchModel
+
+    definition = load_definition(write_sourced(tmp_path))
+    scoped = asyncio.run(definition.flow.run("refund my order", level="L3", policy=definition.policy()))
+    bill, ship = windows(scoped.output)
+    assert bill == {"source:refund-rules": "Refunds within 30 days, to the original card."}  # beside the file
+    assert ship == {"source:carriers": "Parcels ship with DHL; freight goes by sea."}
+
+    model = PrefetchModel()
+    runs = []
+    for _ in range(2):
+        policy = definition.policy()
+        policy.prefetch = model
+        runs.append(asyncio.run(definition.flow.run("refund my order", level="L4", policy=policy)))
+    assert runs[0].output == runs[1].output == scoped.output
+    [warm] = [e.data["run"] for e in runs[1].events if e.type == "context_prefetch" and "run" in e.data]
+    assert warm["hit_rate"] == 1.0 and warm["hits"] == 2, warm
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("{name: x, file: notes/missing.md}", "no file 'notes/missing.md'"),
+        ("{name: x, file: notes/refunds.md, load: 'lvtools:carriers'}", "exactly one of file: (a text file) and load:"),
+        ("{name: x}", "exactly one of file:"),
+        ("{name: x, load: 'lvtools:LOADS'}", "is a list, not a function query -> content"),
+        ("{name: x, load: 'lvtools:nowhere'}", "nowhere"),
+    ],
+)
+def test_a_bad_source_is_an_error_at_its_line(tmp_path: Path, source: str, error: str) -> None:
+    flow = SOURCES_FLOW.replace('{name: carriers, load: "lvtools:carriers", category: shipping}', source)
+    with pytest.raises(SpecError, match=re.escape(error)) as raised:
+        load_definition(write_sourced(tmp_path, flow))
+    assert "sourced.yaml:6:" in str(raised.value), raised.value
+
+
+def test_a_file_source_that_is_not_utf8_fails_its_step_naming_the_source(tmp_path: Path) -> None:
+    definition = load_definition(write_sourced(tmp_path))
+    (tmp_path / "notes" / "refunds.md").write_bytes(b"caf\xe9")
+    result = asyncio.run(definition.flow.run("refund my order", level="L3", policy=definition.policy()))
+    assert not result.ok
+    assert "context source 'refund-rules'" in str(result.error) and "not UTF-8" in str(result.error), result.error

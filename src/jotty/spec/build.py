@@ -18,6 +18,7 @@ from typing import Any
 
 from jotty.agents import Agent, CommandAgent, FunctionAgent, LLMAgent
 from jotty.context import ContextPolicy, Part, PartKind, Skill, SkillRegistry
+from jotty.context import Source as ContextSource
 from jotty.errors import AgentError, ValidationError
 from jotty.patterns import (
     Abort,
@@ -52,6 +53,7 @@ from jotty.spec.models import (
     RetrySpec,
     SequentialSpec,
     SkipSpec,
+    SourceSpec,
     StepSpec,
     SubAgentSpec,
     SupervisorSpec,
@@ -71,15 +73,36 @@ def build_flow(spec: FlowSpec, source: Source, base_dir: FilePath | None) -> Flo
 
 @dataclasses.dataclass(frozen=True)
 class ContextPool:
-    """The facts and skills of a definition's ``context:``, built once; ``policy()`` gives each run
-    a fresh ``ContextPolicy`` over them."""
+    """The facts, skills and sources of a definition's ``context:``, built once; ``policy()`` gives
+    each run a fresh ``ContextPolicy`` over them."""
 
     parts: tuple[Part, ...] = ()
     skills: tuple[Skill, ...] = ()
+    sources: tuple[ContextSource, ...] = ()
 
     def policy(self) -> ContextPolicy:
-        """A ``ContextPolicy`` whose pool is these facts and skills."""
-        return ContextPolicy(parts=self.parts, skills=SkillRegistry(self.skills))
+        """A ``ContextPolicy`` whose pool is these facts, skills and sources."""
+        return ContextPolicy(parts=self.parts, skills=SkillRegistry(self.skills), sources=self.sources)
+
+
+SOURCE_FILE_CHARS = 100_000
+"""A file source's text is read up to this many characters (the window's guard fits it further)."""
+
+
+def read_text_file(path: FilePath) -> Callable[[str], str]:
+    """A loader of the text of ``path`` (at most ``SOURCE_FILE_CHARS``), read each time it is called."""
+
+    def load(query: str) -> str:
+        with open(path, encoding="utf-8") as handle:
+            try:
+                text = handle.read(SOURCE_FILE_CHARS + 1)
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path} is not UTF-8 text ({exc.reason}): convert it to UTF-8") from None
+        if len(text) > SOURCE_FILE_CHARS:
+            return f"{text[:SOURCE_FILE_CHARS]}\n[... {path.name} cut at {SOURCE_FILE_CHARS:,} characters]"
+        return text
+
+    return load
 
 
 def build_context(spec: FlowSpec, source: Source, base_dir: FilePath | None) -> ContextPool:
@@ -400,7 +423,27 @@ class _Builder:
             )
             with self.at(where):
                 skills.append(Skill(skill.name, skill.description, skill.instructions, tools, skill.category))
-        return ContextPool(tuple(parts), tuple(skills))
+        self.unique([(s.name, ("context", "sources", i, "name")) for i, s in enumerate(spec.sources)], "source")
+        sources = [self.context_source(source, ("context", "sources", i)) for i, source in enumerate(spec.sources)]
+        return ContextPool(tuple(parts), tuple(skills), tuple(sources))
+
+    def context_source(self, spec: SourceSpec, path: Path) -> ContextSource:
+        if (spec.file is None) == (spec.load is None):
+            raise self.source.error(path, "a source needs exactly one of file: (a text file) and load: (a function)")
+        if spec.load is not None:
+            load = self.callable(spec.load, (*path, "load"), "a function query -> content (a source's loader)")
+        else:
+            assert spec.file is not None
+            where = FilePath(spec.file)
+            if not where.is_absolute():
+                where = (self.base_dir or FilePath.cwd()) / where
+            if not where.is_file():
+                raise self.source.error(
+                    (*path, "file"), f"no file {spec.file!r} (looked for {where}): give a text file"
+                )
+            load = read_text_file(where)
+        with self.at(path):
+            return ContextSource(spec.name, load, category=spec.category)
 
     def strategy(self, spec: StrategySpec | None, path: Path) -> Strategy | None:
         if spec is None:

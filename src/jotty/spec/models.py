@@ -305,11 +305,26 @@ class SkillSpec(SpecModel):
     """Functions the skill brings, as 'module:name'."""
 
 
+class SourceSpec(SpecModel):
+    """Content loaded for each window that gets it (at L4, ahead of the step that will need it): a
+    file's text or what a function returns. Give exactly one of ``file`` and ``load``."""
+
+    name: Name
+    file: str | None = None
+    """A text file, relative to the definition's folder, read each time it is loaded."""
+    load: ImportPath | None = None
+    """A function ``query -> content`` as 'module:name' (sync or async; the query is the step's
+    category and name)."""
+    category: Name | None = None
+    """The route category it belongs to: at L3 and L4 only steps of that category get it."""
+
+
 class ContextSpec(SpecModel):
     """The pool a run's windows pick from (see the README's "Context" section)."""
 
     facts: list[FactSpec] = Field(default_factory=list)
     skills: list[SkillSpec] = Field(default_factory=list)
+    sources: list[SourceSpec] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- the document
@@ -332,7 +347,7 @@ class FlowSpec(SpecModel):
     level: LevelName | None = None
     """The run's context level (``jotty run --level`` overrides it; default: as the patterns build windows)."""
     context: ContextSpec | None = None
-    """Facts and skills the windows pick from at the run's level."""
+    """Facts, skills and sources the windows pick from at the run's level."""
 
 
 TAGGED: dict[str, type[SpecModel]] = {
