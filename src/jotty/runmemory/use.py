@@ -328,7 +328,12 @@ class RunMemory:
 
         def missing() -> list[Remembered]:  # this process's writer may still hold them: written first
             self.writer.flush()
-            return [e for e in entries if not self.scope(e.scope).holds_run(run_id, ran.kind)]
+            return [  # what the writer still holds (the store refused it) is not lost: it is tried again
+                e
+                for e in entries
+                if not self.writer.holds(e.scope, run_id, ran.kind)
+                and not self.scope(e.scope).holds_run(run_id, ran.kind)
+            ]
 
         try:
             lost = await asyncio.to_thread(missing)

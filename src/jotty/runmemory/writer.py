@@ -188,6 +188,21 @@ class MemoryWriter:
                 self._wake.notify()
         return work
 
+    def holds(self, scope: str, run_id: str, outcome: str) -> bool:
+        """Whether an entry of ``scope`` for run ``run_id`` of that ``outcome`` is still to be written
+        (queued, being written, or held after the store refused it): a caller that checks the store
+        for it must not submit it again."""
+        with self._wake:
+            works = [*self._writing, *self._pending, *self._held]
+            return any(
+                entry.scope == scope
+                and entry.metadata.get("run_id") == run_id
+                and entry.metadata.get("outcome") == outcome
+                for work in works
+                if isinstance(work, _Batch)
+                for entry in work.entries
+            )
+
     def _start(self) -> None:
         """Start the thread if none serves (under ``_wake``)."""
         if self._thread is None:
