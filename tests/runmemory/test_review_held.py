@@ -54,3 +54,30 @@ def test_a_retried_task_remembers_its_failure_once(store: Path, refused: bool) -
     assert len(calls) == 2
     failures = [s.get("count", 1) for s in sources if s["metadata"]["outcome"] == "failure"]
     assert failures == [1], sources
+
+
+def test_an_outcome_held_for_a_memory_its_owner_closed_does_not_open_that_store_again(store: Path) -> None:
+    """The caller's memory (not the Conductor's own) is closed while the writer holds an outcome the
+    store refused: the outcome is tried once more as the memory closes, then not again. Retried at
+    the Conductor's close, it opened the closed memory's store again, wrote to it and left it open."""
+    asyncio.run(make_store(store))
+    refuse_writes(store, True)
+
+    def answer(value: Any, ctx: RunContext) -> str:
+        return f"tallied {value}"
+
+    async def work() -> tuple[Memory, Any]:
+        memory = Memory(store, "conductor")
+        with Conductor([AgentConfig("clerk", FunctionAgent(answer))], memory=memory, memory_sleep=None) as conductor:
+            result = await conductor.run("tally the Evora parcel batch 52")
+            assert result.memory is not None
+            await result.memory.settled()
+            assert {e.status for e in result.memory.remembered} == {"failed"}
+            await memory.close()  # its owner closes it first
+            refuse_writes(store, False)
+        return memory, result
+
+    memory, result = asyncio.run(work())
+    assert memory._database is None, "the closed memory's store was opened again"
+    assert result.memory is not None
+    assert all("not remembered" in e.reason for e in result.memory.remembered), result.memory.remembered

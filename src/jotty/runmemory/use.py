@@ -178,7 +178,14 @@ class RunMemory:
         self.sleep_after = check_sleep(sleep_after)
         self.writer = MemoryWriter(on_written=self._changed)
         writer = weakref.ref(self.writer)  # the memory must not keep this RunMemory (its cache) alive
-        self._unhook = memory.before_close(lambda: (w := writer()) is not None and w.flush_batches())
+
+        def closing() -> None:  # what the store still refuses is not tried again: it would open it again
+            w = writer()
+            if w is not None:
+                w.flush_batches()
+                w.drop_held("its memory was closed")
+
+        self._unhook = memory.before_close(closing)
         """A memory closed by its owner first gets the runs' outcomes (``close`` takes this back)."""
         self.sleeps: list[ConsolidationReport] = []
         """The idle consolidation passes of this process, latest last."""

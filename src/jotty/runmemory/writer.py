@@ -168,12 +168,18 @@ class MemoryWriter:
         self._wait(lambda queued: queued, timeout)
         with self._wake:
             thread, self._thread = self._thread, None
-            dropped, self._held = self._held, []
             self._wake.notify_all()
-        for batch in dropped:
-            _lost(batch, "the writer closed")
+        self.drop_held("the writer closed")
         if thread is not None:
             thread.join(timeout)
+
+    def drop_held(self, why: str) -> None:
+        """Give up for good on what is held (its store is closed: trying it again would open it
+        again), each entry and the log saying ``why``."""
+        with self._wake:
+            dropped, self._held = self._held, []
+        for batch in dropped:
+            _lost(batch, why)
 
     def _queue(self, work: _Work) -> _Work:
         with self._wake:
@@ -386,7 +392,4 @@ _WRITERS: weakref.WeakSet[MemoryWriter] = weakref.WeakSet()
 def _flush_all() -> None:  # pragma: no cover - runs at interpreter exit
     for writer in list(_WRITERS):
         writer.flush(30.0)
-        with writer._wake:
-            dropped, writer._held = writer._held, []
-        for batch in dropped:
-            _lost(batch, "the interpreter exits")
+        writer.drop_held("the interpreter exits")
