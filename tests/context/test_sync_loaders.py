@@ -96,3 +96,40 @@ async def test_a_failing_sync_loader_is_called_once_and_named() -> None:
     assert not result.ok
     assert "context source 'ledger' could not be loaded for step 'chain/analyse': OSError" in (result.error or "")
     assert len(calls) == 1, calls
+
+
+async def test_a_loader_that_says_it_cannot_start_a_thread_is_not_called_again_on_the_loop() -> None:
+    """Only an object bound to another thread is loaded again in place: any other error that
+    mentions threads fails the step after one call."""
+    calls: list[int] = []
+
+    def load(query: str) -> str:
+        calls.append(threading.get_ident())
+        raise RuntimeError("can't start new thread")
+
+    pol = ContextPolicy(sources=[Source("ledger", load, PartKind.DATA)])
+    result = await Chain([Step(Seen().agent("analyse"), name="analyse")]).run("go", level="L1", policy=pol)
+    assert not result.ok and "can't start new thread" in (result.error or "")
+    assert len(calls) == 1, calls
+
+
+async def test_loaders_hung_past_their_timeout_leave_the_shared_worker_threads_free() -> None:
+    """Twelve sources that hang past their steps' timeouts keep their threads; memory's recall and
+    the router's start (``asyncio.to_thread``) still get one at once."""
+    release = threading.Event()
+
+    def hang(query: str) -> str:
+        release.wait(WAIT)
+        return "late"
+
+    names = [f"s{i}" for i in range(12)]
+    pol = ContextPolicy(sources=[Source(name, hang, PartKind.DATA, category=name) for name in names])
+    branches = [Step(Seen().agent(name), name=name, category=name) for name in names]
+    try:
+        result = await Parallel(branches, timeout=0.2, min_success=1).run("go", level="L3", policy=pol)
+        assert not result.ok
+        began = time.monotonic()
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), WAIT) == "free"
+        assert time.monotonic() - began < WAIT / 2
+    finally:
+        release.set()

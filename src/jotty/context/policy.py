@@ -13,9 +13,13 @@ picked parts in ``ctx.data["parts"]`` (name -> content) and, as text, in ``ctx.d
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import inspect
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -463,17 +467,26 @@ class ContextSession:
         }
 
 
+LOADER_THREADS = 32
+"""Threads that run sync source loaders, apart from ``asyncio.to_thread``'s pool: a loader that hangs
+past its step's timeout keeps its thread, and must not take the threads memory and routing use."""
+_loaders = ThreadPoolExecutor(LOADER_THREADS, thread_name_prefix="jotty-source")
+_THREAD_BOUND = re.compile(r"(same|different|another|other) thread|created in a thread", re.IGNORECASE)
+"""What an object bound to the thread that made it says when used from another (sqlite3's words)."""
+
+
 async def _call(load: Callable[[str], Any], query: str, *, ahead: bool = False) -> Any:
     """A source's ``load(query)``, awaited if async. A sync loader runs on a worker thread: on the
     event loop it would stall every step meanwhile (a Parallel's loads one after another). One bound
-    to the loop's thread (an ``sqlite3`` connection made there) fails there with a thread error and
-    loads in place, unless it loads ``ahead`` (L4's prefetch, which then counts a miss)."""
+    to the loop's thread (an ``sqlite3`` connection made there) fails there saying so and loads in
+    place, unless it loads ``ahead`` (L4's prefetch, which then counts a miss)."""
     if inspect.iscoroutinefunction(load):
         return await load(query)
+    call = functools.partial(contextvars.copy_context().run, load, query)
     try:
-        result = await asyncio.to_thread(load, query)
+        result = await asyncio.get_running_loop().run_in_executor(_loaders, call)
     except (sqlite3.ProgrammingError, RuntimeError) as exc:
-        if ahead or "thread" not in str(exc):
+        if ahead or not _THREAD_BOUND.search(str(exc)):
             raise
         result = load(query)
     if inspect.isawaitable(result):
