@@ -109,3 +109,33 @@ async def test_a_window_whose_skills_bring_two_tools_of_one_name_fails_its_step_
         assert not server.completions
     assert not result.ok
     assert "two tools are named 'chart'" in (result.error or "")
+
+
+def lookup(account: str, period: str = "Q3") -> str:
+    """Look up an account's ledger for a period. LONG"""
+    return "ledger"
+
+
+async def test_a_windows_budget_leaves_room_for_the_tools_a_request_sends() -> None:
+    """A model of 2,000 tokens, keeping 200 for its answer: the window plus the tools' schemas the
+    request sends fit the 1,800 left (the window alone was fitted to 1,800, the tools on top)."""
+    from jotty.context import ModelLimits, Part, PartKind, SmartContextGuard, default_counter
+
+    lookup.__doc__ = "Look up an account's ledger for a period. " + "Rows are grouped by cost centre. " * 120
+    skills = SkillRegistry([Skill("ledger", "read ledgers", "Use the ledger.", (lookup,), category="analysis")])
+    guard = SmartContextGuard(limits=ModelLimits({"tiny-model": 2_000}))
+    notes = Part("notes", "The quarter closed with revenue up and costs flat in every region. " * 200, PartKind.DATA)
+    pol = ContextPolicy(parts=[notes], skills=skills, guard=guard)
+    with OpenAIServer() as server:
+        server.script(Reply("fine"))
+        agent = LLMAgent(
+            "tiny-model", base_url=server.base_url, api_key="sk", max_retries=0, params={"max_tokens": 200}
+        )
+        result = await Chain([Step(agent, name="analyse")], name="report").run("the trend", level="L1", policy=pol)
+        assert result.ok, result.error
+        [request] = server.completions
+    count = default_counter().count
+    tools = count(json.dumps(request.tools))
+    assert tools > 500 and tool_names(request) == {"lookup"}
+    sent = sum(count(json.dumps(m["content"])) for m in request.messages)
+    assert sent + tools <= 1_800 + 20 * len(request.messages), (sent, tools)  # markers and roles aside

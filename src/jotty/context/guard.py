@@ -175,6 +175,11 @@ class SmartContextGuard:
         self.counter = counter if counter is not None else default_counter()
         self.summarizer = summarizer
 
+    @property
+    def budget(self) -> int | None:
+        """The budget this guard was given, if any (else ``budget_for`` takes a model's limit)."""
+        return self._budget
+
     def budget_for(self, model: str | None = None, answer: int = 0) -> int | None:
         """The budget: the guard's own, else the context limit of ``model`` (or the guard's model)
         less the reserve and ``answer`` (the tokens a call keeps for its answer, an ``LLMAgent``'s

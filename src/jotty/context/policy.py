@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from jotty.agents.llm import answer_tokens
+from jotty.agents.tools import as_tools
 from jotty.context.classify import RouteClassifier, same_case
 from jotty.context.guard import SmartContextGuard
 from jotty.context.levels import Level
@@ -191,6 +193,8 @@ class ContextSession:
         if level is None and budget is None:
             return data, []  # no level and no budget known: the pattern's window as it is
         category = self.category(call, value) if level is not None else None
+        tools = self._tools(level, category, call) if level is not None else []
+        budget = self._less_tools(call, tools, budget)
         parts = [Part(str(k), v, kind_of_key(str(k))) for k, v in data.items()]
         if level is not None and level.scoped:
             parts = [self._scoped(p, category) for p in parts]
@@ -212,7 +216,6 @@ class ContextSession:
         if level is not None and loaded is not None:
             out[PARTS_KEY] = {p.name: p.content for p in picked}
             out[CONTEXT_KEY] = "\n\n".join(p.text() for p in picked)
-            tools = self._tools(level, category, call)
             if tools:
                 out[TOOLS_KEY] = tools
             shown = {
@@ -319,6 +322,18 @@ class ContextSession:
 
     def _skill_category(self, skill: Any) -> str | None:
         return same_case(skill.category) or self.policy.classifier.classify(skill.name, skill.description)
+
+    def _less_tools(self, call: StepCall, tools: list[Callable[..., Any]], budget: int | None) -> int | None:
+        """``budget`` less what the tools' schemas cost (the agent's own and the window's skills'),
+        when it is the model's context limit: a request sends them beside the window. A budget the
+        user gave (``per_window``, the guard's own) is the window's alone."""
+        own = getattr(call.agent, "tools", None)
+        model = getattr(getattr(call.agent, "config", None), "model", None)
+        given = self.per_window is not None or self.policy.guard.budget is not None
+        if budget is None or given or model is None or not (tools or own):
+            return budget
+        schemas = [t.schema() for t in {**as_tools(tools), **(own if isinstance(own, dict) else {})}.values()]
+        return max(budget - self.policy.guard.counter.count(json.dumps(schemas)), 1)
 
     def _budget(self, call: StepCall) -> int | None:
         """The window's budget: ``TokenBudget.per_window``, else the guard's own or the context
