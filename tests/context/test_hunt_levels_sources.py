@@ -85,3 +85,15 @@ async def test_a_prefetch_that_raises_is_a_miss_and_the_step_loads_in_place() ->
     assert result.ok and seen == {"source:ledger": "ledger rows"}
     [run] = [e.data["run"] for e in result.events if e.type == "context_prefetch" and "run" in e.data]
     assert (run["hits"], run["misses"], run["prefetched"], run["wasted"]) == (0, 1, 1, 0)
+
+
+async def test_a_step_that_timed_out_loading_counts_its_miss_at_l4() -> None:
+    """The step waited for its source until its timeout: a miss in the run's hit rate (it was left
+    out of it, as if the step had needed nothing)."""
+    policy = ContextPolicy(sources=[Source("slow", hang, category="research")], prefetch=PrefetchModel())
+    research = Step(FunctionAgent(lambda value: "found", name="research"), timeout=0.2, on_error=Skip("nothing"))
+    result = await Chain([research, FunctionAgent(lambda value: "wrote", name="write")]).run(
+        "go", level="L4", policy=policy
+    )
+    [run] = [e.data["run"] for e in result.events if e.type == "context_prefetch" and "run" in e.data]
+    assert run["misses"] == 1 and run["hit_rate"] == 0.0, run

@@ -377,7 +377,7 @@ class ContextSession:
             else:
                 try:
                     loaded = await self._load(step, call.path, name, query)
-                except ContextSourceError:
+                except (ContextSourceError, asyncio.CancelledError):  # failed, or the step timed out
                     self._count(level, hits, misses + first)
                     raise
                 content = kept[name] = loaded.content
