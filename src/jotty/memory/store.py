@@ -14,6 +14,7 @@ from typing import Any
 from jotty.db.memory_uses import uses_of
 from jotty.errors import ValidationError
 from jotty.memory.database import Cursor
+from jotty.memory.postings import fold
 
 USES = uses_of("jotty_memory")
 COLUMNS = f"seq, id, level, text, metadata, sources, salience, seen, {USES}, created_at, last_seen, absorbed_into"
@@ -308,13 +309,23 @@ def lexical(
     if dialect == "sqlite":
         rows = _fts5(cur, scope, words, levels, bounds, params, limit, counts)
     else:
-        query = " | ".join(w.replace("'", "") for w in words if w.replace("'", ""))
+        query = _tsquery(words)
+        if not query:
+            return {}
         rows = cur.rows(
-            "SELECT m.seq, ts_rank(m.tsv, q) FROM jotty_memory m, to_tsquery('english', ?) q "
-            f"WHERE m.scope = ? AND m.level IN ({marks}){bounds} AND m.tsv @@ q ORDER BY 2 DESC LIMIT ?",
+            "SELECT m.seq, ts_rank(m.tsf, q) FROM jotty_memory m, to_tsquery('english', ?) q "
+            f"WHERE m.scope = ? AND m.level IN ({marks}){bounds} AND m.tsf @@ q ORDER BY 2 DESC LIMIT ?",
             (query, scope, *levels, *params, limit),
         )
     return {int(seq): float(score) for seq, score in rows}
+
+
+def _tsquery(words: Sequence[str]) -> str:
+    """The words as a PostgreSQL ``to_tsquery`` text matching any of them, as FTS5 matches them on
+    SQLite: without diacritics (``tsf`` holds the text folded alike) and a word joined by an
+    apostrophe ("o'brien") as the phrase of its parts, which is how the parser keeps it."""
+    phrases = (" <-> ".join(part for part in fold(word).split("'") if part) for word in words)
+    return " | ".join(dict.fromkeys(phrase for phrase in phrases if phrase))
 
 
 FTS_WINDOW = 1_000

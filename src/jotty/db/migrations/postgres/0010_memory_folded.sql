@@ -1,0 +1,10 @@
+-- Full-text search of memory without diacritics, as SQLite's FTS5 (unicode61) matches: "jose" finds
+-- "José". The letters are those ``jotty.memory.postings.fold`` folds (Latin, and Latin Extended
+-- Additional), so the query's words are folded the same way in Python. ``tsv`` stays for readers of
+-- the store (the dashboard).
+ALTER TABLE jotty_memory ADD COLUMN IF NOT EXISTS tsf TSVECTOR GENERATED ALWAYS AS (
+    to_tsvector('english', translate(text,
+        'ÀàÁáâÂÃãäÄÅåÇçÈèéÉêÊëËÌìÍíîÎÏïñÑòÒóÓÔôõÕöÖùÙÚúÛûüÜÝýÿĀāĂăąĄĆćĈĉĊċčČďĎĒēĔĕėĖęĘěĚĜĝĞğġĠĢģĤĥĩĨĪīĭĬįĮİĳĲĴĵķĶĺĹļĻľĽŀĿŃńņŅŇňōŌŎŏŐőŔŕŖŗŘřśŚŜŝşŞšŠţŢťŤŨũŪūŭŬŮůŰűŲųŴŵŷŶŸźŹżŻžŽſơƠƯưǆǄǅǉǇǈǊǌǋǎǍǏǐǒǑǔǓǕǖǘǗǚǙǛǜǞǟǠǡǦǧǩǨǫǪǬǭǰǳǱǲǵǴǹǸǺǻȁȀȃȂȅȄȇȆȈȉȋȊȌȍȎȏȑȐȒȓȕȔȗȖșȘțȚȟȞȦȧȩȨȫȪȭȬȮȯȰȱȳȲḀḁḃḂḅḄḇḆḉḈḋḊḍḌḎḏḐḑḓḒḕḔḖḗḙḘḛḚḝḜḞḟḡḠḢḣḤḥḦḧḨḩḪḫḭḬḮḯḱḰḳḲḴḵḶḷḹḸḺḻḼḽḾḿṀṁṂṃṄṅṆṇṈṉṊṋṌṍṎṏṐṑṒṓṔṕṗṖṘṙṛṚṝṜṟṞṡṠṢṣṥṤṦṧṨṩṫṪṬṭṮṯṰṱṲṳṴṵṷṶṹṸṻṺṽṼṾṿẁẀẂẃẄẅẇẆẈẉẊẋẌẍẏẎẑẐẓẒẔẕẖẗẘẙẚẛẠạẢảẤấầẦẨẩẪẫẬậẮắằẰẳẲẵẴẶặẹẸẺẻẼẽếẾềỀểỂễỄệỆỈỉịỊọỌỎỏỐốồỒỔổỗỖỘộỚớỜờỞởỠỡợỢỤụỦủỨứừỪửỬữỮựỰỲỳỴỵỶỷỸỹ',
+        'AaAaaAAaaAAaCcEeeEeEeEIiIiiIIinNoOoOOooOoOuUUuUuuUYyyAaAaaACcCcCccCdDEeEeeEeEeEGgGggGGgHhiIIiiIiIIiIJjkKlLlLlLlLNnnNNnoOOoOoRrRrRrsSSssSsStTtTUuUuuUUuUuUuWwyYYzZzZzZsoOUudDDlLLNnNaAIioOuUUuuUuUUuAaAaGgkKoOOojdDDgGnNAaaAaAeEeEIiiIOoOorRRruUuUsStThHAaeEoOoOOoOoyYAabBbBbBcCdDdDDdDddDeEEeeEeEeEFfgGHhHhHhHhHhiIIikKkKKkLllLLlLlMmMmMmNnNnNnNnOoOoOoOoPppPRrrRrRrRsSSssSSsSstTTtTtTtUuUuuUuUuUvVVvwWWwWwwWWwXxXxyYzZzZZzhtwyasAaAaAaaAAaAaAaAaaAaAaAAaeEEeEeeEeEeEeEeEIiiIoOOoOooOOooOOoOoOoOoOooOUuUuUuuUuUuUuUYyYyYyYy'))
+) STORED;
+CREATE INDEX IF NOT EXISTS jotty_memory_tsf ON jotty_memory USING GIN (tsf);
