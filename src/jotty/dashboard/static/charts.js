@@ -36,11 +36,11 @@ const Charts = (() => {
 
   /* Vertical bars: labels along x, one or more series (stacked). */
   function bars(host, { labels, series, height = 180 }) {
-    const width = Math.max(560, labels.length * 28 + 60);
-    const s = svg(host, width, height + 76);
+    const width = Math.max(560, labels.length * 28 + 76);
+    const s = svg(host, width, height + 90);  // room below for a slanted 12-character label
     const totals = labels.map((_, i) => series.reduce((a, ser) => a + (ser.values[i] || 0), 0));
     const top = nice(Math.max(0, ...totals));
-    const x0 = 48, bw = (width - x0 - 8) / Math.max(1, labels.length);
+    const x0 = 64, bw = (width - x0 - 8) / Math.max(1, labels.length);
     for (let g = 0; g <= 4; g++) {
       const y = 22 + height - (height * g) / 4;
       el("line", { x1: x0, x2: width - 4, y1: y, y2: y, stroke: "#e9ecef" }, s);
@@ -57,11 +57,17 @@ const Charts = (() => {
         tip(r, `${name}: ${ser.name} ${fmt(v)}`);
       }
       if (labels.length <= 40 || i % Math.ceil(labels.length / 40) === 0) {
-        label(s, x0 + i * bw + bw / 2, height + 36, String(name).slice(-14),
+        label(s, x0 + i * bw + bw / 2, height + 36, short(name),
               { "text-anchor": "end", transform: `rotate(-35 ${x0 + i * bw + bw / 2} ${height + 36})` });
       }
     });
     legend(s, series.map((x) => x.name), width - 8, 10);
+  }
+
+  /* A bar's label: a path's last segment (a step's name), cut to 12 characters with an ellipsis. */
+  function short(name) {
+    const text = String(name).split("/").pop() || String(name);
+    return text.length > 12 ? "…" + text.slice(-11) : text;
   }
 
   function legend(s, names, right, y) {
