@@ -28,6 +28,12 @@ STEP_EVENTS = (
     "SELECT id, at, type, step_path, data FROM jotty_events WHERE run_id = ? AND type IN "
     "('step_started', 'step_completed', 'step_failed', 'chain_error_handled', 'step_restored') ORDER BY id LIMIT ?"
 )
+CONTEXT_EVENTS = (
+    "SELECT id, at, type, step_path, data FROM jotty_events WHERE run_id = ? AND type IN "
+    "('context_prefetch', 'context_window', 'context_compressed') ORDER BY id LIMIT ?"
+)
+CONTEXT_KINDS = {"context_prefetch": "prefetch", "context_window": "windows", "context_compressed": "compressed"}
+"""Each context event's list in a step's ``context``."""
 LATEST_EVENTS = "SELECT id, at, type, step_path, data FROM jotty_events WHERE run_id = ? ORDER BY id DESC LIMIT ?"
 COUNT_EVENTS = "SELECT COUNT(*) FROM jotty_events WHERE run_id = ?"
 EVENT_LIMIT = 20_000
@@ -56,6 +62,7 @@ def _step(path: str, name: str | None = None, kind: str = "agent") -> dict[str, 
         "completion_tokens": 0,
         "restored": False,
         "calls": [],
+        "context": {"windows": [], "prefetch": [], "compressed": []},
         "output": None,
         "input": None,
         "children": [],
@@ -120,6 +127,24 @@ def _apply_event(steps: dict[str, dict[str, Any]], kind: str, path: str, at: flo
         step["strategies"].append({"strategy": data.get("strategy"), "attempt": data.get("attempt"), "at": at})
         if not step.get("_recorded"):
             step["strategy"] = data.get("strategy")
+
+
+def _apply_context(steps: dict[str, dict[str, Any]], root: str, events: list[tuple[Any, ...]]) -> dict[str, Any] | None:
+    """Add each step's context events (its windows, L4 prefetches, compressions; a fallback's are its
+    step's) to its ``context``; return the run's prefetch (the ``context_prefetch`` of the run)."""
+    run_prefetch = None
+    for _id, at, kind, path, text in events:
+        data = _data(text)
+        if not isinstance(data, dict):
+            continue
+        if path == root and kind == "context_prefetch" and isinstance(data.get("run"), dict):
+            run_prefetch = data["run"]
+            continue
+        owner = path[: -len(FALLBACK)] if path.endswith(FALLBACK) else path
+        step = steps.get(owner)
+        if step is not None:
+            step["context"][CONTEXT_KINDS[kind]].append({**data, "at": at, "fallback": owner != path})
+    return run_prefetch
 
 
 def _parent(path: str, steps: dict[str, dict[str, Any]], root: str) -> str:
@@ -213,6 +238,8 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
             steps[path]["restored"] = True
     steps.pop(root, None)
     tree = _step(root, flow, shape.get("kind", "flow"))
+    context_events = await reader.rows(CONTEXT_EVENTS, (run_id, EVENT_LIMIT))
+    run_prefetch = _apply_context({**steps, root: tree}, root, context_events)
     tree.update(
         status=status,
         started_at=created,
@@ -243,6 +270,7 @@ async def run_view(reader: Reader, run_id: str) -> dict[str, Any]:
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "metadata": json.loads(metadata_text) if metadata_text else {},
+            "prefetch": run_prefetch,
         },
         "tree": tree,
         "timeline": {"start": created, "end": end, "rows": timeline},

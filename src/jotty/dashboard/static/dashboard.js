@@ -110,6 +110,26 @@
     return h("div", {}, h("b", {}, title), h("pre", { class: "value" }, v.text),
       v.truncated ? h("a", { href: v.href, target: "_blank" }, `Full value (${num(v.size)} characters)`) : null);
   }
+  const count = (n, one, many) => `${num(n || 0)} ${n === 1 ? one : many}`;
+  function prefetchText(p) {
+    return [count(p.hits, "hit", "hits"), count(p.misses, "miss", "misses"),
+      p.reused ? `${num(p.reused)} reused` : null, p.wasted != null ? `${num(p.wasted)} wasted` : null].filter(Boolean).join(" · ");
+  }
+  function contextBlock(c) {
+    if (!c || !(c.windows.length || c.prefetch.length || c.compressed.length)) return null;
+    const line = (label, ...parts) => h("p", {}, h("b", {}, label), " ", parts.filter((x) => x != null && x !== "").join(" · "));
+    return h("div", { id: "context" }, h("b", {}, "Context"),
+      c.windows.map((w) => line(w.repeat ? "Window (a retry's or fallback's)" : w.fallback ? "Window (fallback)" : "Window",
+        w.level, w.category ? `category ${w.category}` : null, w.tokens != null ? `${num(w.tokens)} tokens` : null,
+        w.parts != null ? `${num(w.parts)} parts` : null, w.sources && w.sources.length ? `sources ${w.sources.join(", ")}` : null)),
+      c.prefetch.map((p) => line("Prefetch", prefetchText(p), p.needed && p.needed.length ? `of ${p.needed.join(", ")}` : "nothing needed")),
+      c.compressed.map((x) => h("div", {}, line("Compressed", x.reason ? x.reason.replace(/_/g, " ") : null,
+          `${num(x.before)} → ${num(x.after)} tokens`, x.budget != null ? `budget ${num(x.budget)}` : null,
+          x.counter ? `counted by ${x.counter}` : null),
+        table([{ key: "part", title: "part", wrap: true }, { key: "kind", title: "kind" }, { key: "action", title: "action" },
+          { key: "before", title: "before", num: true }, { key: "after", title: "after", num: true }], x.actions || [],
+          (a, k) => (k === "before" || k === "after" ? num(a[k]) : a[k])))));
+  }
   function detail(n) {
     if (!n) return h("p", { class: "muted" }, "Pick a step in the tree or the timeline.");
     return h("div", { id: "detail" }, h("h2", {}, n.path), h("p", {}, badge(n.status), " ", n.kind,
@@ -120,7 +140,7 @@
         { key: "time", title: "time", num: true }, { key: "error", title: "error" }], n.calls, (c, k) =>
         k === "time" ? (c.end != null ? secs(c.end - c.start) : "running") : k === "agent" ? `${c.agent || ""}${c.fallback ? " (fallback)" : ""}` :
         k === "status" ? badge(c.status) : c[k]) : null,
-      valueBlock("Input", n.input), valueBlock("Output", n.output));
+      contextBlock(n.context), valueBlock("Input", n.input), valueBlock("Output", n.output));
   }
   function pick(path) {
     picked = path;
@@ -138,7 +158,10 @@
       h("div", {}, "started", h("b", {}, when(r.created_at))), h("div", {}, "duration", h("b", {}, secs(r.duration))),
       h("div", {}, "tokens", h("b", {}, num(r.prompt_tokens + r.completion_tokens))),
       h("div", {}, "steps", h("b", { id: "step-count" }, num(data.step_count))),
-      h("div", {}, "who ran it", h("b", {}, r.owner || "")), h("div", {}, "sessions", h("b", {}, r.sessions)));
+      h("div", {}, "who ran it", h("b", {}, r.owner || "")), h("div", {}, "sessions", h("b", {}, r.sessions)),
+      r.prefetch ? h("div", { id: "prefetch", title: `${num(r.prefetch.prefetched)} loaded ahead` +
+        (r.prefetch.hit_rate != null ? `; hit rate ${Math.round(r.prefetch.hit_rate * 100)}%` : "") },
+        "L4 prefetch", h("b", {}, prefetchText(r.prefetch))) : null);
     const timeline = h("div", { id: "timeline" });
     const windows = h("div", { id: "windows" });
     const events = table([{ key: "id", title: "#", num: true }, { key: "at", title: "time" }, { key: "type", title: "event" },
