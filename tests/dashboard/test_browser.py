@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from jotty.agents import FunctionAgent
+from jotty.patterns import Chain, Retry, Step
 from tests.dashboard.conftest import run_async, serve
 from tests.dashboard.flows import XSS, nested_flow, record_nested
 
@@ -159,3 +161,30 @@ def test_the_token_is_required_off_loopback(store: str, page: Any) -> None:
         assert page.locator("tbody a").first.inner_text() == "secret-run"
         page.locator("tbody a").first.click()
         page.wait_for_selector("#tree .node")
+
+
+def retried_flow() -> Chain:
+    """A step whose first attempt fails with a short error (``RuntimeError: 503``)."""
+    calls = {"n": 0}
+
+    def flaky(value: Any) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("503")
+        return "found"
+
+    return Chain([Step(FunctionAgent(flaky, name="researcher"), name="research", on_error=Retry(2))], name="retried")
+
+
+@pytest.mark.parametrize("run", ["nested", "retried"])
+def test_no_step_of_the_run_page_overflows_at_800_px(store: str, page: Any, run: str) -> None:
+    """A step's attempts table, with an error per failed attempt, stays within an 800 px window."""
+    run_async(record_nested(store, run) if run == "nested" else retried_flow().run("q", store=store, run_id=run))
+    page.set_viewport_size({"width": 800, "height": 900})
+    with serve(store) as base:
+        page.goto(f"{base}/runs/{run}")
+        page.wait_for_selector("#tree .node")
+        for path in page.locator("#tree .node").evaluate_all("nodes => nodes.map((n) => n.dataset.path)"):
+            page.locator(f'.node[data-path="{path}"]').click()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 800, path
+    assert page.errors == []

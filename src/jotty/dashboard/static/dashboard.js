@@ -137,7 +137,7 @@
         ` · ${num(n.prompt_tokens)} prompt + ${num(n.completion_tokens)} completion tokens`),
       n.error ? h("p", { class: "error" }, n.error) : null,
       n.calls.length ? table([{ key: "attempt", title: "attempt" }, { key: "agent", title: "agent" }, { key: "status", title: "status" },
-        { key: "time", title: "time", num: true }, { key: "error", title: "error" }], n.calls, (c, k) =>
+        { key: "time", title: "time", num: true }, { key: "error", title: "error", wrap: true }], n.calls, (c, k) =>
         k === "time" ? (c.end != null ? secs(c.end - c.start) : "running") : k === "agent" ? `${c.agent || ""}${c.fallback ? " (fallback)" : ""}` :
         k === "status" ? badge(c.status) : c[k]) : null,
       contextBlock(n.context), valueBlock("Input", n.input), valueBlock("Output", n.output));
