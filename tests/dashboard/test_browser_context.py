@@ -52,7 +52,7 @@ def test_the_run_page_shows_the_prefetch_and_the_compression(
         assert "2 hits" in prefetch and "0 misses" in prefetch and "1 wasted" in prefetch, prefetch
         page.locator('.node[data-path="context-flow/analyse"]').click()
         context = page.locator("#context").inner_text()
-        assert "L4" in context and "ledger" in context and "1 hit" in context, context
+        assert "L4" in context and "ledger" in context and "1 hit" in context and "2 parts" in context, context
         assert "drop_non_text" in page.locator("#context table").inner_text()
         assert "172" in context and "65" in context  # the part's tokens before and after
         body = page.inner_text("body")
@@ -63,7 +63,8 @@ def test_the_run_page_shows_the_prefetch_and_the_compression(
         page.wait_for_selector("#tree .node")
         assert "3 misses" in page.locator("#prefetch").inner_text()
         page.locator('.node[data-path="context-flow/research"]').click()
-        assert page.locator("#context table").count() == 0 and "1 miss" in page.locator("#context").inner_text()
+        context = page.locator("#context").inner_text()
+        assert page.locator("#context table").count() == 0 and "1 miss ·" in context and "1 part ·" in context, context
         assert not [w for w in BAD if w in page.inner_text("body")]
     assert page.errors == []
 

@@ -121,7 +121,7 @@
     return h("div", { id: "context" }, h("b", {}, "Context"),
       c.windows.map((w) => line(w.repeat ? "Window (a retry's or fallback's)" : w.fallback ? "Window (fallback)" : "Window",
         w.level, w.category ? `category ${w.category}` : null, w.tokens != null ? `${num(w.tokens)} tokens` : null,
-        w.parts != null ? `${num(w.parts)} parts` : null, w.sources && w.sources.length ? `sources ${w.sources.join(", ")}` : null)),
+        w.parts != null ? count(w.parts, "part", "parts") : null, w.sources && w.sources.length ? `sources ${w.sources.join(", ")}` : null)),
       c.prefetch.map((p) => line("Prefetch", prefetchText(p), p.needed && p.needed.length ? `of ${p.needed.join(", ")}` : "nothing needed")),
       c.compressed.map((x) => h("div", {}, line("Compressed", x.reason ? x.reason.replace(/_/g, " ") : null,
           `${num(x.before)} → ${num(x.after)} tokens`, x.budget != null ? `budget ${num(x.budget)}` : null,
