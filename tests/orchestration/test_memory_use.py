@@ -168,6 +168,35 @@ async def test_chat_style_runs_remember_what_the_user_said(store: Path) -> None:
     assert said.kind == "chat" and said.text == "my favourite colour is teal" and said.status == "stored"
 
 
+async def test_a_chat_turn_that_only_asks_is_not_remembered_and_says_why(store: Path) -> None:
+    """Kept, "Where do I live?" came back first when the user asked "Where do I live now?" in a later
+    session, above what the user had told: the recall went to questions."""
+    calls = Calls()
+    with Conductor([actor(calls)], store=store) as conductor:
+        chat = ExecutionMode(conductor, style="chat")
+        told = await chat.execute("I live in Lisbon, near the river.")
+        asked = await chat.execute("Where do I live? Is it near the river?")
+        mixed = await chat.execute("I moved my office to Porto. Where is the nearest gym?")
+        for result in (told, asked, mixed):
+            assert result.memory is not None
+            await result.memory.settled()
+    assert told.memory is not None and asked.memory is not None and mixed.memory is not None
+
+    def said(result: Any) -> list[Any]:
+        return [e for e in result.memory.remembered if e.kind == "chat"]  # (the actor's own entry aside)
+
+    assert [e.status for e in said(told)] == ["stored"]
+    [question] = said(asked)
+    assert question.status == "skipped" and question.reason == "only a question: the user told nothing to remember"
+    assert [e.status for e in said(mixed)] == ["stored"]  # it tells something too
+    with Conductor([actor(calls)], store=store) as conductor:
+        later = await ExecutionMode(conductor, style="chat").execute("Where do I live now?")
+    assert later.memory is not None
+    recalled = [item["text"] for item in later.memory.recalled]
+    assert "I live in Lisbon, near the river." in recalled, recalled
+    assert not any(text.startswith("Where do I live") for text in recalled), recalled
+
+
 def spawn(*args: str) -> subprocess.Popen[str]:
     return spawn_module("tests.orchestration.memory_worker", *args)
 

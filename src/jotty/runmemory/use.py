@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import re
 import threading
 import time
 import weakref
@@ -163,6 +164,16 @@ def _copied(value: Any) -> Any:
     if isinstance(value, list):
         return [_copied(item) for item in value]
     return value
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _only_questions(text: str) -> bool:
+    """Whether every sentence of ``text`` is a question ("Where do I live?"): a chat turn that
+    tells nothing (one that also states something, "I moved to Porto. Any gyms?", tells)."""
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    return bool(sentences) and all(s.rstrip().endswith("?") for s in sentences)
 
 
 class RunMemory:
@@ -313,7 +324,10 @@ class RunMemory:
         result = _cut(as_text(output) if ok else f"failed: {error}")
         meta: dict[str, Any] = {"run_id": run_id, "actor": actor, "outcome": outcome.kind, "goal": _cut(goal, 200)}
         if data.get("style") == "chat":
-            entries = [Remembered(self.memory.scope, _cut(goal), {**meta, "kind": "chat", "role": "user"}, "chat")]
+            said = Remembered(self.memory.scope, _cut(goal), {**meta, "kind": "chat", "role": "user"}, "chat")
+            if _only_questions(goal):  # kept, it would come back first for the next such question
+                said.status, said.reason = "skipped", "only a question: the user told nothing to remember"
+            entries = [said]
         else:
             entries = [Remembered(self.memory.scope, _cut(f"{goal} -> {result}"), {**meta, "kind": "run"}, "run")]
         if actor is not None:
@@ -357,6 +371,7 @@ class RunMemory:
     def note(self, report: MemoryReport, entries: list[Remembered]) -> None:
         """Hand ``entries`` (any scopes of this store) to the writer; ``report`` lists them."""
         report.remembered.extend(entries)
+        entries = [entry for entry in entries if entry.status != "skipped"]  # said why already
         futures = []
         for scope in dict.fromkeys(entry.scope for entry in entries):
             mine = [entry for entry in entries if entry.scope == scope]
