@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from jotty.agents import Agent, FunctionAgent, RunContext
 from jotty.context import ContextPolicy, PrefetchModel, Source
 from jotty.patterns import Chain, Fallback, Flow, Member, Parallel, Retry, Step, Team, TeamTask
@@ -120,26 +122,25 @@ def team(pool: Pool) -> Flow:
     return Team(members, plan=lambda goal: [TeamTask(goal, id=f"{r}-task", role=r) for r in CATEGORIES])
 
 
-async def test_l4_parallel_branches_are_all_prefetched_when_the_flow_runs_again() -> None:
+@pytest.mark.parametrize(
+    ("shape", "loads"),
+    [
+        (parallel, ["archive", "ledger", "style", "style"]),  # style: a branch's and write's
+        (team, ["archive", "ledger", "style"]),
+    ],
+    ids=["parallel-branches", "team-members"],
+)
+async def test_l4_concurrent_windows_are_all_prefetched_when_the_flow_runs_again(
+    shape: Callable[[Pool], Flow], loads: list[str]
+) -> None:
     model = PrefetchModel()
-    await warm(model, parallel, runs=2)
+    await warm(model, shape, runs=2)
     pool = Pool()
-    result = await parallel(pool).run("go", level="L4", policy=pool.policy(model))
+    result = await shape(pool).run("go", level="L4", policy=pool.policy(model))
     assert result.ok
     run = stats(result)
     assert run["hit_rate"] == 1.0 and run["wasted"] == 0, run
-    assert sorted(pool.loads) == ["archive", "ledger", "style", "style"]  # style: a branch's and write's
-
-
-async def test_l4_team_members_are_all_prefetched_when_the_flow_runs_again() -> None:
-    model = PrefetchModel()
-    await warm(model, team, runs=2)
-    pool = Pool()
-    result = await team(pool).run("go", level="L4", policy=pool.policy(model))
-    assert result.ok
-    run = stats(result)
-    assert run["hit_rate"] == 1.0 and run["wasted"] == 0, run
-    assert sorted(pool.loads) == ["archive", "ledger", "style"]
+    assert sorted(pool.loads) == loads
 
 
 async def test_a_prefetch_nobody_took_is_counted_as_wasted() -> None:
