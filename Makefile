@@ -19,11 +19,13 @@ services:
 	bash scripts/services.sh
 	bash scripts/browser.sh
 
+# Two test processes (pytest-xdist): the suite is mostly waiting on real processes, servers and
+# browsers; every test has its own files, PostgreSQL schema, Redis prefix and ports.
 # Bytecode first: where PYTHONDONTWRITEBYTECODE is set (it is on this CI machine), every jotty process
 # the tests start would compile src/ again (0.2 s CPU each, a third of its start-up).
 test: $(STAMP) services
 	$(PY) -m compileall -q src tests
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench examples
