@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from jotty.errors import ValidationError
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone surrogate, which no UTF-8 encoder takes: what JSON's ``"\\udce9"`` parses to, and what
+``surrogateescape`` leaves for an undecodable byte (a pair is one character in a str)."""
+
+
+def sendable(text: str) -> str:
+    """``text`` with each lone surrogate as U+FFFD, as a decoder replaces bytes that are not UTF-8."""
+    return SURROGATE.sub("\ufffd", text)
 
 
 def utf8(text: str, where: str) -> bytes:

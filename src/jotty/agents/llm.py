@@ -38,6 +38,7 @@ from jotty.agents.template import as_text
 from jotty.agents.tools import Tool, as_tools
 from jotty.errors import AgentError, ValidationError
 from jotty.events import EventType
+from jotty.unicode import sendable
 
 logger = logging.getLogger(__name__)
 
@@ -341,22 +342,13 @@ class LLMAgent(Agent):
                     logger.info("tool %s raised %s: %s", call.name, type(exc).__name__, exc)
                     error = f"{type(exc).__name__}: {exc}"
         if error is not None:
-            error = _sendable(error)
+            error = sendable(error)  # a lone surrogate: the request could not be encoded
             await ctx.emit(EventType.TOOL_RESULT, name=call.name, id=call.id, error=error)
             content = json.dumps({"error": error}, ensure_ascii=False)
         else:
-            content = _sendable(as_text(result))
+            content = sendable(as_text(result))
             await ctx.emit(EventType.TOOL_RESULT, name=call.name, id=call.id, result=content)
         return {"role": "tool", "tool_call_id": call.id, "content": content}
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _sendable(text: str) -> str:
-    """``text`` with each lone surrogate (undecodable bytes kept by ``surrogateescape``, JSON's
-    ``"\\udce9"``) as U+FFFD: a request holding one cannot be encoded, which ended the run."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class _SinkError(Exception):

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from jotty.errors import ValidationError
 from jotty.registry.columns import Profile
+from jotty.unicode import sendable
 
 MAX_BYTES = 256 * 1024 * 1024
 """Files larger than this are refused by default (``max_bytes=`` changes it)."""
@@ -200,8 +201,6 @@ def _csv(where: str, text: str, size: int, delimiter: str | None, fmt: str) -> P
 EMPTY_JSON = "is empty: a JSON file holds one document (a list of objects, or an object); write one or remove the file"
 
 
-SURROGATE = re.compile("[\ud800-\udfff]")
-"""A code point no UTF-8 encoder takes: what JSON's ``"\\udce9"`` parses to (a pair is one character)."""
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -210,11 +209,11 @@ def unicode_only(value: Any) -> Any:
     a decoder replaces bytes that are not UTF-8: the store, the index and an LLM request take only
     Unicode text."""
     if isinstance(value, str):
-        return SURROGATE.sub("\ufffd", value)
+        return sendable(value)
     if isinstance(value, list):
         return [unicode_only(item) for item in value]
     if isinstance(value, dict):
-        return {SURROGATE.sub("\ufffd", key): unicode_only(item) for key, item in value.items()}
+        return {sendable(key): unicode_only(item) for key, item in value.items()}
     return value
 
 

@@ -24,7 +24,6 @@ from jotty.registry.probe import (
     LOCKED,
     MAX_JSON_BYTES,
     PLAIN_TEXT,
-    SURROGATE,
     TEXT_FORMATS,
     csv_error,
     long_number,
@@ -35,6 +34,7 @@ from jotty.registry.probe import (
 from jotty.registry.records import ReadResult, Source
 from jotty.registry.validation import check_identifier
 from jotty.registry.walk import shown
+from jotty.unicode import SURROGATE, sendable
 
 MAX_CHARS = 100_000
 """The most characters of text (or of one read's cells together) ``read`` returns."""
@@ -343,11 +343,11 @@ def _rows(
 
 def _cap(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):  # lone surrogates (JSON's "\udce9"): no LLM request could send them
-        return SURROGATE.sub("\ufffd", value if len(value) <= MAX_CELL else value[:MAX_CELL] + "...")
+        return sendable(value if len(value) <= MAX_CELL else value[:MAX_CELL] + "...")
     if isinstance(value, dict | list) and depth >= MAX_DEPTH:
         return f"<{type(value).__name__} nested deeper than {MAX_DEPTH} levels>"
     if isinstance(value, dict):
-        return {SURROGATE.sub("\ufffd", str(k)): _cap(v, depth + 1) for k, v in value.items()}
+        return {sendable(str(k)): _cap(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_cap(v, depth + 1) for v in value[:100]]
     if isinstance(value, bytes):
