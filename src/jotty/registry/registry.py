@@ -514,8 +514,8 @@ class DataRegistry:
         SQLite file's tables are read through that registration, whose tables are the ones it had
         when registered."""
         real_folder = os.path.realpath(folder.location)
-        real = await asyncio.to_thread(inside, real_folder, path, folder.name)
-        check_not_private(real, await asyncio.to_thread(self._private))
+        real, private = await asyncio.to_thread(lambda: (inside(real_folder, path, folder.name), self._private()))
+        check_not_private(real, private)
         try:
             found: Source | None = await self.get(source_name(folder.name, os.path.relpath(real, real_folder)))
         except NotFoundError:
