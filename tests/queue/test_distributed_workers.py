@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,16 @@ async def test_four_workers_complete_every_task_exactly_once(backend: str, tmp_p
         await queue.close()
 
 
+async def holds_a_fresh_task(queue: TaskQueue, out: Path) -> bool:
+    """A running task started under 0.1 s ago whose handler has not written its line yet."""
+    written = {task_id for _, task_id in lines_of(out)}
+    now = datetime.now()  # started_at is the claiming worker's local time
+    return any(
+        task.task_id not in written and task.started_at is not None and (now - task.started_at).total_seconds() < 0.1
+        for task in await queue.get_running_tasks()
+    )
+
+
 async def test_a_worker_killed_mid_task_loses_nothing(backend: str, tmp_path: Path) -> None:
     queue, ids = await fill(backend, tmp_path)
     out = tmp_path / "done.log"
@@ -143,12 +154,12 @@ async def test_a_worker_killed_mid_task_loses_nothing(backend: str, tmp_path: Pa
         # The victim works alone until it is killed, so that it is killed mid-task: with the
         # survivors started too, fast workers could drain the queue before the victim's 20th task.
         # Its tasks take 0.2 s and run 16 at a time, in batches: it is killed once it has finished 20
-        # and the store shows it holding tasks again (killed between batches, it would hold none).
+        # and holds a task it started under 0.1 s ago, so that the kill lands well inside that task's
+        # 0.2 s (in_progress > 0 alone was not enough: once, the tasks it showed were already done and
+        # the victim was killed between batches, holding none).
         victim = await spawn(backend, tmp_path, out, lease=1.5, sleep=0.2)
         deadline = time.monotonic() + 30
-        while sum(1 for pid, _ in lines_of(out) if pid == victim.pid) < 20 or not (await queue.get_stats()).get(
-            "in_progress"
-        ):
+        while sum(1 for pid, _ in lines_of(out) if pid == victim.pid) < 20 or not await holds_a_fresh_task(queue, out):
             assert time.monotonic() < deadline, "the victim never got to work"
             await asyncio.sleep(0.01)
         os.kill(victim.pid, signal.SIGKILL)  # mid-task: it holds up to 16 running tasks of 2,000
