@@ -3,7 +3,7 @@ scopes, and several Memory objects (and processes) sharing one store."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from jotty.memory import Memory, MemoryHit
 from tests.runs.backends import Backend
@@ -123,3 +123,28 @@ async def test_procedural_level_reads_the_routers_learning(store: str) -> None:
         assert hits and all(h.level == "procedural" for h in hits)
         assert hits[0].metadata["actor"] == "coder" and "2 of 3 succeeded" in hits[0].text
         assert await memory.recall("who fixes parser bugs?", k=3) == []  # not searched by default
+
+
+async def test_a_question_only_of_a_time_gets_the_memories_of_that_time(backend: Backend) -> None:
+    now = datetime(2024, 6, 30, 12, tzinfo=UTC)
+    said = {
+        "I live in Lisbon": 90,
+        "We adopted a cat called Miso": 40,
+        "I went hiking in the mountains with my sister": 6,
+        "My sister Ana visited and we cooked dinner": 1,
+    }
+    for embedder in (None, False):  # with the default embedder, and lexical-only
+        async with Memory(backend.store, scope="time-plain" if embedder is False else "time", embedder=embedder) as mem:
+            ids = {text: await mem.remember(text, at=now - timedelta(days=days)) for text, days in said.items()}
+            last_week = await mem.recall("What happened last week?", now=now)
+            assert [h.id for h in last_week] == [ids["I went hiking in the mountains with my sister"]]
+            assert last_week[0].why["date"] == 1.0 and last_week[0].why["window"]
+            lately = await mem.recall("What have I been up to lately?", k=3, now=now)
+            assert [h.text for h in lately] == list(said)[::-1][:3]  # the newest first
+            in_april = await mem.recall("What happened in April 2024?", now=now)
+            assert [h.text for h in in_april] == ["I live in Lisbon"]
+            before = await mem.recall("What happened last week?", now=now, until=now - timedelta(days=10))
+            assert before == []  # the caller's bounds narrow the question's time, never widen it
+            # a question about something at a time is still a question about that thing
+            cooked = await mem.recall("What did we cook last week?", now=now)
+            assert cooked[0].text == "My sister Ana visited and we cooked dinner"

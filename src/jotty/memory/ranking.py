@@ -67,6 +67,9 @@ class Candidates:
     vector_full: np.ndarray
     embedded: bool
     """Whether the memory has vectors at all (without, the vector weights go to the words)."""
+    timely: bool = False
+    """The query asks only about a time, and the candidates are the memories of that time: each
+    matches it fully, and they are ranked by date, recency and strength."""
 
 
 def strength(salience: np.ndarray, uses: np.ndarray) -> np.ndarray:
@@ -104,11 +107,13 @@ def fuse(
     match = match + w.lexical * share
     if not found.embedded:  # lexical-only memory: the vector weights go to the words
         match = match + (w.vector + w.vector_full) * 0.5 * (found.coverage + share)
+    if found.timely:
+        match = np.ones_like(match)
     recency_weight = w.recency_asked if intent.recent else w.recency
     score = match + recency_weight * recency * match + w.date * dated + w.strength * strong
     score = np.where(found.semantic, score * w.semantic, score)
     # found by neither words nor names, and not close enough in meaning: left out
-    kept = ~(np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine))
+    kept = found.timely | ~(np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine))
     order = np.lexsort((found.seqs, -found.created_at, -score))
     order = order[kept[order]][:top]
     return [

@@ -69,16 +69,22 @@ def search(
             return by_names(cur)
         return store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool, kept)
 
+    def of_the_time(cur: Cursor) -> dict[int, float]:
+        since, until = _bounds(query, intent.window)
+        return store.newest(cur, scope, query.levels, since, until, pool)
+
+    intent = time_intent(query.text, query.now)
     by_vector: dict[int, float] = {}
     by_vector_full: dict[int, float] = {}
     rows: dict[int, store.Brief] = {}
     # On SQLite a question's names may be busy: the cache's word index says so, so the cache comes
     # first (its one connection serialises reads anyway); elsewhere full-text search runs outside
     # the cache's lock, so that concurrent recalls of a scope do not wait on each other's queries.
+    # A question only of a time ("what happened last week?") is answered by the memories of that time.
     embedded = vectors is not None and bool(embedder and dimension)
     busy_first = embedded and bool(names) and database.dialect == "sqlite"
-    found_lexical = {} if busy_first else database.read(find)
-    seqs = set(found_lexical)
+    found_lexical = {} if busy_first or intent.only else database.read(find)
+    seqs = set(database.read(of_the_time)) if intent.only else set(found_lexical)
     if vectors is not None and embedder and dimension:
         with fresh_cache(database, scope, embedder, dimension) as cache:
             if busy_first:
@@ -93,8 +99,8 @@ def search(
                         # query's own matches by BM25 after all
                         found_lexical = database.read(by_names)
                 seqs = set(found_lexical)
-            near = cache.nearest(vectors[1], pool, query.levels, query.since, query.until)
-            seqs.update(seq for seq, _ in near)
+            if not intent.only:
+                seqs.update(seq for seq, _ in cache.nearest(vectors[1], pool, query.levels, query.since, query.until))
             by_vector_full, by_vector = cache.cosines(vectors, seqs)
             known = cache.briefs  # the scope's rows as of the cache's revision: no need to read them again
             rows = {seq: known[seq] for seq in seqs if seq in known}
@@ -116,8 +122,8 @@ def search(
         vector=np.array([by_vector.get(seq, 0.0) for seq in order], dtype=np.float64),
         vector_full=np.array([by_vector_full.get(seq, 0.0) for seq in order], dtype=np.float64),
         embedded=bool(by_vector or by_vector_full),
+        timely=intent.only,
     )
-    intent = time_intent(query.text, query.now)
     ranked = fuse(found, intent, query.weights, query.k)
     full = database.read(lambda cur: store.fetch(cur, scope, [seq for seq, _, _ in ranked]))
     hits = []
@@ -185,6 +191,15 @@ def _closest(
     chosen = {seq: 1.0 for seq in best(newest[0], limit)}
     chosen.update((seq, 0.5) for seq in best(newest[1], limit - len(chosen)))
     return chosen
+
+
+def _bounds(query: Query, window: tuple[float, float] | None) -> tuple[float | None, float | None]:
+    """The query's ``since`` and ``until`` narrowed to ``window``, if any."""
+    if window is None:
+        return query.since, query.until
+    since = window[0] if query.since is None else max(query.since, window[0])
+    until = window[1] if query.until is None else min(query.until, window[1])
+    return since, until
 
 
 def _within(moment: float, query: Query) -> bool:

@@ -320,6 +320,27 @@ def lexical(
     return {int(seq): float(score) for seq, score in rows}
 
 
+def newest(
+    cur: Cursor, scope: str, levels: Sequence[str], since: float | None, until: float | None, limit: int
+) -> dict[int, float]:
+    """The scope's newest ``limit`` memories of ``levels`` between ``since`` and ``until`` (the
+    scope, level and time index), as ``{seq: created_at}``."""
+    bounds, params = "", []
+    if since is not None:
+        bounds += " AND created_at >= ?"
+        params.append(since)
+    if until is not None:
+        bounds += " AND created_at <= ?"
+        params.append(until)
+    marks = ", ".join("?" * len(levels))
+    rows = cur.rows(
+        f"SELECT seq, created_at FROM jotty_memory WHERE scope = ? AND level IN ({marks}){bounds} "
+        "ORDER BY created_at DESC, seq DESC LIMIT ?",
+        (scope, *levels, *params, limit),
+    )
+    return {int(seq): float(at) for seq, at in rows}
+
+
 def _tsquery(words: Sequence[str]) -> str:
     """The words as a PostgreSQL ``to_tsquery`` text matching any of them, as FTS5 matches them on
     SQLite: without diacritics (``tsf`` holds the text folded alike) and a word joined by an

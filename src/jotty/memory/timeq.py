@@ -1,5 +1,6 @@
 """Time in a query: does it ask about the present state ("where does she live now"), for a time
-("when did ..."), or name dates ("in May 2023", "last week", "2024-03-01", "3 days ago")?"""
+("when did ..."), or name dates ("in May 2023", "last week", "2024-03-01", "3 days ago")? And does
+it ask about nothing but a time ("what happened last week?", "anything new lately?")?"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from jotty.memory.text import words
+from jotty.memory.text import terms, words
 
 _MONTHS = {
     name: number
@@ -43,9 +44,17 @@ _RECENT = frozenset(
         "lately",
         "today",
         "newest",
+        "new",
         "last",
     ]
 )
+_TIME_TEXT = """day days week weeks weekend month months year years ago yesterday today tonight morning
+afternoon evening night past previous earlier since"""
+_TIME_WORDS = frozenset(_TIME_TEXT.split())
+_EVENT_TEXT = """happen happens happened happening go goes went gone going new news anything something
+everything events event things thing stuff get got remember recall tell told say said"""
+_ANY_EVENT = frozenset(_EVENT_TEXT.split())
+"""Words of a question that asks only about a time, besides the time itself and stopwords."""
 _WHEN = re.compile(r"^\s*(when|what (time|date|day|year|month))\b|\bhow long ago\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_YEAR = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{4})\b")
@@ -64,6 +73,9 @@ class TimeIntent:
     recent: bool = False
     when: bool = False
     window: tuple[float, float] | None = None
+    only: bool = False
+    """The query asks about nothing but that time (``window``, or the present when ``recent``):
+    every memory of that time answers it."""
 
 
 def _month_window(year: int, month: int) -> tuple[float, float]:
@@ -111,5 +123,9 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
 def time_intent(query: str, now: float) -> TimeIntent:
     """Read the time intent of ``query``, relative dates against ``now`` (epoch seconds)."""
     moment = datetime.fromtimestamp(now, UTC)
-    recent = bool(_RECENT & set(words(query))) and not _LAST.search(query)
-    return TimeIntent(recent=recent, when=bool(_WHEN.search(query)), window=_named_window(query, moment))
+    said = set(words(query))
+    recent = bool(_RECENT & said) and not _LAST.search(query)
+    window = _named_window(query, moment)
+    rest = set(terms(query)) - _RECENT - _TIME_WORDS - _ANY_EVENT - _MONTHS.keys()
+    only = (recent or window is not None) and not any(not word.isdigit() for word in rest)
+    return TimeIntent(recent=recent, when=bool(_WHEN.search(query)), window=window, only=only)
