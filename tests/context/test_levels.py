@@ -79,6 +79,21 @@ async def test_l1_gives_every_window_the_history_and_l3_scopes_it(tmp_path: Path
     assert "source:archive" not in scoped.last("write")["parts"]
 
 
+async def test_a_sequentials_window_holds_each_earlier_output_once() -> None:
+    """A Sequential gives its steps the history itself: the level's pool does not add it again
+    (at L1 and L2 each output was in the window twice)."""
+    for level in ("L1", "L2"):
+        seen = Seen()
+        await flows(seen)["sequential"].run("go", level=level, policy=policy(seen))
+        window = seen.last("write")
+        assert [h["output"] for h in window["history"]] == ["research done", "analyse done"]
+        assert not any(name.startswith("step:") for name in window["parts"])
+        assert "research done" not in window["context"] and "metric-definitions" in window["parts"]
+    seen = Seen()
+    await flows(seen)["chain"].run("go", level="L1", policy=policy(seen))
+    assert "step:chain/research" in seen.last("write")["parts"]  # a Chain's steps get no history of their own
+
+
 async def test_l2_loads_a_skill_the_step_names() -> None:
     seen = Seen()
     flow = Chain([Step(seen.agent("write"), name="draft", skills=("charts",))])

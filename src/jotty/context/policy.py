@@ -94,6 +94,26 @@ class StepCall:
     level: Level | None = None
 
 
+def _held(data: dict[str, Any]) -> _Held:
+    """The finished steps' outputs the pattern's own data already gives the window: the ``output``
+    of each item of its lists (a Sequential's ``history``)."""
+    held = [
+        e["output"] for v in data.values() if isinstance(v, list) for e in v if isinstance(e, dict) and "output" in e
+    ]
+    return _Held(frozenset(map(id, held)), frozenset(h for h in held if isinstance(h, str) and h))
+
+
+@dataclass(frozen=True)
+class _Held:
+    """Outputs a window holds already, by identity or, for text, by value."""
+
+    objects: frozenset[int]
+    texts: frozenset[str]
+
+    def holds(self, output: Any) -> bool:
+        return id(output) in self.objects or (isinstance(output, str) and output in self.texts)
+
+
 class ContextPolicy:
     """The pool and tools of a run's windows: ``parts`` (``Part``s with categories), ``sources``,
     ``skills`` (a ``SkillRegistry``), the ``guard`` (default: a ``SmartContextGuard`` whose
@@ -202,7 +222,7 @@ class ContextSession:
         events: list[Any] = []
         loaded: _Sources | None = None
         if level is not None:
-            pooled = self._pick(level, category, call)
+            pooled = self._pick(level, category, call, _held(data))
             loaded = await self._sources(level, category, call)
             pooled += loaded.parts
             if loaded.report is not None:
@@ -260,14 +280,16 @@ class ContextSession:
             text = "\n".join(line for line in text.splitlines() if not any(g in line for g in gone)) if kept else ""
         return Part(part.name, {**content, "items": kept, "text": text}, part.kind)
 
-    def _pick(self, level: Level, category: str | None, call: StepCall) -> list[Part]:
+    def _pick(self, level: Level, category: str | None, call: StepCall, held: _Held) -> list[Part]:
+        """The pool's parts for the window; a finished step's output that the pattern's own data
+        already holds (a Sequential's history) is not added again."""
         policy = self.policy
         picked: list[Part] = []
         for part in policy.parts:
             if not level.scoped or part.pinned or policy.category_of(part) == category:  # pinned: every window
                 picked.append(part)
         for path, cat, output in self.history:
-            if not level.scoped or cat == category:
+            if (not level.scoped or cat == category) and not held.holds(output):
                 picked.append(Part(f"step:{path}", output, PartKind.HISTORY, category=cat))
         for index, (path, cat, result) in enumerate(self.tools):
             if not level.scoped or cat == category:
