@@ -102,3 +102,21 @@ def test_bad_input_is_a_clear_error_and_leaves_the_memory_intact(jotty: Jotty, d
             return (await memory.stats()).total
 
     assert asyncio.run(count()) == 1
+
+
+def test_searching_from_the_cli_is_a_look_not_a_use(jotty: Jotty, db: Path) -> None:
+    added = json.loads(ok(jotty("memory", "add", "the Porto depot opens at 8", "--json")))
+    for _ in range(3):
+        assert "Porto depot" in ok(jotty("memory", "search", "when does the Porto depot open?"))
+
+    async def uses(recall: bool) -> int:
+        async with Memory(db, scope="conductor") as memory:
+            if recall:
+                await memory.recall("when does the Porto depot open?")
+        async with Memory(db, scope="conductor") as memory:
+            hit = await memory.get(added["id"])
+            assert hit is not None
+            return hit.uses
+
+    assert asyncio.run(uses(recall=False)) == 0  # browsing neither strengthens a memory nor keeps it from fading
+    assert asyncio.run(uses(recall=True)) == 1  # a run's recall does

@@ -61,7 +61,7 @@ def search(
 
     async def go() -> list[MemoryHit]:
         async with _memory(db, scope) as memory:
-            return await memory.recall(query, k=k, level=level)
+            return await memory.recall(query, k=k, level=level, counted=False)  # a look, not a use
 
     hits = run(go())
     if as_json:

@@ -10,6 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -373,11 +374,13 @@ class Memory:
         since: datetime | str | float | None = None,
         until: datetime | str | float | None = None,
         now: datetime | str | float | None = None,
+        counted: bool = True,
     ) -> list[MemoryHit]:
         """The ``k`` memories that best answer ``query``, best first (episodic and semantic unless
         ``level`` says otherwise: a level, a list, or "all"). ``since``/``until`` bound the memories'
-        times; ``now`` is the moment relative dates ("last week") count from (default: now)."""
-        wanted = self.query(query, k, level, since=since, until=until, now=now)
+        times; ``now`` is the moment relative dates ("last week") count from (default: now).
+        ``counted=False``: a look that is not a use (the hits' recall counts stay as they are)."""
+        wanted = self.query(query, k, level, since=since, until=until, now=now, counted=counted)
         return await asyncio.to_thread(self.recall_query, wanted)
 
     def query(
@@ -389,6 +392,7 @@ class Memory:
         since: datetime | str | float | None = None,
         until: datetime | str | float | None = None,
         now: datetime | str | float | None = None,
+        counted: bool = True,
     ) -> Query:
         """The checked ``Query`` that ``recall`` answers (``ValidationError`` naming the fix), for
         ``recall_query`` on a thread of the caller's choosing."""
@@ -400,6 +404,7 @@ class Memory:
             check_time(until, "until"),
             check_time(now, "now") or time.time(),
             self.weights,
+            bool(counted),
         )
 
     def recall_query(self, query: Query) -> list[MemoryHit]:
@@ -417,7 +422,7 @@ class Memory:
                 else:
                     vectors = embed_texts(self.embedder, [query.text, what])
             dimension = self.embedder.dimension if self.embedder is not None else None
-            mine = Query(query.text, query.k, stored, query.since, query.until, query.now, query.weights)
+            mine = replace(query, levels=stored)
             found = search(self.database(), self.scope, mine, vectors, self.embedder_name, dimension)
             seq_of = {hit.id: seq for seq, hit in found}
             hits = [hit for _, hit in found]
@@ -426,7 +431,7 @@ class Memory:
 
             hits = sorted([*hits, *procedural_hits(self._store, query.text, query.k)], key=lambda h: -h.score)
             hits = hits[: query.k]
-        if stored:
+        if stored and query.counted:
             self._count_uses([(seq_of[hit.id], hit.id) for hit in hits if hit.id in seq_of])
         return hits
 

@@ -33,6 +33,9 @@ class Query:
     until: float | None
     now: float
     weights: Weights
+    counted: bool = True
+    """Whether the recall counts as a use of its hits (what consolidation strengthens and keeps
+    from fading); a person browsing memory does not."""
 
 
 @functools.lru_cache(maxsize=256)

@@ -309,7 +309,7 @@ def lexical(
     if dialect == "sqlite":
         rows = _fts5(cur, scope, words, levels, bounds, params, limit, counts)
     else:
-        query = _tsquery(words)
+        query = tsquery(words)
         if not query:
             return {}
         rows = cur.rows(
@@ -341,7 +341,7 @@ def newest(
     return {int(seq): float(at) for seq, at in rows}
 
 
-def _tsquery(words: Sequence[str]) -> str:
+def tsquery(words: Sequence[str]) -> str:
     """The words as a PostgreSQL ``to_tsquery`` text matching any of them, as FTS5 matches them on
     SQLite: without diacritics (``tsf`` holds the text folded alike) and a word joined by an
     apostrophe ("o'brien") as the phrase of its parts, which is how the parser keeps it."""
