@@ -76,6 +76,7 @@ async def test_memory_page_search_and_consolidations(store: str) -> None:
         for i in range(6):
             await memory.remember(f"The deploy of service alpha failed on day {i} because the disk was full")
         await memory.remember("Lunch is at noon")
+        await memory.remember("Renée moved to São Paulo")
         await memory.consolidate()
     finally:
         await memory.close()
@@ -85,6 +86,9 @@ async def test_memory_page_search_and_consolidations(store: str) -> None:
         assert any(lv["scope"] == "notes" for lv in page["levels"])
         assert all(c["level"] == "semantic" for c in page["consolidations"])
         assert client.get('/api/memory?q="unbalanced').status_code == 200  # never an FTS syntax error
+        for asked in ("renee sao paulo", "Renée", "O'Brien & | !"):  # accents aside, as recall finds them
+            found = client.get("/api/memory", params={"q": asked}).json()["hits"]
+            assert [h["text"] for h in found] == (["Renée moved to São Paulo"] if "O'Brien" not in asked else [])
 
 
 async def test_throughput_counts_exactly_the_finished_tasks_of_each_hour(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 from jotty.dashboard import params
 from jotty.dashboard.reader import Reader
 from jotty.db.memory_uses import uses_of
+from jotty.memory.store import tsquery
+from jotty.memory.text import plain_words
 
 COLUMNS = f"m.id, m.scope, m.level, m.text, m.salience, m.seen, {uses_of('m')}, m.created_at, m.sources"
 SEARCH_SQLITE = (
@@ -17,9 +19,10 @@ SEARCH_SQLITE = (
     "WHERE jotty_memory_fts MATCH ? AND m.absorbed_into IS NULL ORDER BY rank LIMIT ?"
 )
 SEARCH_POSTGRES = (
-    f"SELECT {COLUMNS} FROM jotty_memory m WHERE m.tsv @@ plainto_tsquery('english', ?) AND m.absorbed_into IS NULL "
-    "ORDER BY ts_rank(m.tsv, plainto_tsquery('english', ?)) DESC LIMIT ?"
+    f"SELECT {COLUMNS} FROM jotty_memory m, to_tsquery('english', ?) q WHERE m.tsf @@ q AND m.absorbed_into IS NULL "
+    "ORDER BY ts_rank(m.tsf, q) DESC LIMIT ?"
 )
+"""Matches any word, accents aside, as recall and SQLite's FTS5 do (``store.tsquery``)."""
 RECENT = f"SELECT {COLUMNS} FROM jotty_memory m WHERE m.level = 'semantic' ORDER BY m.created_at DESC LIMIT ?"
 LEVELS = "SELECT scope, level, COUNT(*) FROM jotty_memory GROUP BY scope, level ORDER BY scope, level"
 
@@ -59,7 +62,8 @@ async def memory_page(reader: Reader, query: Mapping[str, str]) -> dict[str, Any
             fts = _fts_query(search)
             rows = await reader.rows(SEARCH_SQLITE, (fts, limit)) if fts else []
         else:
-            rows = await reader.rows(SEARCH_POSTGRES, (search, search, limit))
+            words = tsquery(plain_words(search.lower()))
+            rows = await reader.rows(SEARCH_POSTGRES, (words, limit)) if words else []
         hits = [_memory(r) for r in rows]
     return {
         "levels": [{"scope": s, "level": lv, "count": n} for s, lv, n in await reader.rows(LEVELS)],
