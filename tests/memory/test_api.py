@@ -148,3 +148,17 @@ async def test_a_question_only_of_a_time_gets_the_memories_of_that_time(backend:
             # a question about something at a time is still a question about that thing
             cooked = await mem.recall("What did we cook last week?", now=now)
             assert cooked[0].text == "My sister Ana visited and we cooked dinner"
+
+
+async def test_the_words_that_place_a_question_in_time_are_not_matched_as_its_content(memory: Memory) -> None:
+    """ "now" is not what "home for now" says, nor "days" what "yesterday" does: the later move wins."""
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    old = await memory.remember(
+        "My sister Kenji signed a lease in Valencia, so that's home for now.", at=now - timedelta(60)
+    )
+    await memory.remember("I called Kenji yesterday but we mostly talked about the weather.", at=now - timedelta(30))
+    new = await memory.remember("My sister Kenji finally got the keys to a flat in Cusco.", at=now - timedelta(10))
+    for question in ("Where does Kenji live now?", "Which city is Kenji based in these days?"):
+        ids = [h.id for h in await memory.recall(question, now=now)]
+        assert ids.index(new) < ids.index(old), question
+        assert all(h.why["coverage"] == 0.0 for h in await memory.recall(question, now=now))

@@ -18,7 +18,7 @@ from jotty.memory.postings import fold
 from jotty.memory.ranking import Candidates, Weights, fuse
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import STOPWORDS, entities, plain_words, term_set, terms, words
-from jotty.memory.timeq import time_intent
+from jotty.memory.timeq import time_intent, without_time_words
 from jotty.memory.vectors import LEVEL_CODE, VectorCache
 
 
@@ -55,7 +55,7 @@ def search(
     pool = max(4 * query.k, 40)
     names, rest = _split(query.text)
     wanted = terms(query.text) or words(query.text)
-    asked = term_set(rest)
+    asked = without_time_words(term_set(rest))
 
     kept = database.term_counts
     named_pool = 3 * pool // 2

@@ -54,6 +54,7 @@ _TIME_WORDS = frozenset(_TIME_TEXT.split())
 _EVENT_TEXT = """happen happens happened happening go goes went gone going new news anything something
 everything events event things thing stuff get got remember recall tell told say said"""
 _ANY_EVENT = frozenset(_EVENT_TEXT.split())
+_TIMELY = _RECENT | _TIME_WORDS | {"these", "ago"}
 """Words of a question that asks only about a time, besides the time itself and stopwords."""
 _WHEN = re.compile(r"^\s*(when|what (time|date|day|year|month))\b|\bhow long ago\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -118,6 +119,12 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
             year = now.year if month <= now.month else now.year - 1
             return _month_window(year, month)
     return None
+
+
+def without_time_words(words: frozenset[str]) -> frozenset[str]:
+    """``words`` (stemmed or not) without those that say when ("now", "days", "recently"): they
+    place the question in time, and matching them as content finds "home for now", "yesterday"."""
+    return frozenset(w for w in words if w not in _TIMELY and w.rstrip("s") not in _TIMELY)
 
 
 def time_intent(query: str, now: float) -> TimeIntent:
