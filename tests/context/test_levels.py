@@ -23,7 +23,8 @@ from jotty.context import (
     SmartContextGuard,
     TokenBudget,
 )
-from jotty.errors import ValidationError
+from jotty.context.policy import StepCall
+from jotty.errors import StoreError, ValidationError
 from jotty.patterns import Chain, Sequential, Step
 from tests.context.flows import Seen, chat_run, conductor, flows, policy
 
@@ -181,9 +182,9 @@ async def test_a_pinned_part_over_the_window_budget_fails_the_run_clearly() -> N
         await Chain([seen.agent("write")]).run("go", level="L1", policy=pol, budget=TokenBudget(per_window=20))
 
 
-async def test_l4_learns_from_earlier_durable_runs_in_other_processes(tmp_path: Path) -> None:
-    store = str(tmp_path / "runs.db")
-    for n in range(2):
+def earlier_runs(store: str, count: int) -> None:
+    """``count`` durable runs of the test chain, each in a process of its own."""
+    for n in range(count):
         done = subprocess.run(
             [sys.executable, "-m", "tests.context.worker", store, "L3", f"earlier-{n}"],
             capture_output=True,
@@ -193,6 +194,11 @@ async def test_l4_learns_from_earlier_durable_runs_in_other_processes(tmp_path: 
         )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["status"] == "completed"
+
+
+async def test_l4_learns_from_earlier_durable_runs_in_other_processes(tmp_path: Path) -> None:
+    store = str(tmp_path / "runs.db")
+    earlier_runs(store, 2)
     seen = Seen()
     model = PrefetchModel()  # this process has learned nothing yet
     result = await flows(seen)["chain"].run("go", store=store, run_id="now", level="L4", policy=policy(seen, model))
@@ -205,6 +211,34 @@ async def test_l4_learns_from_earlier_durable_runs_in_other_processes(tmp_path: 
     assert again.ok
     counts = model.to_dict()["needs"]["chain"]["chain/analyse"]
     assert counts["__runs__"] == 4  # two from the store, two live: no run is learned twice
+
+
+async def test_steps_at_l4_in_a_run_without_a_level_learn_from_earlier_runs_too(tmp_path: Path) -> None:
+    store = str(tmp_path / "runs.db")
+    earlier_runs(store, 2)
+    seen, model = Seen(), PrefetchModel()  # this process has learned nothing yet
+    flow = Chain([Step(seen.agent(role), name=role, level="L4") for role in ("research", "analyse", "write")])
+    result = await flow.run("go", store=store, run_id="now", policy=policy(seen, model))
+    assert result.ok
+    [stats] = [e.data["run"] for e in result.events if e.type == "context_prefetch" and "run" in e.data]
+    # the ledger was loaded ahead of analyse, as learned from the store; the run is not at L4, so the
+    # archive of its first step was not loaded ahead of the run (a fresh model would have missed both)
+    assert (stats["hits"], stats["misses"]) == (1, 1)
+    assert model.to_dict()["needs"]["chain"]["chain/analyse"]["__runs__"] == 3  # two from the store, one live
+
+
+async def test_l4_goes_on_without_learning_when_the_store_cannot_be_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def unreadable() -> None:
+        raise StoreError("the runs table is locked")
+
+    seen = Seen()
+    session = policy(seen).session("chain", Level.L4, None)
+    session.learn = unreadable
+    call = StepCall("chain/research", "research", "step", seen.agent("research"))
+    data, _ = await session.window(call, "go", {})
+    assert "source:archive" in data["parts"] and "could not learn" in caplog.text
 
 
 async def test_a_step_level_works_in_a_run_without_one() -> None:

@@ -17,9 +17,10 @@ import contextvars
 import functools
 import inspect
 import json
+import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,6 +36,8 @@ from jotty.context.skills import Skill, SkillRegistry
 from jotty.context.text import as_text
 from jotty.errors import JottyError, ValidationError
 from jotty.events import EventType
+
+log = logging.getLogger(__name__)
 
 PARTS_KEY = "parts"
 CONTEXT_KEY = "context"
@@ -194,6 +197,11 @@ class ContextSession:
         """Whether the run prefetches (it is at L4, or a step of it is): its stats are recorded."""
         self.run_id: str | None = None
         """Set by the runner; a run learned live is not learned again from the store."""
+        self.learn: Callable[[], Awaitable[Any]] | None = None
+        """Set by a durable run: teaches the prefetch model from the flow's earlier runs in the store
+        (``learn_from_store``), awaited before the run's first L4 window, whether the run or a step
+        is at L4."""
+        self._learning: asyncio.Future[Any] | None = None
 
     # ---------------------------------------------------------------- the window
 
@@ -212,6 +220,8 @@ class ContextSession:
         budget = self._budget(call)
         if level is None and budget is None:
             return data, []  # no level and no budget known: the pattern's window as it is
+        if level is Level.L4 and self.learn is not None:
+            await self._learned(self.learn)
         category = self.category(call, value) if level is not None else None
         tools = self._tools(level, category, call) if level is not None else []
         budget = self._less_tools(call, tools, budget)
@@ -254,6 +264,16 @@ class ContextSession:
         if window.compressed:
             events.append((EventType.CONTEXT_COMPRESSED, window.event()))
         return out, events
+
+    async def _learned(self, learn: Callable[[], Awaitable[Any]]) -> None:
+        """Learn from the store once, however many windows start at once; a store that cannot be
+        read leaves the model as it is (prefetch is help, not a precondition)."""
+        if self._learning is None:
+            self._learning = asyncio.ensure_future(learn())
+        try:
+            await asyncio.shield(self._learning)
+        except Exception as exc:
+            log.warning("L4 could not learn from the earlier runs of %s: %s", self.flow, exc)
 
     def _scoped(self, part: Part, category: str | None) -> Part:
         """A pattern's own memory or tool results (a list, or the Conductor's recalled
@@ -470,9 +490,12 @@ class ContextSession:
             self._started.add(path)
             self._previous = path
 
-    def start(self) -> None:
-        """At the start of a run: at L4, begin loading what the first step needed before."""
+    async def start(self) -> None:
+        """At the start of a run: at L4, learn from the store and begin loading what the first step
+        needed before."""
         if self.level is Level.L4:
+            if self.learn is not None:
+                await self._learned(self.learn)
             self._prefetch_after("")
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from jotty.agents.base import AgentResult, RunContext
 from jotty.context import BudgetExceededError, ContextWindow, TokenBudget, TokenShape
-from jotty.context.levels import Level, check_level
+from jotty.context.levels import check_level
 from jotty.context.policy import ContextPolicy, ContextSession
 from jotty.context.prefetch import learn_from_store
 from jotty.errors import RunError, ValidationError
@@ -114,8 +115,8 @@ async def _durable(
         ex = Execution(run_id, sink=sink, store=store, budget=budget, context=context)
         if context is not None:
             context.run_id = run_id
-            if context.level is Level.L4:  # learn from this flow's earlier runs, in any process
-                await learn_from_store(store, flow.name, context.policy.prefetch)
+            # before its first L4 window (the run's, or a step's), L4 learns from this flow's earlier runs
+            context.learn = functools.partial(learn_from_store, store, flow.name, context.policy.prefetch)
         if stored is None:
             await store.create_run(run_id, flow.name, shape, input, current_owner(), metadata)
             return await _session(flow, input, ex, flow.name, resumed=False)
@@ -163,7 +164,7 @@ async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed:
     await ex.emit(EventType.RUN_RESUMED if resumed else EventType.RUN_STARTED, root, info)
     scope = Scope(ex, root, {})
     if ex.context is not None:
-        ex.context.start()
+        await ex.context.start()
     try:
         try:
             result = await flow.execute(input, scope)
