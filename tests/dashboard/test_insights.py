@@ -8,6 +8,7 @@ from typing import Any
 from jotty.dashboard.insights import INSIGHTS, FlowRuns, insight
 from jotty.dashboard.insights.builtin import percentile
 from jotty.runs import open_run_store
+from tests.context.flows import Seen, flows, policy
 from tests.dashboard.conftest import client_for
 from tests.dashboard.flows import nested_flow
 
@@ -48,6 +49,28 @@ async def test_insights_across_runs_of_a_flow(store: str) -> None:
     versions = found["cost_by_version"]["rows"]
     assert [v["version"] for v in versions] == ["version 1", "version 2"]
     assert versions[1]["tokens_per_run"] == 3 * versions[0]["tokens_per_run"] and versions[1]["tokens_change"] == 2.0
+
+
+async def test_cost_by_version_tells_the_levels_a_flow_ran_at_apart(store: str) -> None:
+    for level in ("L1", "L3", "L1", "L3"):
+        seen = Seen()
+        await flows(seen)["chain"].run("go", store=store, level=level, policy=policy(seen))
+    await flows(Seen())["chain"].run(
+        "go", store=store, level="L3", metadata={"version": "v2"}
+    )  # the caller's word wins
+    runs = open_run_store(store)
+    try:
+        levels = []
+        for summary in await runs.list_runs(limit=10):
+            record = await runs.get_run(summary.run_id)
+            assert record is not None
+            levels.append(str(record.metadata.get("context_level")))
+        assert sorted(levels) == ["L1", "L1", "L3", "L3", "L3"]
+    finally:
+        await runs.close()
+    with client_for(store) as client:
+        rows = _by_name(client.get("/api/insights?flow=chain").json())["cost_by_version"]["rows"]
+    assert [(r["version"], r["runs"]) for r in rows] == [("level L1", 2), ("level L3", 2), ("version v2", 1)]
 
 
 async def test_a_new_insight_is_one_function(store: str) -> None:

@@ -21,7 +21,7 @@ from jotty.db import resolve_store
 from jotty.errors import ValidationError
 from jotty.events import EventSink
 from jotty.patterns import RunResult
-from jotty.patterns.runner import new_run_id
+from jotty.patterns.runner import LEVEL_KEY, new_run_id
 from jotty.runs import RunStatus
 
 if TYPE_CHECKING:
@@ -44,8 +44,6 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No live step t
 FLOW_FILE_KEY = "flow_file"
 """Where a run started by ``jotty run`` keeps its definition file (in the run's metadata)."""
 FLOW_DIGEST_KEY = "flow_digest"
-LEVEL_KEY = "context_level"
-"""The context level a run started by ``jotty run`` was given (in the run's metadata): a resume keeps it."""
 
 _live_console = Console(stderr=True, highlight=False)
 """The live view's console (stderr; lines wrap, so the view redraws cleanly in a narrow terminal)."""

@@ -28,7 +28,6 @@ from jotty.cli.live import (
 from jotty.cli.run import (
     FLOW_DIGEST_KEY,
     FLOW_FILE_KEY,
-    LEVEL_KEY,
     JsonOption,
     QuietOption,
     StoreOption,
@@ -41,6 +40,7 @@ from jotty.errors import ValidationError
 from jotty.events import EventSink
 from jotty.orchestration.recording import METADATA_KEY as CONDUCTOR_KEY
 from jotty.patterns import RunResult
+from jotty.patterns.runner import LEVEL_KEY
 from jotty.runs import (
     Checkpoint,
     RunRecord,

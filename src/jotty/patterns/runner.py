@@ -69,6 +69,8 @@ async def run_flow(
         ex = Execution(run_id or new_run_id(), sink=sink, budget=budget, context=context)
         return await _session(flow, input, ex, root, resumed=False)
     opened = await shared_store(store)  # a path or URL: the store this event loop keeps open
+    if context is not None and context.level is not None and LEVEL_KEY not in (metadata or {}):
+        metadata = {**(metadata or {}), LEVEL_KEY: str(context.level)}
     return await _durable(flow, input, opened, run_id or new_run_id(), sink, budget, metadata, context)
 
 
@@ -90,6 +92,10 @@ def shape_of(flow: Flow) -> str:
     """The flow's structure as canonical JSON: a resumed run must have the same."""
     return json.dumps(flow.describe(), sort_keys=True, separators=(",", ":"))
 
+
+LEVEL_KEY = "context_level"
+"""Where a durable run keeps the context level it was given (in its metadata): a resume by
+``jotty runs resume`` keeps it, and the dashboard's cost by version tells levels apart."""
 
 _ACTIVE: set[tuple[str, str]] = set()
 """(store, run id) of the durable runs this process is running now."""

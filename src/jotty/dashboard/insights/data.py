@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jotty.dashboard.reader import Reader
+from jotty.patterns.runner import LEVEL_KEY
 
 RUNS = (
     "SELECT run_id, status, prompt_tokens, completion_tokens, created_at, updated_at, finished_at, metadata, "
@@ -56,10 +57,11 @@ class FlowRuns:
 
 def version_of(metadata: dict[str, Any], shape: str) -> str:
     """The version a run ran: its metadata's ``version`` or ``level`` when the caller stored one,
-    else the flow's structure (a changed flow is a new version), as ``shape:<digest>``."""
-    for key in ("version", "level"):
+    else the context level it ran at (``flow.run(level=...)``, ``jotty run --level``), else the
+    flow's structure (a changed flow is a new version), as ``shape:<digest>``."""
+    for key, label in (("version", "version"), ("level", "level"), (LEVEL_KEY, "level")):
         if metadata.get(key) is not None:
-            return f"{key} {metadata[key]}"
+            return f"{label} {metadata[key]}"
     return "shape:" + hashlib.sha256(shape.encode()).hexdigest()[:8]
 
 
