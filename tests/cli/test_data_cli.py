@@ -50,10 +50,26 @@ def test_scan_search_show_through_a_pipe_at_80_columns(tmp_path: Path) -> None:
     assert out.startswith("registered shop/products (sqlite_table, sqlite)")
 
 
+def test_a_rescan_says_what_it_removed_through_a_pipe_at_80_columns(tmp_path: Path) -> None:
+    data = make_data(tmp_path)
+    db = tmp_path / "jotty.db"
+    piped("data", "scan", str(data), db=db)
+    (data / "weather" / "daily_temperatures.jsonl").rename(data / "weather" / "hourly_temperatures_by_station.jsonl")
+    (data / "customers.json").unlink()
+    out = piped("data", "scan", str(data), "--dry-run", db=db)
+    assert "would remove 2 source(s) whose files are gone from the folder:" in out, out
+    assert "  data/customers.json\n" in out and "  data/weather/daily_temperatures.jsonl\n" in out, out
+    out = piped("data", "scan", str(data), db=db)
+    assert "5 sources registered" in out and "data/weather/hourly_temperatures_by_station.jsonl" in out, out
+    assert "removed 2 source(s) whose files are gone from the folder:" in out, out
+    assert "  data/customers.json\n" in out and "  data/weather/daily_temperatures.jsonl\n" in out, out
+
+
 def test_json_output_and_filters(jotty: Jotty, tmp_path: Path) -> None:
     data = make_data(tmp_path)
     report = json.loads(ok(jotty("data", "scan", str(data), "--dry-run", "--json")))
     assert report["registered"] is False and len(report["sources"]) == 6
+    assert report["removed"] == [] and report["kept"] == []
     assert json.loads(ok(jotty("data", "search", "--json"))) == []
     ok(jotty("data", "scan", str(data), "--json"))
     added = json.loads(ok(jotty("data", "add", str(data / "customers.json"), "--name", "crm", "-t", "crm", "--json")))

@@ -98,7 +98,8 @@ def scan(
     """Inspect and register every file in FOLDER.
 
     Each file gets its type, schema, size, statistics and a description, and is registered as
-    NAME/relative/path; the folder is registered as NAME."""
+    NAME/relative/path; the folder is registered as NAME. A rescan unregisters the files of an
+    earlier scan that are gone from the folder."""
 
     async def go() -> Any:
         async with _registry(db, llm) as registry:
@@ -110,8 +111,15 @@ def scan(
         return
     verb = "registered" if report.registered else "found (dry run, nothing registered)"
     console.print(_sources_table(f"{len(report.sources)} sources {verb}", report.sources))
+    if report.removed:
+        said = "removed" if report.registered else "would remove"
+        console.print(text(f"{said} {len(report.removed)} source(s) whose files are gone from the folder:"))
+        for gone in report.removed:
+            console.print(text(f"  {gone}"))
     for problem in report.problems:
         err_console.print(text(f"{problem.path}: {problem.error}"))
+    for kept in report.kept:
+        err_console.print(text(f"{kept}: not inspected this time but still there, its earlier registration is kept"))
 
 
 @data_app.command("add")

@@ -133,12 +133,17 @@ class Problem:
 
 @dataclass(frozen=True)
 class ScanReport:
-    """What ``scan`` found: the sources (registered unless ``register=False``) and the problems."""
+    """What ``scan`` found: the sources (registered unless ``register=False``) and the problems;
+    ``removed``: the names of the folder's files registered by an earlier scan that are gone, and so
+    were unregistered (or, with ``register=False``, would be); ``kept``: those this scan did not
+    register whose file is still there (it could not be inspected), which stay as registered."""
 
     folder: str
     sources: list[Source]
     problems: list[Problem]
     registered: bool
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""
@@ -147,6 +152,8 @@ class ScanReport:
             "registered": self.registered,
             "sources": [s.to_dict() for s in self.sources],
             "problems": [asdict(p) for p in self.problems],
+            "removed": list(self.removed),
+            "kept": list(self.kept),
         }
 
 

@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +16,7 @@ from jotty.agents.tools import Tool
 from jotty.db.location import redact
 from jotty.errors import NotFoundError, ValidationError
 from jotty.memory import Embedder, Memory, Weights, embedders_onnx
-from jotty.memory.database import Database, SQLiteDatabase
+from jotty.memory.database import Cursor, Database, SQLiteDatabase
 from jotty.memory.embedders import default_embedder
 from jotty.memory.records import MemoryHit
 from jotty.memory.text import term_set, terms
@@ -25,6 +25,7 @@ from jotty.registry.describe import describe as describe_file
 from jotty.registry.probe import MAX_BYTES, Probe, probe_file
 from jotty.registry.reader import check_not_private, inside, read_source, store_files
 from jotty.registry.records import Problem, ReadResult, ScanReport, Source, SourceHit
+from jotty.registry.rescan import Leftovers, drop, leftovers
 from jotty.registry.validation import (
     check_filters,
     check_identifier,
@@ -352,7 +353,11 @@ class DataRegistry:
 
         A file that cannot be inspected (unreadable, too large, not UTF-8, malformed) is listed in
         ``problems`` and left out; with ``strict=True`` any problem raises and nothing is registered.
-        ``register=False`` only reports what would be registered."""
+        A rescan makes the registry match the folder: the files an earlier scan of this folder
+        registered under ``NAME/`` that are gone are unregistered in the same step (``removed``);
+        one that is still there but could not be inspected this time keeps its earlier
+        registration (``kept``; see ``jotty.registry.rescan``). ``register=False`` only reports what
+        would be registered and removed."""
         real = real_folder(folder)
         prefix = check_name(name if name is not None else folder_name(real))
         checked_tags, checked_owner = check_tags(tags), check_text(owner, "owner", 200)
@@ -393,20 +398,25 @@ class DataRegistry:
             stats={"files": len(sources), "formats": _formats(sources)},
         )
         everything = [folder_source, *sources]
+        found_names = {s.name for s in everything}
+        left = functools.partial(leftovers, real=real, prefix=prefix, found=found_names, problems=problems)
         if register:
-            await self._register(everything)
-        return ScanReport(real, everything, problems, register)
+            gone = await self._register(everything, left)
+        else:
+            gone = await asyncio.to_thread(self._db().read, left)
+        return ScanReport(real, everything, problems, register, removed=gone.removed, kept=gone.kept)
 
-    async def _register(self, sources: list[Source]) -> None:
+    async def _register(self, sources: list[Source], rescan: Callable[[Cursor], Leftovers] | None = None) -> Leftovers:
         """Index and store ``sources``: the new index entries first, then the rows (one transaction,
         each pointing at its entry), then the old entries go. A crash in between leaves entries no
-        row points at, which ``discover`` ignores."""
+        row points at, which ``discover`` ignores. ``rescan`` (a scan's) finds, inside the same
+        transaction, the rows of the folder's files that are gone, which are deleted with it."""
         now = time.time()
         texts = [{"text": s.document(), "metadata": {"source": s.name}} for s in sources]
         ids = await self.index.remember_many(texts)
         postgres = self._db().dialect == "postgres"
 
-        def write(cur: Any) -> list[str]:
+        def write(cur: Cursor) -> tuple[list[str], Leftovers]:
             if postgres:
                 rows.lock(cur)
             old = []
@@ -417,11 +427,14 @@ class DataRegistry:
                 previous = rows.upsert(cur, replace(source, created_at=created, updated_at=now), memory_id)
                 if previous and previous != memory_id:
                     old.append(previous)
-            return old
+            gone = rescan(cur) if rescan is not None else Leftovers()
+            old.extend(drop(cur, gone.gone))
+            return old, gone
 
-        old = await asyncio.to_thread(self._db().write, write)
+        old, gone = await asyncio.to_thread(self._db().write, write)
         if old:
             await self.index.forget(old)
+        return gone
 
     async def remove(self, name: str) -> bool:
         """Unregister ``name`` (its data is not touched); False if it was not registered."""

@@ -1,0 +1,83 @@
+"""What a rescan of a folder drops: the file sources an earlier scan of the same folder registered
+whose files are gone.
+
+A row is one of the folder's scanned files when it is a ``file`` source named under the folder's
+name (``NAME/...``), its file lies inside the folder, and its name is the one a scan gives the file
+at that place (``source_name``). A file registered by hand under another name, a file of another
+folder, or a file registered through a link of the folder (its name is the link's, its location the
+target's) is never touched. Such a row that this scan did not register is dropped when its file no
+longer exists; it is kept when the file is still there (the scan could not inspect it: a problem, a
+hidden file, a folder that cannot be listed), so a file that cannot be read this time keeps its
+earlier registration instead of silently disappearing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from jotty.memory.database import Cursor
+from jotty.registry import table as rows
+from jotty.registry.records import Problem
+from jotty.registry.walk import source_name
+
+
+@dataclass
+class Leftovers:
+    """The earlier scan's file sources this scan did not register: those to drop (name, memory id)
+    and those kept (their file is still there, or a problem of this scan covers it)."""
+
+    gone: list[tuple[str, str | None]] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def removed(self) -> list[str]:
+        """The names dropped (or, in a dry run, that would be)."""
+        return [name for name, _memory_id in self.gone]
+
+
+def leftovers(cur: Cursor, real: str, prefix: str, found: Collection[str], problems: Sequence[Problem]) -> Leftovers:
+    """The file sources of an earlier scan of the folder ``real`` (named ``prefix``) that are not
+    among ``found`` (the names this scan registers). Blocking (looks at the files)."""
+    rows = cur.rows(
+        "SELECT name, location, memory_id FROM jotty_registry WHERE kind = 'file' AND substr(name, 1, ?) = ? "
+        "ORDER BY name",
+        (len(prefix) + 1, prefix + "/"),
+    )
+    result = Leftovers()
+    for name, location, memory_id in rows:
+        if name in found or not _inside(str(location or ""), real):
+            continue
+        relative = os.path.relpath(location, real)
+        if name != source_name(prefix, relative):
+            continue  # registered by hand under a name of its own, or through a link
+        if _covered(relative, problems) or os.path.lexists(location):
+            result.kept.append(name)
+        else:
+            result.gone.append((name, memory_id))
+    return result
+
+
+def drop(cur: Cursor, gone: Sequence[tuple[str, str | None]]) -> list[str]:
+    """Delete the rows ``gone`` (found by ``leftovers`` in the same transaction); the ids of the
+    memories that indexed them."""
+    ids = []
+    for name, _memory_id in gone:
+        _found, memory_id = rows.delete(cur, name)
+        if memory_id:
+            ids.append(memory_id)
+    return ids
+
+
+def _inside(location: str, real: str) -> bool:
+    if not os.path.isabs(location):
+        return False
+    return os.path.commonpath([location, real]) == real and location != real
+
+
+def _covered(relative: str, problems: Sequence[Problem]) -> bool:
+    """Whether a problem of this scan is about the file at ``relative`` or a folder holding it."""
+    for problem in problems:
+        if problem.path in (".", relative) or relative.startswith(problem.path.rstrip(os.sep) + os.sep):
+            return True
+    return False
