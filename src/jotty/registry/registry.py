@@ -14,7 +14,7 @@ from typing import Any
 
 from jotty.agents.tools import Tool
 from jotty.db.location import redact
-from jotty.errors import NotFoundError, ValidationError
+from jotty.errors import NotFoundError, StoreError, ValidationError
 from jotty.memory import Embedder, Memory, Weights, embedders_onnx
 from jotty.memory.database import Cursor, Database, SQLiteDatabase
 from jotty.memory.embedders import default_embedder
@@ -26,6 +26,8 @@ from jotty.registry.probe import MAX_BYTES, Probe, probe_file
 from jotty.registry.reader import check_not_private, inside, read_source, store_files
 from jotty.registry.records import Problem, ReadResult, ScanReport, Source, SourceHit
 from jotty.registry.rescan import Leftovers, drop, leftovers
+from jotty.registry.sweep import GRACE, SweepReport, Swept, held, sweep_index
+from jotty.registry.sweep import LIMIT as SWEEP_LIMIT
 from jotty.registry.validation import (
     check_filters,
     check_identifier,
@@ -402,6 +404,10 @@ class DataRegistry:
         left = functools.partial(leftovers, real=real, prefix=prefix, found=found_names, problems=problems)
         if register:
             gone = await self._register(everything, left)
+            try:
+                await self.sweep()
+            except Exception:  # the scan is registered; the next one sweeps again
+                log.warning("the registry sweep after a scan failed", exc_info=True)
         else:
             gone = await asyncio.to_thread(self._db().read, left)
         return ScanReport(real, everything, problems, register, removed=gone.removed, kept=gone.kept)
@@ -409,32 +415,35 @@ class DataRegistry:
     async def _register(self, sources: list[Source], rescan: Callable[[Cursor], Leftovers] | None = None) -> Leftovers:
         """Index and store ``sources``: the new index entries first, then the rows (one transaction,
         each pointing at its entry), then the old entries go. A crash in between leaves entries no
-        row points at, which ``discover`` ignores. ``rescan`` (a scan's) finds, inside the same
-        transaction, the rows of the folder's files that are gone, which are deleted with it."""
-        now = time.time()
+        row points at, which ``discover`` ignores and ``sweep`` forgets. ``rescan`` (a scan's) finds,
+        inside the same transaction, the rows of the folder's files that are gone, which are deleted
+        with it. Entries a sweep took before the rows committed are written again (``jotty.registry.sweep``)."""
         texts = [{"text": s.document(), "metadata": {"source": s.name}} for s in sources]
-        ids = await self.index.remember_many(texts)
         postgres = self._db().dialect == "postgres"
+        for _attempt in range(3):
+            now = time.time()
+            ids = await self.index.remember_many(texts)
+            write = functools.partial(_write, sources=sources, ids=ids, now=now, postgres=postgres, rescan=rescan)
+            try:
+                old, gone = await asyncio.to_thread(self._db().write, write)
+            except Swept:
+                log.warning("a registry sweep took the index entries of %d source(s) being registered: again", len(ids))
+                await self.index.forget([i for i in ids if i])
+                continue
+            if old:
+                await self.index.forget(old)
+            return gone
+        raise StoreError(
+            "a registry sweep took this registration's index entries three times before its rows were written: "
+            "is another process sweeping with grace=0?"
+        )
 
-        def write(cur: Cursor) -> tuple[list[str], Leftovers]:
-            if postgres:
-                rows.lock(cur)
-            old = []
-            known = rows.get(cur, [s.name for s in sources])
-            for source, memory_id in zip(sources, ids, strict=True):
-                first = known.get(source.name)
-                created = first[0].created_at if first else now
-                previous = rows.upsert(cur, replace(source, created_at=created, updated_at=now), memory_id)
-                if previous and previous != memory_id:
-                    old.append(previous)
-            gone = rescan(cur) if rescan is not None else Leftovers()
-            old.extend(drop(cur, gone.gone))
-            return old, gone
-
-        old, gone = await asyncio.to_thread(self._db().write, write)
-        if old:
-            await self.index.forget(old)
-        return gone
+    async def sweep(self, grace: float = GRACE, limit: int = SWEEP_LIMIT) -> SweepReport:
+        """Forget up to ``limit`` index entries no source points at that were stored over ``grace``
+        seconds ago (left by a registration that crashed), then index again up to ``limit`` sources
+        whose entry is gone. ``scan`` sweeps after registering; safe while other processes register
+        (``jotty.registry.sweep``)."""
+        return await sweep_index(self, grace, limit)
 
     async def remove(self, name: str) -> bool:
         """Unregister ``name`` (its data is not touched); False if it was not registered."""
@@ -546,6 +555,32 @@ class DataRegistry:
         from jotty.registry.tools import registry_tools
 
         return registry_tools(self)
+
+
+def _write(
+    cur: Cursor,
+    sources: list[Source],
+    ids: list[str | None],
+    now: float,
+    postgres: bool,
+    rescan: Callable[[Cursor], Leftovers] | None,
+) -> tuple[list[str], Leftovers]:
+    """``_register``'s rows transaction: the rows of ``sources`` pointing at their entries ``ids``
+    (``Swept`` if a sweep took any), the rescan's leftovers dropped; the ids of the entries replaced."""
+    if postgres:
+        rows.lock(cur)
+    held(cur, ids, postgres)
+    old = []
+    known = rows.get(cur, [s.name for s in sources])
+    for source, memory_id in zip(sources, ids, strict=True):
+        first = known.get(source.name)
+        created = first[0].created_at if first else now
+        previous = rows.upsert(cur, replace(source, created_at=created, updated_at=now), memory_id)
+        if previous and previous != memory_id:
+            old.append(previous)
+    gone = rescan(cur) if rescan is not None else Leftovers()
+    old.extend(drop(cur, gone.gone))
+    return old, gone
 
 
 def _scored(
