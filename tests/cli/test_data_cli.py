@@ -59,10 +59,20 @@ def test_a_rescan_says_what_it_removed_through_a_pipe_at_80_columns(tmp_path: Pa
     out = piped("data", "scan", str(data), "--dry-run", db=db)
     assert "would remove 2 source(s) whose files are gone from the folder:" in out, out
     assert "  data/customers.json\n" in out and "  data/weather/daily_temperatures.jsonl\n" in out, out
-    out = piped("data", "scan", str(data), db=db)
-    assert "5 sources registered" in out and "data/weather/hourly_temperatures_by_station.jsonl" in out, out
+    (data / "sales_2023.csv").write_text("a,b\n1,2\n3\n")  # still there, but no longer read
+    env = {**os.environ, "COLUMNS": "80"}
+    env.pop("JOTTY_DATABASE_URL", None)
+    done = subprocess.run(
+        [JOTTY, "data", "scan", str(data), "--db", str(db)], capture_output=True, text=True, env=env, timeout=120
+    )
+    out, err = done.stdout, done.stderr
+    assert done.returncode == 0 and "\x1b[" not in out + err, err
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    assert "4 sources registered" in out and "data/weather/hourly_temperatures_by_station.jsonl" in out, out
     assert "removed 2 source(s) whose files are gone from the folder:" in out, out
     assert "  data/customers.json\n" in out and "  data/weather/daily_temperatures.jsonl\n" in out, out
+    assert "is not valid CSV: line 3 has 1 fields" in err, err
+    assert "data/sales_2023.csv: kept as registered (still there, not inspected this time)\n" in err, err
 
 
 def test_json_output_and_filters(jotty: Jotty, tmp_path: Path) -> None:

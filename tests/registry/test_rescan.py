@@ -5,7 +5,9 @@ files of other folders, and files the rescan could not inspect but that are stil
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,3 +144,38 @@ async def test_bad_input_or_a_failed_write_removes_nothing(
     with pytest.raises(RuntimeError, match="the disk is full"):
         await registry.scan(data)
     assert await names(registry) == listed  # the new rows and the removal are one transaction
+
+
+def unlistable(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make ``folder`` one a scan cannot list (as without permission; the tests may run as root)."""
+    real_walk = os.walk
+
+    def walk(top: str, onerror: Any = None, followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
+        for root, dirs, files in real_walk(top, followlinks=followlinks):
+            if os.path.realpath(root) == os.path.realpath(folder):
+                onerror(PermissionError(13, "Permission denied", root))
+                dirs.clear()
+                continue
+            yield root, dirs, files
+
+    monkeypatch.setattr("jotty.registry.walk.os.walk", walk)
+
+
+async def test_a_folder_that_cannot_be_listed_loses_nothing(
+    registry: DataRegistry, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await registry.scan(data)
+    listed = await names(registry)
+    (data / "weather" / "daily_temperatures.jsonl").unlink()
+    with monkeypatch.context() as patch:
+        unlistable(patch, data / "weather")
+        report = await registry.scan(data)
+    assert [p.path for p in report.problems] == ["weather"]
+    assert report.removed == [] and report.kept == ["data/weather/daily_temperatures.jsonl"]
+    with monkeypatch.context() as patch:
+        unlistable(patch, data)
+        report = await registry.scan(data)
+    assert [p.path for p in report.problems] == ["."] and report.sources[0].stats["files"] == 0
+    assert report.removed == [] and len(report.kept) == 5
+    assert await names(registry) == listed
+    assert (await registry.scan(data)).removed == ["data/weather/daily_temperatures.jsonl"]

@@ -119,7 +119,7 @@ def scan(
     for problem in report.problems:
         err_console.print(text(f"{problem.path}: {problem.error}"))
     for kept in report.kept:
-        err_console.print(text(f"{kept}: not inspected this time but still there, its earlier registration is kept"))
+        err_console.print(text(f"{kept}: kept as registered (still there, not inspected this time)"))
 
 
 @data_app.command("add")
