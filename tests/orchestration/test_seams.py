@@ -58,7 +58,8 @@ async def test_a_levelled_run_recalls_is_recorded_and_a_resume_remembers_nothing
     assert await memory_total(store) == total  # the resumed completed run stored nothing more
     run = await get_run(second.run_id, store)
     assert run.status is RunStatus.COMPLETED and run.output == second.output
-    assert run.metadata == {"conductor": {"mode": "static", "context": {}}}  # no recalled memory kept
+    # no recalled memory kept; the level it ran at, as every levelled durable run keeps it
+    assert run.metadata == {"conductor": {"mode": "static", "context": {}}, "context_level": "L2"}
     assert {summary.run_id for summary in await list_runs(store)} == {first.run_id, second.run_id}
 
 
