@@ -188,3 +188,30 @@ def test_no_step_of_the_run_page_overflows_at_800_px(store: str, page: Any, run:
             page.locator(f'.node[data-path="{path}"]').click()
             assert page.evaluate("document.documentElement.scrollWidth") <= 800, path
     assert page.errors == []
+
+
+def test_the_timeline_is_drawn_at_the_pages_width_and_again_when_it_changes(store: str, page: Any) -> None:
+    """At 800 px the timeline was a 1240 px drawing scaled down: its 11 px labels were 6 px tall."""
+    run_async(record_nested(store, "nested"))
+
+    def drawn() -> tuple[float, float, float]:
+        box = page.locator("#timeline").bounding_box()
+        svg = page.locator("#timeline svg").bounding_box()
+        name = page.locator("#timeline .tl-name").first.bounding_box()
+        return box["width"], svg["width"], name["height"]
+
+    with serve(store) as base:
+        page.set_viewport_size({"width": 800, "height": 900})
+        page.goto(f"{base}/runs/nested")
+        page.wait_for_selector("#timeline .tl-row")
+        host, svg, text = drawn()
+        assert svg == host and text >= 10  # one drawing pixel per screen pixel: 11 px text stays 11 px
+        page.set_viewport_size({"width": 1300, "height": 900})
+        deadline = time.monotonic() + 10
+        while (found := drawn())[1] < 1000:  # the page's scripts may not be evaluated from here (its CSP)
+            assert time.monotonic() < deadline, found
+            time.sleep(0.05)
+        host, svg, text = found
+        assert svg == host and text >= 10
+        assert page.locator("#timeline .tl-row").count() == 8  # drawn again, not twice
+    assert page.errors == []

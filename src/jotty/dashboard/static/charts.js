@@ -119,20 +119,38 @@ const Charts = (() => {
     legend(s, series.map((x) => x.name), width - 8, height + 38);
   }
 
-  /* The run timeline: one row per step (indented like the tree), a bar per call on a shared axis. */
-  function timeline(host, { start, end, rows }, onPick) {
-    const row = 20, left = 220, width = 1240;
+  /* The run timeline: one row per step (indented like the tree), a bar per call on a shared axis.
+     Drawn at the host's own width (not scaled: at 800 px a 1240-wide drawing made its text 6 px),
+     and drawn again when that width changes. */
+  function timeline(host, data, onPick) {
+    host.timelineData = data;
+    host.timelinePick = onPick;
+    drawTimeline(host);
+    if (!host.timelineWatched && window.ResizeObserver) {
+      host.timelineWatched = true;
+      let drawn = host.clientWidth;
+      new ResizeObserver(() => {
+        if (host.clientWidth !== drawn) { drawn = host.clientWidth; drawTimeline(host); }
+      }).observe(host);
+    }
+  }
+
+  function drawTimeline(host) {
+    const { start, end, rows } = host.timelineData, onPick = host.timelinePick;
+    const width = Math.max(480, host.clientWidth || 1240);
+    const row = 20, left = Math.min(220, Math.round(width * 0.28));
     const span = Math.max(end - start, 1e-6);
     const s = svg(host, width, rows.length * row + 30);
     const x = (t) => left + ((width - left - 10) * (t - start)) / span;
     for (let g = 0; g <= 4; g++) {
       const gx = left + ((width - left - 10) * g) / 4;
       el("line", { x1: gx, x2: gx, y1: 0, y2: rows.length * row + 6, stroke: "#e9ecef" }, s);
-      label(s, gx, rows.length * row + 20, `${fmt((span * g) / 4)} s`, { "text-anchor": "middle" });
+      label(s, gx, rows.length * row + 20, `${fmt((span * g) / 4)} s`, { "text-anchor": g === 4 ? "end" : "middle" });
     }
     rows.forEach((r, i) => {
       const y = i * row + 4;
-      const name = label(s, 6 + r.depth * 12, y + 12, r.name.length > 26 ? r.name.slice(0, 25) + "…" : r.name);
+      const fits = Math.max(4, Math.floor((left - 10 - r.depth * 12) / 6.5));  // 11 px text: about 6.5 px a character
+      const name = label(s, 6 + r.depth * 12, y + 12, r.name.length > fits ? r.name.slice(0, fits - 1) + "…" : r.name);
       name.setAttribute("class", "tl-name");
       const g = el("g", { class: "tl-row", "data-path": r.path }, s);
       el("rect", { x: 0, y, width, height: row - 2, fill: "transparent" }, g);
