@@ -60,3 +60,15 @@ def test_the_matched_words_of_a_hit_are_its_terms_that_were_asked() -> None:
         text = "".join(rng.choice(pieces) + rng.choice([" ", "", "-", ".", "_"]) for _ in range(rng.randrange(1, 10)))
         asked = [w for w in rng.sample(["ada", "bo", "acme", "lisbon", "don", "123", "x1", "café", "t"], 4) if w != "t"]
         assert _matched(text, asked) == [w for w in terms(text) if w in asked], repr(text)
+
+
+def test_question_words_and_request_verbs_are_not_names() -> None:
+    """A question's first word ("Which", "Remind") is capitalised but names nothing: recall would
+    otherwise search by it and give the real name only half the names share."""
+    assert entities("Which city is Caspar based in?") == {"caspar"}
+    assert entities("Remind me where Kenji lives") == {"kenji"}
+    assert entities("Whose dog is Rex? Whom did Ana call?") == {"rex", "ana"}
+    for verb in ("Show", "List", "Find", "Give", "Describe", "Summarize", "Recall", "Explain", "Compare", "Tell"):
+        assert entities(f"{verb} what Mira said") == {"mira"}, verb
+    assert entities("Please tell me about Ola") == {"ola"}
+    assert entities("Any news from Bo?") == {"bo"}

@@ -21,12 +21,15 @@ s t ok okay yes yeah oh hi hello thanks thank please tell know really"""
 STOPWORDS = frozenset(_STOPWORDS.split())
 """Words too common to match on (English)."""
 
-_NAMES_THAT_ARE_NOT = """I The A An And But Or So Then When Where What Who Why How Yes No It This That These Those
-He She We They You My Our Your His Her Their In On At For From To Of With By After Before During Today
-Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March
-April May June July August September October November December Also Just Oh Hi Hello Thanks
-Okay Ok Well Sure Did Do Does Is Are Was Were Have Has Had Can Could Would Should Will"""
+_NAMES_THAT_ARE_NOT = """I The A An And But Or So Then When Where What Which Who Whom Whose Why How Yes No It This
+That These Those He She We They You My Our Your His Her Their In On At For From To Of With By After Before During
+Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March
+April May June July August September October November December Also Just Oh Hi Hello Thanks Please Any
+Okay Ok Well Sure Did Do Does Is Are Was Were Have Has Had Can Could Would Should Will
+Remind Show List Find Give Describe Summarize Summarise Recall Explain Compare Name Tell"""
 _NOT_ENTITIES = frozenset(_NAMES_THAT_ARE_NOT.split())
+"""Capitalised words that are not names: articles, pronouns, question words, days and months, and
+the verbs and words a question or request starts with ("Which city...", "Remind me...", "Please tell...")."""
 _APOSTROPHE = "\u2019"
 
 
