@@ -49,13 +49,15 @@ _RECENT = frozenset(
     ]
 )
 _TIME_TEXT = """day days week weeks weekend month months year years ago yesterday today tonight morning
-afternoon evening night past previous earlier since"""
+afternoon evening night past previous earlier since moment"""
 _TIME_WORDS = frozenset(_TIME_TEXT.split())
 _EVENT_TEXT = """happen happens happened happening go goes went gone going new news anything something
 everything events event things thing stuff get got remember recall tell told say said"""
 _ANY_EVENT = frozenset(_EVENT_TEXT.split())
-_TIMELY = _RECENT | _TIME_WORDS | {"these", "ago"}
 """Words of a question that asks only about a time, besides the time itself and stopwords."""
+_TIMELY = _RECENT | _TIME_WORDS | {"these", "ago"}
+_PRESENT = re.compile(r"\b(these days|at the moment|at present)\b", re.IGNORECASE)
+"""Phrases that ask about the present state as ``_RECENT``'s words do."""
 _WHEN = re.compile(r"^\s*(when|what (time|date|day|year|month))\b|\bhow long ago\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_YEAR = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{4})\b")
@@ -131,7 +133,7 @@ def time_intent(query: str, now: float) -> TimeIntent:
     """Read the time intent of ``query``, relative dates against ``now`` (epoch seconds)."""
     moment = datetime.fromtimestamp(now, UTC)
     said = set(words(query))
-    recent = bool(_RECENT & said) and not _LAST.search(query)
+    recent = bool(_RECENT & said or _PRESENT.search(query)) and not _LAST.search(query)
     window = _named_window(query, moment)
     rest = set(terms(query)) - _RECENT - _TIME_WORDS - _ANY_EVENT - _MONTHS.keys()
     only = (recent or window is not None) and not any(not word.isdigit() for word in rest)
