@@ -38,12 +38,18 @@ class Query:
     from fading); a person browsing memory does not."""
 
 
+_POINTING = frozenset(["which", "what", "who", "whom", "whose"])
+"""Question words that only point at the answer ("Which pets...", "What does..."): not part of the
+"what" a question asks (unlike "where" and "when", which say it is a place or a time)."""
+
+
 @functools.lru_cache(maxsize=256)
 def _split(text: str) -> tuple[frozenset[str], str]:
-    """The query's names (lower-cased words) and the query without them (its "what"); kept for
-    the last queries, since a recall asks for them twice (``what_of``, then ``search``)."""
+    """The query's names (lower-cased words) and the query without them and its pointing question
+    words (its "what"); kept for the last queries, since a recall asks for them twice (``what_of``,
+    then ``search``)."""
     names = frozenset(w for name in entities(text) for w in words(name))
-    rest = " ".join(w for w in words(text) if w not in names)
+    rest = " ".join(w for w in words(text) if w not in names and w not in _POINTING)
     return names, rest
 
 
@@ -216,6 +222,12 @@ def _whole_word(name: str) -> re.Pattern[str]:
     return re.compile(f"{word}(?<![^\\W_]{word})(?![^\\W_])")
 
 
+def _word_start(term: str) -> re.Pattern[str]:
+    """A pattern finding ``term`` (a crudely stemmed word) at the start of a word ("day" in "days",
+    not in "yesterday")."""
+    return re.compile(f"(?<![^\\W_]){re.escape(term)}")
+
+
 def _matched(text: str, asked: list[str]) -> list[str]:
     """The words of ``asked`` among the words (``text.terms``) of ``text``, in the order it first
     holds them. Without an apostrophe in the text (which joins words: "don't", "O'Brien"), its
@@ -230,7 +242,7 @@ def _matched(text: str, asked: list[str]) -> list[str]:
 def _shares(texts: list[str], names: frozenset[str], asked: frozenset[str]) -> tuple[Any, Any]:
     """For each of ``texts`` (lower-cased), the share of ``names`` it holds as whole words (accents
     aside, as the full-text index matches them) and the share of the words ``asked`` it holds
-    anywhere (each 0 where there are none)."""
+    at the start of a word (each 0 where there are none)."""
     named = np.zeros(len(texts), dtype=np.float64)
     wanted = {fold(name) for name in names}
     if wanted:
@@ -238,8 +250,8 @@ def _shares(texts: list[str], names: frozenset[str], asked: frozenset[str]) -> t
         for pattern in map(_whole_word, wanted):
             named += [pattern.search(text) is not None for text in folded]
     covered = np.zeros(len(texts), dtype=np.float64)
-    for term in asked:
-        covered += [term in text for text in texts]
+    for pattern in map(_word_start, asked):
+        covered += [pattern.search(text) is not None for text in texts]
     return named / max(len(wanted), 1), covered / max(len(asked), 1)
 
 
