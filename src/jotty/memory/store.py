@@ -298,13 +298,7 @@ def lexical(
     store's reused match counts of common terms (``Database.term_counts``), if any."""
     if not words:
         return {}
-    bounds, params = "", []
-    if since is not None:
-        bounds += " AND m.created_at >= ?"
-        params.append(since)
-    if until is not None:
-        bounds += " AND m.created_at <= ?"
-        params.append(until)
+    bounds, params = _between(since, until, "m.")
     marks = ", ".join("?" * len(levels))
     if dialect == "sqlite":
         rows = _fts5(cur, scope, words, levels, bounds, params, limit, counts)
@@ -325,13 +319,7 @@ def newest(
 ) -> dict[int, float]:
     """The scope's newest ``limit`` memories of ``levels`` between ``since`` and ``until`` (the
     scope, level and time index), as ``{seq: created_at}``."""
-    bounds, params = "", []
-    if since is not None:
-        bounds += " AND created_at >= ?"
-        params.append(since)
-    if until is not None:
-        bounds += " AND created_at <= ?"
-        params.append(until)
+    bounds, params = _between(since, until)
     marks = ", ".join("?" * len(levels))
     rows = cur.rows(
         f"SELECT seq, created_at FROM jotty_memory WHERE scope = ? AND level IN ({marks}){bounds} "
@@ -339,6 +327,18 @@ def newest(
         (scope, *levels, *params, limit),
     )
     return {int(seq): float(at) for seq, at in rows}
+
+
+def _between(since: float | None, until: float | None, table: str = "") -> tuple[str, list[Any]]:
+    """The ``AND`` conditions (and their parameters) bounding ``created_at`` by ``since``/``until``."""
+    bounds, params = "", []
+    if since is not None:
+        bounds += f" AND {table}created_at >= ?"
+        params.append(since)
+    if until is not None:
+        bounds += f" AND {table}created_at <= ?"
+        params.append(until)
+    return bounds, params
 
 
 def tsquery(words: Sequence[str]) -> str:
