@@ -111,8 +111,9 @@ def test_run_page_tree_timeline_and_inert_xss(store: str, page: Any, tmp_path: P
             "Where tokens go",
             "Error strategies that fired",
             "Cost by version",
+            "L4 prefetch across runs",
         ]
-        assert page.locator(".insight svg").count() == 5
+        assert page.locator(".insight svg").count() == 5  # the flow never ran at L4: nothing to draw there
         _shoot(page, tmp_path, "dashboard-insights.png")
         page.goto(f"{base}/?status=partial")
         page.wait_for_selector("table")

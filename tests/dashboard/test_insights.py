@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from jotty.context import PrefetchModel
 from jotty.dashboard.insights import INSIGHTS, FlowRuns, insight
 from jotty.dashboard.insights.builtin import percentile
 from jotty.runs import open_run_store
@@ -71,6 +72,19 @@ async def test_cost_by_version_tells_the_levels_a_flow_ran_at_apart(store: str) 
     with client_for(store) as client:
         rows = _by_name(client.get("/api/insights?flow=chain").json())["cost_by_version"]["rows"]
     assert [(r["version"], r["runs"]) for r in rows] == [("level L1", 2), ("level L3", 2), ("version v2", 1)]
+
+
+async def test_prefetch_across_runs_shows_l4_learning_the_flow(store: str) -> None:
+    model = PrefetchModel()  # the first run learns (the store has no run of the flow yet), the later ones prefetch
+    for n in range(3):
+        seen = Seen()
+        await flows(seen)["chain"].run("go", store=store, run_id=f"l4-{n}", level="L4", policy=policy(seen, model))
+    await flows(Seen())["chain"].run("go", store=store, run_id="plain", level="L3", policy=policy(Seen()))
+    with client_for(store) as client:
+        rows = _by_name(client.get("/api/insights?flow=chain").json())["prefetch_across_runs"]["rows"]
+    assert [r["run"] for r in rows] == ["l4-0", "l4-1", "l4-2"]  # oldest first; the run at L3 has no row
+    assert [r["hit_rate"] for r in rows] == [0.0, 1.0, 1.0]
+    assert [(r["hits"], r["misses"], r["wasted"]) for r in rows] == [(0, 2, 0), (2, 0, 0), (2, 0, 0)]
 
 
 async def test_a_new_insight_is_one_function(store: str) -> None:

@@ -138,3 +138,23 @@ def cost_by_version(runs: FlowRuns) -> Iterator[dict[str, Any]]:
             "tokens_change": change,
         }
         before = tokens
+
+
+@insight(
+    "L4 prefetch across runs",
+    ("run", "hit_rate", "hits", "misses", "prefetched", "wasted"),
+    chart="hit_rate",
+)
+def prefetch_across_runs(runs: FlowRuns) -> Iterator[dict[str, Any]]:
+    """How much of what its steps needed each run had loaded ahead (L4), oldest first, the latest 20:
+    the hit rate rises as the flow's prefetch model learns it; a run not at L4 has no row."""
+    prefetched = [(run.run_id, runs.prefetch[run.run_id]) for run in runs.runs if run.run_id in runs.prefetch]
+    for run_id, stats in prefetched[-20:]:
+        yield {
+            "run": run_id,
+            "hit_rate": stats.get("hit_rate"),
+            "hits": stats.get("hits", 0),
+            "misses": stats.get("misses", 0),
+            "prefetched": stats.get("prefetched", 0),
+            "wasted": stats.get("wasted", 0),
+        }

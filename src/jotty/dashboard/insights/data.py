@@ -53,6 +53,9 @@ class FlowRuns:
     steps: list[StepRun] = field(default_factory=list)
     strategies: list[tuple[str, str, str]] = field(default_factory=list)
     """(run_id, step key, strategy) for each ``chain_error_handled`` event."""
+    prefetch: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """A run's L4 prefetch (hits, misses, prefetched, wasted, hit_rate: its ``context_prefetch``
+    event's ``run``), by run id, for the runs that prefetched."""
 
 
 def version_of(metadata: dict[str, Any], shape: str) -> str:
@@ -101,10 +104,14 @@ async def load_flow_runs(reader: Reader, flow: str, limit: int) -> FlowRuns:
             f"SELECT run_id, record FROM jotty_run_steps WHERE run_id IN ({marks})", chunk
         ):
             out.steps.append(_step(run_id, flow, json.loads(record)))
-        for run_id, path, data in await reader.rows(
-            f"SELECT run_id, step_path, data FROM jotty_events WHERE run_id IN ({marks}) "
-            "AND type = 'chain_error_handled'",
+        for run_id, kind, path, data in await reader.rows(
+            f"SELECT run_id, type, step_path, data FROM jotty_events WHERE run_id IN ({marks}) "
+            "AND type IN ('chain_error_handled', 'context_prefetch')",
             chunk,
         ):
-            out.strategies.append((run_id, _key(flow, path), json.loads(data).get("strategy", "?")))
+            found = json.loads(data)
+            if kind == "chain_error_handled":
+                out.strategies.append((run_id, _key(flow, path), found.get("strategy", "?")))
+            elif isinstance(found.get("run"), dict):  # the run's totals (a step's own event has none)
+                out.prefetch[run_id] = found["run"]
     return out
