@@ -91,7 +91,7 @@ def search(
     # the cache's lock, so that concurrent recalls of a scope do not wait on each other's queries.
     # A question only of a time ("what happened last week?") is answered by the memories of that time.
     embedded = vectors is not None and bool(embedder and dimension)
-    busy_first = embedded and bool(names) and database.dialect == "sqlite"
+    busy_first = embedded and bool(names) and database.dialect == "sqlite" and not intent.only
     found_lexical = {} if busy_first or intent.only else database.read(find)
     seqs = set(database.read(of_the_time)) if intent.only else set(found_lexical)
     if vectors is not None and embedder and dimension:
