@@ -169,10 +169,10 @@ async def _session(flow: Flow, input: Any, ex: Execution, root: str, *, resumed:
     info = {"flow": flow.name, "kind": flow.kind, "restored_steps": len(ex.outputs)}
     await ex.emit(EventType.RUN_RESUMED if resumed else EventType.RUN_STARTED, root, info)
     scope = Scope(ex, root, {})
-    if ex.context is not None:
-        await ex.context.start()
     try:
         try:
+            if ex.context is not None:  # at L4 it learns from the store first: a cancel there ends the run too
+                await ex.context.start()
             result = await flow.execute(input, scope)
         except BudgetExceededError as exc:
             result = AgentResult.failure(str(exc))
