@@ -72,3 +72,12 @@ def test_question_words_and_request_verbs_are_not_names() -> None:
         assert entities(f"{verb} what Mira said") == {"mira"}, verb
     assert entities("Please tell me about Ola") == {"ola"}
     assert entities("Any news from Bo?") == {"bo"}
+
+
+def test_words_that_open_a_question_about_things_or_times_are_not_names() -> None:
+    """ "Remember where...", "Anything new about...", "Recently, ..." name nothing: searched as
+    names they halved the real name's share and brought in memories that only say "remember"."""
+    for opener in ("Remember where", "Anything new about", "Anyone called", "Something about", "Recently, did",
+                   "Lately, how is", "Now where does", "Currently where is", "Nowadays is", "Earlier, did",
+                   "Last time, did", "Everyone knows", "Nothing from"):  # fmt: skip
+        assert entities(f"{opener} Caroline move?") == {"caroline"}, opener

@@ -26,10 +26,13 @@ That These Those He She We They You My Our Your His Her Their In On At For From 
 Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March
 April May June July August September October November December Also Just Oh Hi Hello Thanks Please Any
 Okay Ok Well Sure Did Do Does Is Are Was Were Have Has Had Can Could Would Should Will
-Remind Show List Find Give Describe Summarize Summarise Recall Explain Compare Name Tell"""
+Remind Show List Find Give Describe Summarize Summarise Recall Remember Explain Compare Name Tell
+Anything Anyone Anybody Something Someone Somebody Everything Everyone Nothing
+Now Currently Nowadays Recently Lately Earlier Last"""
 _NOT_ENTITIES = frozenset(_NAMES_THAT_ARE_NOT.split())
 """Capitalised words that are not names: articles, pronouns, question words, days and months, and
-the verbs and words a question or request starts with ("Which city...", "Remind me...", "Please tell...")."""
+the verbs and words a question or request starts with ("Which city...", "Remind me...", "Please tell...",
+"Anything new...", "Recently, ...")."""
 _APOSTROPHE = "\u2019"
 
 
