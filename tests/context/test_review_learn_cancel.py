@@ -30,3 +30,46 @@ async def test_a_run_cancelled_as_it_starts_is_not_left_running(tmp_path: Path, 
         await run
     record = await get_run("cut", store=store)
     assert str(record.status) == "failed", record.status
+
+
+async def test_a_store_that_cannot_be_read_is_logged_once_not_at_every_window(caplog: pytest.LogCaptureFixture) -> None:
+    from jotty.context import Level
+    from jotty.context.policy import StepCall
+    from jotty.errors import StoreError
+
+    async def unreadable() -> None:
+        raise StoreError("the runs table is locked")
+
+    seen = Seen()
+    session = policy(seen).session("chain", Level.L4, None)
+    session.learn = unreadable
+    for role in ("research", "analyse", "write"):
+        await session.window(StepCall(f"chain/{role}", role, "step", seen.agent(role)), "go", {})
+    assert caplog.text.count("could not learn") == 1
+
+
+async def test_windows_at_once_learn_once_and_a_cancelled_one_does_not_stop_the_learning() -> None:
+    from jotty.context import Level
+    from jotty.context.policy import StepCall
+
+    calls: list[str] = []
+    done = asyncio.Event()
+
+    async def slow() -> None:
+        calls.append("learn")
+        await asyncio.sleep(0.05)
+        done.set()
+
+    seen = Seen()
+    session = policy(seen).session("chain", Level.L4, None)
+    session.learn = slow
+    a = asyncio.ensure_future(
+        session.window(StepCall("chain/research", "research", "step", seen.agent("research")), "go", {})
+    )
+    b = asyncio.ensure_future(
+        session.window(StepCall("chain/analyse", "analyse", "step", seen.agent("analyse")), "go", {})
+    )
+    await asyncio.sleep(0.01)
+    a.cancel()
+    await b
+    assert a.cancelled() and done.is_set() and calls == ["learn"]

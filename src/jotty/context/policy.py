@@ -267,11 +267,15 @@ class ContextSession:
 
     async def _learned(self, learn: Callable[[], Awaitable[Any]]) -> None:
         """Learn from the store once, however many windows start at once; a store that cannot be
-        read leaves the model as it is (prefetch is help, not a precondition)."""
+        read leaves the model as it is (prefetch is help, not a precondition), logged once. A window
+        cancelled while it waits does not cancel the learning the others wait for."""
         if self._learning is None:
-            self._learning = asyncio.ensure_future(learn())
+            self._learning = asyncio.ensure_future(self._learn(learn))
+        await asyncio.shield(self._learning)
+
+    async def _learn(self, learn: Callable[[], Awaitable[Any]]) -> None:
         try:
-            await asyncio.shield(self._learning)
+            await learn()
         except Exception as exc:
             log.warning("L4 could not learn from the earlier runs of %s: %s", self.flow, exc)
 
