@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from jotty.memory.retrieve import _shares, what_of
-from jotty.memory.timeq import time_intent
+from jotty.memory.timeq import time_intent, without_time_words
 
 
 def test_the_what_leaves_out_the_names_and_the_pointing_question_words() -> None:
@@ -29,3 +31,13 @@ def test_these_days_asks_about_the_present() -> None:
     assert time_intent("Where does Kenji live now?", now).recent
     assert not time_intent("Which pets live with Mira?", now).recent
     assert not time_intent("What did Mira do these days last week?", now).recent
+
+
+def test_new_asks_about_the_present_only_in_whats_new() -> None:
+    now = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
+    for asked in ("What is new?", "What\u2019s new?", "Anything new lately?"):
+        found = time_intent(asked, now)
+        assert found.recent and found.only, asked
+    for asked in ("Where is my new job?", "When did I visit New Zealand?"):
+        assert not time_intent(asked, now).recent, asked
+    assert without_time_words(frozenset({"new", "job", "days"})) == {"new", "job"}

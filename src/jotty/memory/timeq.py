@@ -44,7 +44,6 @@ _RECENT = frozenset(
         "lately",
         "today",
         "newest",
-        "new",
         "last",
     ]
 )
@@ -55,9 +54,12 @@ _EVENT_TEXT = """happen happens happened happening go goes went gone going new n
 everything events event things thing stuff get got remember recall tell told say said"""
 _ANY_EVENT = frozenset(_EVENT_TEXT.split())
 """Words of a question that asks only about a time, besides the time itself and stopwords."""
-_TIMELY = _RECENT | _TIME_WORDS | {"these", "ago"}
-_PRESENT = re.compile(r"\b(these days|at the moment|at present)\b", re.IGNORECASE)
-"""Phrases that ask about the present state as ``_RECENT``'s words do."""
+_TIMELY = _RECENT | _TIME_WORDS
+_PRESENT = re.compile(
+    r"\b(these days|at the moment|at present|(what['\u2019]s|what is|anything|something) new)\b", re.IGNORECASE
+)
+"""Phrases that ask about the present state as ``_RECENT``'s words do ("new" alone does not: "my
+new job", "New Zealand")."""
 _WHEN = re.compile(r"^\s*(when|what (time|date|day|year|month))\b|\bhow long ago\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_YEAR = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{4})\b")
