@@ -124,7 +124,7 @@ async def test_a_first_registry_exports_minilm_off_the_event_loop(
     """On a machine without the exported model, the constructor exports nothing; the first
     embedding does, on a worker thread, while the event loop goes on running other tasks."""
     monkeypatch.setenv("JOTTY_CACHE", str(tmp_path / "cache"))  # nothing exported yet
-    monkeypatch.setattr(embedders_onnx, "_sessions", {})  # this process's sessions: loaded anew
+    monkeypatch.setattr(embedders_onnx, "_session", None)  # this process's session: loaded anew
     ticks = 0
 
     async def tick() -> None:
