@@ -94,7 +94,7 @@ def test_a_damaged_cached_model_is_exported_again_and_stale_exports_go(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JOTTY_CACHE", str(tmp_path))
-    monkeypatch.setattr(embedders_onnx, "_sessions", {})  # this process's sessions: loaded again below
+    monkeypatch.setattr(embedders_onnx, "_session", None)  # this process's session: loaded again below
     damaged = embedders_onnx.model_file(export=False)
     damaged.write_bytes(b"cut short by a crash")
     stale = tmp_path / ".export-left-by-a-killed-process"
@@ -114,13 +114,3 @@ def test_needs_export_says_whether_a_first_use_would_export(tmp_path: Path, monk
     assert embedders_onnx.needs_export() is True  # what `jotty data` says on stderr before it waits
     monkeypatch.setattr(embedders_onnx, "_installed", lambda module: module != "onnxruntime")
     assert embedders_onnx.needs_export() is False  # it would not run here at all
-
-
-def test_one_thread_or_two_give_the_same_vectors() -> None:
-    """A lone text (a question) runs on a one-thread session, a batch on ``threads``: the thread
-    count changes how fast, not what."""
-    texts = ["which files hold the invoices of 2024?", "quarterly revenue by region, in euros"]
-    one, two = MiniLMInt8Embedder(threads=1).embed(texts), MiniLMInt8Embedder(threads=2).embed(texts)
-    assert float(abs(one - two).max()) < 1e-5
-    alone = MiniLMInt8Embedder(threads=2).embed(texts[:1])
-    assert alone.shape == (1, 384) and set(embedders_onnx._sessions) >= {1, 2}

