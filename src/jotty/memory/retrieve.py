@@ -222,13 +222,16 @@ def _whole_word(name: str) -> re.Pattern[str]:
     return re.compile(f"{word}(?<![^\\W_]{word})(?![^\\W_])")
 
 
-@functools.lru_cache(maxsize=1024)
-def _word_start(term: str) -> re.Pattern[str]:
-    """A pattern finding ``term`` (a crudely stemmed word) at the start of a word ("day" in "days",
-    not in "yesterday"); the term first, so that the search skips ahead to it (a pattern that
-    begins with the look-behind is tried at every character)."""
-    word = re.escape(term)
-    return re.compile(f"{word}(?<![^\\W_]{word})")
+def _starts_a_word(text: str, term: str) -> bool:
+    """Whether ``term`` (a crudely stemmed word) is in ``text`` at the start of a word ("day" in
+    "days", not in "yesterday"). A scan, not a pattern: a question's terms are new ever so often (a
+    customer's number), and compiling a pattern for each cost a recall 0.07 ms (profiled)."""
+    at = text.find(term)
+    while at >= 0:
+        if at == 0 or not text[at - 1].isalnum():
+            return True
+        at = text.find(term, at + 1)
+    return False
 
 
 def _matched(text: str, asked: list[str]) -> list[str]:
@@ -253,9 +256,8 @@ def _shares(texts: list[str], names: frozenset[str], asked: frozenset[str]) -> t
         for pattern in map(_whole_word, wanted):
             named += [pattern.search(text) is not None for text in folded]
     covered = np.zeros(len(texts), dtype=np.float64)
-    for term in asked:  # the pattern only where the term is (most texts lack most terms)
-        pattern = _word_start(term)
-        covered += [term in text and pattern.search(text) is not None for text in texts]
+    for term in asked:
+        covered += [term in text and _starts_a_word(text, term) for text in texts]
     return named / max(len(wanted), 1), covered / max(len(asked), 1)
 
 
