@@ -53,6 +53,10 @@ class Weights:
     searchable, so it comes after an episode that matches as well."""
     min_cosine: float = 0.3
     """A memory found only by its vector comes back only if its cosine reaches this."""
+    recency_order: float = 0.15
+    """The recency weight that orders the hits once chosen (when above the one that chose them): a
+    newer statement goes ahead of an older one it may supersede, and which memories come back is
+    the same."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,9 @@ def fuse(
     kept = found.timely | ~(np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine))
     order = np.lexsort((found.seqs, -found.created_at, -score))
     order = order[kept[order]][:top]
+    if w.recency_order > recency_weight and not found.timely:  # the chosen, in the order that favours the newer
+        score = score + (w.recency_order - recency_weight) * recency * match
+        order = order[np.lexsort((found.seqs[order], -found.created_at[order], -score[order]))]
     return [
         (
             int(found.seqs[i]),
