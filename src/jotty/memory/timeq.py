@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from jotty.memory.text import terms, words
+from jotty.memory.text import STOPWORDS, words
 
 _MONTHS = {
     name: number
@@ -137,6 +137,6 @@ def time_intent(query: str, now: float) -> TimeIntent:
     said = set(words(query))
     recent = bool(_RECENT & said or _PRESENT.search(query)) and not _LAST.search(query)
     window = _named_window(query, moment)
-    rest = set(terms(query)) - _RECENT - _TIME_WORDS - _ANY_EVENT - _MONTHS.keys()
+    rest = said - STOPWORDS - _TIMELY - _ANY_EVENT - _MONTHS.keys()  # its content words besides the time
     only = (recent or window is not None) and not any(not word.isdigit() for word in rest)
     return TimeIntent(recent=recent, when=bool(_WHEN.search(query)), window=window, only=only)
