@@ -78,7 +78,7 @@ def search(
             return by_names(cur)
         return store.lexical(cur, database.dialect, scope, wanted, query.levels, query.since, query.until, pool, kept)
 
-    def of_the_time(cur: Cursor) -> dict[int, float]:
+    def of_the_time(cur: Cursor) -> list[int]:
         since, until = _bounds(query, intent.window)
         return store.newest(cur, scope, query.levels, since, until, pool)
 

@@ -316,17 +316,17 @@ def lexical(
 
 def newest(
     cur: Cursor, scope: str, levels: Sequence[str], since: float | None, until: float | None, limit: int
-) -> dict[int, float]:
-    """The scope's newest ``limit`` memories of ``levels`` between ``since`` and ``until`` (the
-    scope, level and time index), as ``{seq: created_at}``."""
+) -> list[int]:
+    """The seqs of the scope's newest ``limit`` memories of ``levels`` between ``since`` and
+    ``until`` (the scope, level and time index), newest first."""
     bounds, params = _between(since, until)
     marks = ", ".join("?" * len(levels))
     rows = cur.rows(
-        f"SELECT seq, created_at FROM jotty_memory WHERE scope = ? AND level IN ({marks}){bounds} "
+        f"SELECT seq FROM jotty_memory WHERE scope = ? AND level IN ({marks}){bounds} "
         "ORDER BY created_at DESC, seq DESC LIMIT ?",
         (scope, *levels, *params, limit),
     )
-    return {int(seq): float(at) for seq, at in rows}
+    return [int(seq) for (seq,) in rows]
 
 
 def _between(since: float | None, until: float | None, table: str = "") -> tuple[str, list[Any]]:
