@@ -47,3 +47,10 @@ class Calls:
 
         actor.__name__ = name
         return actor
+
+
+async def settled(*results: Any) -> None:
+    """Wait until what each Conductor result's run remembers is written (each has a memory report)."""
+    for result in results:
+        assert result.memory is not None
+        await result.memory.settled()

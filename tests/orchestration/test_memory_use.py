@@ -20,7 +20,7 @@ from jotty.queue import SQLiteTaskQueue, TaskStatus
 from tests.runs.backends import KINDS, open_backend
 from tests.support.processes import spawn_module
 
-from .helpers import Calls
+from .helpers import Calls, settled
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,9 +66,7 @@ async def test_a_repeat_reinforces_and_low_salience_is_skipped_with_the_reason(s
         done = await conductor.run("index the quarterly invoices")
         failed = await conductor.run("fail the quarterly invoices export")
         again = await conductor.run("fail the quarterly invoices export")
-        for result in (done, failed, again):
-            assert result.memory is not None
-            await result.memory.settled()
+        await settled(done, failed, again)
     assert done.memory is not None and failed.memory is not None and again.memory is not None
     success = done.memory.remembered[0]
     assert success.status == "skipped" and success.id is None and "0.3" in success.reason
@@ -177,9 +175,7 @@ async def test_a_chat_turn_that_only_asks_is_not_remembered_and_says_why(store: 
         told = await chat.execute("I live in Lisbon, near the river.")
         asked = await chat.execute("Where do I live? Is it near the river?")
         mixed = await chat.execute("I moved my office to Porto. Where is the nearest gym?")
-        for result in (told, asked, mixed):
-            assert result.memory is not None
-            await result.memory.settled()
+        await settled(told, asked, mixed)
     assert told.memory is not None and asked.memory is not None and mixed.memory is not None
 
     def said(result: Any) -> list[Any]:
