@@ -53,6 +53,9 @@ class Weights:
     searchable, so it comes after an episode that matches as well."""
     min_cosine: float = 0.3
     """A memory found only by its vector comes back only if its cosine reaches this."""
+    answer: float = 0.3
+    """Added to the match of a memory that holds the kind of answer the question asks for (a place,
+    for "where"): see ``jotty.memory.answers``."""
     recency_order: float = 0.15
     """The recency weight that orders the hits once chosen (when above the one that chose them): a
     newer statement goes ahead of an older one it may supersede, and which memories come back is
@@ -80,6 +83,9 @@ class Candidates:
     timely: bool = False
     """The query asks only about a time, and the candidates are the memories of that time: each
     matches it fully, and they are ranked by date, recency and strength."""
+    answers: np.ndarray | None = None
+    """1 where the memory holds the kind of answer the question asks for, 0 where not; None when
+    the question asks for no particular kind."""
 
 
 def strength(salience: np.ndarray, uses: np.ndarray) -> np.ndarray:
@@ -115,6 +121,8 @@ def fuse(
     strong = strength(found.salience, found.uses)
     match = w.names * found.names + w.vector * cosine + w.vector_full * full + w.coverage * found.coverage
     match = match + w.lexical * share
+    if found.answers is not None:
+        match = match + w.answer * found.answers
     if not found.embedded:  # lexical-only memory: the vector weights go to the words
         match = match + (w.vector + w.vector_full) * 0.5 * (found.coverage + share)
     if found.timely:
@@ -122,8 +130,12 @@ def fuse(
     recency_weight = w.recency_asked if intent.recent else w.recency
     score = match + recency_weight * recency * match + w.date * dated + w.strength * strong
     score = np.where(found.semantic, score * w.semantic, score)
-    # found by neither words nor names, and not close enough in meaning: left out
-    kept = found.timely | ~(np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine))
+    # found by neither words nor names, not close enough in meaning, and no answer of the kind
+    # asked: left out
+    unfound = np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine)
+    if found.answers is not None:
+        unfound &= found.answers == 0
+    kept = found.timely | ~unfound
     order = np.lexsort((found.seqs, -found.created_at, -score))
     order = order[kept[order]][:top]
     if w.recency_order > recency_weight and not found.timely:  # the chosen, in the order that favours the newer

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from jotty.memory import store
+from jotty.memory.answers import asks_place, holds_place
 from jotty.memory.cache import fresh_cache
 from jotty.memory.database import Cursor, Database
 from jotty.memory.postings import fold
@@ -132,6 +133,7 @@ def search(
         vector_full=np.array([by_vector_full.get(seq, 0.0) for seq in order], dtype=np.float64),
         embedded=bool(by_vector or by_vector_full),
         timely=intent.only,
+        answers=_places(chosen, names) if asks_place(words(query.text)) else None,
     )
     ranked = fuse(found, intent, query.weights, query.k)
     full = database.read(lambda cur: store.fetch(cur, scope, [seq for seq, _, _ in ranked]))
@@ -259,6 +261,11 @@ def _shares(texts: list[str], names: frozenset[str], asked: frozenset[str]) -> t
     for term in asked:
         covered += [term in text and _starts_a_word(text, term) for text in texts]
     return named / max(len(wanted), 1), covered / max(len(asked), 1)
+
+
+def _places(chosen: list[store.Brief], names: frozenset[str]) -> Any:
+    """1 for each memory of ``chosen`` that names a place besides ``names``, else 0."""
+    return np.array([holds_place(row.text, names) for row in chosen], dtype=np.float64)
 
 
 def what_of(text: str) -> str:

@@ -1,0 +1,74 @@
+"""A question that asks for a place prefers the memories that name one (``jotty.memory.answers``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from jotty.memory import Memory
+from jotty.memory.answers import asks_place, holds_place
+from jotty.memory.ranking import Weights
+from jotty.memory.text import words
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Where does Greta live now?", True),
+        ("Remind me where we parked", True),
+        ("Which city is Caspar based in these days?", True),
+        ("what country did Ana move to?", True),
+        ("What does Greta do for a living?", False),
+        ("Which pets live with Noor?", False),
+        ("Which city", True),
+        ("city which", False),
+        ("", False),
+    ],
+)
+def test_which_questions_ask_for_a_place(question: str, asks: bool) -> None:
+    assert asks_place(words(question)) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("Big news: Clara packed everything up and relocated to Denver.", True),
+        ("Greta finally got the keys to a flat in Valencia.", True),
+        ("In Lisbon the trams are yellow.", True),
+        ("We hiked near the Alps.", True),
+        ("My sister visited from São Paulo.", True),
+        ("I called Greta yesterday but we mostly talked about the weather.", False),
+        ("Greta switched careers and now works as an architect.", False),
+        ("We met in May and again on Sunday.", False),  # months and weekdays are times
+        ("We meet in the morning at 9.", False),
+        ("I moved in with Greta.", False),  # the question's own subject is not the answer
+        ("I went to Greta's party.", False),
+    ],
+)
+def test_which_texts_name_a_place(text: str, holds: bool) -> None:
+    assert holds_place(text, frozenset(["greta"])) is holds
+
+
+async def test_a_move_stated_without_the_questions_words_answers_where_someone_lives(store: str) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    async with Memory(store, scope="me") as memory:
+        await memory.remember_many(
+            [
+                {"text": "I live in Lisbon, in a flat near the river.", "at": start},
+                {"text": "I love cooking fish on Sundays.", "at": start + timedelta(days=30)},
+                {"text": "I moved to Porto last month.", "at": start + timedelta(days=60)},
+            ]
+        )
+        now = [hit.text for hit in await memory.recall("Where do I live now?", k=3)]
+        assert now[0] == "I moved to Porto last month."  # the later place, though it shares no word
+        assert "I love cooking fish on Sundays." not in now  # no place: not an answer to "where"
+        city = [hit.text for hit in await memory.recall("Which city am I in these days?", k=3)]
+        assert city[:2] == ["I moved to Porto last month.", "I live in Lisbon, in a flat near the river."]
+        # the weight is what does it: without it, the earlier statement, which holds "live", wins
+        plain = Memory(store, scope="me", weights=Weights(answer=0.0))
+        try:
+            before = [hit.text for hit in await plain.recall("Where do I live now?", k=3)]
+        finally:
+            await plain.close()
+        assert before[0] == "I live in Lisbon, in a flat near the river."
