@@ -3,20 +3,22 @@ memory) that run their database work in threads.
 
 The database is migrated on open. ``run`` does one unit of work on a pooled connection, in one
 transaction when asked; a transaction PostgreSQL rolled back to break a deadlock (or a serialisation
-failure) is run again, up to ``ATTEMPTS`` times; a lost server is a ``StoreUnavailableError``.
+failure) is run again after a short random pause, up to ``ATTEMPTS`` times; a lost server is a
+``StoreUnavailableError``.
 psycopg and psycopg-pool are the ``jotty[postgres]`` extra; importing this module needs them.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from jotty.db.postgres import CONNECT_TIMEOUT, conninfo, describe, prepare_blocking, translate
+from jotty.db.postgres import CONNECT_TIMEOUT, conninfo, describe, prepare_blocking, rolled_back_pause, translate
 from jotty.errors import StoreError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ class BlockingPool:
                         f"PostgreSQL at {self.location} rolled back {what} {attempt} times ({exc}): try again"
                     ) from exc
                 log.debug("%s rolled back (%s); running it again", what, exc)
+                time.sleep(rolled_back_pause(attempt))
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
 

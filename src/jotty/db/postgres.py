@@ -10,6 +10,7 @@ psycopg and psycopg-pool are the ``jotty[postgres]`` extra; importing this modul
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,14 @@ _APPLIED = "SELECT version FROM jotty_schema_migrations"
 _HAS_MIGRATIONS = "SELECT to_regclass('jotty_schema_migrations') IS NOT NULL AS present"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('jotty-migrations:' || %s))"
 _RECORD = "INSERT INTO jotty_schema_migrations (version, name) VALUES (%s, %s)"
+
+
+def rolled_back_pause(attempt: int) -> float:
+    """Seconds to wait before running again a transaction PostgreSQL rolled back (a deadlock, a
+    serialisation failure) for the ``attempt``-th time: 1-2 ms, doubling each time, at random.
+    Run again at once, the loser of a deadlock can take back the row the winner was waiting for
+    before the winner wakes, and deadlock again."""
+    return random.uniform(0.001, 0.002) * (1 << min(attempt - 1, 6))
 
 
 def conninfo(url: str, schema: str | None = None, application_name: str | None = None) -> str:

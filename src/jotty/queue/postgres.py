@@ -32,7 +32,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from jotty.db.location import redact, resolve_store
-from jotty.db.postgres import AsyncConn, check_schema, connect, open_pool, translate
+from jotty.db.postgres import AsyncConn, check_schema, connect, open_pool, rolled_back_pause, translate
 from jotty.errors import StoreError, StoreUnavailableError, ValidationError
 from jotty.queue.base import Filters, HistoryEntry, TaskQueue
 from jotty.queue.policy import HOSTNAME, plan_failure, task_id_prefix, transition_values
@@ -360,6 +360,7 @@ class PostgresTaskQueue(TaskQueue):
             except _RETRIED as exc:
                 if attempt >= 5:
                     raise StoreError(f"PostgreSQL kept aborting a queue transaction ({exc}); try again") from exc
+                await asyncio.sleep(rolled_back_pause(attempt))
             except psycopg.OperationalError as exc:
                 if attempt >= 2:
                     raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
