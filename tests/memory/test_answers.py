@@ -60,7 +60,10 @@ async def test_a_move_stated_without_the_questions_words_answers_where_someone_l
                 {"text": "I moved to Porto last month.", "at": start + timedelta(days=60)},
             ]
         )
-        now = [hit.text for hit in await memory.recall("Where do I live now?", k=3)]
+        hits = await memory.recall("Where do I live now?", k=3)
+        assert hits[0].why["answer"] == 1.0  # the hit says it holds the kind of answer asked for
+        assert (await memory.recall("What do I like to cook?", k=1))[0].why.get("answer") is None
+        now = [hit.text for hit in hits]
         assert now[0] == "I moved to Porto last month."  # the later place, though it shares no word
         assert "I love cooking fish on Sundays." not in now  # no place: not an answer to "where"
         city = [hit.text for hit in await memory.recall("Which city am I in these days?", k=3)]

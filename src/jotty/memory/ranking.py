@@ -141,7 +141,7 @@ def fuse(
     if w.recency_order > recency_weight and not found.timely:  # the chosen, in the order that favours the newer
         score = score + (w.recency_order - recency_weight) * recency * match
         order = order[np.lexsort((found.seqs[order], -found.created_at[order], -score[order]))]
-    return [
+    ranked = [
         (
             int(found.seqs[i]),
             float(score[i]),
@@ -158,3 +158,7 @@ def fuse(
         )
         for i in order.tolist()
     ]
+    if found.answers is not None:  # the question asked for a kind of answer: whether each holds one
+        for (_, _, parts), i in zip(ranked, order.tolist(), strict=True):
+            parts["answer"] = float(found.answers[i])
+    return ranked
