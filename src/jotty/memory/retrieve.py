@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -205,11 +206,14 @@ def _closest(
 
 
 def _bounds(query: Query, window: tuple[float, float] | None) -> tuple[float | None, float | None]:
-    """The query's ``since`` and ``until`` narrowed to ``window``, if any."""
+    """The query's ``since`` and ``until`` (both inclusive) narrowed to ``window``, if any. A
+    window's end is the start of the next day (month, year): not in it, so its bound is the moment
+    just before (a memory dated "2024-03-02" is not of "2024-03-01")."""
     if window is None:
         return query.since, query.until
+    end = math.nextafter(window[1], -math.inf)
     since = window[0] if query.since is None else max(query.since, window[0])
-    until = window[1] if query.until is None else min(query.until, window[1])
+    until = end if query.until is None else min(query.until, end)
     return since, until
 
 
