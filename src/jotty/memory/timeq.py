@@ -137,6 +137,7 @@ def time_intent(query: str, now: float) -> TimeIntent:
     said = set(words(query))
     recent = bool(_RECENT & said or _PRESENT.search(query)) and not _LAST.search(query)
     window = _named_window(query, moment)
-    rest = said - STOPWORDS - _TIMELY - _ANY_EVENT - _MONTHS.keys()  # its content words besides the time
+    # its content words besides the time (a count in words is of the time: "two weeks ago")
+    rest = said - STOPWORDS - _TIMELY - _ANY_EVENT - _MONTHS.keys() - _NUMBERS.keys()
     only = (recent or window is not None) and not any(not word.isdigit() for word in rest)
     return TimeIntent(recent=recent, when=bool(_WHEN.search(query)), window=window, only=only)
