@@ -16,3 +16,18 @@ async def test_a_time_ago_in_words_is_a_question_only_of_that_time(backend: Back
         for question in ("What happened two weeks ago?", "What happened 2 weeks ago?"):
             hits = await mem.recall(question, now=now)
             assert [h.id for h in hits] == [then], question
+
+
+async def test_a_time_out_of_the_calendars_range_is_no_time(memory: Memory) -> None:
+    """A date before year 1 or after 9999 places nothing in time: recall answers, it does not raise."""
+    now = datetime(2024, 6, 30, 12, tzinfo=UTC)
+    held = await memory.remember("We dug up a Roman coin in the garden", at=now - timedelta(days=3))
+    for question in (
+        "What happened 3000 years ago?",
+        "What happened 99999999999 days ago?",
+        "Which coin was dated 9999-12-31?",
+        "Which coin was minted in December 9999?",
+    ):
+        hits = await memory.recall(question, now=now)
+        assert "window" not in (hits[0].why if hits else {}), question
+    assert [h.id for h in await memory.recall("Which coin was dug in December 9999?", now=now)] == [held]

@@ -136,7 +136,10 @@ def time_intent(query: str, now: float) -> TimeIntent:
     moment = datetime.fromtimestamp(now, UTC)
     said = set(words(query))
     recent = bool(_RECENT & said or _PRESENT.search(query)) and not _LAST.search(query)
-    window = _named_window(query, moment)
+    try:
+        window = _named_window(query, moment)
+    except (ValueError, OverflowError):  # a date out of the calendar's range ("3000 years ago", "December 9999")
+        window = None
     # its content words besides the time (a count in words is of the time: "two weeks ago")
     rest = said - STOPWORDS - _TIMELY - _ANY_EVENT - _MONTHS.keys() - _NUMBERS.keys()
     only = (recent or window is not None) and not any(not word.isdigit() for word in rest)
