@@ -53,7 +53,16 @@ async def run_flow(
     if ctx is None and active_tracer() is not None and not isinstance(sink, TracingSink):
         return await traced(
             lambda spans: run_flow(
-                flow, input, ctx=None, store=store, run_id=run_id, sink=spans, budget=budget, metadata=metadata
+                flow,
+                input,
+                ctx=None,
+                store=store,
+                run_id=run_id,
+                sink=spans,
+                budget=budget,
+                metadata=metadata,
+                level=level,
+                policy=policy,
             ),
             sink,
         )
