@@ -24,3 +24,11 @@ async def test_a_named_day_month_or_year_ends_before_the_next_one_starts(backend
         assert [h.id for h in in_may] == [may]
         in_2022 = await mem.recall("What happened in 2022?", now=now)
         assert [h.id for h in in_2022] == [year]
+
+
+async def test_a_window_that_ends_now_holds_now(backend: Backend) -> None:
+    now = datetime(2024, 6, 30, 12, tzinfo=UTC)
+    async with Memory(backend.store, scope="ends-now", embedder=False) as mem:
+        held = await mem.remember("Fixed the bike's brakes", at=now)
+        for question in ("What happened today?", "What happened this week?"):
+            assert [h.id for h in await mem.recall(question, now=now)] == [held], question

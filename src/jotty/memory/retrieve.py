@@ -208,10 +208,11 @@ def _closest(
 def _bounds(query: Query, window: tuple[float, float] | None) -> tuple[float | None, float | None]:
     """The query's ``since`` and ``until`` (both inclusive) narrowed to ``window``, if any. A
     window's end is the start of the next day (month, year): not in it, so its bound is the moment
-    just before (a memory dated "2024-03-02" is not of "2024-03-01")."""
+    just before (a memory dated "2024-03-02" is not of "2024-03-01"); one that ends now ("today",
+    "this week") holds now."""
     if window is None:
         return query.since, query.until
-    end = math.nextafter(window[1], -math.inf)
+    end = window[1] if window[1] >= query.now else math.nextafter(window[1], -math.inf)
     since = window[0] if query.since is None else max(query.since, window[0])
     until = end if query.until is None else min(query.until, end)
     return since, until
