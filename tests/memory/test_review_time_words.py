@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from jotty.errors import ValidationError
 from jotty.memory import Memory
 from tests.runs.backends import Backend
 
@@ -31,3 +34,13 @@ async def test_a_time_out_of_the_calendars_range_is_no_time(memory: Memory) -> N
         hits = await memory.recall(question, now=now)
         assert "window" not in (hits[0].why if hits else {}), question
     assert [h.id for h in await memory.recall("Which coin was dug in December 9999?", now=now)] == [held]
+
+
+async def test_a_moment_out_of_the_calendars_range_is_a_validation_error(memory: Memory) -> None:
+    """Epoch seconds past year 9999 are refused as bad input (they raised OverflowError mid-recall)."""
+    for far in (1e20, -1e20):
+        with pytest.raises(ValidationError, match="epoch seconds"):
+            await memory.recall("What happened last week?", now=far)
+        with pytest.raises(ValidationError, match="epoch seconds"):
+            await memory.remember("The far future cat", at=far)
+    assert await memory.recall("cat") == []  # nothing was written

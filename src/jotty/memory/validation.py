@@ -69,6 +69,12 @@ def check_time(value: object, where: str = "at") -> float | None:
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise ValidationError(f"{where} must be a finite number of epoch seconds, got {value!r}")
+        try:  # a moment a date can name (recall reads "now" and each hit's time as dates)
+            datetime.fromtimestamp(value, UTC)
+        except (OverflowError, ValueError, OSError):
+            raise ValidationError(
+                f"{where} must be epoch seconds between the years 1 and 9999, got {value!r}"
+            ) from None
         return float(value)
     if isinstance(value, str):
         try:
