@@ -54,6 +54,7 @@ WEIGHTS = Weights(
     date=0.0,
     strength=0.0,
     min_cosine=0.1,
+    recency_order=0.0,
 )
 """How the index ranks sources: by meaning (the cosine with the question), not time or use (a
 catalogue entry is not better for being newer or more often read); ``discover`` then adds the share
