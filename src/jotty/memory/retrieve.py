@@ -6,7 +6,7 @@ import functools
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,6 +85,10 @@ def search(
         return store.newest(cur, scope, query.levels, since, until, pool)
 
     intent = time_intent(query.text, query.now)
+    if intent.only and not (query.weights.date or query.weights.recency_asked):
+        # weights that leave time out (the data registry's: its times are when a source was
+        # registered, not what its data is about) answer a question of a time by its words
+        intent = replace(intent, only=False)
     by_vector: dict[int, float] = {}
     by_vector_full: dict[int, float] = {}
     rows: dict[int, store.Brief] = {}
