@@ -55,9 +55,11 @@ WEIGHTS = Weights(
     strength=0.0,
     min_cosine=0.1,
     recency_order=0.0,
+    answer=0.0,
 )
 """How the index ranks sources: by meaning (the cosine with the question), not time or use (a
-catalogue entry is not better for being newer or more often read); ``discover`` then adds the share
+catalogue entry is not better for being newer or more often read), nor by naming a place ("where
+are the invoices?" asks for a source, not a city); ``discover`` then adds the share
 of the question's words the source's fields hold (``WORDS``). Full-text rank weighed in and a cosine
 floor of 0.3 (memory's defaults) lost paraphrased questions on ``bench.registry`` (precision@5 0.30
 against 0.68)."""
