@@ -64,9 +64,15 @@ _WHEN = re.compile(r"^\s*(when|what (time|date|day|year|month))\b|\bhow long ago
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_YEAR = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{4})\b")
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2})\b")
-_AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six)\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
+_COUNT = r"(\d+|(?:a\s+)?few|(?:a\s+)?couple(?:\s+of)?|a|an|one|two|three|four|five|six)"
+_AGO = re.compile(rf"\b{_COUNT}\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
 _LAST = re.compile(r"\b(yesterday|today|last (week|month|year)|this (week|month|year))\b", re.IGNORECASE)
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_WITHIN = re.compile(
+    rf"\b(?:last|past)\s+{_COUNT}\s+(day|week|month|year)s\b",
+    re.IGNORECASE,
+)
+_WEEKEND = re.compile(r"\b(last|this|past) weekend\b", re.IGNORECASE)
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "few": 3, "couple": 2}
 _UNIT = {"day": 1, "week": 7, "month": 30.4, "year": 365.25}
 
 
@@ -89,6 +95,13 @@ def _month_window(year: int, month: int) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
+def _count(phrase: str) -> int:
+    """How many a count says: "3", "two", "a few" (3), "a couple of" (2)."""
+    said = phrase.lower().split()
+    word = next((w for w in said if w in ("few", "couple")), said[-1])
+    return _NUMBERS.get(word) or int(word)
+
+
 def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
     if match := _ISO.search(query):
         try:
@@ -101,11 +114,14 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
         if month:
             return _month_window(int(match[2]), month)
     if match := _AGO.search(query):
-        count = _NUMBERS.get(match[1].lower()) or int(match[1])
-        days = count * _UNIT[match[2].lower()]
+        days = _count(match[1]) * _UNIT[match[2].lower()]
         centre = now - timedelta(days=days)
         half = timedelta(days=max(1.0, days * 0.25))
         return (centre - half).timestamp(), (centre + half).timestamp()
+    if match := _WITHIN.search(query):  # "in the last 3 days", "over the past few weeks": up to now
+        return (now - timedelta(days=_count(match[1]) * _UNIT[match[2].lower()])).timestamp(), now.timestamp()
+    if match := _WEEKEND.search(query):
+        return _weekend(now, this=match[1].lower() == "this")
     if match := _LAST.search(query):
         phrase = match[1].lower()
         span = {"yesterday": 1, "today": 1, "week": 7, "month": 30.4, "year": 365.25}
@@ -125,6 +141,20 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
     return None
 
 
+def _weekend(now: datetime, *, this: bool) -> tuple[float, float]:
+    """Saturday and Sunday of the weekend a question means: during one, "this weekend" is it (up to
+    now) and "last weekend" the one before; on a weekday both are the weekend just past."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if now.weekday() >= 5:  # Saturday or Sunday
+        saturday = midnight - timedelta(days=now.weekday() - 5)
+        if this:
+            return saturday.timestamp(), now.timestamp()
+        saturday -= timedelta(days=7)
+    else:
+        saturday = midnight - timedelta(days=now.weekday() + 2)
+    return saturday.timestamp(), (saturday + timedelta(days=2)).timestamp()
+
+
 def without_time_words(words: frozenset[str]) -> frozenset[str]:
     """``words`` (stemmed or not) without those that say when ("now", "days", "recently"): they
     place the question in time, and matching them as content finds "home for now", "yesterday"."""
@@ -135,7 +165,8 @@ def time_intent(query: str, now: float) -> TimeIntent:
     """Read the time intent of ``query``, relative dates against ``now`` (epoch seconds)."""
     moment = datetime.fromtimestamp(now, UTC)
     said = set(words(query))
-    recent = bool(_RECENT & said or _PRESENT.search(query)) and not _LAST.search(query)
+    past = _LAST.search(query) or _WITHIN.search(query) or _WEEKEND.search(query)  # names a time gone by
+    recent = bool(_RECENT & said or _PRESENT.search(query)) and not past
     try:
         window = _named_window(query, moment)
     except (ValueError, OverflowError):  # a date out of the calendar's range ("3000 years ago", "December 9999")

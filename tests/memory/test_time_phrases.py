@@ -1,0 +1,80 @@
+"""Spans of time a question names besides dates: "in the last 3 days", "a few weeks ago", weekends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from jotty.memory import Memory
+from jotty.memory.timeq import time_intent
+
+WEDNESDAY = datetime(2024, 6, 26, 15, tzinfo=UTC)
+SUNDAY = datetime(2024, 6, 30, 15, tzinfo=UTC)
+
+
+def window(question: str, now: datetime) -> tuple[datetime, datetime] | None:
+    found = time_intent(question, now.timestamp()).window
+    return None if found is None else (datetime.fromtimestamp(found[0], UTC), datetime.fromtimestamp(found[1], UTC))
+
+
+@pytest.mark.parametrize(
+    ("question", "days"),
+    [
+        ("What did I do in the last 3 days?", 3),
+        ("anything over the past two weeks?", 14),
+        ("What happened in the last few days?", 3),
+        ("Remind me of the past couple of months", 2 * 30.4),
+        ("What happened in the LAST 10 DAYS?", 10),
+    ],
+)
+def test_the_last_n_days_is_the_span_up_to_now(question: str, days: float) -> None:
+    intent = time_intent(question, WEDNESDAY.timestamp())
+    assert window(question, WEDNESDAY) == (WEDNESDAY - timedelta(days=days), WEDNESDAY)
+    assert not intent.recent  # it names a span gone by, not the present state
+
+
+@pytest.mark.parametrize(("count", "days"), [("a few", 3), ("a couple of", 2), ("few", 3), ("2", 2)])
+def test_a_count_in_words_of_days_ago(count: str, days: int) -> None:
+    start, end = window(f"What happened {count} days ago?", WEDNESDAY) or (None, None)
+    assert start is not None and end is not None
+    assert start < WEDNESDAY - timedelta(days=days) < end
+
+
+@pytest.mark.parametrize(
+    ("question", "now", "saturday", "until"),
+    [
+        (
+            "What did I do last weekend?",
+            WEDNESDAY,
+            datetime(2024, 6, 22, tzinfo=UTC),
+            datetime(2024, 6, 24, tzinfo=UTC),
+        ),
+        ("How was this weekend?", WEDNESDAY, datetime(2024, 6, 22, tzinfo=UTC), datetime(2024, 6, 24, tzinfo=UTC)),
+        ("What did I do this weekend?", SUNDAY, datetime(2024, 6, 29, tzinfo=UTC), SUNDAY),
+        ("What did I do last weekend?", SUNDAY, datetime(2024, 6, 22, tzinfo=UTC), datetime(2024, 6, 24, tzinfo=UTC)),
+    ],
+)
+def test_weekends(question: str, now: datetime, saturday: datetime, until: datetime) -> None:
+    assert window(question, now) == (saturday, until)
+
+
+@pytest.mark.parametrize(
+    "question", ["What happened in the last 3 days?", "What did I do last weekend?", "anything a few days ago?"]
+)
+def test_a_question_of_such_a_span_only_asks_about_that_time(question: str) -> None:
+    assert time_intent(question, WEDNESDAY.timestamp()).only
+
+
+def test_a_count_too_big_for_the_calendar_places_nothing_in_time() -> None:
+    assert window("What happened in the last 99999999999 years?", WEDNESDAY) is None
+
+
+async def test_what_happened_in_the_last_days_is_what_was_said_then(store: str) -> None:
+    said = {"We adopted a cat called Miso": 40, "I went hiking with my sister": 2, "Lunch with Ana at the pier": 4}
+    async with Memory(store, scope="spans") as memory:
+        ids = {text: await memory.remember(text, at=WEDNESDAY - timedelta(days=days)) for text, days in said.items()}
+        recent = await memory.recall("What did I do in the last 3 days?", now=WEDNESDAY)
+        assert [hit.id for hit in recent] == [ids["I went hiking with my sister"]]
+        weekend = await memory.recall("What did I do last weekend?", now=WEDNESDAY)  # Saturday 22 to Monday 24
+        assert [hit.id for hit in weekend] == [ids["Lunch with Ana at the pier"]]
