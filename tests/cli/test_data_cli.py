@@ -50,6 +50,27 @@ def test_scan_search_show_through_a_pipe_at_80_columns(tmp_path: Path) -> None:
     assert out.startswith("registered shop/products (sqlite_table, sqlite)")
 
 
+def test_show_of_a_wide_table_cuts_columns_instead_of_folding_them(tmp_path: Path) -> None:
+    """25 long column names at 80 columns: whole names, the rest left out and counted (they folded
+    one character a line), and a short table's title on one line ("first 1 / rows")."""
+    wide = tmp_path / "wide.csv"
+    names = [f"customer_identifier_{i}" for i in range(25)]
+    wide.write_text(",".join(names) + "\n" + ",".join(f"value_number_{i}" for i in range(25)) + "\n")
+    db = tmp_path / "jotty.db"
+    piped("data", "add", str(wide), "--name", "wide", db=db)
+    out = piped("data", "show", "wide", db=db)
+    sample = out[out.index("first 1 rows") :].splitlines()
+    assert sample[1].split() == names[:3] and sample[3].split() == [f"value_number_{i}" for i in range(3)]
+    assert "(left out at 80 columns: 22 more; --json has every column)" in out, out
+    assert len(sample) == 5, out
+    (tmp_path / "one.csv").write_text("id,item\n1,pen\n2,ink\n")
+    piped("data", "add", str(tmp_path / "one.csv"), "--name", "one", db=db)
+    out = piped("data", "show", "one", "--rows", "1", db=db)
+    assert "first 1 rows (more not shown)\n" in out, out
+    done = subprocess.run([JOTTY, "data", "show", "wide", "--json", "--db", str(db)], capture_output=True, text=True)
+    assert json.loads(done.stdout)["read"]["columns"] == names
+
+
 def test_a_rescan_says_what_it_removed_through_a_pipe_at_80_columns(tmp_path: Path) -> None:
     data = make_data(tmp_path)
     db = tmp_path / "jotty.db"

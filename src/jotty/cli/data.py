@@ -40,7 +40,15 @@ def _registry(db: str | None, llm: bool = False) -> DataRegistry:
 
 
 def _table(title: str, *columns: str) -> Table:
-    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    """A table whose title stays on one line however narrow its columns are."""
+    out = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        min_width=min(len(title), console.width),
+    )
     for column in columns:
         wide = column in ("name", "description")
         out.add_column(column, overflow="fold", min_width=8 if wide else None, ratio=2 if wide else None)
@@ -244,8 +252,14 @@ def show(
         elif data.rows:
             objects = all(isinstance(row, dict) for row in data.rows)  # else one column: each row as JSON
             columns = (data.columns or list(dict.fromkeys(k for r in data.rows for k in r))) if objects else ["value"]
-            sample = _table(f"first {len(data.rows)} rows" + (" (more not shown)" if data.truncated else ""), *columns)
-            for row in data.rows:
-                cells = [row.get(c) for c in columns] if objects else [row]
-                sample.add_row(*(text(json.dumps(c, default=str) if isinstance(c, dict | list) else c) for c in cells))
+            title = f"first {len(data.rows)} rows" + (" (more not shown)" if data.truncated else "")
+            cells = [[row.get(c) for c in columns] if objects else [row] for row in data.rows]
+            shown = [[text(json.dumps(c, default=str) if isinstance(c, dict | list) else c) for c in r] for r in cells]
+            # cut long values, then leave out the last columns (named under the table): never one character a line
+            fitted = [Col(str(c), shrink=True, min_width=8, drop=i) for i, c in enumerate(columns)]
+            sample = fit_table(fitted, shown, title=title)
+            sample.min_width = min(len(title), console.width)
+            left_out = len(columns) - len(sample.columns)
+            if left_out > 3:  # a wide table: its names would fill the screen
+                sample.caption = f"(left out at {console.width} columns: {left_out} more; --json has every column)"
             console.print(sample)
