@@ -120,3 +120,21 @@ def test_searching_from_the_cli_is_a_look_not_a_use(jotty: Jotty, db: Path) -> N
 
     assert asyncio.run(uses(recall=False)) == 0  # browsing neither strengthens a memory nor keeps it from fading
     assert asyncio.run(uses(recall=True)) == 1  # a run's recall does
+
+
+def test_search_cuts_a_long_text_and_escapes_the_query_it_shows(db: Path) -> None:
+    """A memory of 30,000 characters filled about 1,000 lines of a search's table; the query in
+    the title was printed raw, so an escape sequence in it restyled the terminal."""
+    long = "the Lisbon depot ledger " + "lorem ipsum dolor " * 1_600
+    assert real_cli("memory", "add", long, "--db", str(db)).returncode == 0
+    found = real_cli("memory", "search", "Lisbon depot ledger", "--db", str(db))
+    assert found.returncode == 0, found.stderr
+    lines = found.stdout.splitlines()
+    assert len(lines) < 30 and all(len(line) <= 80 for line in lines), found.stdout
+    assert "…" in found.stdout and "`jotty memory show ID` shows one whole" in found.stdout
+    hits = json.loads(real_cli("memory", "search", "Lisbon depot ledger", "--json", "--db", str(db)).stdout)
+    assert hits[0]["text"] == long  # JSON keeps the whole text
+
+    shown = real_cli("memory", "search", "Lisbon \x1b[2J\x1b[31mdepot", "--db", str(db))
+    assert shown.returncode == 0 and "\x1b" not in shown.stdout, shown.stdout
+    assert shown.stdout.startswith("Memory conductor: Lisbon \\x1b[2J\\x1b[31mdepot"), shown.stdout

@@ -15,7 +15,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import DbOption, console, fail, json_text, print_json, run, text
+from jotty.cli.console import DbOption, console, escaped, fail, json_text, print_json, run, text
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.memory import Memory, MemoryHit
@@ -70,12 +70,24 @@ def search(
     if not hits:
         console.print(text(f"nothing in scope {scope} answers {query!r}"))
         return
-    table = _table(f"Memory {scope}: {query}", "score", "level", "text", "id")
+    table = _table(f"Memory {scope}: {escaped(_clip(query, 60))}", "score", "level", "text", "id")
     table.columns[2].overflow = "fold"
     table.columns[3].overflow = "fold"
+    long = False
     for hit in hits:
-        table.add_row(f"{hit.score:.2f}", hit.level, text(hit.text), text(hit.id))
+        long = long or len(hit.text) > SHOWN
+        table.add_row(f"{hit.score:.2f}", hit.level, text(_clip(hit.text, SHOWN)), text(hit.id))
     console.print(table)
+    if long:
+        console.print(text(f"(texts over {SHOWN} characters are cut: `jotty memory show ID` shows one whole)"))
+
+
+SHOWN = 400
+"""The characters of a memory's text a search shows: one of 32,000 filled hundreds of lines."""
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 @memory_app.command("show")
