@@ -126,6 +126,8 @@ def test_refused_input_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None
     (data / "bad.json").write_text("{oops")
     assert "found 1 problem" in error(jotty("data", "scan", str(data), "--strict"))
     assert json.loads(ok(jotty("data", "search", "--json")))[0]["source"]["name"] == "weather"
+    redis = error(jotty("data", "search", "x", "--db", "redis://127.0.0.1:6379/0", db_path=None))
+    assert redis.startswith("error: the data registry cannot live in redis"), redis  # it said "memory cannot"
 
 
 def test_scan_with_llm_descriptions(

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from jotty.agents.tools import Tool
-from jotty.db.location import redact
+from jotty.db.location import redact, resolve_store
 from jotty.errors import NotFoundError, StoreError, ValidationError
 from jotty.memory import Embedder, Memory, Weights, embedders_onnx
 from jotty.memory.database import Cursor, Database, SQLiteDatabase
@@ -107,6 +107,12 @@ class DataRegistry:
         max_bytes: int = MAX_BYTES,
         weights: Weights | None = None,
     ) -> None:
+        kind = resolve_store(store).kind
+        if kind not in ("sqlite", "postgresql"):  # Memory's own message speaks of memory, not of the registry
+            raise ValidationError(
+                f"the data registry cannot live in {kind}: give an SQLite path or a postgresql:// URL "
+                "(--db, or JOTTY_DATABASE_URL)"
+            )
         self.index = Memory(
             store,
             scope=scope,
