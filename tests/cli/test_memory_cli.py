@@ -138,3 +138,12 @@ def test_search_cuts_a_long_text_and_escapes_the_query_it_shows(db: Path) -> Non
     shown = real_cli("memory", "search", "Lisbon \x1b[2J\x1b[31mdepot", "--db", str(db))
     assert shown.returncode == 0 and "\x1b" not in shown.stdout, shown.stdout
     assert shown.stdout.startswith("Memory conductor: Lisbon \\x1b[2J\\x1b[31mdepot"), shown.stdout
+
+
+def test_db_help_offers_redis_only_where_it_works(jotty: Jotty) -> None:
+    """``--db`` of memory, data and learning said "postgresql://... or redis://...": redis is refused there."""
+    for command in (("memory", "search"), ("data", "show"), ("learning", "show"), ("chat",), ("dashboard",)):
+        said = " ".join(ok(jotty(*command, "--help", db_path=None)).replace("│", " ").split())
+        assert "an SQLite file or postgresql://... (not redis://" in said, (command, said)
+    queue = ok(jotty("queue", "list", "--help", db_path=None)).replace("│", " ")
+    assert "postgresql://... or redis://..." in " ".join(queue.split())

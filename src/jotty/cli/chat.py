@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from jotty.cli.console import DbOption, console, err_console, escaped, fail, friendly_errors, json_text
+from jotty.cli.console import SqlDbOption, console, err_console, escaped, fail, friendly_errors, json_text
 from jotty.errors import AgentError
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
@@ -69,7 +69,7 @@ def chat(
         str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint [default: $JOTTY_LLM_BASE_URL]")
     ] = None,
     system: Annotated[str | None, typer.Option("--system", "-s", help="A system prompt.")] = None,
-    db: DbOption = None,
+    db: SqlDbOption = None,
 ) -> None:
     """Chat with an LLM, streaming its answers; /exit or Ctrl-D leaves."""
     from jotty.orchestration import AgentConfig, ChatMessage, ChatMode, Conductor

@@ -40,6 +40,19 @@ DbOption = Annotated[
 ]
 
 
+SqlDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="PATH|URL",
+        help="The store: an SQLite file or postgresql://... (not redis://, which holds only the queue) "
+        "[default: $JOTTY_DATABASE_URL, else $JOTTY_HOME/jotty.db]",
+        show_default=False,
+    ),
+]
+"""``--db`` of the commands whose data lives only in SQLite or PostgreSQL (memory, data, learning)."""
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on stderr (one line, no traceback) and exit with ``code``."""
     err_console.print(Text.assemble(("error: ", "bold red"), message))

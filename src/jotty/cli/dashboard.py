@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from jotty.cli.console import DbOption, err_console, fail, friendly_errors
+from jotty.cli.console import SqlDbOption, err_console, fail, friendly_errors
 
 
 def dashboard(
-    db: DbOption = None,
+    db: SqlDbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on; any but loopback needs a token.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8321,
     token: Annotated[

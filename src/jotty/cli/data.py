@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import Col, DbOption, console, err_console, fit_table, print_json, run, text
+from jotty.cli.console import Col, SqlDbOption, console, err_console, fit_table, print_json, run, text
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.registry import DataRegistry, Source
@@ -101,7 +101,7 @@ def scan(
     strict: Annotated[bool, typer.Option("--strict", help="Register nothing if any file has a problem.")] = False,
     llm: LlmOption = False,
     as_json: JsonOption = False,
-    db: DbOption = None,
+    db: SqlDbOption = None,
 ) -> None:
     """Inspect and register every file in FOLDER.
 
@@ -142,7 +142,7 @@ def add(
     owner: OwnerOption = "",
     llm: LlmOption = False,
     as_json: JsonOption = False,
-    db: DbOption = None,
+    db: SqlDbOption = None,
 ) -> None:
     """Register one data source."""
 
@@ -174,7 +174,7 @@ def search(
     column: Annotated[str | None, typer.Option("--column", help="Only sources with this column.")] = None,
     run_id: Annotated[str | None, typer.Option("--run", help="Only artifacts of this run.")] = None,
     as_json: JsonOption = False,
-    db: DbOption = None,
+    db: SqlDbOption = None,
 ) -> None:
     """Find registered data sources by words and fields."""
 
@@ -202,7 +202,7 @@ def show(
     path: Annotated[str | None, typer.Option("--path", help="For a folder: a file inside it.")] = None,
     table: Annotated[str | None, typer.Option("--table", help="For an SQLite file: a registered table.")] = None,
     as_json: JsonOption = False,
-    db: DbOption = None,
+    db: SqlDbOption = None,
 ) -> None:
     """Print what is registered about NAME, and its first rows.
 

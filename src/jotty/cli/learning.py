@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from jotty.cli.console import Col, DbOption, console, fit_table, friendly_errors, print_json, text
+from jotty.cli.console import Col, SqlDbOption, console, fit_table, friendly_errors, print_json, text
 from jotty.db import resolve_store
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
@@ -79,7 +79,7 @@ def show(
     actor: Annotated[list[str] | None, typer.Option("--actor", "-a", help="Only this actor (repeatable).")] = None,
     keywords: Annotated[int, typer.Option("--keywords", "-k", min=0, help="Keyword rows to show.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-    db: DbOption = None,
+    db: SqlDbOption = None,
 ) -> None:
     """Print the learning table: per actor and category, how each has done.
 

@@ -15,7 +15,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import DbOption, console, escaped, fail, json_text, print_json, run, text
+from jotty.cli.console import SqlDbOption, console, escaped, fail, json_text, print_json, run, text
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.memory import Memory, MemoryHit
@@ -54,7 +54,7 @@ def search(
     k: Annotated[int, typer.Option("--k", "-k", help="How many memories.")] = 10,
     level: LevelOption = None,
     scope: ScopeOption = "conductor",
-    db: DbOption = None,
+    db: SqlDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Recall the memories that best answer QUERY, best first."""
@@ -94,7 +94,7 @@ def _clip(value: str, limit: int) -> str:
 def show(
     memory_id: Annotated[str, typer.Argument(help="The memory's id (mem-...).")],
     scope: ScopeOption = "conductor",
-    db: DbOption = None,
+    db: SqlDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One memory, with every item it holds (its sources)."""
@@ -137,7 +137,7 @@ def add(
     importance: Annotated[float | None, typer.Option("--importance", help="0..1")] = None,
     level: Annotated[str, typer.Option("--level", "-l", help="episodic, semantic or working.")] = "episodic",
     scope: ScopeOption = "conductor",
-    db: DbOption = None,
+    db: SqlDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Remember CONTENT; says whether it was stored, reinforced (a near-duplicate) or skipped, and why."""
@@ -163,7 +163,7 @@ def add(
 def consolidate(
     max_episodes: Annotated[int, typer.Option("--max-episodes", help="Episodes replayed at most.")] = 5_000,
     scope: ScopeOption = "conductor",
-    db: DbOption = None,
+    db: SqlDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the "sleep" pass now: cluster related episodes into semantic memories, fade unused ones."""
@@ -193,7 +193,7 @@ def consolidate(
 
 
 @memory_app.command("stats")
-def stats(scope: ScopeOption = "conductor", db: DbOption = None, as_json: JsonOption = False) -> None:
+def stats(scope: ScopeOption = "conductor", db: SqlDbOption = None, as_json: JsonOption = False) -> None:
     """How many memories the scope holds, per level, and its embedder."""
 
     async def go() -> Any:
@@ -225,7 +225,7 @@ def forget(
     everything: Annotated[bool, typer.Option("--all", help="Empty the scope.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Needed with --all.")] = False,
     scope: ScopeOption = "conductor",
-    db: DbOption = None,
+    db: SqlDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Delete memories by id, level or age (or --all --yes); their provenance entries go too."""
@@ -259,7 +259,7 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
     level: LevelOption = "all",
     scope: ScopeOption = "conductor",
-    db: DbOption = None,
+    db: SqlDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every memory of the scope as JSON lines (one memory with its sources per line), oldest first."""
