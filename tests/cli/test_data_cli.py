@@ -141,3 +141,30 @@ def test_scan_with_llm_descriptions(
     described = [s for s in report["sources"] if s["kind"] == "file"]
     assert [(s["description"], s["described_by"]) for s in described] == [("A file the model described.", "llm")]
     assert len(openai_server.completions) == 1
+
+
+def test_show_of_a_source_whose_file_is_gone_keeps_the_registration_and_remove_unregisters_it(
+    jotty: Jotty, tmp_path: Path
+) -> None:
+    """`data show` of a file deleted or broken since it was registered printed only the error, hiding
+    what was registered; the error says "remove NAME", which the command line could not do."""
+    gone = tmp_path / "gone.csv"
+    gone.write_text("order_id,region\n1,north\n")
+    ok(jotty("data", "add", str(gone), "--name", "gone"))
+    gone.unlink()
+    shown = jotty("data", "show", "gone")
+    assert shown.exit_code == 1 and "order_id" in shown.stdout and "CSV table about gone" in shown.stdout, shown.output
+    assert shown.stderr.startswith("error: the file of gone") and shown.stderr.count("\n") == 1, shown.stderr
+    as_json = jotty("data", "show", "gone", "--json")
+    assert as_json.exit_code == 1
+    out = json.loads(as_json.stdout)
+    assert out["name"] == "gone" and out["read"] is None and "is gone" in out["read_error"]
+    assert "not a file in gone" not in shown.stderr
+    ok(jotty("data", "add", str(tmp_path), "--name", "here"))
+    assert "is not a file in here" in error(jotty("data", "show", "here", "--path", "nope.csv"))  # only the error
+
+    assert json.loads(ok(jotty("data", "remove", "gone", "--json"))) == {"removed": "gone"}
+    assert "no data source is registered as 'gone'" in error(jotty("data", "show", "gone"))
+    assert "no data source is registered as 'gone'" in error(jotty("data", "remove", "gone"))
+    assert ok(jotty("data", "remove", "here")) == "removed here (its data is untouched)\n"
+    assert tmp_path.is_dir()

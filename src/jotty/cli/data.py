@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import Col, SqlDbOption, console, err_console, fit_table, print_json, run, text
+from jotty.cli.console import Col, SqlDbOption, console, err_console, fail, fit_table, print_json, run, text
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.registry import DataRegistry, Source
@@ -161,6 +161,26 @@ def add(
     console.print(text(source.description))
 
 
+@data_app.command("remove")
+def remove(
+    name: Annotated[str, typer.Argument(help="A registered source name.")],
+    as_json: JsonOption = False,
+    db: SqlDbOption = None,
+) -> None:
+    """Unregister NAME (its file, folder or table is not touched)."""
+
+    async def go() -> bool:
+        async with _registry(db) as registry:
+            return await registry.remove(name)
+
+    if not run(go()):
+        fail(f"no data source is registered as {name!r}: list them with `jotty data search`")
+    if as_json:
+        print_json({"removed": name})
+        return
+    console.print(text(f"removed {name} (its data is untouched)"))
+
+
 @data_app.command("search")
 def search(
     query: Annotated[str, typer.Argument(help="What the data is about, in words (empty: list).")] = "",
@@ -208,7 +228,9 @@ def show(
 
     That is its description, schema, statistics and provenance (the run and step that made it)."""
 
-    async def go() -> tuple[Any, Any]:
+    async def go() -> tuple[Any, Any, str | None]:
+        from jotty.errors import JottyError
+
         async with _registry(db) as registry:
             source = await registry.get(name)
             readable = source.format != "binary" or path is not None  # a binary file has no rows or text
@@ -217,14 +239,23 @@ def show(
                 and readable
                 and (source.format != "sqlite" or source.kind == "sqlite_table" or table is not None)
             )
-            data = await registry.read(name, rows, path=path, table=table) if wants else None
-            return source, data
+            try:
+                data = await registry.read(name, rows, path=path, table=table) if wants else None
+            except JottyError as exc:  # a file gone or now malformed: what is registered is still shown
+                if path is not None or table is not None:  # a wrong --path or --table: only the error
+                    raise
+                return source, None, str(exc)
+            return source, data, None
 
-    source, data = run(go())
+    source, data, problem = run(go())
     if as_json:
         out = source.to_dict()
         out["read"] = data.to_dict() if data is not None else None
+        if problem is not None:
+            out["read_error"] = problem
         print_json(out, default=str)
+        if problem is not None:
+            raise typer.Exit(1)
         return
     facts = _table(source.name, "field", "value")
     for label, value in (
@@ -263,3 +294,5 @@ def show(
             if left_out > 3:  # a wide table: its names would fill the screen
                 sample.caption = f"(left out at {console.width} columns: {left_out} more; --json has every column)"
             console.print(sample)
+    if problem is not None:
+        fail(problem)
