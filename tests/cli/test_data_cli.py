@@ -120,6 +120,11 @@ def test_refused_input_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None
     ok(jotty("data", "add", str(data / "weather"), "--name", "weather"))
     assert "no data source is registered as 'nope'" in error(jotty("data", "show", "nope"))
     assert "leaves the registered folder" in error(jotty("data", "show", "weather", "--path", "../shop.db"))
+    missing = error(jotty("data", "show", "weather", "--path", "nope.jsonl"))
+    assert "list the folder with read('weather') or `jotty data show weather`" in missing, missing
+    os.mkfifo(tmp_path / "pipe.csv")
+    piped_in = error(jotty("data", "add", str(tmp_path / "pipe.csv")))
+    assert "(a pipe, socket or device): only files are registered" in piped_in, piped_in  # "register a folder"
     assert "plain identifier" in error(jotty("data", "add", str(data / "shop.db"), "--table", "x; DROP TABLE y"))
     assert "not a folder" in error(jotty("data", "scan", str(data / "sales_2023.csv")))
     assert "unknown filter" not in error(jotty("data", "search", "x", "--kind", "bucket"))

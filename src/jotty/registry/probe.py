@@ -75,8 +75,10 @@ def _probe(where: str, max_bytes: int) -> Probe:
         info = os.stat(where)
     except OSError as exc:
         raise ValidationError(f"cannot read {where}: {exc.strerror or exc}; give an existing, readable file") from exc
-    if not os.path.isfile(where):
+    if os.path.isdir(where):
         raise ValidationError(f"{where} is not a regular file: register a folder with add_folder or scan")
+    if not os.path.isfile(where):  # a pipe, socket or device: reading it could block or never end
+        raise ValidationError(f"{where} is not a regular file (a pipe, socket or device): only files are registered")
     if info.st_size > max_bytes:
         raise ValidationError(
             f"{where} is {info.st_size:,} bytes, over the limit of {max_bytes:,}: pass max_bytes= to inspect it, "

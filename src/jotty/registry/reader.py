@@ -119,7 +119,9 @@ def inside(folder: str, path: str, name: str) -> str:
             "only files inside the folder are read"
         )
     if not os.path.isfile(real):
-        raise NotFoundError(f"{path!r} is not a file in {name}: list the folder with read({name!r})")
+        raise NotFoundError(
+            f"{path!r} is not a file in {name}: list the folder with read({name!r}) or `jotty data show {name}`"
+        )
     return real
 
 
