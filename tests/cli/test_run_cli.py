@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -190,3 +192,26 @@ def test_without_store_the_run_is_kept_in_the_default_store(
     assert (tmp_path / "home" / "jotty.db").exists()
     listed = jotty("runs", "list", "--json", db_path=None)
     assert listed.exit_code == 0 and "kept" in listed.output
+
+
+def test_the_readme_flow_file_with_levels_runs_as_written(tmp_path: Path) -> None:
+    """The README's "Levels in flow files" example: its skill's instructions held an unquoted comma,
+    which YAML's flow mapping read as a key ('then refund.'), so the file was refused."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("```yaml\nname: support\n") + len("```yaml\n")
+    (tmp_path / "support.yaml").write_text(readme[start : readme.index("```", start)])
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "refunds.md").write_text("Refunds within 30 days with a receipt.\n")
+    (tmp_path / "tools.py").write_text(
+        "def answer(text):\n    return f'answered: {text}'\n\n\ndef recent_orders(query):\n    return 'order 1: pen'\n"
+    )
+    jotty_bin = str(Path(sys.executable).with_name("jotty"))
+    env = {**os.environ, "COLUMNS": "80", "JOTTY_HOME": str(tmp_path / "home")}
+    env.pop("JOTTY_DATABASE_URL", None)
+    args = [str(tmp_path / "support.yaml"), "--levels", "L1,L3,L4", "--input", "refund my pen", "--json"]
+    done = subprocess.run([jotty_bin, "compare", *args], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    levels = json.loads(done.stdout)["levels"]
+    assert [(run["level"], run["status"], run["output"]) for run in levels] == [
+        (level, "completed", "answered: refund my pen") for level in ("L1", "L3", "L4")
+    ]
