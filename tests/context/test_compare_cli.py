@@ -55,3 +55,17 @@ def test_compare_bad_levels_are_clear_errors(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "80", "JOTTY_HOME": str(tmp_path)}
     bad = jotty("compare", str(flow), "--levels", "L1,L7", "--input", "x", env=env)
     assert bad.returncode == 1 and "unknown context level 'L7'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_levels_that_all_fail_do_not_agree(tmp_path: Path) -> None:
+    """Two failed levels have no output: they read as "output agrees with L1" and outputs_agree true."""
+    flow = tmp_path / "f.yaml"
+    flow.write_text("flow: {pattern: chain, steps: [{name: a, agent: {kind: command, argv: [sh, -c, 'exit 3']}}]}\n")
+    env = {**os.environ, "COLUMNS": "80", "JOTTY_HOME": str(tmp_path)}
+    shown = jotty("compare", str(flow), "--levels", "L1,L3", "--input", "x", env=env)
+    assert shown.returncode == 1 and "L3: failed, error:" in shown.stdout, shown.stdout
+    assert "agrees" not in shown.stdout and "DIFFERS" not in shown.stdout, shown.stdout
+    as_json = jotty("compare", str(flow), "--levels", "L1,L3", "--input", "x", "--json", env=env)
+    data = json.loads(as_json.stdout)
+    assert as_json.returncode == 1 and data["outputs_agree"] is False
+    assert [level["agrees"] for level in data["levels"]] == [False, False]

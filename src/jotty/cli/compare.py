@@ -60,8 +60,9 @@ def render(comparison: Comparison) -> Any:
     for run in runs:
         line = Text(f"{run.level}: {run.result.status}")
         if run is not base:
-            agrees = comparison.agrees(run)
-            line.append(f", output {'agrees with' if agrees else 'DIFFERS from'} {base.level}")
+            if run.result.ok and base.result.ok:  # a failed run has no output to compare
+                agrees = comparison.agrees(run)
+                line.append(f", output {'agrees with' if agrees else 'DIFFERS from'} {base.level}")
             saved = _saving(sum(base.window.values()), sum(run.window.values()))
             if saved:
                 line.append(f", window tokens {saved}")

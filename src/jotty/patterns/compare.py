@@ -55,7 +55,10 @@ class Comparison:
         return self.runs[0]
 
     def agrees(self, run: LevelRun) -> bool:
-        """Whether ``run``'s output is the baseline's (compared as JSON)."""
+        """Whether ``run``'s output is the baseline's (compared as JSON); never when either run failed
+        (two failed runs have no output to agree on: all levels failing read as outputs_agree)."""
+        if not (run.result.ok and self.baseline.result.ok):
+            return False
         return _same(run.result.output, self.baseline.result.output)
 
     def paths(self) -> list[str]:
