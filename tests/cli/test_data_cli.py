@@ -131,6 +131,9 @@ def test_refused_input_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None
     (data / "bad.json").write_text("{oops")
     assert "found 1 problem" in error(jotty("data", "scan", str(data), "--strict"))
     assert json.loads(ok(jotty("data", "search", "--json")))[0]["source"]["name"] == "weather"
+    down = error(jotty("data", "add", "postgresql://ana:secretpw@127.0.0.1:1/shop", "--table", "public.orders"))
+    assert "cannot reach the PostgreSQL server of the table at postgresql://ana:***@127.0.0.1:1/shop" in down, down
+    assert "secretpw" not in down  # error() checks it is one line: psycopg's hint was a second
     redis = error(jotty("data", "search", "x", "--db", "redis://127.0.0.1:6379/0", db_path=None))
     assert redis.startswith("error: the data registry cannot live in redis"), redis  # it said "memory cannot"
 

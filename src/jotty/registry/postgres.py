@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from jotty.db.location import redact
 from jotty.errors import NotFoundError, StoreUnavailableError, ValidationError
 from jotty.registry import probe
 from jotty.registry.validation import check_identifier
@@ -29,7 +30,11 @@ def _connect(url: str) -> Any:
     try:
         conn = psycopg.connect(url, autocommit=False, connect_timeout=10)
     except psycopg.OperationalError as exc:
-        raise StoreUnavailableError(f"cannot reach the PostgreSQL server of the table ({exc})") from exc
+        detail = " ".join(str(exc).split())  # psycopg's message has a second line (a hint): errors are one line
+        raise StoreUnavailableError(
+            f"cannot reach the PostgreSQL server of the table at {redact(url)} ({detail}): "
+            "start the server or fix the URL"
+        ) from exc
     conn.read_only = True
     # another session's lock (ALTER TABLE, VACUUM FULL, LOCK TABLE) is waited on this long, not forever
     conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(probe.LOCK_WAIT * 1000)}ms",))
