@@ -78,3 +78,11 @@ async def test_what_happened_in_the_last_days_is_what_was_said_then(store: str) 
         assert [hit.id for hit in recent] == [ids["I went hiking with my sister"]]
         weekend = await memory.recall("What did I do last weekend?", now=WEDNESDAY)  # Saturday 22 to Monday 24
         assert [hit.id for hit in weekend] == [ids["Lunch with Ana at the pier"]]
+
+
+async def test_now_at_the_epoch_is_1970_not_the_present(store: str) -> None:
+    async with Memory(store, scope="epoch") as memory:
+        await memory.remember("Moon landing party", at=datetime(1969, 12, 30, tzinfo=UTC))
+        await memory.remember("Bought a phone", at=datetime(2024, 6, 1, tzinfo=UTC))
+        hits = await memory.recall("What happened in the last 3 days?", now=0)
+        assert [hit.text for hit in hits] == ["Moon landing party"]

@@ -396,13 +396,14 @@ class Memory:
     ) -> Query:
         """The checked ``Query`` that ``recall`` answers (``ValidationError`` naming the fix), for
         ``recall_query`` on a thread of the caller's choosing."""
+        moment = check_time(now, "now")
         return Query(
             check_text(query, "query"),
             check_k(k),
             check_levels(level),
             check_time(since, "since"),
             check_time(until, "until"),
-            check_time(now, "now") or time.time(),
+            time.time() if moment is None else moment,  # 0 is 1970, not "now"
             self.weights,
             bool(counted),
         )
