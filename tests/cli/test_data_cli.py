@@ -115,6 +115,22 @@ def test_json_output_and_filters(jotty: Jotty, tmp_path: Path) -> None:
     assert shown["read"]["rows"] == [{"name": "ann", "age": 31}] and shown["read"]["truncated"]
 
 
+def test_each_scope_is_a_registry_of_its_own(jotty: Jotty, tmp_path: Path) -> None:
+    data = make_data(tmp_path)
+    ok(jotty("data", "add", str(data / "customers.json"), "--name", "crm", "--scope", "team"))
+    ok(jotty("data", "add", str(data / "sales_2023.csv"), "--name", "crm"))
+    team = json.loads(ok(jotty("data", "show", "crm", "--rows", "0", "--scope", "team", "--json")))
+    assert team["format"] == "json" and team["location"].endswith("customers.json")
+    assert json.loads(ok(jotty("data", "show", "crm", "--rows", "0", "--json")))["format"] == "csv"
+    listed = json.loads(ok(jotty("data", "search", "customers", "-s", "team", "--json")))
+    assert [h["source"]["format"] for h in listed] == ["json"]
+    ok(jotty("data", "scan", str(data / "weather"), "--scope", "team"))
+    assert "no data source is registered as 'weather'" in error(jotty("data", "show", "weather"))
+    assert "no data source is registered as 'weather'" in error(jotty("data", "remove", "weather"))
+    ok(jotty("data", "remove", "weather", "--scope", "team"))
+    assert json.loads(ok(jotty("data", "show", "crm", "--rows", "0", "--json")))["format"] == "csv"
+
+
 def test_refused_input_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None:
     data = make_data(tmp_path)
     ok(jotty("data", "add", str(data / "weather"), "--name", "weather"))

@@ -66,14 +66,14 @@ async def test_two_writers_of_one_name_at_once_leave_no_index_entry_behind(
                 time.sleep(0.01)
             return self.cur.run(statement, params)
 
-    def interleaved(cur: Any, source: Any, memory_id: str | None) -> str | None:
+    def interleaved(cur: Any, scope: str, source: Any, memory_id: str | None) -> str | None:
         with order:
             started.append(memory_id or "")
             first = len(started) == 1
         if first:
             second_read.wait(timeout=1)  # with the fix the second writer waits for this one instead
-            return upsert(cur, source, memory_id)
-        return upsert(SecondWriter(cur), source, memory_id)
+            return upsert(cur, scope, source, memory_id)
+        return upsert(SecondWriter(cur), scope, source, memory_id)
 
     monkeypatch.setattr(registry_rows, "upsert", interleaved)
     async with DataRegistry(backend.store, embedder=False) as registry:

@@ -137,7 +137,7 @@ async def test_bad_input_or_a_failed_write_removes_nothing(
         await registry.scan(data, strict=True)
     assert await names(registry) == listed
 
-    def broken(cur: object, gone: object) -> list[str]:
+    def broken(cur: object, scope: str, gone: object) -> list[str]:
         raise RuntimeError("the disk is full")
 
     monkeypatch.setattr("jotty.registry.registry.drop", broken)

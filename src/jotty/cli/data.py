@@ -19,13 +19,17 @@ data_app = typer.Typer(name="data", help="Register, find and read data sources."
 TagOption = Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag (repeatable).")]
 OwnerOption = Annotated[str, typer.Option("--owner", help="Who owns the data.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ScopeOption = Annotated[
+    str | None,
+    typer.Option("--scope", "-s", help="The registry: a memory scope, each its own sources [default: registry]."),
+]
 LlmOption = Annotated[
     bool, typer.Option("--llm", help="Describe files with the LLM of JOTTY_LLM_MODEL / JOTTY_LLM_BASE_URL.")
 ]
 
 
-def _registry(db: str | None, llm: bool = False) -> DataRegistry:
-    from jotty.registry import DataRegistry
+def _registry(db: str | None, scope: str | None, llm: bool = False) -> DataRegistry:
+    from jotty.registry import SCOPE, DataRegistry
 
     describer = None
     if llm:
@@ -36,7 +40,7 @@ def _registry(db: str | None, llm: bool = False) -> DataRegistry:
 
     if embedders_onnx.needs_export():  # said on stderr: a first run is otherwise silent for seconds
         err_console.print(text("preparing the search model (MiniLM int8), once on this machine..."))
-    return DataRegistry(db, describer=describer)
+    return DataRegistry(db, describer=describer, scope=scope or SCOPE)
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -101,6 +105,7 @@ def scan(
     strict: Annotated[bool, typer.Option("--strict", help="Register nothing if any file has a problem.")] = False,
     llm: LlmOption = False,
     as_json: JsonOption = False,
+    scope: ScopeOption = None,
     db: SqlDbOption = None,
 ) -> None:
     """Inspect and register every file in FOLDER.
@@ -110,7 +115,7 @@ def scan(
     earlier scan that are gone from the folder."""
 
     async def go() -> Any:
-        async with _registry(db, llm) as registry:
+        async with _registry(db, scope, llm) as registry:
             return await registry.scan(folder, name=name, register=not dry_run, tags=tag, owner=owner, strict=strict)
 
     report = run(go())
@@ -142,12 +147,13 @@ def add(
     owner: OwnerOption = "",
     llm: LlmOption = False,
     as_json: JsonOption = False,
+    scope: ScopeOption = None,
     db: SqlDbOption = None,
 ) -> None:
     """Register one data source."""
 
     async def go() -> Source:
-        async with _registry(db, llm) as registry:
+        async with _registry(db, scope, llm) as registry:
             options: dict[str, Any] = {"description": description, "tags": tag, "owner": owner}
             if table is not None:
                 options["table"] = table
@@ -165,12 +171,13 @@ def add(
 def remove(
     name: Annotated[str, typer.Argument(help="A registered source name.")],
     as_json: JsonOption = False,
+    scope: ScopeOption = None,
     db: SqlDbOption = None,
 ) -> None:
     """Unregister NAME (its file, folder or table is not touched)."""
 
     async def go() -> bool:
-        async with _registry(db) as registry:
+        async with _registry(db, scope) as registry:
             return await registry.remove(name)
 
     if not run(go()):
@@ -194,12 +201,13 @@ def search(
     column: Annotated[str | None, typer.Option("--column", help="Only sources with this column.")] = None,
     run_id: Annotated[str | None, typer.Option("--run", help="Only artifacts of this run.")] = None,
     as_json: JsonOption = False,
+    scope: ScopeOption = None,
     db: SqlDbOption = None,
 ) -> None:
     """Find registered data sources by words and fields."""
 
     async def go() -> Any:
-        async with _registry(db) as registry:
+        async with _registry(db, scope) as registry:
             return await registry.discover(
                 query, k, kind=kind, format=fmt, tags=tag, owner=owner, column=column, run_id=run_id
             )
@@ -222,6 +230,7 @@ def show(
     path: Annotated[str | None, typer.Option("--path", help="For a folder: a file inside it.")] = None,
     table: Annotated[str | None, typer.Option("--table", help="For an SQLite file: a registered table.")] = None,
     as_json: JsonOption = False,
+    scope: ScopeOption = None,
     db: SqlDbOption = None,
 ) -> None:
     """Print what is registered about NAME, and its first rows.
@@ -231,7 +240,7 @@ def show(
     async def go() -> tuple[Any, Any, str | None]:
         from jotty.errors import JottyError
 
-        async with _registry(db) as registry:
+        async with _registry(db, scope) as registry:
             source = await registry.get(name)
             readable = source.format != "binary" or path is not None  # a binary file has no rows or text
             wants = (

@@ -2,7 +2,9 @@
 
 A file ``0003_runs.sql`` is version 3. Each version runs once, inside one transaction together with
 its row in ``jotty_schema_migrations``, so a store is never half-migrated. Jotty only adds tables,
-indexes and columns, and drops nothing but an index of its own. ``ALTER TABLE ... ADD COLUMN`` of
+indexes and columns, and drops nothing but an index of its own, with one exception: version 11
+makes SQLite's ``jotty_registry`` again with its rows, keyed by scope and name (SQLite cannot change
+a primary key in place; PostgreSQL's is altered). ``ALTER TABLE ... ADD COLUMN`` of
 a column that already exists is skipped, so a database that already has some of Jotty's columns
 opens cleanly.
 """

@@ -94,7 +94,9 @@ class DataRegistry:
     ``scope``) with ``embedder`` (as ``Memory`` takes it; the default is ``index_embedder()``, and an
     index written by an earlier default keeps its embedder). ``describer`` (an agent such as
     ``LLMAgent``, or a callable from prompt to text) writes the descriptions of scanned files;
-    offline heuristics otherwise. Every process on the store sees the same registry.
+    offline heuristics otherwise. Each ``scope`` is a registry of its own: its sources (a name is
+    unique within the scope) and their index; every process on the store sees the same registry
+    of a scope, and none of another's.
     """
 
     def __init__(
@@ -410,7 +412,9 @@ class DataRegistry:
         )
         everything = [folder_source, *sources]
         found_names = {s.name for s in everything}
-        left = functools.partial(leftovers, real=real, prefix=prefix, found=found_names, problems=problems)
+        left = functools.partial(
+            leftovers, scope=self.index.scope, real=real, prefix=prefix, found=found_names, problems=problems
+        )
         if register:
             gone = await self._register(everything, left)
             try:
@@ -432,7 +436,9 @@ class DataRegistry:
         for _attempt in range(3):
             now = time.time()
             ids = await self.index.remember_many(texts)
-            write = functools.partial(_write, sources=sources, ids=ids, now=now, postgres=postgres, rescan=rescan)
+            write = functools.partial(
+                _write, scope=self.index.scope, sources=sources, ids=ids, now=now, postgres=postgres, rescan=rescan
+            )
             try:
                 old, gone = await asyncio.to_thread(self._db().write, write)
             except Swept:
@@ -457,7 +463,9 @@ class DataRegistry:
     async def remove(self, name: str) -> bool:
         """Unregister ``name`` (its data is not touched); False if it was not registered."""
         check_name(name)
-        found, memory_id = await asyncio.to_thread(self._db().write, lambda cur: rows.delete(cur, name))
+        found, memory_id = await asyncio.to_thread(
+            self._db().write, lambda cur: rows.delete(cur, self.index.scope, name)
+        )
         if memory_id:
             await self.index.forget(memory_id)
         return found
@@ -467,7 +475,7 @@ class DataRegistry:
     async def get(self, name: str) -> Source:
         """The source registered as ``name`` (``NotFoundError`` if none)."""
         check_name(name)
-        found = await asyncio.to_thread(self._db().read, lambda cur: rows.get(cur, [name]))
+        found = await asyncio.to_thread(self._db().read, lambda cur: rows.get(cur, self.index.scope, [name]))
         if name not in found:
             raise NotFoundError(
                 f"no data source is registered as {name!r}: find one with discover() or `jotty data search`"
@@ -477,7 +485,7 @@ class DataRegistry:
     async def sources(self, kind: str | None = None, limit: int = 10_000) -> list[Source]:
         """Registered sources in name order (of one ``kind`` if given)."""
         wanted = None if kind is None else check_kind(kind)
-        return await asyncio.to_thread(self._db().read, lambda cur: rows.listing(cur, wanted, limit))
+        return await asyncio.to_thread(self._db().read, lambda cur: rows.listing(cur, self.index.scope, wanted, limit))
 
     async def discover(self, query: str = "", k: int = 5, **filters: Any) -> list[SourceHit]:
         """The ``k`` sources that best answer ``query`` (words), best first, among those matching
@@ -524,7 +532,7 @@ class DataRegistry:
         worker thread (a second trip cost as much as the rows' read on a busy machine)."""
         memories = self.index.recall_query(self.index.query(asked, pool))
         names = [str(h.metadata.get("source")) for h in memories]
-        return memories, self._db().read(functools.partial(_rows_of, names=names))
+        return memories, self._db().read(lambda cur: rows.get(cur, self.index.scope, names))
 
     async def read(
         self, name: str, limit: int = 20, *, path: str | None = None, table: str | None = None
@@ -568,6 +576,7 @@ class DataRegistry:
 
 def _write(
     cur: Cursor,
+    scope: str,
     sources: list[Source],
     ids: list[str | None],
     now: float,
@@ -580,15 +589,15 @@ def _write(
         rows.lock(cur)
     held(cur, ids, postgres)
     old = []
-    known = rows.get(cur, [s.name for s in sources])
+    known = rows.get(cur, scope, [s.name for s in sources])
     for source, memory_id in zip(sources, ids, strict=True):
         first = known.get(source.name)
         created = first[0].created_at if first else now
-        previous = rows.upsert(cur, replace(source, created_at=created, updated_at=now), memory_id)
+        previous = rows.upsert(cur, scope, replace(source, created_at=created, updated_at=now), memory_id)
         if previous and previous != memory_id:
             old.append(previous)
     gone = rescan(cur) if rescan is not None else Leftovers()
-    old.extend(drop(cur, gone.gone))
+    old.extend(drop(cur, scope, gone.gone))
     return old, gone
 
 
@@ -629,10 +638,6 @@ def _plain_json(value: Any) -> Any:
     if isinstance(value, datetime.date | datetime.time | pathlib.PurePath | decimal.Decimal | uuid.UUID):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON: return dicts, lists, text, numbers or dates")
-
-
-def _rows_of(cur: Any, names: list[str]) -> dict[str, tuple[Source, str | None]]:
-    return rows.get(cur, names)
 
 
 def _matches(source: Source, wanted: dict[str, Any]) -> bool:

@@ -36,13 +36,16 @@ class Leftovers:
         return [name for name, _memory_id in self.gone]
 
 
-def leftovers(cur: Cursor, real: str, prefix: str, found: Collection[str], problems: Sequence[Problem]) -> Leftovers:
-    """The file sources of an earlier scan of the folder ``real`` (named ``prefix``) that are not
-    among ``found`` (the names this scan registers). Blocking (looks at the files)."""
+def leftovers(
+    cur: Cursor, scope: str, real: str, prefix: str, found: Collection[str], problems: Sequence[Problem]
+) -> Leftovers:
+    """The file sources of the registry ``scope`` from an earlier scan of the folder ``real`` (named
+    ``prefix``) that are not among ``found`` (the names this scan registers). Blocking (looks at the
+    files)."""
     rows = cur.rows(
-        "SELECT name, location, memory_id FROM jotty_registry WHERE kind = 'file' AND substr(name, 1, ?) = ? "
-        "ORDER BY name",
-        (len(prefix) + 1, prefix + "/"),
+        "SELECT name, location, memory_id FROM jotty_registry WHERE scope = ? AND kind = 'file' "
+        "AND substr(name, 1, ?) = ? ORDER BY name",
+        (scope, len(prefix) + 1, prefix + "/"),
     )
     result = Leftovers()
     for name, location, memory_id in rows:
@@ -58,12 +61,12 @@ def leftovers(cur: Cursor, real: str, prefix: str, found: Collection[str], probl
     return result
 
 
-def drop(cur: Cursor, gone: Sequence[tuple[str, str | None]]) -> list[str]:
-    """Delete the rows ``gone`` (found by ``leftovers`` in the same transaction); the ids of the
-    memories that indexed them."""
+def drop(cur: Cursor, scope: str, gone: Sequence[tuple[str, str | None]]) -> list[str]:
+    """Delete the rows ``gone`` of the registry ``scope`` (found by ``leftovers`` in the same
+    transaction); the ids of the memories that indexed them."""
     ids = []
     for name, _memory_id in gone:
-        _found, memory_id = rows.delete(cur, name)
+        _found, memory_id = rows.delete(cur, scope, name)
         if memory_id:
             ids.append(memory_id)
     return ids

@@ -61,7 +61,7 @@ async def sweep_index(registry: DataRegistry, grace: float = GRACE, limit: int =
         database.read, functools.partial(orphans, scope=index.scope, before=time.time() - grace, limit=limit)
     )
     forgotten = await index.forget(found) if found else 0
-    lost = await asyncio.to_thread(database.read, functools.partial(dangling, limit=limit))
+    lost = await asyncio.to_thread(database.read, functools.partial(dangling, scope=index.scope, limit=limit))
     if not lost:
         return SweepReport(forgotten)
     names = sorted(lost)
@@ -72,7 +72,7 @@ async def sweep_index(registry: DataRegistry, grace: float = GRACE, limit: int =
         if postgres:
             rows.lock(cur)
         held(cur, ids, postgres)
-        return [n for n, i in zip(names, ids, strict=True) if i and repoint(cur, n, lost[n][1], i)]
+        return [n for n, i in zip(names, ids, strict=True) if i and repoint(cur, index.scope, n, lost[n][1], i)]
 
     try:
         done = await asyncio.to_thread(database.write, write)
@@ -100,9 +100,12 @@ def check_limit(limit: object) -> int:
 
 def orphans(cur: Cursor, scope: str, before: float, limit: int = LIMIT) -> list[str]:
     """Up to ``limit`` ids of the scope's index entries stored before ``before`` that name a source
-    (``metadata.source``) and that no row points at (no row of that name, or one pointing at
-    another entry)."""
-    live = {str(r[0]) for r in cur.rows("SELECT memory_id FROM jotty_registry WHERE memory_id IS NOT NULL")}
+    (``metadata.source``) and that no row of the scope points at (no row of that name, or one
+    pointing at another entry)."""
+    live = {
+        str(r[0])
+        for r in cur.rows("SELECT memory_id FROM jotty_registry WHERE scope = ? AND memory_id IS NOT NULL", (scope,))
+    }
     found: list[str] = []
     entries = cur.rows(
         "SELECT id, metadata FROM jotty_memory WHERE scope = ? AND stored_at < ? ORDER BY seq", (scope, before)
@@ -116,27 +119,29 @@ def orphans(cur: Cursor, scope: str, before: float, limit: int = LIMIT) -> list[
     return found
 
 
-def dangling(cur: Cursor, limit: int = LIMIT) -> dict[str, tuple[Source, str | None]]:
-    """Up to ``limit`` rows whose index entry is gone (no memory of any scope has their id: a
-    registry of another scope on the same store keeps its own), by name, with the id they hold."""
+def dangling(cur: Cursor, scope: str, limit: int = LIMIT) -> dict[str, tuple[Source, str | None]]:
+    """Up to ``limit`` rows of the registry ``scope`` whose index entry is gone (no memory of the
+    scope has their id), by name, with the id they hold."""
     names = cur.rows(
-        "SELECT r.name FROM jotty_registry r LEFT JOIN jotty_memory m ON m.id = r.memory_id "
-        "WHERE m.id IS NULL ORDER BY r.name LIMIT ?",
-        (limit,),
+        "SELECT r.name FROM jotty_registry r LEFT JOIN jotty_memory m ON m.id = r.memory_id AND m.scope = r.scope "
+        "WHERE r.scope = ? AND m.id IS NULL ORDER BY r.name LIMIT ?",
+        (scope, limit),
     )
-    return rows.get(cur, [str(r[0]) for r in names])
+    return rows.get(cur, scope, [str(r[0]) for r in names])
 
 
-def repoint(cur: Cursor, name: str, was: str | None, memory_id: str) -> bool:
-    """Point the row ``name`` at ``memory_id`` if it still points at ``was`` (no registration changed
-    it meanwhile); whether it did."""
+def repoint(cur: Cursor, scope: str, name: str, was: str | None, memory_id: str) -> bool:
+    """Point the row ``name`` of the registry ``scope`` at ``memory_id`` if it still points at ``was``
+    (no registration changed it meanwhile); whether it did."""
     if was is None:
         changed = cur.run(
-            "UPDATE jotty_registry SET memory_id = ? WHERE name = ? AND memory_id IS NULL", (memory_id, name)
+            "UPDATE jotty_registry SET memory_id = ? WHERE scope = ? AND name = ? AND memory_id IS NULL",
+            (memory_id, scope, name),
         )
     else:
         changed = cur.run(
-            "UPDATE jotty_registry SET memory_id = ? WHERE name = ? AND memory_id = ?", (memory_id, name, was)
+            "UPDATE jotty_registry SET memory_id = ? WHERE scope = ? AND name = ? AND memory_id = ?",
+            (memory_id, scope, name, was),
         )
     return changed > 0
 

@@ -1,5 +1,7 @@
 """The ``jotty_registry`` table's statements (``?`` placeholders; SQLite and PostgreSQL), each run on a
-memory ``Cursor`` inside the caller's unit of work."""
+memory ``Cursor`` inside the caller's unit of work. Each registry's rows are those of its ``scope``
+(the memory scope of its index): a name is unique within a scope, and no statement reads or writes
+another scope's rows."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ COLUMNS = (
     "run_id, step, value, created_at, updated_at"
 )
 _UPSERT = (
-    f"INSERT INTO jotty_registry ({COLUMNS}, memory_id) VALUES ({', '.join('?' * 18)}) "
-    "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, format = excluded.format, "
+    f"INSERT INTO jotty_registry ({COLUMNS}, memory_id, scope) VALUES ({', '.join('?' * 19)}) "
+    "ON CONFLICT (scope, name) DO UPDATE SET kind = excluded.kind, format = excluded.format, "
     "location = excluded.location, source_table = excluded.source_table, description = excluded.description, "
     "described_by = excluded.described_by, schema = excluded.schema, tags = excluded.tags, "
     "owner = excluded.owner, size = excluded.size, stats = excluded.stats, run_id = excluded.run_id, "
@@ -55,9 +57,9 @@ def lock(cur: Cursor) -> None:
     cur.rows("SELECT pg_advisory_xact_lock(hashtext('jotty-registry:' || current_schema()))")  # a store per schema
 
 
-def upsert(cur: Cursor, source: Source, memory_id: str | None) -> str | None:
+def upsert(cur: Cursor, scope: str, source: Source, memory_id: str | None) -> str | None:
     """Insert or replace ``source`` (keeping its first ``created_at``); the memory id it had before."""
-    old = cur.rows("SELECT memory_id FROM jotty_registry WHERE name = ?", (source.name,))
+    old = cur.rows("SELECT memory_id FROM jotty_registry WHERE scope = ? AND name = ?", (scope, source.name))
     cur.run(
         _UPSERT,
         (
@@ -79,38 +81,38 @@ def upsert(cur: Cursor, source: Source, memory_id: str | None) -> str | None:
             source.created_at,
             source.updated_at,
             memory_id,
+            scope,
         ),
     )
     return old[0][0] if old else None
 
 
-def get(cur: Cursor, names: Sequence[str]) -> dict[str, tuple[Source, str | None]]:
+def get(cur: Cursor, scope: str, names: Sequence[str]) -> dict[str, tuple[Source, str | None]]:
     """Sources by name, each with the id of the memory that indexes it."""
     found: dict[str, tuple[Source, str | None]] = {}
     for start in range(0, len(names), 500):
         chunk = list(names[start : start + 500])
+        wanted = ", ".join("?" * len(chunk))
         rows = cur.rows(
-            f"SELECT {COLUMNS}, memory_id FROM jotty_registry WHERE name IN ({', '.join('?' * len(chunk))})", chunk
+            f"SELECT {COLUMNS}, memory_id FROM jotty_registry WHERE scope = ? AND name IN ({wanted})", [scope, *chunk]
         )
         found.update((raw[0], (to_source(raw), raw[17])) for raw in rows)
     return found
 
 
-def listing(cur: Cursor, kind: str | None = None, limit: int = 10_000) -> list[Source]:
+def listing(cur: Cursor, scope: str, kind: str | None = None, limit: int = 10_000) -> list[Source]:
     """Sources in name order (of one kind if given)."""
     if kind is None:
-        rows = cur.rows(f"SELECT {COLUMNS} FROM jotty_registry ORDER BY name LIMIT ?", (limit,))
+        rows = cur.rows(f"SELECT {COLUMNS} FROM jotty_registry WHERE scope = ? ORDER BY name LIMIT ?", (scope, limit))
     else:
-        rows = cur.rows(f"SELECT {COLUMNS} FROM jotty_registry WHERE kind = ? ORDER BY name LIMIT ?", (kind, limit))
+        rows = cur.rows(
+            f"SELECT {COLUMNS} FROM jotty_registry WHERE scope = ? AND kind = ? ORDER BY name LIMIT ?",
+            (scope, kind, limit),
+        )
     return [to_source(raw) for raw in rows]
 
 
-def delete(cur: Cursor, name: str) -> tuple[bool, str | None]:
+def delete(cur: Cursor, scope: str, name: str) -> tuple[bool, str | None]:
     """Remove a source: whether it was registered, and the id of the memory that indexed it."""
-    rows = cur.rows("DELETE FROM jotty_registry WHERE name = ? RETURNING memory_id", (name,))
+    rows = cur.rows("DELETE FROM jotty_registry WHERE scope = ? AND name = ? RETURNING memory_id", (scope, name))
     return (True, rows[0][0]) if rows else (False, None)
-
-
-def count(cur: Cursor) -> int:
-    """How many sources are registered."""
-    return int(cur.rows("SELECT COUNT(*) FROM jotty_registry")[0][0])
