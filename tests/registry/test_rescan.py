@@ -110,6 +110,57 @@ async def test_a_file_a_hidden_name_hides_is_kept(registry: DataRegistry, data: 
     assert (await registry.get("data/customers.json")).location == str(hidden)
 
 
+async def test_a_file_found_through_a_link_goes_with_the_link(backend: Backend, tmp_path: Path) -> None:
+    """A file registered through a link inside the folder is named after the link and located at its
+    target: a rescan knows it as its own, and drops it when the link is gone, leads to another file
+    or out of the folder, or its target is gone (the target's own registration stays while it is
+    there)."""
+    data = make_data(tmp_path)
+    outside = tmp_path / "outside.csv"
+    outside.write_text("secret,value\nx,1\n")
+    links = {name: data / f"{name}.csv" for name in ("removed", "retargeted", "out", "broken")}
+    (data / "copy.csv").write_text("a,b\n1,2\n")
+    for link in links.values():
+        link.symlink_to("copy.csv" if link.stem == "broken" else "sales_2023.csv")
+    async with DataRegistry(backend.store) as registry:
+        await registry.scan(data)
+        first = await registry.get("data/retargeted.csv")
+        assert first.location == str(data / "sales_2023.csv") and first.link == str(links["retargeted"])
+        assert (await registry.get("data/sales_2023.csv")).link is None
+        links["removed"].unlink()
+        links["retargeted"].unlink()
+        links["retargeted"].symlink_to("customers.json")
+        links["out"].unlink()
+        links["out"].symlink_to(outside)
+        (data / "copy.csv").unlink()  # "broken" now leads to nothing
+        report = await registry.scan(data)
+        assert report.removed == ["data/broken.csv", "data/copy.csv", "data/out.csv", "data/removed.csv"]
+        assert report.kept == []
+        assert sorted(p.path for p in report.problems) == ["broken.csv", "out.csv"]
+        again = await registry.get("data/retargeted.csv")
+        assert again.location == str(data / "customers.json") and again.format == "json"
+        assert {s.name for s in await registry.sources()} == {
+            "data",
+            "data/churn_notes.md",
+            "data/customers.json",
+            "data/retargeted.csv",
+            "data/sales_2023.csv",
+            "data/shop.db",
+            "data/weather/daily_temperatures.jsonl",
+        }
+        assert all(str(outside) not in s.location for s in await registry.sources())
+        assert (await registry.scan(data)).removed == []
+    assert index_ids(backend) == row_ids(backend)
+
+
+async def test_a_link_registered_by_hand_is_left_alone(registry: DataRegistry, data: Path) -> None:
+    (data / "alias.csv").symlink_to("sales_2023.csv")
+    await registry.add_file(data / "alias.csv", "data/alias.csv")  # the scan's name, but not found by a scan
+    (data / "alias.csv").unlink()
+    report = await registry.scan(data)
+    assert report.removed == [] and (await registry.get("data/alias.csv")).link is None
+
+
 async def test_a_dry_run_reports_what_would_be_removed(registry: DataRegistry, data: Path) -> None:
     await registry.scan(data)
     (data / "shop.db").unlink()

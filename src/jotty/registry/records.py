@@ -22,7 +22,9 @@ class Source:
     table (shown without its password), or empty for a run output (whose JSON ``value`` is kept).
     ``table`` names the table of a table source. ``schema`` lists columns (``{"name", "type"}``), or
     for an SQLite file its tables (``{"table", "rows", "columns"}``). ``run_id`` and ``step`` are
-    the provenance of an artifact: the run and step that made it.
+    the provenance of an artifact: the run and step that made it. ``link`` is the symbolic link
+    inside a scanned folder through which the scan found a file (the source is named after it and
+    located at its target), None otherwise.
     """
 
     name: str
@@ -42,6 +44,7 @@ class Source:
     value: Any = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    link: str | None = None
 
     @property
     def columns(self) -> list[str]:

@@ -367,7 +367,8 @@ class DataRegistry:
         A file that cannot be inspected (unreadable, too large, not UTF-8, malformed) is listed in
         ``problems`` and left out; with ``strict=True`` any problem raises and nothing is registered.
         A rescan makes the registry match the folder: the files an earlier scan of this folder
-        registered under ``NAME/`` that are gone are unregistered in the same step (``removed``);
+        registered under ``NAME/`` that are gone (or whose link inside the folder is gone or leads
+        elsewhere) are unregistered in the same step (``removed``);
         one that is still there but could not be inspected this time keeps its earlier
         registration (``kept``; see ``jotty.registry.rescan``). ``register=False`` only reports what
         would be registered and removed."""
@@ -392,7 +393,8 @@ class DataRegistry:
                 problems.append(Problem(shown(relative), str(exc)))
                 continue
             taken[named] = relative
-            sources.append(source)
+            found_at = os.path.join(real, relative)
+            sources.append(source if found_at == path else replace(source, link=found_at))  # through a link
         if strict and problems:
             listed = "; ".join(f"{p.path}: {p.error}" for p in problems[:5])
             raise ValidationError(f"scan of {real} found {len(problems)} problem(s), nothing registered: {listed}")

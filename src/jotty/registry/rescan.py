@@ -2,13 +2,15 @@
 whose files are gone.
 
 A row is one of the folder's scanned files when it is a ``file`` source named under the folder's
-name (``NAME/...``), its file lies inside the folder, and its name is the one a scan gives the file
-at that place (``source_name``). A file registered by hand under another name, a file of another
-folder, or a file registered through a link of the folder (its name is the link's, its location the
-target's) is never touched. Such a row that this scan did not register is dropped when its file no
-longer exists; it is kept when the file is still there (the scan could not inspect it: a problem, a
-hidden file, a folder that cannot be listed), so a file that cannot be read this time keeps its
-earlier registration instead of silently disappearing."""
+name (``NAME/...``), the place the scan found it lies inside the folder, and its name is the one a
+scan gives that place (``source_name``). That place is the file itself, or for a file found through
+a symbolic link inside the folder, the link (``Source.link``: the name is the link's, the location
+the target's). A file registered by hand under another name, or a file of another folder, is never
+touched. Such a row that this scan did not register is dropped when its file no longer exists, or
+when its link is gone or no longer leads to it (the link is resolved, never opened: where it now
+leads out of the folder, nothing there is read); it is kept when the file is still there (the scan
+could not inspect it: a problem, a hidden file, a folder that cannot be listed), so a file that
+cannot be read this time keeps its earlier registration instead of silently disappearing."""
 
 from __future__ import annotations
 
@@ -43,18 +45,21 @@ def leftovers(
     ``prefix``) that are not among ``found`` (the names this scan registers). Blocking (looks at the
     files)."""
     rows = cur.rows(
-        "SELECT name, location, memory_id FROM jotty_registry WHERE scope = ? AND kind = 'file' "
+        "SELECT name, location, link, memory_id FROM jotty_registry WHERE scope = ? AND kind = 'file' "
         "AND substr(name, 1, ?) = ? ORDER BY name",
         (scope, len(prefix) + 1, prefix + "/"),
     )
     result = Leftovers()
-    for name, location, memory_id in rows:
-        if name in found or not _inside(str(location or ""), real):
+    for name, location, link, memory_id in rows:
+        at = str(link or location or "")
+        if name in found or not _inside(at, real):
             continue
-        relative = os.path.relpath(location, real)
+        relative = os.path.relpath(at, real)
         if name != source_name(prefix, relative):
-            continue  # registered by hand under a name of its own, or through a link
-        if _covered(relative, problems) or os.path.lexists(location):
+            continue  # registered by hand under a name of its own
+        if link is not None and not _leads_to(link, location):
+            result.gone.append((name, memory_id))
+        elif _covered(relative, problems) or os.path.lexists(location):
             result.kept.append(name)
         else:
             result.gone.append((name, memory_id))
@@ -76,6 +81,12 @@ def _inside(location: str, real: str) -> bool:
     if not os.path.isabs(location):
         return False
     return os.path.commonpath([location, real]) == real and location != real
+
+
+def _leads_to(link: str, location: str) -> bool:
+    """Whether ``link`` is still a symbolic link to the existing file ``location`` (resolved, not
+    opened)."""
+    return os.path.islink(link) and os.path.realpath(link) == location and os.path.lexists(location)
 
 
 def _covered(relative: str, problems: Sequence[Problem]) -> bool:

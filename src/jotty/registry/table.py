@@ -14,16 +14,16 @@ from jotty.registry.records import Source
 
 COLUMNS = (
     "name, kind, format, location, source_table, description, described_by, schema, tags, owner, size, stats, "
-    "run_id, step, value, created_at, updated_at"
+    "run_id, step, value, created_at, updated_at, link"
 )
 _UPSERT = (
-    f"INSERT INTO jotty_registry ({COLUMNS}, memory_id, scope) VALUES ({', '.join('?' * 19)}) "
+    f"INSERT INTO jotty_registry ({COLUMNS}, memory_id, scope) VALUES ({', '.join('?' * 20)}) "
     "ON CONFLICT (scope, name) DO UPDATE SET kind = excluded.kind, format = excluded.format, "
     "location = excluded.location, source_table = excluded.source_table, description = excluded.description, "
     "described_by = excluded.described_by, schema = excluded.schema, tags = excluded.tags, "
     "owner = excluded.owner, size = excluded.size, stats = excluded.stats, run_id = excluded.run_id, "
     "step = excluded.step, value = excluded.value, memory_id = excluded.memory_id, "
-    "updated_at = excluded.updated_at"
+    "updated_at = excluded.updated_at, link = excluded.link"
 )
 
 
@@ -47,6 +47,7 @@ def to_source(raw: Sequence[Any]) -> Source:
         value=None if raw[14] is None else json.loads(raw[14]),
         created_at=float(raw[15]),
         updated_at=float(raw[16]),
+        link=raw[17],
     )
 
 
@@ -80,6 +81,7 @@ def upsert(cur: Cursor, scope: str, source: Source, memory_id: str | None) -> st
             None if source.value is None else json.dumps(source.value, default=str),
             source.created_at,
             source.updated_at,
+            source.link,
             memory_id,
             scope,
         ),
@@ -96,7 +98,7 @@ def get(cur: Cursor, scope: str, names: Sequence[str]) -> dict[str, tuple[Source
         rows = cur.rows(
             f"SELECT {COLUMNS}, memory_id FROM jotty_registry WHERE scope = ? AND name IN ({wanted})", [scope, *chunk]
         )
-        found.update((raw[0], (to_source(raw), raw[17])) for raw in rows)
+        found.update((raw[0], (to_source(raw), raw[18])) for raw in rows)
     return found
 
 
