@@ -6,24 +6,12 @@ import numpy as np
 
 from jotty.memory.ranking import Candidates, Weights, fuse
 from jotty.memory.timeq import TimeIntent
+from tests.support.candidates import older_and_newer
 
 
 def two(older_match: float, newer_match: float) -> Candidates:
     """An older and a newer memory that both name the subject, matching the question's "what" by these."""
-    vector = np.array([older_match, newer_match])
-    return Candidates(
-        seqs=np.array([1, 2]),
-        created_at=np.array([1_000.0, 2_000.0]),
-        salience=np.zeros(2),
-        uses=np.zeros(2),
-        semantic=np.zeros(2, dtype=bool),
-        names=np.ones(2),
-        coverage=np.zeros(2),
-        lexical=np.array([1.0, 1.0]),
-        vector=vector,
-        vector_full=vector,
-        embedded=True,
-    )
+    return older_and_newer(older_match, newer_match, names=np.ones(2))
 
 
 def test_the_newer_of_two_close_matches_comes_first_and_the_same_memories_come_back() -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from jotty.memory.ranking import Candidates, fuse
+from jotty.memory.ranking import fuse
 from jotty.memory.timeq import TimeIntent
 from jotty.registry import DataRegistry
 from jotty.registry.registry import WEIGHTS
+from tests.support.candidates import older_and_newer
 
 
 async def test_a_search_for_a_year_finds_the_data_named_by_it(registry: DataRegistry, tmp_path: Path) -> None:
@@ -27,19 +28,6 @@ async def test_a_search_for_a_year_finds_the_data_named_by_it(registry: DataRegi
 def test_naming_a_place_does_not_lift_a_source() -> None:
     """Memory prefers memories naming a place for "where" questions; a catalogue does not: "where are
     the invoices?" asks for a source, and the one closer in meaning comes first."""
-    found = Candidates(
-        seqs=np.array([1, 2]),
-        created_at=np.array([1_000.0, 2_000.0]),
-        salience=np.zeros(2),
-        uses=np.zeros(2),
-        semantic=np.zeros(2, dtype=bool),
-        names=np.zeros(2),
-        coverage=np.zeros(2),
-        lexical=np.array([1.0, 1.0]),
-        vector=np.array([0.6, 0.5]),
-        vector_full=np.array([0.6, 0.5]),
-        embedded=True,
-        answers=np.array([0.0, 1.0]),  # the second names a place
-    )
+    found = older_and_newer(0.6, 0.5, answers=np.array([0.0, 1.0]))  # the newer names a place
     assert [seq for seq, _, _ in fuse(found, TimeIntent(), WEIGHTS)] == [1, 2]
     assert [seq for seq, _, _ in fuse(found, TimeIntent())] == [2, 1]  # memory's weights: the place first
