@@ -75,3 +75,15 @@ async def test_a_move_stated_without_the_questions_words_answers_where_someone_l
         finally:
             await plain.close()
         assert before[0] == "I live in Lisbon, in a flat near the river."
+
+
+async def test_how_recent_a_statement_is_counts_among_the_memories_that_answer_at_all(store: str) -> None:
+    """A later memory about something else (never a hit) does not make the move look old."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    async with Memory(store, scope="me") as memory:
+        await memory.remember("I live in Lisbon, near the river", at=start)
+        await memory.remember("I moved to Porto last month", at=start + timedelta(days=60))
+        await memory.remember("I love cooking fish", at=start + timedelta(days=120))
+        hits = await memory.recall("Where do I live now?", k=3, now=start + timedelta(days=121))
+        assert [hit.text for hit in hits] == ["I moved to Porto last month", "I live in Lisbon, near the river"]
+        assert hits[0].why["recency"] == 1.0  # the newest of the two that answer

@@ -114,9 +114,16 @@ def fuse(
     share = lexical / top_lexical if top_lexical > 0 else np.zeros_like(lexical)
     cosine = np.maximum(found.vector, 0.0)
     full = np.maximum(found.vector_full, 0.0)
-    oldest, newest = float(found.created_at.min()), float(found.created_at.max())
+    # found by neither words nor names, not close enough in meaning, and no answer of the kind
+    # asked: left out (and no measure of how recent the others are)
+    unfound = np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine)
+    if found.answers is not None:
+        unfound &= found.answers == 0
+    kept = found.timely | ~unfound
+    moments = found.created_at[kept] if kept.any() else found.created_at
+    oldest, newest = float(moments.min()), float(moments.max())
     span = newest - oldest
-    recency = (found.created_at - oldest) / span if span > 0 else np.ones_like(found.created_at)
+    recency = np.clip((found.created_at - oldest) / span, 0.0, 1.0) if span > 0 else np.ones_like(found.created_at)
     dated = date_score(found.created_at, intent.window) if intent.window else np.zeros_like(found.created_at)
     strong = strength(found.salience, found.uses)
     match = w.names * found.names + w.vector * cosine + w.vector_full * full + w.coverage * found.coverage
@@ -130,12 +137,6 @@ def fuse(
     recency_weight = w.recency_asked if intent.recent else w.recency
     score = match + recency_weight * recency * match + w.date * dated + w.strength * strong
     score = np.where(found.semantic, score * w.semantic, score)
-    # found by neither words nor names, not close enough in meaning, and no answer of the kind
-    # asked: left out
-    unfound = np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine)
-    if found.answers is not None:
-        unfound &= found.answers == 0
-    kept = found.timely | ~unfound
     order = np.lexsort((found.seqs, -found.created_at, -score))
     order = order[kept[order]][:top]
     if w.recency_order > recency_weight and not found.timely:  # the chosen, in the order that favours the newer
