@@ -116,6 +116,7 @@ def test_retry_and_cancel(jotty: Jotty, db: Path) -> None:
     ],
 )
 def test_bad_input_is_one_clear_line(jotty: Jotty, db: Path, args: list[str], message: str) -> None:
+    new_id(ok(jotty("queue", "add", "the store exists")))
     assert message in error(jotty(*args))
 
 

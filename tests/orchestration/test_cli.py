@@ -92,8 +92,12 @@ def test_learning_show_prints_the_learning_table(store: Path, no_llm_env: pytest
 def test_learning_show_on_an_empty_or_missing_store(tmp_path: Path, no_llm_env: pytest.MonkeyPatch) -> None:
     missing = tmp_path / "nowhere.db"
     result = CliRunner().invoke(app, ["learning", "show", "--db", str(missing)])
-    assert result.exit_code == 0 and "nothing learned yet: there is no store at" in result.stdout
+    assert result.exit_code == 1 and f"error: no store at {missing}: check --db" in result.stderr
     assert not missing.exists()
+    no_llm_env.setenv("JOTTY_HOME", str(tmp_path / "home"))  # the default store, not made yet: not an error
+    result = CliRunner().invoke(app, ["learning", "show"])
+    assert result.exit_code == 0 and "nothing learned yet: there is no store at" in result.stdout
+    assert not (tmp_path / "home").exists()
     with Conductor([AgentConfig("a", str)], store=tmp_path / "empty.db"):
         pass
     result = CliRunner().invoke(app, ["learning", "show", "--db", str(tmp_path / "empty.db")])

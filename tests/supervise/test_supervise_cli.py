@@ -102,6 +102,10 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path, repo: Path) -> None:
     assert result.exit_code == 1 and "names unknown field {bogus}" in result.output
     assert "Traceback" not in result.output
     result = _jotty("supervise", "logs", "TASK-NOPE", "--db", db)
+    assert result.exit_code == 1 and f"error: no store at {db}: check --db" in result.output
+    assert not Path(db).exists()  # a read creates no store
+    assert _jotty("queue", "add", "another task", "--db", db).exit_code == 0
+    result = _jotty("supervise", "logs", "TASK-NOPE", "--db", db)
     assert result.exit_code == 1 and "no task 'TASK-NOPE'" in result.output
 
 

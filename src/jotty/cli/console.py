@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
@@ -19,6 +21,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from jotty.db.location import resolve_store
 from jotty.errors import JottyError
 
 T = TypeVar("T")
@@ -66,6 +69,20 @@ def friendly_errors() -> Iterator[None]:
         yield
     except JottyError as exc:
         fail(str(exc))
+
+
+def existing_store(db: str | None, option: str = "--db") -> None:
+    """Stop a command that only reads (or changes what is already there) when the SQLite store it was
+    given, by ``option`` or ``$JOTTY_DATABASE_URL``, does not exist: a mistyped path, which opening
+    would create. The default ``$JOTTY_HOME/jotty.db`` is opened as before (created when missing)."""
+    given = db if db is not None else os.environ.get("JOTTY_DATABASE_URL")
+    if not given:
+        return
+    with friendly_errors():
+        location = resolve_store(given)
+    if location.kind == "sqlite" and not Path(location.target).exists():
+        where = option if db is not None else "$JOTTY_DATABASE_URL"
+        fail(f"no store at {location.target}: check {where} (a store is created by the first command that writes)")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

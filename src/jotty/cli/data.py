@@ -9,7 +9,18 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import Col, SqlDbOption, console, err_console, fail, fit_table, print_json, run, text
+from jotty.cli.console import (
+    Col,
+    SqlDbOption,
+    console,
+    err_console,
+    existing_store,
+    fail,
+    fit_table,
+    print_json,
+    run,
+    text,
+)
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.registry import DataRegistry, Source
@@ -175,6 +186,7 @@ def remove(
     db: SqlDbOption = None,
 ) -> None:
     """Unregister NAME (its file, folder or table is not touched)."""
+    existing_store(db)
 
     async def go() -> bool:
         async with _registry(db, scope) as registry:
@@ -205,6 +217,7 @@ def search(
     db: SqlDbOption = None,
 ) -> None:
     """Find registered data sources by words and fields."""
+    existing_store(db)
 
     async def go() -> Any:
         async with _registry(db, scope) as registry:
@@ -236,6 +249,7 @@ def show(
     """Print what is registered about NAME, and its first rows.
 
     That is its description, schema, statistics and provenance (the run and step that made it)."""
+    existing_store(db)
 
     async def go() -> tuple[Any, Any, str | None]:
         from jotty.errors import JottyError

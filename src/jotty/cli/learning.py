@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from jotty.cli.console import Col, SqlDbOption, console, fit_table, friendly_errors, print_json, text
+from jotty.cli.console import Col, SqlDbOption, console, existing_store, fit_table, friendly_errors, print_json, text
 from jotty.db import resolve_store
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
@@ -87,10 +87,11 @@ def show(
     """
     from jotty.learning import learning_table, open_store
 
+    existing_store(db)
     with friendly_errors():
         location = resolve_store(db)
-        if location.kind == "sqlite" and not Path(location.target).exists():
-            console.print(text(f"nothing learned yet: there is no store at {location.target} (see --db)"))
+        if location.kind == "sqlite" and not Path(location.target).exists():  # the default store, not made yet
+            console.print(text(f"nothing learned yet: there is no store at {location.target}"))
             return
         store = open_store(db)
         try:

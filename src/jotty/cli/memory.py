@@ -15,7 +15,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import SqlDbOption, console, escaped, fail, json_text, print_json, run, text
+from jotty.cli.console import SqlDbOption, console, escaped, existing_store, fail, json_text, print_json, run, text
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.memory import Memory, MemoryHit
@@ -58,6 +58,7 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Recall the memories that best answer QUERY, best first."""
+    existing_store(db)
 
     async def go() -> list[MemoryHit]:
         async with _memory(db, scope) as memory:
@@ -98,6 +99,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One memory, with every item it holds (its sources)."""
+    existing_store(db)
 
     async def go() -> MemoryHit | None:
         async with _memory(db, scope) as memory:
@@ -167,6 +169,7 @@ def consolidate(
     as_json: JsonOption = False,
 ) -> None:
     """Run the "sleep" pass now: cluster related episodes into semantic memories, fade unused ones."""
+    existing_store(db)
 
     async def go() -> Any:
         async with _memory(db, scope) as memory:
@@ -195,6 +198,7 @@ def consolidate(
 @memory_app.command("stats")
 def stats(scope: ScopeOption = "conductor", db: SqlDbOption = None, as_json: JsonOption = False) -> None:
     """How many memories the scope holds, per level, and its embedder."""
+    existing_store(db)
 
     async def go() -> Any:
         async with _memory(db, scope) as memory:
@@ -234,6 +238,7 @@ def forget(
         fail(f"{what} deletes every memory of scope {scope!r}: add --yes to confirm")
     if not ids and level is None and before is None and not everything:
         fail("say what to forget: memory ids, --level, --before DATE, or --all --yes")
+    existing_store(db)
 
     async def go() -> int | list[str]:
         async with _memory(db, scope) as memory:
@@ -264,6 +269,8 @@ def export(
 ) -> None:
     """Every memory of the scope as JSON lines (one memory with its sources per line), oldest first."""
     from jotty.memory.export import export_memories
+
+    existing_store(db)
 
     async def go() -> list[dict[str, Any]]:
         async with _memory(db, scope) as memory:

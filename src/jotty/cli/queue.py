@@ -10,7 +10,19 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
-from jotty.cli.console import Col, DbOption, console, err_console, fail, fit_table, json_text, run, status_text, text
+from jotty.cli.console import (
+    Col,
+    DbOption,
+    console,
+    err_console,
+    existing_store,
+    fail,
+    fit_table,
+    json_text,
+    run,
+    status_text,
+    text,
+)
 from jotty.errors import NotFoundError, ValidationError
 from jotty.queue import Task, TaskPriority, TaskQueue, open_queue
 
@@ -120,6 +132,7 @@ def list_tasks(
     db: DbOption = None,
 ) -> None:
     """List tasks in queue order (priority, then age)."""
+    existing_store(db)
     filters = {k: v for k, v in {"status": status, "agent_type": agent_type}.items() if v is not None}
     tasks = run(_with_queue(db, lambda q: q.list_tasks(filters, limit)))
     if not tasks:
@@ -154,6 +167,7 @@ TASK_COLUMNS = (
 @queue_app.command("show")
 def show(task_id: Annotated[str, typer.Argument(help="The task's id.")], db: DbOption = None) -> None:
     """Show one task's fields and its history."""
+    existing_store(db)
 
     async def body(queue: TaskQueue) -> tuple[Task, list[Any], dict[str, Any] | None]:
         task = await queue.get_task(task_id)
@@ -194,6 +208,7 @@ def retry(
     task_id: Annotated[str, typer.Argument(help="A failed, cancelled or blocked task.")], db: DbOption = None
 ) -> None:
     """Make a failed, cancelled or blocked task pending again, with fresh retries."""
+    existing_store(db)
     if not run(_with_queue(db, lambda q: q.retry_task(task_id))):
         fail(str(_missing(task_id)))
     console.print(text(f"{task_id} is pending again"))
@@ -202,6 +217,7 @@ def retry(
 @queue_app.command("cancel")
 def cancel(task_id: Annotated[str, typer.Argument(help="A task that has not ended.")], db: DbOption = None) -> None:
     """Cancel a task that has not finished (its pending dependents become blocked)."""
+    existing_store(db)
     if not run(_with_queue(db, lambda q: q.cancel_task(task_id))):
         fail(str(_missing(task_id)))
     console.print(text(f"{task_id} cancelled"))
@@ -210,6 +226,7 @@ def cancel(task_id: Annotated[str, typer.Argument(help="A task that has not ende
 @queue_app.command("stats")
 def stats(db: DbOption = None) -> None:
     """Counts per status, running PIDs and running tasks per agent type."""
+    existing_store(db)
     data = run(_with_queue(db, lambda q: q.get_stats()))
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
@@ -229,6 +246,7 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export every task, its history and the templates as JSON (stdout, or FILE)."""
+    existing_store(db)
     data = run(_with_queue(db, lambda q: q.export_to_json()))
     document = json_text(data, default=str)
     if file is None:
@@ -287,6 +305,7 @@ def template(
 @queue_app.command("templates")
 def templates(db: DbOption = None) -> None:
     """List the saved task templates."""
+    existing_store(db)
     found = run(_with_queue(db, lambda q: q.list_templates()))
     if not found:
         err_console.print("no templates yet: save one with `jotty queue template NAME --title ...`")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from jotty.cli.console import Col, console, err_console, fit_table, friendly_errors, json_text
+from jotty.cli.console import Col, console, err_console, existing_store, fit_table, friendly_errors, json_text
 from jotty.cli.console import run as run_sync
 from jotty.cli.live import (
     checkpoints_table,
@@ -66,6 +66,7 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """The newest runs first: status, sessions, tokens and times."""
+    existing_store(store, "--store")
     runs = run_sync(list_runs(store, status=status, limit=limit))
     if json_output:
         typer.echo(json_text([_summary_json(r) for r in runs]))
@@ -111,6 +112,7 @@ def show(
     """One run: its steps, checkpoints, latest events and token shape."""
     if events < 0:
         raise typer.BadParameter("give 0 or more", param_hint="--events")
+    existing_store(store, "--store")
     record, checkpoints, stored = run_sync(_load(run_id, store))
     if json_output:
         data = {
@@ -151,6 +153,7 @@ def resume_command(
     quiet: QuietOption = False,
 ) -> None:
     """Continue a run that failed or died, from its checkpoints: finished steps are not run again."""
+    existing_store(store, "--store")
     with friendly_errors():
         record = run_sync(get_run(run_id, store))
         flow_file = flow if flow is not None else record.metadata.get(FLOW_FILE_KEY)

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jotty.cli.console import DbOption, console, err_console, fail, friendly_errors, run, text
+from jotty.cli.console import DbOption, console, err_console, existing_store, fail, friendly_errors, run, text
 from jotty.errors import NotFoundError
 from jotty.queue import TaskQueue, open_queue
 from jotty.queue.manager import WorkerStats
@@ -103,6 +103,7 @@ def _log_to_stderr() -> None:
 def status(ctx: typer.Context, db: DbOption = None) -> None:
     """Show the running agents: task, type, PID, for how long, last log line."""
     store = db or ctx.obj
+    existing_store(store)
 
     async def body() -> None:
         queue = open_queue(store)
@@ -136,6 +137,7 @@ def logs(
 ) -> None:
     """Show a task's agent log and follow it while the agent runs."""
     store = db or ctx.obj
+    existing_store(store)
 
     async def body() -> None:
         queue = open_queue(store)
