@@ -143,7 +143,6 @@ def test_refused_input_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None
     assert "(a pipe, socket or device): only files are registered" in piped_in, piped_in  # "register a folder"
     assert "plain identifier" in error(jotty("data", "add", str(data / "shop.db"), "--table", "x; DROP TABLE y"))
     assert "not a folder" in error(jotty("data", "scan", str(data / "sales_2023.csv")))
-    assert "unknown filter" not in error(jotty("data", "search", "x", "--kind", "bucket"))
     (data / "bad.json").write_text("{oops")
     assert "found 1 problem" in error(jotty("data", "scan", str(data), "--strict"))
     assert json.loads(ok(jotty("data", "search", "--json")))[0]["source"]["name"] == "weather"
@@ -152,6 +151,27 @@ def test_refused_input_is_a_one_line_error(jotty: Jotty, tmp_path: Path) -> None
     assert "secretpw" not in down  # error() checks it is one line: psycopg's hint was a second
     redis = error(jotty("data", "search", "x", "--db", "redis://127.0.0.1:6379/0", db_path=None))
     assert redis.startswith("error: the data registry cannot live in redis"), redis  # it said "memory cannot"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "accepted"),
+    [
+        ("--kind", "bucket", "file, folder, sqlite_table, postgres_table, run_output"),
+        ("--format", "bogus", "csv, tsv, json, jsonl, text, binary, sqlite, postgres, folder"),
+    ],
+)
+def test_a_wrong_kind_or_format_is_a_usage_error_naming_what_is_accepted(
+    tmp_path: Path, option: str, value: str, accepted: str
+) -> None:
+    env = {**os.environ, "COLUMNS": "80"}
+    env.pop("JOTTY_DATABASE_URL", None)
+    args = [JOTTY, "data", "search", "x", option, value, "--db", str(tmp_path / "data.db")]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2 and done.stdout == "", done  # --format bogus was "no data source matches", exit 0
+    assert all(len(line) <= 80 for line in done.stderr.splitlines()), done.stderr
+    said = " ".join(done.stderr.replace("│", " ").split())
+    assert f"Invalid value for {option}: {value!r} is not one of {accepted}" in said, said
+    assert not (tmp_path / "data.db").exists()
 
 
 def test_scan_with_llm_descriptions(

@@ -217,6 +217,10 @@ def search(
     db: SqlDbOption = None,
 ) -> None:
     """Find registered data sources by words and fields."""
+    from jotty.registry.records import FORMATS, KINDS
+
+    _one_of(kind, KINDS, "--kind")
+    _one_of(fmt, FORMATS, "--format")
     existing_store(db)
 
     async def go() -> Any:
@@ -234,6 +238,12 @@ def search(
         return
     rows = [(hit.source.name, f"{hit.score:.2f}", " ".join(hit.source.description.split())) for hit in hits]
     console.print(fit_table(HIT_COLUMNS, rows, title=f"{len(hits)} sources"))
+
+
+def _one_of(value: str | None, accepted: tuple[str, ...], option: str) -> None:
+    """A usage error (exit 2) naming what ``option`` accepts, unless ``value`` is one of them (or None)."""
+    if value is not None and value not in accepted:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(accepted)}", param_hint=option)
 
 
 @data_app.command("show")

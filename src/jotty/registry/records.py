@@ -12,6 +12,8 @@ from jotty.db.location import redact
 
 KINDS = ("file", "folder", "sqlite_table", "postgres_table", "run_output")
 """Kinds of data source."""
+FORMATS = ("csv", "tsv", "json", "jsonl", "text", "binary", "sqlite", "postgres", "folder")
+"""Formats of data source: a file's (probed), an SQLite or PostgreSQL table's, a folder's."""
 
 
 @dataclass(frozen=True)
