@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from jotty.memory import Memory
 from jotty.orchestration import AgentConfig, Conductor
 
@@ -89,7 +91,6 @@ def test_bad_input_is_a_clear_error_and_leaves_the_memory_intact(jotty: Jotty, d
     before = json.loads(ok(jotty("memory", "stats", "--json")))
     assert "--metadata must be a JSON object" in error(jotty("memory", "add", "x y z", "-m", "{bad"))
     assert "text is empty" in error(jotty("memory", "add", "  "))
-    assert "k must be a whole number" in error(jotty("memory", "search", "depot", "-k", "0"))
     assert "not a valid name" in error(jotty("memory", "stats", "--scope", "no spaces allowed"))
     assert "level" in error(jotty("memory", "search", "depot", "--level", "dreams"))
     assert "say what to forget" in error(jotty("memory", "forget"))
@@ -102,6 +103,24 @@ def test_bad_input_is_a_clear_error_and_leaves_the_memory_intact(jotty: Jotty, d
             return (await memory.stats()).total
 
     assert asyncio.run(count()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["memory", "search", "depot", "-k", "0"], "Invalid value for -k: give a whole number from 1 to 1000, got 0"),
+        (["memory", "search", "depot", "-k", "1001"], "-k: give a whole number from 1 to 1000, got 1001"),
+        (["memory", "consolidate", "--max-episodes", "0"], "--max-episodes: give a whole number from 1 to 50000"),
+        (["data", "search", "depot", "-k", "0"], "Invalid value for '-k'"),
+        (["runs", "list", "-n", "0"], "Invalid value for '--limit' / '-n'"),
+    ],
+)
+def test_a_count_out_of_range_is_a_usage_error_in_every_command(tmp_path: Path, args: list[str], said: str) -> None:
+    # memory search -k 0 exited 1 (the library's error), data search -k 0 exited 2 (typer's)
+    done = real_cli(*args, "--db", str(tmp_path / "jotty.db"))
+    assert done.returncode == 2 and done.stdout == "", done
+    assert all(len(line) <= 80 for line in done.stderr.splitlines()), done.stderr
+    assert said in " ".join(done.stderr.replace("│", " ").split()), done.stderr
 
 
 def test_searching_from_the_cli_is_a_look_not_a_use(jotty: Jotty, db: Path) -> None:

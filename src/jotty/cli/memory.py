@@ -44,6 +44,13 @@ def _table(title: str, *columns: str) -> Table:
     )
 
 
+def _within(value: int, low: int, high: int, option: str) -> None:
+    """A usage error (exit 2, as typer's ``min``/``max`` give) unless ``low <= value <= high``: for
+    bounds that live in modules imported only when the command runs."""
+    if not low <= value <= high:
+        raise typer.BadParameter(f"give a whole number from {low} to {high}, got {value}", param_hint=option)
+
+
 def _when(hit: MemoryHit) -> str:
     return f"{hit.created_at:%Y-%m-%d %H:%M}"
 
@@ -58,6 +65,9 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Recall the memories that best answer QUERY, best first."""
+    from jotty.memory.validation import MAX_K
+
+    _within(k, 1, MAX_K, "-k")
     existing_store(db)
 
     async def go() -> list[MemoryHit]:
@@ -169,6 +179,9 @@ def consolidate(
     as_json: JsonOption = False,
 ) -> None:
     """Run the "sleep" pass now: cluster related episodes into semantic memories, fade unused ones."""
+    from jotty.memory.memory import MAX_BATCH
+
+    _within(max_episodes, 1, MAX_BATCH, "--max-episodes")
     existing_store(db)
 
     async def go() -> Any:

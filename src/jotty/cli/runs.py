@@ -62,7 +62,7 @@ def list_command(
         str | None,
         typer.Option("--status", "-s", help="Only runs in this status: running, completed, partial or failed."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs, newest first.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many runs, newest first.")] = 50,
     json_output: JsonOption = False,
 ) -> None:
     """The newest runs first: status, sessions, tokens and times."""
