@@ -52,21 +52,21 @@ def test_scan_search_show_through_a_pipe_at_80_columns(tmp_path: Path) -> None:
 
 def test_show_of_a_wide_table_cuts_columns_instead_of_folding_them(tmp_path: Path) -> None:
     """25 long column names at 80 columns: whole names, the rest left out and counted (they folded
-    one character a line), and a short table's title on one line ("first 1 / rows")."""
+    one character a line), and a short table's title on one line ("first 1 / row")."""
     wide = tmp_path / "wide.csv"
     names = [f"customer_identifier_{i}" for i in range(25)]
     wide.write_text(",".join(names) + "\n" + ",".join(f"value_number_{i}" for i in range(25)) + "\n")
     db = tmp_path / "jotty.db"
     piped("data", "add", str(wide), "--name", "wide", db=db)
     out = piped("data", "show", "wide", db=db)
-    sample = out[out.index("first 1 rows") :].splitlines()
+    sample = out[out.index("first 1 row") :].splitlines()
     assert sample[1].split() == names[:3] and sample[3].split() == [f"value_number_{i}" for i in range(3)]
     assert "(left out at 80 columns: 22 more; --json has every column)" in out, out
     assert len(sample) == 5, out
     (tmp_path / "one.csv").write_text("id,item\n1,pen\n2,ink\n")
     piped("data", "add", str(tmp_path / "one.csv"), "--name", "one", db=db)
     out = piped("data", "show", "one", "--rows", "1", db=db)
-    assert "first 1 rows (more not shown)\n" in out, out
+    assert "first 1 row (more not shown)\n" in out, out
     done = subprocess.run([JOTTY, "data", "show", "wide", "--json", "--db", str(db)], capture_output=True, text=True)
     assert json.loads(done.stdout)["read"]["columns"] == names
 
@@ -78,7 +78,7 @@ def test_a_rescan_says_what_it_removed_through_a_pipe_at_80_columns(tmp_path: Pa
     (data / "weather" / "daily_temperatures.jsonl").rename(data / "weather" / "hourly_temperatures_by_station.jsonl")
     (data / "customers.json").unlink()
     out = piped("data", "scan", str(data), "--dry-run", db=db)
-    assert "would remove 2 source(s) whose files are gone from the folder:" in out, out
+    assert "would remove 2 sources whose files are gone from the folder:" in out, out
     assert "  data/customers.json\n" in out and "  data/weather/daily_temperatures.jsonl\n" in out, out
     (data / "sales_2023.csv").write_text("a,b\n1,2\n3\n")  # still there, but no longer read
     env = {**os.environ, "COLUMNS": "80"}
@@ -90,7 +90,7 @@ def test_a_rescan_says_what_it_removed_through_a_pipe_at_80_columns(tmp_path: Pa
     assert done.returncode == 0 and "\x1b[" not in out + err, err
     assert all(len(line) <= 80 for line in out.splitlines()), out
     assert "4 sources registered" in out and "data/weather/hourly_temperatures_by_station.jsonl" in out, out
-    assert "removed 2 source(s) whose files are gone from the folder:" in out, out
+    assert "removed 2 sources whose files are gone from the folder:" in out, out
     assert "  data/customers.json\n" in out and "  data/weather/daily_temperatures.jsonl\n" in out, out
     assert "is not valid CSV: line 3 has 1 fields" in err, err
     assert "data/sales_2023.csv: kept as registered (still there, not inspected this time)\n" in err, err

@@ -129,9 +129,9 @@ def test_export_and_import(jotty: Jotty, db: Path, tmp_path: Path) -> None:
 
     out = tmp_path / "export.json"
     exported = jotty("queue", "export", str(out))
-    assert ok(exported) == "" and "exported 2 task(s)" in exported.stderr
+    assert ok(exported) == "" and "exported 2 tasks" in exported.stderr
     other = tmp_path / "other.db"
-    assert "imported 2 task(s)" in ok(jotty("queue", "import", str(out), db_path=other))
+    assert "imported 2 tasks" in ok(jotty("queue", "import", str(out), db_path=other))
     assert stored(other, first).title == "One"
     assert "already exist" in error(jotty("queue", "import", str(out), db_path=other))
     ok(jotty("queue", "cancel", first, db_path=other))

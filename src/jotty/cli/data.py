@@ -17,6 +17,7 @@ from jotty.cli.console import (
     existing_store,
     fail,
     fit_table,
+    plural,
     print_json,
     run,
     text,
@@ -134,10 +135,11 @@ def scan(
         print_json(report.to_dict(), default=str)
         return
     verb = "registered" if report.registered else "found (dry run, nothing registered)"
-    console.print(_sources_table(f"{len(report.sources)} sources {verb}", report.sources))
+    console.print(_sources_table(f"{plural(len(report.sources), 'source')} {verb}", report.sources))
     if report.removed:
         said = "removed" if report.registered else "would remove"
-        console.print(text(f"{said} {len(report.removed)} source(s) whose files are gone from the folder:"))
+        gone = plural(len(report.removed), "source whose file is", "sources whose files are")
+        console.print(text(f"{said} {gone} gone from the folder:"))
         for gone in report.removed:
             console.print(text(f"  {gone}"))
     for problem in report.problems:
@@ -237,7 +239,7 @@ def search(
         console.print(text("no data source matches"))
         return
     rows = [(hit.source.name, f"{hit.score:.2f}", " ".join(hit.source.description.split())) for hit in hits]
-    console.print(fit_table(HIT_COLUMNS, rows, title=f"{len(hits)} sources"))
+    console.print(fit_table(HIT_COLUMNS, rows, title=plural(len(hits), "source")))
 
 
 def _one_of(value: str | None, accepted: tuple[str, ...], option: str) -> None:
@@ -316,7 +318,7 @@ def show(
         elif data.rows:
             objects = all(isinstance(row, dict) for row in data.rows)  # else one column: each row as JSON
             columns = (data.columns or list(dict.fromkeys(k for r in data.rows for k in r))) if objects else ["value"]
-            title = f"first {len(data.rows)} rows" + (" (more not shown)" if data.truncated else "")
+            title = f"first {plural(len(data.rows), 'row')}" + (" (more not shown)" if data.truncated else "")
             cells = [[row.get(c) for c in columns] if objects else [row] for row in data.rows]
             shown = [[text(json.dumps(c, default=str) if isinstance(c, dict | list) else c) for c in r] for r in cells]
             # cut long values, then leave out the last columns (named under the table): never one character a line

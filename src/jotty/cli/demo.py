@@ -16,7 +16,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from jotty.cli.console import Col, console, fit_table, friendly_errors, live, text
+from jotty.cli.console import Col, console, fit_table, friendly_errors, live, plural, text
 from jotty.cli.demo_memory import act_three
 from jotty.cli.learning import rows_table
 from jotty.cli.live import StepTree, seconds, steps_table
@@ -175,9 +175,9 @@ def closing(
     )
     lines = [
         f"[bold]done in {elapsed:.1f} s[/]",
-        f"act 1: flow {analysis.status}, {len(analysis.steps)} steps checkpointed (run {analysis.run_id})",
-        f"act 2: {first['questions']} questions a round; wasted attempts: {wasted[0]} in round 1, {learned}",
-        f"act 3: round 2 answered {from_memory} of {len(second)} questions from what round 1 remembered",
+        f"act 1: flow {analysis.status}, {plural(len(analysis.steps), 'step')} checkpointed (run {analysis.run_id})",
+        f"act 2: {plural(first['questions'], 'question')} a round; wasted attempts: {wasted[0]} in round 1, {learned}",
+        f"act 3: round 2 answered {from_memory} of {plural(len(second), 'question')} from what round 1 remembered",
         "",
         "look closer:",
         f"  jotty runs show {analysis.run_id} --store {store}",

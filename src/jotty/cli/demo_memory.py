@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.table import Table
 
 from jotty.agents import AgentResult, FunctionAgent, RunContext
-from jotty.cli.console import console, text
+from jotty.cli.console import console, plural, text
 from jotty.orchestration import AgentConfig, Conductor
 
 ROUNDS = (
@@ -38,14 +38,14 @@ def _git(repo: Path, *args: str) -> str:
 def work_out(repo: Path, topic: str) -> str:
     """The answer, from git."""
     if topic == "commit count":
-        return f"{_git(repo, 'rev-list', '--count', 'HEAD').strip()} commits"
+        return plural(int(_git(repo, "rev-list", "--count", "HEAD")), "commit")
     if topic == "author":
         counts = Counter(_git(repo, "log", "--format=%an").splitlines())
         name, count = counts.most_common(1)[0]
-        return f"{name} ({count} commits)"
+        return f"{name} ({plural(count, 'commit')})"
     files = Counter(line for line in _git(repo, "log", "--name-only", "--format=").splitlines() if line)
     name, count = files.most_common(1)[0]
-    return f"{name} (changed in {count} commits)"
+    return f"{name} (changed in {plural(count, 'commit')})"
 
 
 def clerk(repo: Path, sources: list[str]) -> FunctionAgent:
@@ -91,6 +91,6 @@ def act_three(repo: Path, store: Path) -> list[tuple[int, str, str, str, float]]
         table.add_row(str(number), text(question), text(output), text(source), f"{took * 1000:.1f}")
     console.print(table)
     recalled = sum(1 for row in rows if row[3].startswith("memory"))
-    console.print(text(f"  round 2 answered {recalled} of {len(ROUNDS[1])} questions from memory"))
+    console.print(text(f"  round 2 answered {recalled} of {plural(len(ROUNDS[1]), 'question')} from memory"))
     console.print(text(f"  look closer: jotty memory search 'commit count' --db {store}"))
     return rows

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from jotty.cli.console import Cell, Col, escaped, fit_table, json_text, text
+from jotty.cli.console import Cell, Col, escaped, fit_table, json_text, plural, text
 from jotty.context import ContextWindow
 from jotty.events import Event, EventType
 from jotty.runs import Checkpoint, StepRecord, StoredEvent
@@ -156,7 +156,7 @@ class StepTree:
         node.status, node.started = "running", event.at
         node.attempts = event.data.get("attempt", node.attempts)
         if event.type == EventType.RUN_RESUMED:
-            node.note = f"resumed: {event.data.get('restored_steps', 0)} steps from checkpoints"
+            node.note = f"resumed: {plural(event.data.get('restored_steps', 0), 'step')} from checkpoints"
         elif node.attempts > 1:
             node.note = f"attempt {node.attempts}"
 
@@ -167,7 +167,7 @@ class StepTree:
         node.prompt += data.get("prompt_tokens", 0)
         node.completion += data.get("completion_tokens", 0)
         if node.retries:
-            node.note = f"after {node.retries} retr{'y' if node.retries == 1 else 'ies'}"
+            node.note = f"after {plural(node.retries, 'retry', 'retries')}"
         elif node.note.startswith("attempt"):
             node.note = ""
         if node.path.endswith("/fallback"):

@@ -15,7 +15,18 @@ import typer
 from rich import box
 from rich.table import Table
 
-from jotty.cli.console import SqlDbOption, console, escaped, existing_store, fail, json_text, print_json, run, text
+from jotty.cli.console import (
+    SqlDbOption,
+    console,
+    escaped,
+    existing_store,
+    fail,
+    json_text,
+    plural,
+    print_json,
+    run,
+    text,
+)
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.memory import Memory, MemoryHit
@@ -221,8 +232,7 @@ def stats(scope: ScopeOption = "conductor", db: SqlDbOption = None, as_json: Jso
     if as_json:
         print_json(found.to_dict())
         return
-    noun = "memory" if found.total == 1 else "memories"
-    table = _table(f"Memory {scope}: {found.total} {noun}", "level", "count")
+    table = _table(f"Memory {scope}: {plural(found.total, 'memory', 'memories')}", "level", "count")
     for name, count in found.levels.items():
         table.add_row(name, str(count))
     table.add_row("absorbed", str(found.absorbed))
@@ -269,7 +279,7 @@ def forget(
     if as_json:
         print_json({"scope": scope, "forgotten": count})
         return
-    console.print(text(f"forgot {count} memor{'y' if count == 1 else 'ies'} in {scope}"))
+    console.print(text(f"forgot {plural(count, 'memory', 'memories')} in {scope}"))
 
 
 @memory_app.command("export")
@@ -302,4 +312,4 @@ def export(
     if as_json:
         print_json(summary)
     else:
-        console.print(text(f"exported {len(rows)} memories of {scope} to {output}"))
+        console.print(text(f"exported {plural(len(rows), 'memory', 'memories')} of {scope} to {output}"))

@@ -19,6 +19,7 @@ from jotty.cli.console import (
     fail,
     fit_table,
     json_text,
+    plural,
     run,
     status_text,
     text,
@@ -256,7 +257,7 @@ def export(
         file.write_text(document + "\n", encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {file} ({exc.strerror or exc}): check the path and its permissions")
-    err_console.print(text(f"exported {data['total_tasks']} task(s) to {file}"))
+    err_console.print(text(f"exported {plural(data['total_tasks'], 'task')} to {file}"))
 
 
 @queue_app.command("import")
@@ -275,7 +276,7 @@ def import_(
     except json.JSONDecodeError as exc:
         fail(f"{file} is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): give a `jotty queue export`")
     count = run(_with_queue(db, lambda q: q.import_from_json(data, replace=replace)))
-    console.print(text(f"imported {count} task(s) from {file}"))
+    console.print(text(f"imported {plural(count, 'task')} from {file}"))
 
 
 @queue_app.command("template")
