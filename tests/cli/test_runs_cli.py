@@ -128,6 +128,26 @@ def test_runs_show(jotty: Jotty, flow_file: Path, flow_dir: Path) -> None:
     assert "no run 'nope'" in message and "jotty runs list" in message
 
 
+def test_runs_show_says_the_context_level_a_run_ran_at(jotty: Jotty, flow_file: Path, db: Path) -> None:
+    ok(jotty("run", str(flow_file), "--input", "in", "--run-id", "at-l3", "--level", "L3", "-q"))
+    ok(jotty("run", str(flow_file), "--input", "in", "--run-id", "plain", "-q"))
+    env = {**os.environ, "COLUMNS": "80"}
+    env.pop("JOTTY_DATABASE_URL", None)
+
+    def show(run_id: str, *more: str) -> str:
+        args = [sys.executable, "-m", "jotty", "runs", "show", run_id, "--store", str(db), *more]
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "\x1b[" not in done.stdout
+        assert more or all(len(line) <= 80 for line in done.stdout.splitlines()), done.stdout  # JSON: not fitted
+        return done.stdout
+
+    header = show("at-l3").split("\n\n")[0]
+    assert [line.split() for line in header.splitlines() if "level" in line] == [["context", "level", "L3"]]
+    assert "level" not in show("plain").split("\n\n")[0]  # a run at no level: no row
+    assert json.loads(show("at-l3", "--json"))["metadata"]["context_level"] == "L3"
+
+
 def test_resume_after_fixing_a_failure_and_of_a_finished_run(
     jotty: Jotty, flow_file: Path, flow_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -210,6 +210,8 @@ def _header(record: RunRecord) -> Table:
     grid.add_row("tokens", tokens(record.tokens.prompt, record.tokens.completion) or "0")
     if record.metadata.get(FLOW_FILE_KEY):
         grid.add_row("flow file", Text(str(record.metadata[FLOW_FILE_KEY])))
+    if record.metadata.get(LEVEL_KEY):
+        grid.add_row("context level", Text(str(record.metadata[LEVEL_KEY])))
     grid.add_row("input", Text(clip(record.input, 100)))
     if record.error:
         grid.add_row("error", Text(record.error, style="red"))
