@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from numpy import array, full, nan
 
 from jotty.memory import Memory
 from jotty.memory.answers import asks_place, holds_place
-from jotty.memory.ranking import Weights
+from jotty.memory.ranking import Weights, fuse
 from jotty.memory.text import words
+from jotty.memory.timeq import TimeIntent
+from tests.support.candidates import older_and_newer
 
 
 @pytest.mark.parametrize(
@@ -87,3 +90,14 @@ async def test_how_recent_a_statement_is_counts_among_the_memories_that_answer_a
         hits = await memory.recall("Where do I live now?", k=3, now=start + timedelta(days=121))
         assert [hit.text for hit in hits] == ["I moved to Porto last month", "I live in Lisbon, near the river"]
         assert hits[0].why["recency"] == 1.0  # the newest of the two that answer
+
+
+def test_weights_without_the_answer_type_neither_keep_nor_mark_a_memory_for_naming_a_place() -> None:
+    """``Weights(answer=0)`` (the data registry's) leaves the answer type out: a memory found by
+    nothing but a cosine under the floor is left out though it names a place, as for any question."""
+    unfound = older_and_newer(0.05, 0.05, lexical=full(2, nan), answers=array([1.0, 0.0]))
+    assert fuse(unfound, TimeIntent(), Weights(answer=0.0), top=2) == []
+    [(seq, _, parts)] = fuse(unfound, TimeIntent(), Weights(), top=2)  # with the weight: kept, and marked
+    assert seq == 1 and parts["answer"] == 1.0
+    found = older_and_newer(0.5, 0.5, answers=array([1.0, 0.0]))
+    assert all("answer" not in parts for _, _, parts in fuse(found, TimeIntent(), Weights(answer=0.0), top=2))

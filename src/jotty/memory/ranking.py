@@ -114,11 +114,12 @@ def fuse(
     share = lexical / top_lexical if top_lexical > 0 else np.zeros_like(lexical)
     cosine = np.maximum(found.vector, 0.0)
     full = np.maximum(found.vector_full, 0.0)
+    answers = found.answers if w.answer else None  # weights that leave the answer type out: no part of it
     # found by neither words nor names, not close enough in meaning, and no answer of the kind
     # asked: left out (and no measure of how recent the others are)
     unfound = np.isnan(found.lexical) & (found.names == 0) & (np.maximum(cosine, full) < w.min_cosine)
-    if found.answers is not None:
-        unfound &= found.answers == 0
+    if answers is not None:
+        unfound &= answers == 0
     kept = found.timely | ~unfound
     moments = found.created_at[kept] if kept.any() else found.created_at
     oldest, newest = float(moments.min()), float(moments.max())
@@ -128,8 +129,8 @@ def fuse(
     strong = strength(found.salience, found.uses)
     match = w.names * found.names + w.vector * cosine + w.vector_full * full + w.coverage * found.coverage
     match = match + w.lexical * share
-    if found.answers is not None:
-        match = match + w.answer * found.answers
+    if answers is not None:
+        match = match + w.answer * answers
     if not found.embedded:  # lexical-only memory: the vector weights go to the words
         match = match + (w.vector + w.vector_full) * 0.5 * (found.coverage + share)
     if found.timely:
@@ -159,7 +160,7 @@ def fuse(
         )
         for i in order.tolist()
     ]
-    if found.answers is not None:  # the question asked for a kind of answer: whether each holds one
+    if answers is not None:  # the question asked for a kind of answer: whether each holds one
         for (_, _, parts), i in zip(ranked, order.tolist(), strict=True):
-            parts["answer"] = float(found.answers[i])
+            parts["answer"] = float(answers[i])
     return ranked

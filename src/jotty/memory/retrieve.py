@@ -138,7 +138,7 @@ def search(
         vector_full=np.array([by_vector_full.get(seq, 0.0) for seq in order], dtype=np.float64),
         embedded=bool(by_vector or by_vector_full),
         timely=intent.only,
-        answers=_places(chosen, names) if asks_place(words(query.text)) else None,
+        answers=_places(chosen, names) if query.weights.answer and asks_place(words(query.text)) else None,
     )
     ranked = fuse(found, intent, query.weights, query.k)
     full = database.read(lambda cur: store.fetch(cur, scope, [seq for seq, _, _ in ranked]))
