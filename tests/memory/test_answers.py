@@ -101,3 +101,10 @@ def test_weights_without_the_answer_type_neither_keep_nor_mark_a_memory_for_nami
     assert seq == 1 and parts["answer"] == 1.0
     found = older_and_newer(0.5, 0.5, answers=array([1.0, 0.0]))
     assert all("answer" not in parts for _, _, parts in fuse(found, TimeIntent(), Weights(answer=0.0), top=2))
+
+
+@pytest.mark.parametrize(
+    "text", ["Revenue grew in Q3.", "We ship the fix in V2 of the app.", "Sales dipped in H1 2024."]
+)
+def test_a_code_with_digits_is_not_a_place(text: str) -> None:
+    assert holds_place(text, frozenset()) is False

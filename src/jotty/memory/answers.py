@@ -35,7 +35,7 @@ _ASKING = frozenset(["which", "what"])
 _CAPITALISED_NOT_PLACES = """january february march april may june july august september october november december
 monday tuesday wednesday thursday friday saturday sunday christmas easter i"""
 _NOT_PLACES = frozenset(_CAPITALISED_NOT_PLACES.split())
-_PLACE = re.compile(r"\b(?i:in|to|at|from|near|into|around|outside|across|towards?)\s+(?i:the\s+)?([^\W\d_]+)")
+_PLACE = re.compile(r"\b(?i:in|to|at|from|near|into|around|outside|across|towards?)\s+(?i:the\s+)?([^\W\d_]+)\b")
 
 
 def asks_place(said: Sequence[str]) -> bool:
