@@ -86,3 +86,28 @@ async def test_now_at_the_epoch_is_1970_not_the_present(store: str) -> None:
         await memory.remember("Bought a phone", at=datetime(2024, 6, 1, tzinfo=UTC))
         hits = await memory.recall("What happened in the last 3 days?", now=0)
         assert [hit.text for hit in hits] == ["Moon landing party"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did the couple do last weekend?",
+        "What did the couple say in the last 3 days?",
+        "Which few tickets were closed last week?",
+        "What did the two of them cook 3 days ago?",
+    ],
+)
+def test_a_count_word_outside_a_span_is_content(question: str) -> None:
+    """ "couple", "few" and "two" are of the time only in a count of it ("a couple of days ago"):
+    elsewhere they are what the question asks about, so it is not a question only of a time."""
+    assert time_intent(question, WEDNESDAY.timestamp()).only is False
+
+
+@pytest.mark.parametrize(
+    ("question", "days"),
+    [("What happened in the last 1 day?", 1), ("anything over the past one week?", 7), ("the last 1 year", 365.25)],
+)
+def test_a_span_of_one_unit_is_named_in_the_singular(question: str, days: float) -> None:
+    intent = time_intent(question, WEDNESDAY.timestamp())
+    assert window(question, WEDNESDAY) == (WEDNESDAY - timedelta(days=days), WEDNESDAY)
+    assert intent.only and not intent.recent

@@ -68,7 +68,7 @@ _COUNT = r"(\d+|(?:a\s+)?few|(?:a\s+)?couple(?:\s+of)?|a|an|one|two|three|four|f
 _AGO = re.compile(rf"\b{_COUNT}\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
 _LAST = re.compile(r"\b(yesterday|today|last (week|month|year)|this (week|month|year))\b", re.IGNORECASE)
 _WITHIN = re.compile(
-    rf"\b(?:last|past)\s+{_COUNT}\s+(day|week|month|year)s\b",
+    rf"\b(?:last|past)\s+{_COUNT}\s+(day|week|month|year)s?\b",
     re.IGNORECASE,
 )
 _WEEKEND = re.compile(r"\b(last|this|past) weekend\b", re.IGNORECASE)
@@ -171,7 +171,9 @@ def time_intent(query: str, now: float) -> TimeIntent:
         window = _named_window(query, moment)
     except (ValueError, OverflowError):  # a date out of the calendar's range ("3000 years ago", "December 9999")
         window = None
-    # its content words besides the time (a count in words is of the time: "two weeks ago")
-    rest = said - STOPWORDS - _TIMELY - _ANY_EVENT - _MONTHS.keys() - _NUMBERS.keys()
+    # its content words besides the time (the count of a span is of the time: "two weeks ago", "the
+    # last couple of days"; elsewhere "couple" or "two" is content: "what did the couple do?")
+    counts = {word for found in (*_AGO.finditer(query), *_WITHIN.finditer(query)) for word in words(found[1])}
+    rest = said - STOPWORDS - _TIMELY - _ANY_EVENT - _MONTHS.keys() - counts
     only = (recent or window is not None) and not any(not word.isdigit() for word in rest)
     return TimeIntent(recent=recent, when=bool(_WHEN.search(query)), window=window, only=only)
