@@ -15,6 +15,7 @@ import pytest
 from jotty.agents import FunctionAgent
 from jotty.db.migrations import load_migrations
 from jotty.errors import NotFoundError, SchemaVersionError
+from jotty.memory import Memory
 from jotty.registry import Artifact, DataRegistry
 from jotty.registry.sweep import GRACE
 from tests.registry.conftest import make_data
@@ -167,3 +168,20 @@ async def test_a_store_from_a_newer_jotty_is_refused_untouched(backend: Backend)
             await registry.sources()
     assert backend.rows("SELECT * FROM jotty_registry") == table
     assert SCOPED not in {r[0] for r in backend.rows("SELECT version FROM jotty_schema_migrations")}
+
+
+async def test_a_sweep_leaves_the_memories_of_a_scope_it_shares_alone(backend: Backend) -> None:
+    """A registry whose scope is also an agent's memory (``jotty data scan --scope conductor``)
+    forgets only index entries of its own: a memory whose metadata names a "source" (as
+    ``jotty memory add --metadata '{"source": "notes"}'`` writes) is not an orphaned entry."""
+    async with (
+        Memory(backend.store, scope="conductor") as memory,
+        DataRegistry(backend.store, scope="conductor") as registry,
+    ):
+        kept = await memory.remember("The standup moved to 10am.", metadata={"source": "notes"})
+        await registry.add_artifact("orders", [1, 2], description="orders ledger")
+        backend.rows("UPDATE jotty_memory SET stored_at = stored_at - ?", (GRACE + 5,))
+        assert (await registry.sweep()).forgotten == 0
+        assert kept in index_ids(backend, "conductor")
+        assert [h.text for h in await memory.recall("standup", k=1)] == ["The standup moved to 10am."]
+        assert [h.source.name for h in await registry.discover("orders ledger", k=1)] == ["orders"]

@@ -26,7 +26,7 @@ from jotty.registry.probe import MAX_BYTES, Probe, probe_file
 from jotty.registry.reader import check_not_private, inside, read_source, store_files
 from jotty.registry.records import Problem, ReadResult, ScanReport, Source, SourceHit
 from jotty.registry.rescan import Leftovers, drop, leftovers
-from jotty.registry.sweep import GRACE, SweepReport, Swept, held, sweep_index
+from jotty.registry.sweep import GRACE, SweepReport, Swept, entry, held, sweep_index
 from jotty.registry.sweep import LIMIT as SWEEP_LIMIT
 from jotty.registry.validation import (
     check_filters,
@@ -433,7 +433,7 @@ class DataRegistry:
         row points at, which ``discover`` ignores and ``sweep`` forgets. ``rescan`` (a scan's) finds,
         inside the same transaction, the rows of the folder's files that are gone, which are deleted
         with it. Entries a sweep took before the rows committed are written again (``jotty.registry.sweep``)."""
-        texts = [{"text": s.document(), "metadata": {"source": s.name}} for s in sources]
+        texts = [{"text": s.document(), "metadata": entry(s.name)} for s in sources]
         postgres = self._db().dialect == "postgres"
         for _attempt in range(3):
             now = time.time()

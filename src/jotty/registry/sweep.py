@@ -36,6 +36,15 @@ GRACE = 600.0
 longer than a registration takes between writing its entries and committing its rows."""
 LIMIT = 500
 """The most entries a sweep forgets, and the most rows it indexes again, in one call."""
+OWN_SCOPE = "registry"
+"""The default registry's scope, which no one else writes to: an entry there that names a source is
+the registry's, marked or not (entries written before ``entry`` marked them)."""
+
+
+def entry(name: str) -> dict[str, Any]:
+    """The metadata of the index entry of the source ``name``: the name, and a mark saying it is the
+    registry's own (a scope may also be an agent's memory, whose metadata may name a "source")."""
+    return {"source": name, "registry": True}
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,7 @@ async def sweep_index(registry: DataRegistry, grace: float = GRACE, limit: int =
     if not lost:
         return SweepReport(forgotten)
     names = sorted(lost)
-    ids = await index.remember_many([{"text": lost[n][0].document(), "metadata": {"source": n}} for n in names])
+    ids = await index.remember_many([{"text": lost[n][0].document(), "metadata": entry(n)} for n in names])
     postgres = database.dialect == "postgres"
 
     def write(cur: Cursor) -> list[str]:
@@ -101,7 +110,8 @@ def check_limit(limit: object) -> int:
 def orphans(cur: Cursor, scope: str, before: float, limit: int = LIMIT) -> list[str]:
     """Up to ``limit`` ids of the scope's index entries stored before ``before`` that name a source
     (``metadata.source``) and that no row of the scope points at (no row of that name, or one
-    pointing at another entry)."""
+    pointing at another entry). Outside ``OWN_SCOPE`` only entries marked as the registry's (``entry``)
+    count: a scope shared with an agent's memory keeps the memories."""
     live = {
         str(r[0])
         for r in cur.rows("SELECT memory_id FROM jotty_registry WHERE scope = ? AND memory_id IS NOT NULL", (scope,))
@@ -111,7 +121,8 @@ def orphans(cur: Cursor, scope: str, before: float, limit: int = LIMIT) -> list[
         "SELECT id, metadata FROM jotty_memory WHERE scope = ? AND stored_at < ? ORDER BY seq", (scope, before)
     )
     for memory_id, metadata in entries:
-        if str(memory_id) in live or "source" not in _parsed(metadata):
+        meta = _parsed(metadata)
+        if str(memory_id) in live or "source" not in meta or (scope != OWN_SCOPE and meta.get("registry") is not True):
             continue
         found.append(str(memory_id))
         if len(found) >= limit:
