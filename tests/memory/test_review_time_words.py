@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -44,3 +44,23 @@ async def test_a_moment_out_of_the_calendars_range_is_a_validation_error(memory:
         with pytest.raises(ValidationError, match="epoch seconds"):
             await memory.remember("The far future cat", at=far)
     assert await memory.recall("cat") == []  # nothing was written
+
+
+@pytest.mark.parametrize(
+    "edge",
+    [
+        "9999-12-31T23:00:00-05:00",  # 10000-01-01 04:00 UTC
+        "0001-01-01T01:00:00+05:00",  # year 0 in UTC
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
+    ],
+)
+async def test_a_time_whose_offset_takes_it_out_of_the_calendar_is_a_validation_error(
+    memory: Memory, edge: str | datetime
+) -> None:
+    """A date within years 1-9999 as written, out of them in UTC, is refused as bad input, as epoch
+    seconds out of the range are (it raised ValueError 'year 10000 is out of range' mid-recall)."""
+    with pytest.raises(ValidationError, match="between the years 1 and 9999"):
+        await memory.recall("What happened last week?", now=edge)
+    with pytest.raises(ValidationError, match="between the years 1 and 9999"):
+        await memory.remember("The far future cat", at=edge)
+    assert await memory.recall("cat") == []

@@ -69,13 +69,7 @@ def check_time(value: object, where: str = "at") -> float | None:
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise ValidationError(f"{where} must be a finite number of epoch seconds, got {value!r}")
-        try:  # a moment a date can name (recall reads "now" and each hit's time as dates)
-            datetime.fromtimestamp(value, UTC)
-        except (OverflowError, ValueError, OSError):
-            raise ValidationError(
-                f"{where} must be epoch seconds between the years 1 and 9999, got {value!r}"
-            ) from None
-        return float(value)
+        return _datable(float(value), value, f"{where} must be epoch seconds")
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -87,7 +81,18 @@ def check_time(value: object, where: str = "at") -> float | None:
         raise ValidationError(f"{where} must be a datetime, an ISO 8601 string or epoch seconds, got {value!r}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    # within years 1-9999 as written, its offset may take it out of them in UTC ("9999-12-31T23:00-05:00")
+    return _datable(value.timestamp(), value, f"{where} must be a time")
+
+
+def _datable(seconds: float, given: object, must: str) -> float:
+    """``seconds``, if a date can name that moment in UTC (recall reads "now" and each hit's time as
+    dates), else a ``ValidationError`` saying what it ``must`` be and naming ``given``."""
+    try:
+        datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, ValueError, OSError):
+        raise ValidationError(f"{must} between the years 1 and 9999 (in UTC), got {given!r}") from None
+    return seconds
 
 
 def check_unit(value: object, where: str) -> float | None:
