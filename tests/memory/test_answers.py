@@ -108,3 +108,10 @@ def test_weights_without_the_answer_type_neither_keep_nor_mark_a_memory_for_nami
 )
 def test_a_code_with_digits_is_not_a_place(text: str) -> None:
     assert holds_place(text, frozenset()) is False
+
+
+@pytest.mark.parametrize(
+    "question", ["Which cities has Ana lived in?", "What countries did we visit?", "Which places did Noor like?"]
+)
+def test_a_question_for_places_in_the_plural_asks_for_a_place(question: str) -> None:
+    assert asks_place(words(question)) is True

@@ -13,24 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_PLACE_NOUNS = frozenset(
-    [
-        "city",
-        "town",
-        "village",
-        "country",
-        "state",
-        "county",
-        "region",
-        "province",
-        "island",
-        "neighbourhood",
-        "neighborhood",
-        "suburb",
-        "place",
-        "address",
-    ]
-)
+_PLACE_TEXT = """city cities town towns village villages country countries state states county counties region
+regions province provinces island islands neighbourhood neighbourhoods neighborhood neighborhoods suburb suburbs
+place places address addresses"""
+_PLACE_NOUNS = frozenset(_PLACE_TEXT.split())
+"""Nouns of places, and their plurals ("which cities", "what countries")."""
 _ASKING = frozenset(["which", "what"])
 _CAPITALISED_NOT_PLACES = """january february march april may june july august september october november december
 monday tuesday wednesday thursday friday saturday sunday christmas easter i"""
