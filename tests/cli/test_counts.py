@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jotty.cli.console import plural
+from jotty.wording import plural
 
 
 def piped(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -175,3 +175,16 @@ async def test_binary_and_plain_text_files(registry: DataRegistry, tmp_path: Pat
     with pytest.raises(ValidationError, match="not UTF-8 text"):
         await registry.add_file(tmp_path / "legacy.txt")
     assert [s.name for s in await registry.sources()] == ["blob.bin"]
+
+
+async def test_a_description_counts_one_row_one_column_and_one_file_in_the_singular(
+    registry: DataRegistry, tmp_path: Path
+) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "tiny.csv").write_text("amount\n12.5\n")
+    report = await registry.scan(tmp_path / "one")
+    by_name = {s.name: s for s in report.sources}
+    assert "1 row and 1 column" in by_name["one/tiny.csv"].description
+    assert "of 1 data file:" in by_name["one"].description
+    folder = await registry.add_folder(tmp_path / "one", "one-folder")
+    assert folder.description == "Folder one of 1 file."

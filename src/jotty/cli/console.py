@@ -91,12 +91,6 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
 
 
-def plural(number: int, noun: str, many: str | None = None) -> str:
-    """``number`` and ``noun``, in the plural (``many``, default ``noun`` + s) unless it is one:
-    ``plural(1, "source")`` is ``1 source``, ``plural(2, "memory", "memories")`` ``2 memories``."""
-    return f"{number} {noun if number == 1 else many or noun + 's'}"
-
-
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 

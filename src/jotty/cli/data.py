@@ -17,11 +17,11 @@ from jotty.cli.console import (
     existing_store,
     fail,
     fit_table,
-    plural,
     print_json,
     run,
     text,
 )
+from jotty.wording import plural
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.registry import DataRegistry, Source

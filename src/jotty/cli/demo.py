@@ -16,7 +16,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from jotty.cli.console import Col, console, fit_table, friendly_errors, live, plural, text
+from jotty.cli.console import Col, console, fit_table, friendly_errors, live, text
 from jotty.cli.demo_memory import act_three
 from jotty.cli.learning import rows_table
 from jotty.cli.live import StepTree, seconds, steps_table
@@ -28,6 +28,7 @@ from jotty.learning import learning_table, open_store
 from jotty.orchestration import Conductor
 from jotty.patterns import RunResult
 from jotty.queue import SQLiteTaskQueue, TaskStatus
+from jotty.wording import plural
 
 
 def demo(

@@ -13,8 +13,9 @@ from pathlib import Path
 from rich.table import Table
 
 from jotty.agents import AgentResult, FunctionAgent, RunContext
-from jotty.cli.console import console, plural, text
+from jotty.cli.console import console, text
 from jotty.orchestration import AgentConfig, Conductor
+from jotty.wording import plural
 
 ROUNDS = (
     (

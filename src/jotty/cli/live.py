@@ -14,10 +14,11 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from jotty.cli.console import Cell, Col, escaped, fit_table, json_text, plural, text
+from jotty.cli.console import Cell, Col, escaped, fit_table, json_text, text
 from jotty.context import ContextWindow
 from jotty.events import Event, EventType
 from jotty.runs import Checkpoint, StepRecord, StoredEvent
+from jotty.wording import plural
 
 STYLES: dict[str, tuple[str, str]] = {
     "running": ("●", "yellow"),

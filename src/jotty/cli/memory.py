@@ -22,11 +22,11 @@ from jotty.cli.console import (
     existing_store,
     fail,
     json_text,
-    plural,
     print_json,
     run,
     text,
 )
+from jotty.wording import plural
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.memory import Memory, MemoryHit

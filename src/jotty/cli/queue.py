@@ -19,13 +19,13 @@ from jotty.cli.console import (
     fail,
     fit_table,
     json_text,
-    plural,
     run,
     status_text,
     text,
 )
 from jotty.errors import NotFoundError, ValidationError
 from jotty.queue import Task, TaskPriority, TaskQueue, open_queue
+from jotty.wording import plural
 
 T = TypeVar("T")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from jotty.agents.ask import ask
 from jotty.registry.probe import Probe
+from jotty.wording import plural
 
 log = logging.getLogger(__name__)
 _KINDS = {"csv": "CSV table", "tsv": "TSV table", "json": "JSON data", "jsonl": "JSON Lines records"}
@@ -39,7 +40,7 @@ def heuristic(path: str, probe: Probe) -> str:
     subject = name_words(path) or Path(path).name
     size = f"{probe.size:,} bytes"
     if probe.format == "sqlite":
-        tables = ", ".join(f"{t['table']} ({t['rows']:,} rows: {_columns(t['columns'])})" for t in probe.schema)
+        tables = ", ".join(f"{t['table']} ({plural(t['rows'], 'row')}: {_columns(t['columns'])})" for t in probe.schema)
         return f"SQLite database about {subject} ({size}) with tables {tables or 'none'}."
     if probe.format in _KINDS and probe.schema:
         rows = probe.stats.get("rows", 0)
@@ -48,11 +49,11 @@ def heuristic(path: str, probe: Probe) -> str:
             stats = probe.stats.get("columns", {}).get(column["name"], {})
             details.append(_detail(column, stats))
         return (
-            f"{_KINDS[probe.format]} about {subject}: {rows:,} rows and {len(probe.schema)} columns "
+            f"{_KINDS[probe.format]} about {subject}: {plural(rows, 'row')} and {plural(len(probe.schema), 'column')} "
             f"({size}). Columns: {'; '.join(details)}."
         )
     if probe.format == "text":
-        return f"Text document about {subject}: {probe.stats.get('lines', 0):,} lines ({size})."
+        return f"Text document about {subject}: {plural(probe.stats.get('lines', 0), 'line')} ({size})."
     return f"{probe.format.upper()} file about {subject} ({size})."
 
 

@@ -39,6 +39,7 @@ from jotty.registry.validation import (
     check_text,
 )
 from jotty.registry.walk import MAX_FILES, files, folder_name, real_folder, shown, source_name, utf8_path
+from jotty.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +223,13 @@ class DataRegistry:
         registers its files one by one as well."""
         real = real_folder(path)
         count, size = await asyncio.to_thread(_folder_size, real)
+        files = plural(count, "file") if isinstance(count, int) else f"{count} files"
         source = Source(
             name=check_name(name if name is not None else folder_name(real)),
             kind="folder",
             format="folder",
             location=real,
-            description=check_text(description, "description") or f"Folder {os.path.basename(real)} of {count} files.",
+            description=check_text(description, "description") or f"Folder {os.path.basename(real)} of {files}.",
             described_by="user" if description else "heuristic",
             tags=check_tags(tags),
             owner=check_text(owner, "owner", 200),
@@ -275,7 +277,7 @@ class DataRegistry:
             format="postgres" if kind == "postgres_table" else "sqlite",
             location=location,
             table=table,
-            description=text or f"Table {table} in {place}: {count:,} rows, columns {_names(columns)}.",
+            description=text or f"Table {table} in {place}: {plural(count, 'row')}, columns {_names(columns)}.",
             described_by="user" if text else "heuristic",
             schema=columns,
             tags=check_tags(tags),
@@ -404,7 +406,7 @@ class DataRegistry:
             kind="folder",
             format="folder",
             location=real,
-            description=f"Folder {os.path.basename(real)} of {len(sources)} data files: "
+            description=f"Folder {os.path.basename(real)} of {plural(len(sources), 'data file')}: "
             + ", ".join(os.path.basename(s.location) for s in sources[:20]),
             described_by="heuristic",
             tags=checked_tags,

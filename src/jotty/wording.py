@@ -1,0 +1,10 @@
+"""How Jotty words a count in what people read (CLI output, generated descriptions)."""
+
+from __future__ import annotations
+
+
+def plural(number: int, noun: str, many: str | None = None) -> str:
+    """``number`` (with thousands separators) and ``noun``, in the plural (``many``, default
+    ``noun`` + s) unless it is one: ``plural(1, "source")`` is ``1 source``, ``plural(2, "memory",
+    "memories")`` ``2 memories``."""
+    return f"{number:,} {noun if number == 1 else many or noun + 's'}"
