@@ -11,6 +11,7 @@ from typing import Any
 
 from jotty.agents.base import TokenUsage
 from jotty.agents.sse import sse_events
+from jotty.wording import cut
 
 
 @dataclass
@@ -150,7 +151,7 @@ def _add_tool_parts(calls: dict[int, ToolCall], parts: list[Any]) -> None:
 
 def _clip(value: Any, limit: int = 120) -> str:
     shown = value if isinstance(value, str) else json.dumps(value, default=repr)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return cut(shown, limit)
 
 
 def _usage_dict(usage: Any) -> TokenUsage:

@@ -18,7 +18,7 @@ from jotty.cli.console import Cell, Col, escaped, fit_table, json_text, text
 from jotty.context import ContextWindow
 from jotty.events import Event, EventType
 from jotty.runs import Checkpoint, StepRecord, StoredEvent
-from jotty.wording import plural
+from jotty.wording import cut, plural
 
 STYLES: dict[str, tuple[str, str]] = {
     "running": ("●", "yellow"),
@@ -66,7 +66,7 @@ def clock(at: float | None) -> str:
 def clip(value: Any, limit: int = 80) -> str:
     """A value on one line, its control characters as escapes (``escaped``), cut to ``limit`` characters."""
     shown = " ".join(escaped(value if isinstance(value, str) else json_text(value, indent=None, default=repr)).split())
-    return shown if len(shown) <= limit else f"{shown[: limit - 1]}…"
+    return cut(shown, limit)
 
 
 def output_text(value: Any) -> Group:

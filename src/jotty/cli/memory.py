@@ -26,7 +26,7 @@ from jotty.cli.console import (
     run,
     text,
 )
-from jotty.wording import plural
+from jotty.wording import cut, plural
 
 if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
     from jotty.memory import Memory, MemoryHit
@@ -92,13 +92,13 @@ def search(
     if not hits:
         console.print(text(f"nothing in scope {scope} answers {query!r}"))
         return
-    table = _table(f"Memory {scope}: {escaped(_clip(query, 60))}", "score", "level", "text", "id")
+    table = _table(f"Memory {scope}: {escaped(cut(query, 60))}", "score", "level", "text", "id")
     table.columns[2].overflow = "fold"
     table.columns[3].overflow = "fold"
     long = False
     for hit in hits:
         long = long or len(hit.text) > SHOWN
-        table.add_row(f"{hit.score:.2f}", hit.level, text(_clip(hit.text, SHOWN)), text(hit.id))
+        table.add_row(f"{hit.score:.2f}", hit.level, text(cut(hit.text, SHOWN)), text(hit.id))
     console.print(table)
     if long:
         console.print(text(f"(texts over {SHOWN} characters are cut: `jotty memory show ID` shows one whole)"))
@@ -106,10 +106,6 @@ def search(
 
 SHOWN = 400
 """The characters of a memory's text a search shows: one of 32,000 filled hundreds of lines."""
-
-
-def _clip(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 @memory_app.command("show")

@@ -13,6 +13,7 @@ from typing import Any
 
 from jotty.errors import ValidationError
 from jotty.queue import Task
+from jotty.wording import cut
 
 MAX_TITLE = 1000
 
@@ -27,7 +28,7 @@ def goal_task_fields(goal: str, context: Mapping[str, Any] | None, fields: Mappi
     metadata = extra.pop("metadata", None) or {}
     if not isinstance(metadata, Mapping):
         raise ValidationError("metadata must be a dict (goal and context are added to it)")
-    title = goal if len(goal) <= MAX_TITLE else goal[: MAX_TITLE - 1] + "…"
+    title = cut(goal, MAX_TITLE)
     extra.setdefault("status", "pending")
     return {"title": title, "metadata": {**metadata, "goal": goal, "context": dict(context or {})}, **extra}
 

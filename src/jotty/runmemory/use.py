@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from jotty import wording
 from jotty.context import as_text, estimate_tokens
 from jotty.errors import ValidationError
 from jotty.runmemory.writer import MemoryWriter, Remembered
@@ -321,19 +322,17 @@ class RunMemory:
     def _entries(self, goal: str, data: Mapping[str, Any], outcome: Outcome) -> list[Remembered]:
         """What a run remembers: in the conductor's scope, and in its actor's."""
         run_id, ok, output, error, actor = outcome
-        result = _cut(as_text(output) if ok else f"failed: {error}")
-        meta: dict[str, Any] = {"run_id": run_id, "actor": actor, "outcome": outcome.kind, "goal": _cut(goal, 200)}
+        result = cut(as_text(output) if ok else f"failed: {error}")
+        meta: dict[str, Any] = {"run_id": run_id, "actor": actor, "outcome": outcome.kind, "goal": cut(goal, 200)}
         if data.get("style") == "chat":
-            said = Remembered(self.memory.scope, _cut(goal), {**meta, "kind": "chat", "role": "user"}, "chat")
+            said = Remembered(self.memory.scope, cut(goal), {**meta, "kind": "chat", "role": "user"}, "chat")
             if _only_questions(goal):  # kept, it would come back first for the next such question
                 said.status, said.reason = "skipped", "only a question: the user told nothing to remember"
             entries = [said]
         else:
-            entries = [Remembered(self.memory.scope, _cut(f"{goal} -> {result}"), {**meta, "kind": "run"}, "run")]
+            entries = [Remembered(self.memory.scope, cut(f"{goal} -> {result}"), {**meta, "kind": "run"}, "run")]
         if actor is not None:
-            entries.append(
-                Remembered(f"actor:{actor}", _cut(f"{goal} -> {result}"), {**meta, "kind": "actor"}, "actor")
-            )
+            entries.append(Remembered(f"actor:{actor}", cut(f"{goal} -> {result}"), {**meta, "kind": "actor"}, "actor"))
         return entries
 
     async def remember_lost(
@@ -450,10 +449,6 @@ class RunMemory:
         self.writer.close()
 
 
-def _cut(text: str, limit: int = REMEMBER_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _all(futures: list[concurrent.futures.Future[None]]) -> concurrent.futures.Future[None]:
     """A future done when every one of ``futures`` is."""
     combined: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -498,4 +493,4 @@ def team_memory(memory: object, team: str, tokens: object = 600) -> RunMemory | 
 
 def cut(text: str, limit: int = REMEMBER_CHARS) -> str:
     """``text`` cut to ``limit`` characters (marked with an ellipsis)."""
-    return _cut(text, limit)
+    return wording.cut(text, limit)

@@ -29,6 +29,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from jotty.events import Event, EventSink, EventType
 from jotty.tracing.sink import TracingSink
+from jotty.wording import cut
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def _scalars(data: dict[str, Any], prefix: str = "jotty.") -> dict[str, Any]:
         if isinstance(value, bool | int | float):
             out[prefix + key] = value
         elif isinstance(value, str):
-            out[prefix + key] = value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
+            out[prefix + key] = cut(value, MAX_TEXT)
     return out
 
 
