@@ -115,3 +115,69 @@ def test_a_code_with_digits_is_not_a_place(text: str) -> None:
 )
 def test_a_question_for_places_in_the_plural_asks_for_a_place(question: str) -> None:
     assert asks_place(words(question)) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I talked to Sarah about the trip.",  # "to" after a word that is not a move: a person
+        "I sent the draft to Priya.",
+        "Thanks to Maya, the party worked out.",
+        "Happy birthday to Leona!",
+        "To Sarah, it was nothing.",  # a sentence that starts with "To"
+        "A text from Sarah made my day.",  # "from" likewise
+        "I heard from Jonah last night.",
+        "I ran into Sarah at the market.",  # "into" likewise
+        "I wrote it in English.",  # languages and nationalities
+        "She replied in Spanish and then in French.",
+        "The book is translated into German.",
+        "Priya is fluent in Japanese.",
+        "I wrote the script in Python.",
+        "A gift from Mom arrived today.",  # family words
+        "I explained it to Dad on the phone while we walked.",
+        "Say hi to Aunt Mia for me.",
+        "I spoke to Dr Patel yesterday.",  # titles
+        "The letter was from Mr Jones.",
+        "We had dinner with Sarah.",  # "with" never led to a place
+        "I went to Sarah's party.",  # a person's, not a place
+        "We met at Sarah\u2019s after work.",
+    ],
+)
+def test_people_languages_family_and_titles_after_a_preposition_are_not_places(text: str) -> None:
+    assert holds_place(text, frozenset(["greta"])) is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Greta moved to Denver last spring.",
+        "She lives in Porto now.",
+        "My brother flew from New York on Friday.",
+        "We waited for hours at Heathrow.",
+        "They rented a cabin near Lake Tahoe.",
+        "I went back to Porto for the summer.",
+        "Our trip to Japan was amazing.",
+        "He's been to Paris three times.",
+        "Ana is from Ohio originally.",
+        "She\u2019s from Quito.",
+        "Sam just got back from Kenya.",
+        "I flew into Denver late.",
+        "Heading to Madrid tomorrow!",
+        "We had dinner with Sarah at Nobu.",  # the person is not the place; the restaurant is
+        "My cousin is studying in England.",  # the country, not the language
+    ],
+)
+def test_places_after_a_move_or_a_preposition_of_place_are_still_places(text: str) -> None:
+    assert holds_place(text, frozenset(["greta"])) is True
+
+
+async def test_a_person_after_to_does_not_answer_where_someone_lives(store: str) -> None:
+    """The newer memory, "I talked to Sarah about Greta's trip", names Greta too: counted as naming a
+    place ("to Sarah"), it outranked the move; "to" leads to a place only after a move."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    async with Memory(store, scope="me") as memory:
+        await memory.remember("Greta moved to Denver.", at=start)
+        await memory.remember("I talked to Sarah about Greta's trip.", at=start + timedelta(days=30))
+        hits = await memory.recall("Where does Greta live?", k=2, now=start + timedelta(days=31))
+        assert [hit.text for hit in hits] == ["Greta moved to Denver.", "I talked to Sarah about Greta's trip."]
+        assert [hit.why["answer"] for hit in hits] == [1.0, 0.0]
