@@ -147,6 +147,18 @@ CHATTER = [
     "{name} sent me a funny photo of a cloud.",
     "I lent {name} my bike for the afternoon.",
 ]
+PEOPLE_CHATTER = [
+    "I talked to {other} about {name}'s trip.",
+    "{name} got a long text from {other} this morning.",
+    "{name} sent the photos to {other}.",
+    "{name} ran into {other} at the market.",
+    "{name} wrote to me in Spanish, just to tease me.",
+    "{name} brought over a gift from Mom.",
+    "{name} said thanks to {other} for the help.",
+    "{name} introduced me to {other} at lunch.",
+]
+"""Chatter with another person, a language or a family word after a preposition ("to", "from", "in"),
+mixed into ``CHATTER`` by ``dataset(people=True)``: a crude test of places would take these for places."""
 FILLER = [
     "The weather was awful today, rain all afternoon.",
     "I tried a new recipe for lentil soup.",
@@ -221,8 +233,11 @@ def _fill(template: str, who: str, name: str, value: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def conversation(seed: int, index: int, people: int = 8, sessions: int = 24, per_session: int = 22) -> Conversation:
-    """One conversation of ``sessions`` weekly sessions about ``people`` people."""
+def conversation(
+    seed: int, index: int, people: int = 8, sessions: int = 24, per_session: int = 22, others: bool = False
+) -> Conversation:
+    """One conversation of ``sessions`` weekly sessions about ``people`` people (``others``: its chatter
+    drawn from ``PEOPLE_CHATTER`` too)."""
     rng = random.Random(seed * 1_000 + index)
     names = rng.sample(FIRST, people)
     relation = {name: rng.choice(RELATIONS) for name in names}
@@ -290,7 +305,11 @@ def conversation(seed: int, index: int, people: int = 8, sessions: int = 24, per
             elif slot % 2 == 1:
                 text, speaker = rng.choice(REPLIES), "assistant"
             elif rng.random() < 0.6:
-                text, speaker = rng.choice(CHATTER).format(name=rng.choice(names)), "user"
+                if others:  # the default draws exactly as before, so its conversations are unchanged
+                    said = rng.choice(CHATTER + PEOPLE_CHATTER)
+                    text, speaker = said.format(name=rng.choice(names), other=rng.choice(names)), "user"
+                else:
+                    text, speaker = rng.choice(CHATTER).format(name=rng.choice(names)), "user"
             else:
                 text, speaker = rng.choice(FILLER), "user"
             convo.messages.append(Message(mid, speaker, text, at, session))
@@ -307,6 +326,6 @@ def conversation(seed: int, index: int, people: int = 8, sessions: int = 24, per
     return convo
 
 
-def dataset(seed: int = 0, conversations: int = 4) -> list[Conversation]:
-    """``conversations`` conversations generated from ``seed``."""
-    return [conversation(seed, index) for index in range(conversations)]
+def dataset(seed: int = 0, conversations: int = 4, people: bool = False) -> list[Conversation]:
+    """``conversations`` conversations generated from ``seed`` (``people``: with ``PEOPLE_CHATTER``)."""
+    return [conversation(seed, index, others=people) for index in range(conversations)]

@@ -19,7 +19,9 @@ above the better baseline. A last row runs jotty with MiniLM as its ``Embedder``
 with the better embedder, to show which share of the result is the ranking's and which the model's.
 
 Run: ``python -m bench.memory_quality`` (``--seed``, ``--conversations``; ``--pooling mean`` runs jotty
-with wordllama's own mean pooling, the default before ``unit``; the baselines are unchanged).
+with wordllama's own mean pooling, the default before ``unit``; the baselines are unchanged;
+``--people`` mixes ``bench.memory_data.PEOPLE_CHATTER`` into the chatter: "I talked to Noor about
+Greta's trip", a person after "to" that a crude test of places takes for a place).
 """
 
 from __future__ import annotations
@@ -156,8 +158,8 @@ def minilm_embedder() -> MiniLMEmbedder | str:
         return f"not installed: {exc}"
 
 
-def run(seed: int, count: int, pooling: str = DEFAULT_POOLING) -> list[Score]:
-    conversations = dataset(seed, count)
+def run(seed: int, count: int, pooling: str = DEFAULT_POOLING, people: bool = False) -> list[Score]:
+    conversations = dataset(seed, count, people)
     scores = []
     embedder = WordLlamaEmbedder(pooling=pooling)
     with tempfile.TemporaryDirectory() as folder:
@@ -212,13 +214,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_POOLING,
         help="jotty's wordllama pooling (default: the default's)",
     )
+    parser.add_argument(
+        "--people",
+        action="store_true",
+        help="chatter with another person, a language or a family word after to/from/in too (PEOPLE_CHATTER)",
+    )
     args = parser.parse_args(argv)
-    scores = run(args.seed, args.conversations, args.pooling)
-    convos = dataset(args.seed, args.conversations)
+    scores = run(args.seed, args.conversations, args.pooling, args.people)
+    convos = dataset(args.seed, args.conversations, args.people)
     messages = sum(len(c.messages) for c in convos)
     questions = sum(len(c.questions) for c in convos)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
-    print(f"{args.conversations} conversations, {messages:,} messages, {questions} questions, seed {args.seed}")
+    variant = ", with PEOPLE_CHATTER" if args.people else ""
+    print(f"{args.conversations} conversations, {messages:,} messages, {questions} questions, seed {args.seed}", end="")
+    print(variant)
     print("\n".join(table(scores)))
     lead, name = margin(scores)
     verdict = "met" if lead >= 6 else "NOT met"
