@@ -262,3 +262,95 @@ async def test_a_missing_older_version_is_applied(schema: str) -> None:
     await queue.close()
     rows = await admin(sql.SQL("SELECT version FROM {}.jotty_schema_migrations ORDER BY version").format(ident))
     assert [r[0] for r in rows] == [m.version for m in migrations.load_migrations("postgres")]
+
+
+# ---------------------------------------------------------------------- rolled back, or cut off
+
+DEADLOCK, CUT, OK = "deadlock", "cut", "ok"
+
+
+async def _meets(queue: PostgresTaskQueue, script: list[str]) -> tuple[list[str], list[str]]:
+    """Run one queue transaction (each of two tasks' titles gets a '+') that meets, attempt by
+    attempt, what ``script`` says, on the real server: a deadlock (a rival connection takes the
+    second row and waits for the first; this transaction, whose deadlock_timeout is far shorter,
+    finds the cycle and is rolled back), a cut (its backend terminated mid-transaction), then
+    commits. Returns what each attempt met and the titles after; raises what the queue raised."""
+    first, second = [await queue.create_task(f"row {i}") for i in (1, 2)]
+    met: list[str] = []
+    rivals: list[asyncio.Task[None]] = []
+
+    async def work(conn: psycopg.AsyncConnection[Any]) -> None:
+        event = script[len(met)] if len(met) < len(script) else OK
+        met.append(event)
+        await conn.execute("UPDATE tasks SET title = title || '+' WHERE task_id = %s", (first,))
+        if event == DEADLOCK:
+            rival = await connect(PG_URL, schema=queue.schema, autocommit=False)
+            await rival.execute("SET deadlock_timeout = '10s'")
+            await rival.execute("UPDATE tasks SET title = title WHERE task_id = %s", (second,))
+
+            async def wait_for_first() -> None:
+                try:
+                    await rival.execute("UPDATE tasks SET title = title WHERE task_id = %s", (first,))
+                    await rival.rollback()
+                finally:
+                    await rival.close()
+
+            rivals.append(asyncio.create_task(wait_for_first()))
+            waiting = "SELECT count(*) AS n FROM pg_locks WHERE pid = %s AND NOT granted"
+            while not (await (await conn.execute(waiting, (rival.info.backend_pid,))).fetchone())["n"]:
+                await asyncio.sleep(0.005)
+            await conn.execute("SET LOCAL deadlock_timeout = '10ms'")
+        elif event == CUT:
+            pid = (await (await conn.execute("SELECT pg_backend_pid() AS pid")).fetchone())["pid"]
+            assert await admin("SELECT pg_terminate_backend(%s, 5000)", (pid,)) == [(True,)]
+        await conn.execute("UPDATE tasks SET title = title || '+' WHERE task_id = %s", (second,))
+
+    try:
+        await queue._run(work)
+    finally:
+        await asyncio.gather(*rivals)
+    titles = [t.title for t in await queue.list_tasks()]
+    return met, titles
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        [DEADLOCK, CUT],  # a deadlock's rerun does not use up the reconnect
+        [CUT, DEADLOCK, DEADLOCK, DEADLOCK, DEADLOCK],  # nor the reconnect the reruns
+        [DEADLOCK, DEADLOCK, CUT, DEADLOCK, DEADLOCK],
+    ],
+)
+async def test_a_rolled_back_transaction_and_a_lost_connection_each_have_their_own_retries(
+    make: Callable[..., Awaitable[PostgresTaskQueue]], script: list[str]
+) -> None:
+    met, titles = await _meets(await make(), script)
+    assert met == [*script, OK]
+    assert titles == ["row 1+", "row 2+"]  # committed once
+
+
+@pytest.mark.parametrize(
+    ("script", "error", "message"),
+    [
+        ([DEADLOCK] * 5, StoreError, r"rolled back a queue transaction 5 times \(deadlock detected"),
+        ([CUT, DEADLOCK, DEADLOCK, DEADLOCK, DEADLOCK, DEADLOCK], StoreError, r"rolled back a queue transaction 5 t"),
+        (
+            [CUT, CUT],
+            StoreUnavailableError,
+            r"lost its PostgreSQL connection again after reconnecting once; cannot use",
+        ),
+        (
+            [DEADLOCK, CUT, DEADLOCK, CUT],
+            StoreUnavailableError,
+            r"lost its PostgreSQL connection again after reconnecting once; cannot use",
+        ),
+    ],
+)
+async def test_each_retry_is_bounded_and_says_which_ran_out(
+    make: Callable[..., Awaitable[PostgresTaskQueue]], script: list[str], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message) as caught:
+        await _meets(await make(), script)
+    assert "PostgreSQL at postgresql://" in str(caught.value)
+    queue = await make()
+    assert [t.title for t in await queue.list_tasks()] == ["row 1", "row 2"]  # nothing committed

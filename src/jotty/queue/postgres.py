@@ -8,7 +8,9 @@
 - New work (enqueue, release, retry, reaped leases) sends ``NOTIFY`` inside its transaction; idle
   workers ``LISTEN`` on a dedicated connection and wake within milliseconds on every host.
 - A connection the server dropped (restart, ``pg_terminate_backend``) is replaced and the
-  operation retried once on a fresh one; deadlocks are retried.
+  operation retried once on a fresh one; a transaction PostgreSQL rolled back (deadlock,
+  serialisation failure) runs again up to ``ROLLED_BACK_ATTEMPTS`` times. The two budgets are
+  separate: a rerun after a deadlock does not use up the reconnect, nor the reconnect the reruns.
 
 Times of leases and backoffs are epoch seconds from the workers' clocks (keep hosts NTP-synced;
 leases should be far longer than any clock skew).
@@ -187,6 +189,8 @@ _NEXT_DUE = """SELECT LEAST(
 _ORDER = " ORDER BY priority, created_at, task_id"
 
 _RETRIED = (errors.DeadlockDetected, errors.SerializationFailure)
+ROLLED_BACK_ATTEMPTS = 5
+"""How many times a queue transaction PostgreSQL rolled back (deadlock, serialisation failure) runs."""
 
 
 Shape = tuple[tuple[str, str], ...]
@@ -344,13 +348,15 @@ class PostgresTaskQueue(TaskQueue):
     async def _run(self, fn: Callable[[AsyncConn], Awaitable[T]], *, tx: bool = True) -> T:
         """Run ``fn`` on a pooled connection, in one transaction unless ``tx`` is False.
 
-        A connection the server dropped is replaced and ``fn`` retried once; deadlocks and
-        serialisation failures are retried a few times.
+        Two separate budgets: a transaction PostgreSQL rolled back (deadlock, serialisation
+        failure) runs again after ``rolled_back_pause``, up to ``ROLLED_BACK_ATTEMPTS`` times in all;
+        a connection the server dropped is replaced and ``fn`` run again once. Neither uses up the
+        other; a ``StoreError`` (``StoreUnavailableError`` for the connection) says which ran out.
         """
         pool = await self._ready()
-        attempt = 0
+        rolled_back = 0
+        reconnected = False
         while True:
-            attempt += 1
             try:
                 async with pool.connection() as conn:
                     if not tx:
@@ -358,12 +364,21 @@ class PostgresTaskQueue(TaskQueue):
                     async with conn.transaction():
                         return await fn(conn)
             except _RETRIED as exc:
-                if attempt >= 5:
-                    raise StoreError(f"PostgreSQL kept aborting a queue transaction ({exc}); try again") from exc
-                await asyncio.sleep(rolled_back_pause(attempt))
+                rolled_back += 1
+                if rolled_back >= ROLLED_BACK_ATTEMPTS:
+                    raise StoreError(
+                        f"PostgreSQL at {redact(self.url)} rolled back a queue transaction {rolled_back} times "
+                        f"({exc.diag.message_primary or exc}): try again"
+                    ) from exc
+                log.debug("PostgreSQL rolled back a queue transaction (%s); running it again", exc)
+                await asyncio.sleep(rolled_back_pause(rolled_back))
             except psycopg.OperationalError as exc:
-                if attempt >= 2:
-                    raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
+                error = translate(exc, self.url) or StoreUnavailableError(str(exc))
+                if reconnected:
+                    raise type(error)(
+                        f"the queue lost its PostgreSQL connection again after reconnecting once; {error}"
+                    ) from exc
+                reconnected = True
                 log.info("PostgreSQL connection lost (%s); retrying on a fresh connection", exc)
                 await pool.check()  # replace every idle connection the server dropped too
             except PoolTimeout as exc:
