@@ -354,3 +354,21 @@ async def test_each_retry_is_bounded_and_says_which_ran_out(
     assert "PostgreSQL at postgresql://" in str(caught.value)
     queue = await make()
     assert [t.title for t in await queue.list_tasks()] == ["row 1", "row 2"]  # nothing committed
+
+
+async def test_a_canceled_statement_is_not_taken_for_a_lost_connection(
+    make: Callable[..., Awaitable[PostgresTaskQueue]],
+) -> None:
+    queue = await make()
+    runs = 0
+
+    async def slow(conn: psycopg.AsyncConnection[Any]) -> None:
+        nonlocal runs
+        runs += 1
+        await conn.execute("SET LOCAL statement_timeout = 50")
+        await conn.execute("SELECT pg_sleep(2)")
+
+    with pytest.raises(StoreError, match="canceled a statement") as caught:
+        await queue._run(slow)
+    assert runs == 1  # the connection is fine: running it again would only wait as long again
+    assert not isinstance(caught.value, StoreUnavailableError) and "reconnect" not in str(caught.value)

@@ -352,11 +352,14 @@ class PostgresTaskQueue(TaskQueue):
         failure) runs again after ``rolled_back_pause``, up to ``ROLLED_BACK_ATTEMPTS`` times in all;
         a connection the server dropped is replaced and ``fn`` run again once. Neither uses up the
         other; a ``StoreError`` (``StoreUnavailableError`` for the connection) says which ran out.
+        Any other error on a connection still open (a statement canceled by ``statement_timeout``)
+        is raised at once: running it again would only wait as long again.
         """
         pool = await self._ready()
         rolled_back = 0
         reconnected = False
         while True:
+            conn: AsyncConn | None = None
             try:
                 async with pool.connection() as conn:
                     if not tx:
@@ -374,6 +377,8 @@ class PostgresTaskQueue(TaskQueue):
                 await asyncio.sleep(rolled_back_pause(rolled_back))
             except psycopg.OperationalError as exc:
                 error = translate(exc, self.url) or StoreUnavailableError(str(exc))
+                if conn is not None and not conn.closed:  # the server answered: a canceled statement, a lock timeout
+                    raise error from exc
                 if reconnected:
                     raise type(error)(
                         f"the queue lost its PostgreSQL connection again after reconnecting once; {error}"
