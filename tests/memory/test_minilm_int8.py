@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,12 @@ from tests.memory.test_minilm import PARAPHRASES
 from tests.runs.backends import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
+EXPORT_SECONDS = 300
+"""How long a process may take to export the model and embed: about 12 s of CPU, but minutes of
+wall time on a busy machine (4 at once took 94-116 s on 2 shared cores)."""
 
 
+@pytest.mark.timeout(EXPORT_SECONDS + 60)  # the suite's 120 s would cut the export short first
 def test_it_exports_once_offline_and_quietly(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
@@ -39,7 +44,7 @@ def test_it_exports_once_offline_and_quietly(tmp_path: Path) -> None:
     )
     env = {**os.environ, "JOTTY_CACHE": str(tmp_path / "cache")}
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=EXPORT_SECONDS
     )
     assert done.returncode == 0, done.stderr
     name, rest = done.stdout.strip().split(" ", 1)
@@ -48,6 +53,46 @@ def test_it_exports_once_offline_and_quietly(tmp_path: Path) -> None:
     assert shape == "(2, 384)" and float(closeness) > 0.9  # each vector's cosine with the float model's
     assert done.stderr == "", done.stderr  # no progress bar, tracer warning or quantizer advice
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [name]  # no export folder left behind
+
+
+@pytest.mark.timeout(EXPORT_SECONDS + 60)
+def test_processes_exporting_at_once_each_leave_a_whole_file(tmp_path: Path) -> None:
+    """Two processes on a machine with nothing exported yet: both export, into one cache, at the
+    same moment; each embeds, and the cache holds one whole model and nothing else."""
+    script = textwrap.dedent(
+        """
+        import logging, sys, time
+        from jotty.memory.embedders_onnx import MiniLMInt8Embedder, log
+        log.addHandler(logging.StreamHandler(sys.stdout))  # "exporting ...": each process exports
+        log.setLevel(logging.INFO)
+        while time.time() < float(sys.argv[1]):  # start together
+            time.sleep(0.005)
+        print(MiniLMInt8Embedder().embed(["the ledger closes on Fridays"]).shape)
+        """
+    )
+    env = {**os.environ, "JOTTY_CACHE": str(tmp_path / "cache")}
+    start = str(time.time() + 2)
+    exporting = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, start],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=EXPORT_SECONDS) for p in exporting]
+    assert [p.returncode for p in exporting] == [0, 0], [err for _, err in outputs]
+    for out, _ in outputs:
+        assert out.startswith("exporting all-MiniLM-L6-v2") and out.endswith("\n(1, 384)\n"), out
+    assert [err for _, err in outputs] == ["", ""]
+    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert len(cached) == 1 and cached[0].endswith("-int8.onnx")  # no export folder left behind
+    import onnx
+
+    onnx.checker.check_model(str(tmp_path / "cache" / cached[0]))  # a whole model
 
 
 async def test_it_recalls_the_paraphrases_minilm_does(backend: Backend) -> None:
