@@ -377,7 +377,7 @@ class PostgresTaskQueue(TaskQueue):
                 await asyncio.sleep(rolled_back_pause(rolled_back))
             except psycopg.OperationalError as exc:
                 error = translate(exc, self.url) or StoreUnavailableError(str(exc))
-                if conn is not None and not conn.closed:  # the server answered: a canceled statement, a lock timeout
+                if conn is not None and not conn.closed:  # the server answered: a canceled statement, say
                     raise error from exc
                 if reconnected:
                     raise type(error)(
