@@ -1,6 +1,7 @@
 """Time in a query: does it ask about the present state ("where does she live now"), for a time
-("when did ..."), or name dates ("in May 2023", "last week", "2024-03-01", "3 days ago")? And does
-it ask about nothing but a time ("what happened last week?", "anything new lately?")?"""
+("when did ..."), or name dates ("in May 2023", "last week", "2024-03-01", "3 days ago", "in the
+past 24 hours")? And does it ask about nothing but a time ("what happened last week?", "anything
+new lately?")?"""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ _RECENT = frozenset(
         "last",
     ]
 )
-_TIME_TEXT = """day days week weeks weekend month months year years ago yesterday today tonight morning
+_TIME_TEXT = """hour hours day days week weeks weekend month months year years ago yesterday today tonight morning
 afternoon evening night past previous earlier since moment"""
 _TIME_WORDS = frozenset(_TIME_TEXT.split())
 _EVENT_TEXT = """happen happens happened happening go goes went gone going new news anything something
@@ -65,15 +66,17 @@ _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_YEAR = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{4})\b")
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2})\b")
 _COUNT = r"(\d+|(?:a\s+)?few|(?:a\s+)?couple(?:\s+of)?|a|an|one|two|three|four|five|six)"
-_AGO = re.compile(rf"\b{_COUNT}\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
+_AGO = re.compile(rf"\b{_COUNT}\s+(hour|day|week|month|year)s?\s+ago\b", re.IGNORECASE)
 _LAST = re.compile(r"\b(yesterday|today|last (week|month|year)|this (week|month|year))\b", re.IGNORECASE)
 _WITHIN = re.compile(
-    rf"\b(?:last|past)\s+{_COUNT}\s+(day|week|month|year)s?\b",
+    rf"\b(?:last|past)\s+{_COUNT}\s+(hour|day|week|month|year)s?\b",
     re.IGNORECASE,
 )
+_LAST_HOUR = re.compile(r"\b(?:last|past)\s+hour\b", re.IGNORECASE)
+"""The hour up to now ("in the last hour"), said without a count."""
 _WEEKEND = re.compile(r"\b(last|this|past) weekend\b", re.IGNORECASE)
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "few": 3, "couple": 2}
-_UNIT = {"day": 1, "week": 7, "month": 30.4, "year": 365.25}
+_UNIT = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30.4, "year": 365.25}
 
 
 @dataclass(frozen=True)
@@ -114,12 +117,16 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
         if month:
             return _month_window(int(match[2]), month)
     if match := _AGO.search(query):
-        days = _count(match[1]) * _UNIT[match[2].lower()]
+        unit = match[2].lower()
+        days = _count(match[1]) * _UNIT[unit]
         centre = now - timedelta(days=days)
-        half = timedelta(days=max(1.0, days * 0.25))
+        # a quarter of the span either side, at least one of its unit ("3 hours ago": an hour; a day for the rest)
+        half = timedelta(days=max(_UNIT["hour"] if unit == "hour" else 1.0, days * 0.25))
         return (centre - half).timestamp(), (centre + half).timestamp()
     if match := _WITHIN.search(query):  # "in the last 3 days", "over the past few weeks": up to now
         return (now - timedelta(days=_count(match[1]) * _UNIT[match[2].lower()])).timestamp(), now.timestamp()
+    if _LAST_HOUR.search(query):
+        return (now - timedelta(hours=1)).timestamp(), now.timestamp()
     if match := _WEEKEND.search(query):
         return _weekend(now, this=match[1].lower() == "this")
     if match := _LAST.search(query):
@@ -165,7 +172,7 @@ def time_intent(query: str, now: float) -> TimeIntent:
     """Read the time intent of ``query``, relative dates against ``now`` (epoch seconds)."""
     moment = datetime.fromtimestamp(now, UTC)
     said = set(words(query))
-    past = _LAST.search(query) or _WITHIN.search(query) or _WEEKEND.search(query)  # names a time gone by
+    past = any(found.search(query) for found in (_LAST, _WITHIN, _LAST_HOUR, _WEEKEND))  # names a time gone by
     recent = bool(_RECENT & said or _PRESENT.search(query)) and not past
     try:
         window = _named_window(query, moment)
