@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from jotty.db import resolve_store
@@ -33,6 +33,7 @@ from jotty.memory.validation import (
     check_store_level,
     check_text,
     check_time,
+    check_timezone,
     check_unit,
 )
 
@@ -55,6 +56,11 @@ class Memory:
     every item as its own memory (an index of distinct records, such as the data registry's).
     ``default``: the embedder that ``embedder=None`` stands for, instead of the offline default (the
     data registry's index); it too gives way to the bundled embedder that wrote the scope.
+    ``timezone``: the zone whose days a question's time words name ("yesterday", "last weekend",
+    "this morning", "on 2024-03-01"), a ``zoneinfo`` key ("Europe/Lisbon") or a ``tzinfo``; None
+    (the default) is the process's local zone, what a person at a terminal means by "yesterday".
+    A recall whose ``now`` is an aware datetime (or an ISO time with an offset) reads its days in
+    that zone instead. Stored times, and hits' ``created_at``, stay UTC.
     """
 
     def __init__(
@@ -68,8 +74,10 @@ class Memory:
         weights: Weights | None = None,
         dedupe: bool = True,
         default: Embedder | None = None,
+        timezone: str | tzinfo | None = None,
     ) -> None:
         self.scope = check_scope(scope)
+        self.timezone = check_timezone(timezone)
         self._location = resolve_store(store)
         if self._location.kind not in ("sqlite", "postgresql"):
             raise ValidationError(
@@ -114,6 +122,7 @@ class Memory:
             summarizer=self.summarizer,
             weights=self.weights,
             dedupe=self.dedupe,
+            timezone=self.timezone,
         )
         other._default_embedder = self._default_embedder  # the same object, and it checks its own scope
         self._children.append(other)
@@ -378,7 +387,8 @@ class Memory:
     ) -> list[MemoryHit]:
         """The ``k`` memories that best answer ``query``, best first (episodic and semantic unless
         ``level`` says otherwise: a level, a list, or "all"). ``since``/``until`` bound the memories'
-        times; ``now`` is the moment relative dates ("last week") count from (default: now).
+        times; ``now`` is the moment relative dates ("last week") count from (default: now), and
+        its zone, if it has one, the zone of the question's days (else ``timezone``'s).
         ``counted=False``: a look that is not a use (the hits' recall counts stay as they are)."""
         wanted = self.query(query, k, level, since=since, until=until, now=now, counted=counted)
         return await asyncio.to_thread(self.recall_query, wanted)
@@ -406,6 +416,7 @@ class Memory:
             time.time() if moment is None else moment,  # 0 is 1970, not "now"
             self.weights,
             bool(counted),
+            _zone_of(now) or self.timezone,
         )
 
     def recall_query(self, query: Query) -> list[MemoryHit]:
@@ -566,6 +577,14 @@ class Memory:
         await asyncio.to_thread(self._flush_uses, True)
         await asyncio.to_thread(self._scope_embedder)
         return await run_consolidation(self, max_episodes=max_episodes, lease_seconds=float(lease_seconds))
+
+
+def _zone_of(now: object) -> tzinfo | None:
+    """The zone of an aware ``now`` (a datetime, or an ISO time with an offset), else None. Called
+    after ``check_time`` has accepted ``now``."""
+    if isinstance(now, str):
+        now = datetime.fromisoformat(now)
+    return now.tzinfo if isinstance(now, datetime) else None
 
 
 def _resolve_embedder(embedder: Embedder | bool | None) -> Embedder | None:

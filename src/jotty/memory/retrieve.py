@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,8 @@ class Query:
     counted: bool = True
     """Whether the recall counts as a use of its hits (what consolidation strengthens and keeps
     from fading); a person browsing memory does not."""
+    zone: tzinfo = UTC
+    """The zone whose days (weeks, months, years) the question's time words name."""
 
 
 _POINTING = frozenset(["which", "what", "who", "whom", "whose"])
@@ -84,7 +86,7 @@ def search(
         since, until = _bounds(query, intent.window)
         return store.newest(cur, scope, query.levels, since, until, pool)
 
-    intent = time_intent(query.text, query.now)
+    intent = time_intent(query.text, query.now, query.zone)
     if intent.only and not (query.weights.date or query.weights.recency_asked):
         # weights that leave time out (the data registry's: its times are when a source was
         # registered, not what its data is about) answer a question of a time by its words
@@ -153,7 +155,7 @@ def search(
         if intent.recent:
             why["asked"] = "recent"
         if intent.window:
-            why["window"] = [_iso(intent.window[0]), _iso(intent.window[1])]
+            why["window"] = [_iso(intent.window[0], query.zone), _iso(intent.window[1], query.zone)]
         hits.append((seq, to_hit(stored, round(score, 6), why)))
     return hits
 
@@ -283,8 +285,9 @@ def what_of(text: str) -> str:
     return rest if terms(rest) else text
 
 
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat()
+def _iso(moment: float, zone: tzinfo) -> str:
+    """``moment`` as the clocks of ``zone`` show it (with its offset)."""
+    return datetime.fromtimestamp(moment, zone).isoformat()
 
 
 def to_hit(row: store.Row, score: float, why: dict[str, Any]) -> MemoryHit:

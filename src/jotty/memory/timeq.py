@@ -1,13 +1,19 @@
 """Time in a query: does it ask about the present state ("where does she live now"), for a time
 ("when did ..."), or name dates ("in May 2023", "last week", "2024-03-01", "3 days ago", "in the
 past 24 hours")? And does it ask about nothing but a time ("what happened last week?", "anything
-new lately?")?"""
+new lately?")?
+
+Days, months and years are those of the zone the question is asked in (``time_intent``'s ``zone``):
+"yesterday" asked on a Sunday evening in Los Angeles is Saturday there, though it is Monday in UTC."""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jotty.memory.text import STOPWORDS, words
 
@@ -67,7 +73,13 @@ _MONTH_YEAR = re.compile(r"\b([A-Za-z]+)\.?\s+(\d{4})\b")
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2})\b")
 _COUNT = r"(\d+|(?:a\s+)?few|(?:a\s+)?couple(?:\s+of)?|a|an|one|two|three|four|five|six)"
 _AGO = re.compile(rf"\b{_COUNT}\s+(hour|day|week|month|year)s?\s+ago\b", re.IGNORECASE)
-_LAST = re.compile(r"\b(yesterday|today|last (week|month|year)|this (week|month|year))\b", re.IGNORECASE)
+_LAST = re.compile(r"\b(last (week|month|year)|this (week|month|year))\b", re.IGNORECASE)
+_DAY = re.compile(
+    r"\b(earlier today|today|yesterday|this (morning|afternoon|evening)|tonight|last night)\b", re.IGNORECASE
+)
+"""Days and parts of days, by the clock of the question's zone."""
+_PARTS = {"morning": (0, 12), "afternoon": (12, 18), "evening": (18, 24), "tonight": (18, 24)}
+"""The hours (from, to) of a part of the day ("3 this morning" is morning too)."""
 _WITHIN = re.compile(
     rf"\b(?:last|past)\s+{_COUNT}\s+(hour|day|week|month|year)s?\b",
     re.IGNORECASE,
@@ -92,9 +104,9 @@ class TimeIntent:
     every memory of that time answers it."""
 
 
-def _month_window(year: int, month: int) -> tuple[float, float]:
-    start = datetime(year, month, 1, tzinfo=UTC)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+def _month_window(year: int, month: int, zone: tzinfo | None) -> tuple[float, float]:
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
     return start.timestamp(), end.timestamp()
 
 
@@ -108,14 +120,14 @@ def _count(phrase: str) -> int:
 def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
     if match := _ISO.search(query):
         try:
-            day = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
+            day = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=now.tzinfo)
         except ValueError:
             return None
         return day.timestamp(), (day + timedelta(days=1)).timestamp()
     for match in _MONTH_YEAR.finditer(query):
         month = _MONTHS.get(match[1].lower())
         if month:
-            return _month_window(int(match[2]), month)
+            return _month_window(int(match[2]), month, now.tzinfo)
     if match := _AGO.search(query):
         unit = match[2].lower()
         days = _count(match[1]) * _UNIT[unit]
@@ -129,37 +141,61 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
         return (now - timedelta(hours=1)).timestamp(), now.timestamp()
     if match := _WEEKEND.search(query):
         return _weekend(now, this=match[1].lower() == "this")
+    if match := _DAY.search(query):
+        return _day_window(" ".join(match[1].lower().split()), now)
     if match := _LAST.search(query):
         phrase = match[1].lower()
-        span = {"yesterday": 1, "today": 1, "week": 7, "month": 30.4, "year": 365.25}
+        span = {"week": 7, "month": 30.4, "year": 365.25}
         unit = phrase.split()[-1]
         days = span[unit]
-        if phrase == "today" or phrase.startswith("this"):
+        if phrase.startswith("this"):
             return (now - timedelta(days=days)).timestamp(), now.timestamp()
         return (now - timedelta(days=2 * days)).timestamp(), (now - timedelta(days=days * 0.5)).timestamp()
     if match := _YEAR.search(query):
         year = int(match[1])
-        return datetime(year, 1, 1, tzinfo=UTC).timestamp(), datetime(year + 1, 1, 1, tzinfo=UTC).timestamp()
+        zone = now.tzinfo
+        return datetime(year, 1, 1, tzinfo=zone).timestamp(), datetime(year + 1, 1, 1, tzinfo=zone).timestamp()
     for word in words(query):
         month = _MONTHS.get(word)
         if month and word != "may" and len(word) > 3:
             year = now.year if month <= now.month else now.year - 1
-            return _month_window(year, month)
+            return _month_window(year, month, now.tzinfo)
     return None
+
+
+def _clock(now: datetime, days: int, hour: int) -> datetime:
+    """``hour`` o'clock ``days`` after ``now``'s day (0: that day, -1: the day before) in
+    ``now``'s zone: a wall-clock time, so a day that changes the clocks is 23 or 25 hours long."""
+    day = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo) + timedelta(days=days + hour // 24)
+    return day.replace(hour=hour % 24)
+
+
+def _day_window(phrase: str, now: datetime) -> tuple[float, float] | None:
+    """The window of a day or part of one ("yesterday", "this morning", "last night"): its hours on
+    the clock, up to now when now is within them; None for a part of today yet to come."""
+    if phrase == "yesterday":
+        return _clock(now, -1, 0).timestamp(), _clock(now, 0, 0).timestamp()
+    if phrase in ("today", "earlier today"):
+        return _clock(now, 0, 0).timestamp(), now.timestamp()
+    if phrase == "last night":  # the evening before and the night up to 6 (or now, before then)
+        return _clock(now, -1, 18).timestamp(), min(_clock(now, 0, 6), now).timestamp()
+    start, end = (_clock(now, 0, hour) for hour in _PARTS[phrase.split()[-1]])
+    if start > now:
+        return None
+    return start.timestamp(), min(end, now).timestamp()
 
 
 def _weekend(now: datetime, *, this: bool) -> tuple[float, float]:
     """Saturday and Sunday of the weekend a question means: during one, "this weekend" is it (up to
     now) and "last weekend" the one before; on a weekday both are the weekend just past."""
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     if now.weekday() >= 5:  # Saturday or Sunday
-        saturday = midnight - timedelta(days=now.weekday() - 5)
+        saturday = 5 - now.weekday()
         if this:
-            return saturday.timestamp(), now.timestamp()
-        saturday -= timedelta(days=7)
+            return _clock(now, saturday, 0).timestamp(), now.timestamp()
+        saturday -= 7
     else:
-        saturday = midnight - timedelta(days=now.weekday() + 2)
-    return saturday.timestamp(), (saturday + timedelta(days=2)).timestamp()
+        saturday = -now.weekday() - 2
+    return _clock(now, saturday, 0).timestamp(), _clock(now, saturday + 2, 0).timestamp()
 
 
 def without_time_words(words: frozenset[str]) -> frozenset[str]:
@@ -168,11 +204,12 @@ def without_time_words(words: frozenset[str]) -> frozenset[str]:
     return frozenset(w for w in words if w not in _TIMELY and w.rstrip("s") not in _TIMELY)
 
 
-def time_intent(query: str, now: float) -> TimeIntent:
-    """Read the time intent of ``query``, relative dates against ``now`` (epoch seconds)."""
-    moment = datetime.fromtimestamp(now, UTC)
+def time_intent(query: str, now: float, zone: tzinfo = UTC) -> TimeIntent:
+    """Read the time intent of ``query``, relative dates against ``now`` (epoch seconds), days
+    (months, years, weekends, parts of the day, dates) as the clocks of ``zone`` show them."""
+    moment = datetime.fromtimestamp(now, zone)
     said = set(words(query))
-    past = any(found.search(query) for found in (_LAST, _WITHIN, _LAST_HOUR, _WEEKEND))  # names a time gone by
+    past = any(found.search(query) for found in (_DAY, _LAST, _WITHIN, _LAST_HOUR, _WEEKEND))  # a time gone by
     recent = bool(_RECENT & said or _PRESENT.search(query)) and not past
     try:
         window = _named_window(query, moment)
@@ -184,3 +221,23 @@ def time_intent(query: str, now: float) -> TimeIntent:
     rest = said - STOPWORDS - _TIMELY - _ANY_EVENT - _MONTHS.keys() - counts
     only = (recent or window is not None) and not any(not word.isdigit() for word in rest)
     return TimeIntent(recent=recent, when=bool(_WHEN.search(query)), window=window, only=only)
+
+
+def local_zone() -> tzinfo:
+    """The zone of this process's clock: ``TZ`` when it names a zone, else the system's
+    (``/etc/localtime``), else the current offset from UTC (fixed: without the zone's rules)."""
+    return _local_zone(os.environ.get("TZ"))
+
+
+@functools.lru_cache(maxsize=8)
+def _local_zone(tz: str | None) -> tzinfo:
+    key = (tz or "").removeprefix(":")
+    try:
+        if key:
+            return ZoneInfo(key)
+        if tz is None:
+            with open("/etc/localtime", "rb") as system:
+                return ZoneInfo.from_file(system, key="localtime")
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    return datetime.now().astimezone().tzinfo or UTC

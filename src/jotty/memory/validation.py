@@ -7,11 +7,13 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jotty.errors import ValidationError
 from jotty.memory.records import DEFAULT_LEVELS, LEVELS
+from jotty.memory.timeq import local_zone
 from jotty.unicode import utf8
 
 MAX_TEXT = 32_000
@@ -83,6 +85,22 @@ def check_time(value: object, where: str = "at") -> float | None:
         value = value.replace(tzinfo=UTC)
     # within years 1-9999 as written, its offset may take it out of them in UTC ("9999-12-31T23:00-05:00")
     return _datable(value.timestamp(), value, f"{where} must be a time")
+
+
+def check_timezone(value: object, where: str = "timezone") -> tzinfo:
+    """The zone whose clock says what "yesterday" is: a ``zoneinfo`` key ("Europe/Lisbon") or a
+    ``tzinfo``; None is the process's local zone (``local_zone``)."""
+    if value is None:
+        return local_zone()
+    if isinstance(value, tzinfo):
+        return value
+    fix = "give a zoneinfo key such as 'Europe/Lisbon', 'America/Los_Angeles' or 'UTC', or a tzinfo"
+    if not isinstance(value, str):
+        raise ValidationError(f"{where} must be a zone name or a tzinfo, got {value!r}: {fix}")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, empty, a path, a NUL
+        raise ValidationError(f"{where} {value!r} is not a known time zone: {fix}") from None
 
 
 def _datable(seconds: float, given: object, must: str) -> float:
