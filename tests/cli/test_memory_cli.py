@@ -166,3 +166,31 @@ def test_db_help_offers_redis_only_where_it_works(jotty: Jotty) -> None:
         assert "an SQLite file or postgresql://... (not redis://" in said, (command, said)
     queue = ok(jotty("queue", "list", "--help", db_path=None)).replace("│", " ")
     assert "postgresql://... or redis://..." in " ".join(queue.split())
+
+
+def test_search_reads_the_days_of_a_question_in_the_zone_given(jotty: Jotty, db: Path) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    there = ZoneInfo("America/Los_Angeles")
+    today = datetime.now(there).replace(hour=0, minute=0, second=0, microsecond=0)
+    noon_yesterday = (today - timedelta(days=1)).replace(hour=12)
+
+    async def remember() -> None:
+        async with Memory(db, "conductor") as memory:
+            await memory.remember("repainted the fence", at=noon_yesterday)
+
+    asyncio.run(remember())
+    asked = ("memory", "search", "What did I do yesterday?", "--json")
+    hits = json.loads(ok(jotty(*asked, "--timezone", "America/Los_Angeles")))
+    if datetime.now(there) >= today + timedelta(days=1):  # midnight passed there meanwhile: another yesterday
+        pytest.skip("the day changed in Los Angeles during the test")
+    assert [hit["text"] for hit in hits] == ["repainted the fence"]
+    assert hits[0]["why"]["window"][0] == (today - timedelta(days=1)).isoformat()  # midnight there, its offset
+
+
+def test_search_refuses_an_unknown_zone_as_a_usage_error(tmp_path: Path) -> None:
+    done = real_cli("memory", "search", "depot", "--timezone", "Mars/Olympus", "--db", str(tmp_path / "jotty.db"))
+    assert done.returncode == 2 and done.stdout == "", done
+    said = " ".join(done.stderr.replace("│", " ").split())
+    assert "Mars/Olympus" in said and "Europe/Lisbon" in said, done.stderr

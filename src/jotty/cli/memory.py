@@ -42,10 +42,10 @@ LevelOption = Annotated[
 ]
 
 
-def _memory(db: str | None, scope: str) -> Memory:
+def _memory(db: str | None, scope: str, timezone: str | None = None) -> Memory:
     from jotty.memory import Memory
 
-    return Memory(db, scope)
+    return Memory(db, scope, timezone=timezone)
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -74,15 +74,34 @@ def search(
     scope: ScopeOption = "conductor",
     db: SqlDbOption = None,
     as_json: JsonOption = False,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            "--tz",
+            help="The zone whose days the query's time words name ('yesterday', 'on 2024-03-01'), "
+            "such as Europe/Lisbon (default: this machine's).",
+        ),
+    ] = None,
 ) -> None:
     """Recall the memories that best answer QUERY, best first."""
-    from jotty.memory.validation import MAX_K
+    from jotty.errors import ValidationError
+    from jotty.memory.validation import MAX_K, check_timezone
 
     _within(k, 1, MAX_K, "-k")
+    if timezone is not None:
+        try:
+            check_timezone(timezone)
+        except ValidationError:
+            raise typer.BadParameter(
+                f"{timezone!r} is not a known time zone: give a zoneinfo key such as Europe/Lisbon, "
+                "America/Los_Angeles or UTC",
+                param_hint="--timezone",
+            ) from None
     existing_store(db)
 
     async def go() -> list[MemoryHit]:
-        async with _memory(db, scope) as memory:
+        async with _memory(db, scope, timezone) as memory:
             return await memory.recall(query, k=k, level=level, counted=False)  # a look, not a use
 
     hits = run(go())
