@@ -151,3 +151,15 @@ def test_the_default_zone_is_the_processs(tmp_path: Path, monkeypatch: pytest.Mo
     assert Memory(tmp_path / "m.db").timezone == ZoneInfo("Asia/Tokyo")
     monkeypatch.setenv("TZ", "UTC")
     assert Memory(tmp_path / "m.db").timezone.utcoffset(SUNDAY_EVENING) == timedelta(0)
+
+
+def test_a_tz_that_is_a_zone_file_is_that_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokyo = Path("/usr/share/zoneinfo/Asia/Tokyo")
+    if not tokyo.exists():
+        pytest.skip("no system zone files here")
+    monkeypatch.setenv("TZ", f":{tokyo}")
+    assert local_zone().utcoffset(datetime(2024, 6, 30)) == timedelta(hours=9)
+    assert local_zone().utcoffset(datetime(2024, 1, 30)) == timedelta(hours=9)
+    monkeypatch.setenv("TZ", "/usr/share/zoneinfo/America/Los_Angeles")  # rules, not this moment's offset
+    assert local_zone().utcoffset(datetime(2024, 1, 30)) == timedelta(hours=-8)
+    assert local_zone().utcoffset(datetime(2024, 6, 30)) == timedelta(hours=-7)

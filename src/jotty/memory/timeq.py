@@ -224,20 +224,22 @@ def time_intent(query: str, now: float, zone: tzinfo = UTC) -> TimeIntent:
 
 
 def local_zone() -> tzinfo:
-    """The zone of this process's clock: ``TZ`` when it names a zone, else the system's
-    (``/etc/localtime``), else the current offset from UTC (fixed: without the zone's rules)."""
+    """The zone of this process's clock: ``TZ`` when it names a zone (a key, or the path of a zone
+    file), else the system's (``/etc/localtime``), else the current offset from UTC (fixed: without
+    the zone's rules)."""
     return _local_zone(os.environ.get("TZ"))
 
 
 @functools.lru_cache(maxsize=8)
 def _local_zone(tz: str | None) -> tzinfo:
     key = (tz or "").removeprefix(":")
+    path = key if key.startswith("/") else "/etc/localtime" if tz is None else None
     try:
+        if path is not None:
+            with open(path, "rb") as rules:
+                return ZoneInfo.from_file(rules, key=key or "localtime")
         if key:
             return ZoneInfo(key)
-        if tz is None:
-            with open("/etc/localtime", "rb") as system:
-                return ZoneInfo.from_file(system, key="localtime")
     except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
     return datetime.now().astimezone().tzinfo or UTC
