@@ -163,3 +163,16 @@ def test_a_tz_that_is_a_zone_file_is_that_zone(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TZ", "/usr/share/zoneinfo/America/Los_Angeles")  # rules, not this moment's offset
     assert local_zone().utcoffset(datetime(2024, 1, 30)) == timedelta(hours=-8)
     assert local_zone().utcoffset(datetime(2024, 6, 30)) == timedelta(hours=-7)
+
+
+def test_a_tzinfo_that_tells_no_offset_is_refused(tmp_path: Path) -> None:
+    from datetime import tzinfo
+
+    class Nowhere(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    for zone in (tzinfo(), Nowhere()):
+        with pytest.raises(ValidationError, match="Europe/Lisbon"):
+            Memory(tmp_path / "m.db", timezone=zone)
+    assert not (tmp_path / "m.db").exists()

@@ -92,9 +92,15 @@ def check_timezone(value: object, where: str = "timezone") -> tzinfo:
     ``tzinfo``; None is the process's local zone (``local_zone``)."""
     if value is None:
         return local_zone()
-    if isinstance(value, tzinfo):
-        return value
     fix = "give a zoneinfo key such as 'Europe/Lisbon', 'America/Los_Angeles' or 'UTC', or a tzinfo"
+    if isinstance(value, tzinfo):
+        try:
+            told = datetime.now(UTC).astimezone(value).utcoffset()
+        except Exception:  # a tzinfo of the caller's: whatever it raises, it tells no offset
+            told = None
+        if told is None:
+            raise ValidationError(f"{where} {value!r} tells no offset from UTC: {fix}")
+        return value
     if not isinstance(value, str):
         raise ValidationError(f"{where} must be a zone name or a tzinfo, got {value!r}: {fix}")
     try:
