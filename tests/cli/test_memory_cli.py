@@ -92,10 +92,8 @@ def test_bad_input_is_a_clear_error_and_leaves_the_memory_intact(jotty: Jotty, d
     assert "--metadata must be a JSON object" in error(jotty("memory", "add", "x y z", "-m", "{bad"))
     assert "text is empty" in error(jotty("memory", "add", "  "))
     assert "not a valid name" in error(jotty("memory", "stats", "--scope", "no spaces allowed"))
-    assert "level" in error(jotty("memory", "search", "depot", "--level", "dreams"))
-    assert "say what to forget" in error(jotty("memory", "forget"))
-    assert "add --yes" in error(jotty("memory", "forget", "--all"))
     assert "no memory 'mem-nope'" in error(jotty("memory", "show", "mem-nope"))
+    assert "no memory 'mem-nope'" in error(jotty("memory", "forget", "mem-nope"))  # a wrong id forgets nothing
     assert json.loads(ok(jotty("memory", "stats", "--json"))) == before
 
     async def count() -> int:
@@ -121,6 +119,40 @@ def test_a_count_out_of_range_is_a_usage_error_in_every_command(tmp_path: Path, 
     assert done.returncode == 2 and done.stdout == "", done
     assert all(len(line) <= 80 for line in done.stderr.splitlines()), done.stderr
     assert said in " ".join(done.stderr.replace("│", " ").split()), done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["memory", "search", "depot", "--level", "dreams"],
+            "Invalid value for --level: 'dreams' is not one of working, episodic, semantic, procedural, archive, all",
+        ),
+        (["memory", "add", "x y z", "--importance", "2"], "Invalid value for --importance: give a number from 0 to 1"),
+        (["memory", "add", "x y z", "--importance", "-0.5"], "--importance: give a number from 0 to 1, got -0.5"),
+        (["memory", "add", "x y z", "--importance", "nan"], "--importance: give a number from 0 to 1, got nan"),
+        (["memory", "forget"], "say what to forget: memory ids, --level, --before DATE, or --all --yes"),
+        (["memory", "forget", "--all"], "--all deletes every memory of scope 'conductor': add --yes to confirm"),
+    ],
+)
+def test_a_bad_option_is_a_usage_error_and_leaves_the_memory_intact(db: Path, args: list[str], said: str) -> None:
+    # each exited 1, as a runtime error does; a usage error exits 2 and says what to give
+    assert real_cli("memory", "add", "the Porto depot opens at 8", "--db", str(db)).returncode == 0
+    before = real_cli("memory", "export", "--db", str(db)).stdout
+    done = real_cli(*args, "--db", str(db))
+    assert done.returncode == 2 and done.stdout == "", done
+    assert "Traceback" not in done.stderr and "\x1b[" not in done.stderr, done.stderr
+    assert all(len(line) <= 80 for line in done.stderr.splitlines()), done.stderr
+    assert said in " ".join(done.stderr.replace("│", " ").split()), done.stderr
+    assert real_cli("memory", "export", "--db", str(db)).stdout == before
+
+
+def test_forgetting_what_matches_nothing_forgets_nothing_and_is_no_error(jotty: Jotty) -> None:
+    ok(jotty("memory", "add", "the Porto depot opens at 8"))
+    assert ok(jotty("memory", "forget", "--level", "archive")) == "forgot 0 memories in conductor\n"
+    gone = json.loads(ok(jotty("memory", "forget", "--before", "2000-01-01", "--json")))
+    assert gone == {"scope": "conductor", "forgotten": 0}
+    assert json.loads(ok(jotty("memory", "stats", "--json")))["total"] == 1
 
 
 def test_searching_from_the_cli_is_a_look_not_a_use(jotty: Jotty, db: Path) -> None:

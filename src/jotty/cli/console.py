@@ -62,6 +62,21 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def one_of(value: str | None, accepted: Sequence[str], option: str) -> None:
+    """A usage error (exit 2) naming what ``option`` accepts, unless ``value`` is one of them (or None)."""
+    if value is not None and value not in accepted:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(accepted)}", param_hint=option)
+
+
+def within(value: float | None, low: float, high: float, option: str, what: str = "a whole number") -> None:
+    """A usage error (exit 2, as typer's ``min``/``max`` give) unless ``low <= value <= high`` (or
+    None): for bounds that live in modules imported only when the command runs, and for floats
+    (typer's range lets ``nan`` through)."""
+    if value is not None and not low <= value <= high:
+        shown = [f"{n:g}" if isinstance(n, float) else str(n) for n in (low, high, value)]
+        raise typer.BadParameter(f"give {what} from {shown[0]} to {shown[1]}, got {shown[2]}", param_hint=option)
+
+
 @contextlib.contextmanager
 def friendly_errors() -> Iterator[None]:
     """Turn a ``JottyError`` into a one-line message and exit status 1."""

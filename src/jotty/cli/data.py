@@ -17,6 +17,7 @@ from jotty.cli.console import (
     existing_store,
     fail,
     fit_table,
+    one_of,
     print_json,
     run,
     text,
@@ -221,8 +222,8 @@ def search(
     """Find registered data sources by words and fields."""
     from jotty.registry.records import FORMATS, KINDS
 
-    _one_of(kind, KINDS, "--kind")
-    _one_of(fmt, FORMATS, "--format")
+    one_of(kind, KINDS, "--kind")
+    one_of(fmt, FORMATS, "--format")
     existing_store(db)
 
     async def go() -> Any:
@@ -240,12 +241,6 @@ def search(
         return
     rows = [(hit.source.name, f"{hit.score:.2f}", " ".join(hit.source.description.split())) for hit in hits]
     console.print(fit_table(HIT_COLUMNS, rows, title=plural(len(hits), "source")))
-
-
-def _one_of(value: str | None, accepted: tuple[str, ...], option: str) -> None:
-    """A usage error (exit 2) naming what ``option`` accepts, unless ``value`` is one of them (or None)."""
-    if value is not None and value not in accepted:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(accepted)}", param_hint=option)
 
 
 @data_app.command("show")

@@ -22,9 +22,11 @@ from jotty.cli.console import (
     existing_store,
     fail,
     json_text,
+    one_of,
     print_json,
     run,
     text,
+    within,
 )
 from jotty.wording import cut, plural
 
@@ -55,13 +57,6 @@ def _table(title: str, *columns: str) -> Table:
     )
 
 
-def _within(value: int, low: int, high: int, option: str) -> None:
-    """A usage error (exit 2, as typer's ``min``/``max`` give) unless ``low <= value <= high``: for
-    bounds that live in modules imported only when the command runs."""
-    if not low <= value <= high:
-        raise typer.BadParameter(f"give a whole number from {low} to {high}, got {value}", param_hint=option)
-
-
 def _when(hit: MemoryHit) -> str:
     return f"{hit.created_at:%Y-%m-%d %H:%M}"
 
@@ -86,9 +81,11 @@ def search(
 ) -> None:
     """Recall the memories that best answer QUERY, best first."""
     from jotty.errors import ValidationError
+    from jotty.memory import LEVELS
     from jotty.memory.validation import MAX_K, check_timezone
 
-    _within(k, 1, MAX_K, "-k")
+    within(k, 1, MAX_K, "-k")
+    one_of(level, (*LEVELS, "all"), "--level")
     if timezone is not None:
         try:
             check_timezone(timezone)
@@ -179,6 +176,7 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Remember CONTENT; says whether it was stored, reinforced (a near-duplicate) or skipped, and why."""
+    within(importance, 0, 1, "--importance", "a number")
     meta: Any = None
     if metadata is not None:
         try:
@@ -207,7 +205,7 @@ def consolidate(
     """Run the "sleep" pass now: cluster related episodes into semantic memories, fade unused ones."""
     from jotty.memory.memory import MAX_BATCH
 
-    _within(max_episodes, 1, MAX_BATCH, "--max-episodes")
+    within(max_episodes, 1, MAX_BATCH, "--max-episodes")
     existing_store(db)
 
     async def go() -> Any:
@@ -261,6 +259,7 @@ def stats(scope: ScopeOption = "conductor", db: SqlDbOption = None, as_json: Jso
 
 @memory_app.command("forget")
 def forget(
+    ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(help="Memory ids to delete.")] = None,
     level: Annotated[str | None, typer.Option("--level", "-l", help="Delete this level.")] = None,
     before: Annotated[str | None, typer.Option("--before", help="Delete memories older than this ISO date.")] = None,
@@ -271,11 +270,12 @@ def forget(
     as_json: JsonOption = False,
 ) -> None:
     """Delete memories by id, level or age (or --all --yes); their provenance entries go too."""
+    # nothing named, or --all unconfirmed: usage errors (exit 2, with the usage line), as a bad value is
     if (everything or level == "all") and not yes:
         what = "--all" if everything else "--level all"
-        fail(f"{what} deletes every memory of scope {scope!r}: add --yes to confirm")
+        ctx.fail(f"{what} deletes every memory of scope {scope!r}: add --yes to confirm")
     if not ids and level is None and before is None and not everything:
-        fail("say what to forget: memory ids, --level, --before DATE, or --all --yes")
+        ctx.fail("say what to forget: memory ids, --level, --before DATE, or --all --yes")
     existing_store(db)
 
     async def go() -> int | list[str]:
