@@ -62,8 +62,8 @@ def test_the_demo_runs_end_to_end_on_a_sample_repository(tmp_path: Path) -> None
     out = done.stdout
     assert "sample repository" in out and "fallback fired at repo-analysis/analyze/branch-3/cloc" in out
     report = (home / "demo" / "report.md").read_text()
-    assert "# Repository report: sample-repo" in report and "commits by 2 author(s)" in report
-    assert "open TODO/FIXME markers" in report
+    assert "# Repository report: sample-repo" in report and "commits by 2 authors. Most changed:" in report
+    assert "\n1 open TODO/FIXME marker.\n" in report  # it said "1 open TODO/FIXME markers"
     rounds = [tuple(map(int, m)) for m in re.findall(r"^\s*(\d+) │\s+(\d+) │\s+(\d+) │\s+(\d+)/\d+ │", out, re.M)]
     assert [r[0] for r in rounds] == [1, 2, 3, 4]
     assert all(questions == answered == 4 for _, questions, answered, _ in rounds)

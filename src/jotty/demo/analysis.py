@@ -14,6 +14,7 @@ from typing import Any
 
 from jotty.agents import CommandAgent, FunctionAgent
 from jotty.patterns import Chain, Fallback, Parallel, Retry, Step
+from jotty.wording import plural
 
 TODO = re.compile(r"\b(TODO|FIXME|XXX)\b")
 TEXT_SUFFIXES = {".py", ".md", ".sh", ".sql", ".toml", ".yaml", ".yml", ".txt", ".cfg", ".json", ".js", ".ts", ""}
@@ -97,15 +98,16 @@ def write_report(repo: Path, target: Path, results: list[Any]) -> str:
     langs, history, marks, size = results
     lines = [f"# Repository report: {repo.name}", ""]
     if langs:
-        lines += [f"{langs['files']} tracked files.", "", "| type | files | lines |", "|---|---:|---:|"]
+        lines += [f"{plural(langs['files'], 'tracked file')}.", "", "| type | files | lines |", "|---|---:|---:|"]
         lines += [f"| {kind} | {n} | {lines_} |" for kind, n, lines_ in langs["by_type"]]
     if history:
-        lines += ["", f"{history['commits']} commits by {history['authors']} author(s). Most changed:", ""]
-        lines += [f"- `{name}`: {n} lines changed" for name, n in history["hot"]]
+        said = f"{plural(history['commits'], 'commit')} by {plural(history['authors'], 'author')}"
+        lines += ["", f"{said}. Most changed:", ""]
+        lines += [f"- `{name}`: {plural(n, 'line')} changed" for name, n in history["hot"]]
     if marks:
-        lines += ["", f"{marks['total']} open TODO/FIXME markers."]
+        lines += ["", f"{plural(marks['total'], 'open TODO/FIXME marker')}."]
     if size:
-        lines += ["", f"Code size: {size['code_lines']} lines ({size['tool']})."]
+        lines += ["", f"Code size: {plural(size['code_lines'], 'line')} ({size['tool']})."]
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("\n".join(lines) + "\n")
     return str(target)
