@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jotty.db.location import resolve_store
-from jotty.errors import JottyError
+from jotty.errors import JottyError, ValidationError
 
 T = TypeVar("T")
 
@@ -75,6 +75,25 @@ def within(value: float | None, low: float, high: float, option: str, what: str 
     if value is not None and not low <= value <= high:
         shown = [f"{n:g}" if isinstance(n, float) else str(n) for n in (low, high, value)]
         raise typer.BadParameter(f"give {what} from {shown[0]} to {shown[1]}, got {shown[2]}", param_hint=option)
+
+
+def checked(check: Callable[[Any], object], value: object, option: str) -> None:
+    """A usage error (exit 2) of ``option`` when the library's ``check`` refuses ``value`` (None is
+    not checked), with the library's message, which names the fix: the checks stay in one place."""
+    if value is None:
+        return
+    try:
+        check(value)
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def valid_scope(scope: str | None) -> str | None:
+    """The callback of every ``--scope`` (memory and data): a name no scope can have is a usage error."""
+    from jotty.memory.validation import check_scope
+
+    checked(check_scope, scope, "--scope")
+    return scope
 
 
 @contextlib.contextmanager

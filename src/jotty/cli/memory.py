@@ -17,6 +17,7 @@ from rich.table import Table
 
 from jotty.cli.console import (
     SqlDbOption,
+    checked,
     console,
     escaped,
     existing_store,
@@ -26,6 +27,7 @@ from jotty.cli.console import (
     print_json,
     run,
     text,
+    valid_scope,
     within,
 )
 from jotty.wording import cut, plural
@@ -36,11 +38,17 @@ if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
 memory_app = typer.Typer(name="memory", help="What runs remember: search, inspect and tend it.", no_args_is_help=True)
 
 ScopeOption = Annotated[
-    str, typer.Option("--scope", "-s", help="The memory scope (actor:NAME, team:NAME, conductor, ...).")
+    str,
+    typer.Option(
+        "--scope", "-s", help="The memory scope (actor:NAME, team:NAME, conductor, ...).", callback=valid_scope
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 LevelOption = Annotated[
     str | None, typer.Option("--level", "-l", help="working, episodic, semantic, procedural, archive or all.")
+]
+StoredLevelOption = Annotated[
+    str | None, typer.Option("--level", "-l", help="working, episodic, semantic, archive or all.")
 ]
 
 
@@ -55,6 +63,14 @@ def _table(title: str, *columns: str) -> Table:
     return Table(
         *columns, title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, min_width=min(len(title), 80)
     )
+
+
+def _stored_level(level: str | None) -> None:
+    """``--level`` of forget and export: a stored level or all, else a usage error (procedural memory
+    is the router's learning, not stored here: exporting it gave nothing)."""
+    from jotty.memory.records import STORED_LEVELS
+
+    one_of(level, (*STORED_LEVELS, "all"), "--level")
 
 
 def _when(hit: MemoryHit) -> str:
@@ -170,19 +186,28 @@ def add(
     content: Annotated[str, typer.Argument(help="The text to remember.")],
     metadata: Annotated[str | None, typer.Option("--metadata", "-m", help="A JSON object.")] = None,
     importance: Annotated[float | None, typer.Option("--importance", help="0..1")] = None,
-    level: Annotated[str, typer.Option("--level", "-l", help="episodic, semantic or working.")] = "episodic",
+    level: Annotated[str, typer.Option("--level", "-l", help="working, episodic or semantic.")] = "episodic",
     scope: ScopeOption = "conductor",
     db: SqlDbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Remember CONTENT; says whether it was stored, reinforced (a near-duplicate) or skipped, and why."""
+    from jotty.memory.records import WRITABLE_LEVELS
+    from jotty.memory.validation import check_metadata
+
     within(importance, 0, 1, "--importance", "a number")
+    one_of(level, WRITABLE_LEVELS, "--level")
     meta: Any = None
     if metadata is not None:
         try:
             meta = json.loads(metadata)
+            why = f"got {cut(metadata, 40)!r}"
         except ValueError as exc:
-            fail(f'--metadata must be a JSON object such as \'{{"source": "notes"}}\': {exc}')
+            why = str(exc)
+        if not isinstance(meta, dict):
+            example = '{"source": "notes"}'
+            raise typer.BadParameter(f"must be a JSON object such as '{example}': {why}", param_hint="--metadata")
+        checked(check_metadata, meta, "--metadata")
 
     async def go() -> Any:
         async with _memory(db, scope) as memory:
@@ -261,7 +286,10 @@ def stats(scope: ScopeOption = "conductor", db: SqlDbOption = None, as_json: Jso
 def forget(
     ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(help="Memory ids to delete.")] = None,
-    level: Annotated[str | None, typer.Option("--level", "-l", help="Delete this level.")] = None,
+    level: Annotated[
+        str | None,
+        typer.Option("--level", "-l", help="Delete this level: working, episodic, semantic, archive or all."),
+    ] = None,
     before: Annotated[str | None, typer.Option("--before", help="Delete memories older than this ISO date.")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Empty the scope.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Needed with --all.")] = False,
@@ -270,6 +298,10 @@ def forget(
     as_json: JsonOption = False,
 ) -> None:
     """Delete memories by id, level or age (or --all --yes); their provenance entries go too."""
+    from jotty.memory.validation import check_time
+
+    _stored_level(level)
+    checked(lambda date: check_time(date, "the date"), before, "--before")
     # nothing named, or --all unconfirmed: usage errors (exit 2, with the usage line), as a bad value is
     if (everything or level == "all") and not yes:
         what = "--all" if everything else "--level all"
@@ -300,7 +332,7 @@ def forget(
 @memory_app.command("export")
 def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
-    level: LevelOption = "all",
+    level: StoredLevelOption = "all",
     scope: ScopeOption = "conductor",
     db: SqlDbOption = None,
     as_json: JsonOption = False,
@@ -308,6 +340,7 @@ def export(
     """Every memory of the scope as JSON lines (one memory with its sources per line), oldest first."""
     from jotty.memory.export import export_memories
 
+    _stored_level(level)
     existing_store(db)
 
     async def go() -> list[dict[str, Any]]:

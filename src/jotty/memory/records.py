@@ -9,6 +9,8 @@ from typing import Any, Literal
 LEVELS = ("working", "episodic", "semantic", "procedural", "archive")
 """Every level. ``procedural`` is read from the router's learning tables, never written here."""
 STORED_LEVELS = ("working", "episodic", "semantic", "archive")
+WRITABLE_LEVELS = ("working", "episodic", "semantic")
+"""What ``remember`` writes: archive is reached by fading."""
 DEFAULT_LEVELS = ("episodic", "semantic")
 """What ``recall`` searches when no level is given."""
 

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jotty.errors import ValidationError
-from jotty.memory.records import DEFAULT_LEVELS, LEVELS
+from jotty.memory.records import DEFAULT_LEVELS, LEVELS, WRITABLE_LEVELS
 from jotty.memory.timeq import local_zone
 from jotty.unicode import utf8
 
@@ -172,7 +172,7 @@ def check_levels(level: object) -> tuple[str, ...]:
 def check_store_level(level: object) -> str:
     """A level that ``remember`` may write: working or episodic (semantic comes from consolidation, but
     may be written directly too)."""
-    if level not in ("working", "episodic", "semantic"):
+    if level not in WRITABLE_LEVELS:
         raise ValidationError(
             f"remember writes the level working, episodic or semantic, got {level!r}: procedural memory is "
             "the router's learning and archive is reached by fading"
