@@ -174,6 +174,47 @@ def test_a_wrong_kind_or_format_is_a_usage_error_naming_what_is_accepted(
     assert not (tmp_path / "data.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["search", "x", "--scope", "no spaces"], "Invalid value for --scope: scope 'no spaces' is not a valid name"),
+        (["scan", "DATA", "--scope", "a!b"], "--scope: scope 'a!b' is not a valid name"),
+        (["show", "weather", "-s", "a!b"], "--scope: scope 'a!b' is not a valid name"),
+        (["remove", "weather", "-s", "a!b"], "--scope: scope 'a!b' is not a valid name"),
+        (["search", "x", "--tag", "no spaces"], "Invalid value for --tag: a tag is 1-64 letters"),
+        (["scan", "DATA", "--tag", "a!b"], "--tag: a tag is 1-64 letters, digits and _ . : / -, got 'a!b'"),
+        (["add", "DATA/weather", "--tag", "a!b"], "--tag: a tag is 1-64 letters"),
+        (["scan", "DATA", "--name", "../up"], "Invalid value for --name: a source name is 1-200 letters"),
+        (["add", "DATA/weather", "--name", "a b"], "--name: a source name is 1-200 letters"),
+        (["add", "DATA/weather", "--owner", "o" * 201], "--owner: owner has 201 characters; at most 200"),
+        (["scan", "DATA", "--owner", "o" * 201], "--owner: owner has 201 characters; at most 200"),
+        (["add", "DATA/weather", "-d", "d" * 4001], "--description: description has 4001 characters; at most 4000"),
+    ],
+)
+def test_a_bad_option_value_is_a_usage_error_and_changes_nothing(tmp_path: Path, args: list[str], said: str) -> None:
+    # each exited 1, as a runtime error does
+    data = make_data(tmp_path)
+    db = tmp_path / "data.db"
+    piped("data", "add", str(data / "weather"), "--name", "weather", db=db)
+    env = {**os.environ, "COLUMNS": "80"}
+    env.pop("JOTTY_DATABASE_URL", None)
+
+    def registered() -> str:
+        listing = [JOTTY, "data", "search", "--json", "--db", str(db)]
+        return subprocess.run(listing, capture_output=True, text=True, env=env, check=True, timeout=120).stdout
+
+    before = registered()
+    given = [arg.replace("DATA", str(data)) for arg in args]
+    done = subprocess.run(
+        [JOTTY, "data", *given, "--db", str(db)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 2 and done.stdout == "", done
+    assert "Traceback" not in done.stderr and "\x1b[" not in done.stderr, done.stderr
+    assert all(len(line) <= 80 for line in done.stderr.splitlines()), done.stderr
+    assert said in " ".join(done.stderr.replace("│", " ").split()), done.stderr
+    assert registered() == before
+
+
 def test_scan_with_llm_descriptions(
     jotty: Jotty, tmp_path: Path, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

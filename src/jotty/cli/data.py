@@ -12,6 +12,7 @@ from rich.table import Table
 from jotty.cli.console import (
     Col,
     SqlDbOption,
+    checked,
     console,
     err_console,
     existing_store,
@@ -21,6 +22,7 @@ from jotty.cli.console import (
     print_json,
     run,
     text,
+    valid_scope,
 )
 from jotty.wording import plural
 
@@ -29,12 +31,35 @@ if TYPE_CHECKING:  # imported when the command runs: `jotty --help` stays quick
 
 data_app = typer.Typer(name="data", help="Register, find and read data sources.", no_args_is_help=True)
 
-TagOption = Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag (repeatable).")]
+
+def _tags(tags: list[str] | None) -> list[str] | None:
+    """``--tag``'s callback: a tag no source can have is a usage error."""
+    from jotty.registry.validation import check_tags
+
+    checked(check_tags, tags, "--tag")
+    return tags
+
+
+def _given(name: str | None, owner: str, description: str | None = None) -> None:
+    """What scan and add are given to register: a usage error (exit 2) when the registry would refuse it."""
+    from jotty.registry.validation import check_name, check_owner, check_text
+
+    checked(check_name, name, "--name")
+    checked(check_owner, owner, "--owner")
+    checked(lambda value: check_text(value, "description"), description, "--description")
+
+
+TagOption = Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag (repeatable).", callback=_tags)]
 OwnerOption = Annotated[str, typer.Option("--owner", help="Who owns the data.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 ScopeOption = Annotated[
     str | None,
-    typer.Option("--scope", "-s", help="The registry: a memory scope, each its own sources [default: registry]."),
+    typer.Option(
+        "--scope",
+        "-s",
+        help="The registry: a memory scope, each its own sources [default: registry].",
+        callback=valid_scope,
+    ),
 ]
 LlmOption = Annotated[
     bool, typer.Option("--llm", help="Describe files with the LLM of JOTTY_LLM_MODEL / JOTTY_LLM_BASE_URL.")
@@ -126,6 +151,7 @@ def scan(
     Each file gets its type, schema, size, statistics and a description, and is registered as
     NAME/relative/path; the folder is registered as NAME. A rescan unregisters the files of an
     earlier scan that are gone from the folder."""
+    _given(name, owner)
 
     async def go() -> Any:
         async with _registry(db, scope, llm) as registry:
@@ -165,6 +191,7 @@ def add(
     db: SqlDbOption = None,
 ) -> None:
     """Register one data source."""
+    _given(name, owner, description)
 
     async def go() -> Source:
         async with _registry(db, scope, llm) as registry:

@@ -35,6 +35,7 @@ from jotty.registry.validation import (
     check_kind,
     check_limit,
     check_name,
+    check_owner,
     check_tags,
     check_text,
 )
@@ -203,7 +204,7 @@ class DataRegistry:
             described_by=by,
             schema=probe.schema,
             tags=tags,
-            owner=check_text(owner, "owner", 200),
+            owner=check_owner(owner),
             size=probe.size,
             stats=probe.stats,
             run_id=run_id,
@@ -232,7 +233,7 @@ class DataRegistry:
             description=check_text(description, "description") or f"Folder {os.path.basename(real)} of {files}.",
             described_by="user" if description else "heuristic",
             tags=check_tags(tags),
-            owner=check_text(owner, "owner", 200),
+            owner=check_owner(owner),
             size=size,
             stats={"files": count},
         )
@@ -281,7 +282,7 @@ class DataRegistry:
             described_by="user" if text else "heuristic",
             schema=columns,
             tags=check_tags(tags),
-            owner=check_text(owner, "owner", 200),
+            owner=check_owner(owner),
             stats={"rows": count},
         )
         await self._register([source])
@@ -331,7 +332,7 @@ class DataRegistry:
             description=text or f"Output{made}: {shape}. {encoded[:300]}",
             described_by="user" if text else "heuristic",
             tags=check_tags(tags),
-            owner=check_text(owner, "owner", 200),
+            owner=check_owner(owner),
             size=len(encoded),
             run_id=run_id,
             step=step,
@@ -376,7 +377,7 @@ class DataRegistry:
         would be registered and removed."""
         real = real_folder(folder)
         prefix = check_name(name if name is not None else folder_name(real))
-        checked_tags, checked_owner = check_tags(tags), check_text(owner, "owner", 200)
+        checked_tags, checked_owner = check_tags(tags), check_owner(owner)
         problems: list[Problem] = []
         found = await asyncio.to_thread(lambda: list(files(real, problems, max_files)))
         sources: list[Source] = []

@@ -16,6 +16,7 @@ TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 MAX_LIMIT = 1_000
 """The most rows ``read`` returns at once."""
 MAX_DESCRIPTION = 4_000
+MAX_OWNER = 200
 FILTERS = ("kind", "format", "tags", "tag", "owner", "run_id", "step", "column")
 """What ``discover`` filters on."""
 
@@ -73,6 +74,11 @@ def check_text(value: object, what: str, limit: int = MAX_DESCRIPTION) -> str:
         raise ValidationError(f"{what} has {len(value)} characters; at most {limit} are kept: shorten it")
     utf8(value, what)
     return value.strip()
+
+
+def check_owner(owner: object) -> str:
+    """Who owns a source: plain text of at most ``MAX_OWNER`` characters."""
+    return check_text(owner, "owner", MAX_OWNER)
 
 
 def check_limit(limit: object) -> int:
