@@ -189,6 +189,9 @@ def test_a_wrong_kind_or_format_is_a_usage_error_naming_what_is_accepted(
         (["add", "DATA/weather", "--owner", "o" * 201], "--owner: owner has 201 characters; at most 200"),
         (["scan", "DATA", "--owner", "o" * 201], "--owner: owner has 201 characters; at most 200"),
         (["add", "DATA/weather", "-d", "d" * 4001], "--description: description has 4001 characters; at most 4000"),
+        (["search", "x", "--owner", ""], "Invalid value for --owner: filter owner takes a non-empty text value"),
+        (["search", "x", "--column", ""], "--column: filter column takes a non-empty text value, got ''"),
+        (["search", "x", "--run", ""], "--run: filter run_id takes a non-empty text value, got ''"),
     ],
 )
 def test_a_bad_option_value_is_a_usage_error_and_changes_nothing(tmp_path: Path, args: list[str], said: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -38,6 +39,13 @@ def _tags(tags: list[str] | None) -> list[str] | None:
 
     checked(check_tags, tags, "--tag")
     return tags
+
+
+def _filter(key: str, value: object) -> None:
+    """The registry's check of ``discover``'s filter ``key``."""
+    from jotty.registry.validation import check_filters
+
+    check_filters({key: value})
 
 
 def _given(name: str | None, owner: str, description: str | None = None) -> None:
@@ -251,6 +259,12 @@ def search(
 
     one_of(kind, KINDS, "--kind")
     one_of(fmt, FORMATS, "--format")
+    for option, key, value in (
+        ("--owner", "owner", owner),
+        ("--column", "column", column),
+        ("--run", "run_id", run_id),
+    ):
+        checked(partial(_filter, key), value, option)  # an empty one, as the registry refuses it
     existing_store(db)
 
     async def go() -> Any:
