@@ -34,4 +34,7 @@ def test_cli_forget_level_all_empties_the_scope_or_refuses(store: Path) -> None:
     forgot = real_cli("memory", "forget", "--level", "all", "--db", str(store))
     stats = real_cli("memory", "stats", "--db", str(store), "--json")
     print(forgot.returncode, forgot.stdout, forgot.stderr)
-    assert forgot.returncode == 1 or '"total": 0' in stats.stdout, (forgot.stdout, stats.stdout)
+    said = " ".join(forgot.stderr.replace("│", " ").split())
+    refused = forgot.returncode == 2 and "add --yes to confirm" in said  # refusing is a usage error
+    assert refused or '"total": 0' in stats.stdout, (forgot.stdout, said, stats.stdout)
+    assert refused == ('"total": 2' in stats.stdout), stats.stdout  # refused: everything is still there
