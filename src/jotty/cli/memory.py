@@ -96,21 +96,12 @@ def search(
     ] = None,
 ) -> None:
     """Recall the memories that best answer QUERY, best first."""
-    from jotty.errors import ValidationError
     from jotty.memory import LEVELS
     from jotty.memory.validation import MAX_K, check_timezone
 
     within(k, 1, MAX_K, "-k")
     one_of(level, (*LEVELS, "all"), "--level")
-    if timezone is not None:
-        try:
-            check_timezone(timezone)
-        except ValidationError:
-            raise typer.BadParameter(
-                f"{timezone!r} is not a known time zone: give a zoneinfo key such as Europe/Lisbon, "
-                "America/Los_Angeles or UTC",
-                param_hint="--timezone",
-            ) from None
+    checked(check_timezone, timezone, "--timezone")
     existing_store(db)
 
     async def go() -> list[MemoryHit]:
