@@ -19,7 +19,9 @@ run (every thread's, the writer's drain included); ``Memory.recall`` alone on th
 goals; the write-behind hand-off (``RunMemory.remember``, the only remembering on the run's path).
 
 Run: ``python -m bench.memory_conductor`` (``--runs``, ``--block``, ``--memories``, ``--agent-ms``).
-Prints the load average.
+Prints the load average. ``--recall vector-only`` swaps in a recall cut to what any vector search must
+do (one embedding, the cache's freshness check, the nearest ``k``, their rows: no words, names, time
+or fusion) and ``--recall none`` one that finds nothing: the floor under what a recall can add.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from jotty.agents import FunctionAgent, RunContext
-from jotty.memory import Memory
+from jotty.memory import Memory, MemoryHit, store
+from jotty.memory.cache import fresh_cache
+from jotty.memory.embedders import embed_texts
+from jotty.memory.retrieve import Query, to_hit
 from jotty.orchestration import AgentConfig, Conductor
 from jotty.runmemory import MemoryReport
 
@@ -89,6 +94,22 @@ async def fill(store: Path, count: int, rng: random.Random) -> float:
 
 
 MODES = ("off", "on", "recall_only", "remember_only")
+
+
+def vector_only(memory: Memory, query: Query) -> list[MemoryHit]:
+    """A recall cut to its floor: the ``query.k`` nearest vectors of the scope, and their rows."""
+    embedder = memory.embedder
+    assert embedder is not None and memory.embedder_name is not None
+    vector = embed_texts(embedder, [query.text])[0]
+    database = memory.database()
+    with fresh_cache(database, memory.scope, memory.embedder_name, embedder.dimension) as cache:
+        near = cache.nearest(vector, query.k, query.levels)
+    rows = database.read(lambda cur: store.fetch(cur, memory.scope, [seq for seq, _ in near]))
+    return [to_hit(rows[seq], cosine, {"vector": cosine}) for seq, cosine in near if seq in rows]
+
+
+RECALLS = {"full": None, "vector-only": vector_only, "none": lambda memory, query: []}
+"""``--recall``: the real recall, or a floor swapped in for ``Memory.recall_query``."""
 
 
 async def measure(store: Path, runs: int, block: int, wait: float, rng: random.Random) -> dict[str, list[float]]:
@@ -158,7 +179,11 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=25, help="runs of one mode in a row")
     parser.add_argument("--memories", type=int, default=10_000)
     parser.add_argument("--agent-ms", type=float, default=0.0, help="the actor first waits this long on I/O")
+    parser.add_argument("--recall", choices=RECALLS, default="full", help="the real recall, or a floor (see above)")
     args = parser.parse_args()
+    floor = RECALLS[args.recall]
+    if floor is not None:
+        Memory.recall_query = lambda memory, query: floor(memory, query)  # type: ignore[method-assign]
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as folder:
         store = Path(folder) / "bench.db"
@@ -167,7 +192,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"memory in a Conductor run: {args.memories:,} memories in scope (filled in {filled:.1f} s), agent waits")
     print(f"{args.agent_ms:g} ms; {args.runs} runs a mode in blocks of {args.block}, load average {load:.2f}, ")
-    print(f"{os.cpu_count()} CPUs\n")
+    print(f"{os.cpu_count()} CPUs; recall: {args.recall}\n")
     print("| measure | p50 ms | p99 ms | writer drain ms/run | CPU ms/run |")
     print("|---|---:|---:|---:|---:|")
     for label, key in (
@@ -189,6 +214,9 @@ def main() -> None:
         cpu = (statistics.mean(times[f"{key}_cpu"]) - statistics.mean(times["off_cpu"])) * 1000
         print(f"| {label} | {adds[0]:.3f} | {adds[1]:.3f} | | {cpu:.3f} |")
     adds = pct(times["on"], 0.5) - pct(times["off"], 0.5)
+    if args.recall != "full":
+        print(f"\nwith the recall cut to {args.recall}, memory adds {adds:.3f} ms p50 (a floor: no verdict)")
+        return
     verdict = "met" if adds < 1.0 else "**not met**"
     print(f"\ntarget: memory adds < 1 ms p50: {verdict} ({adds:.3f} ms)")
 
