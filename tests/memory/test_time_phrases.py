@@ -34,6 +34,29 @@ def test_the_last_n_days_is_the_span_up_to_now(question: str, days: float) -> No
     assert not intent.recent  # it names a span gone by, not the present state
 
 
+@pytest.mark.parametrize(
+    ("question", "days"),
+    [
+        ("What happened in the past week?", 7),
+        ("what did I do over the past month", 30.4),
+        ("anything new in the past year?", 365.25),
+        ("What did Greta say in the last week?", 7),
+        ("Anything over the last day?", 1),
+        ("What happened during the past day?", 1),
+    ],
+)
+def test_the_past_week_without_a_count_is_the_span_up_to_now(question: str, days: float) -> None:
+    intent = time_intent(question, WEDNESDAY.timestamp())
+    assert window(question, WEDNESDAY) == (WEDNESDAY - timedelta(days=days), WEDNESDAY)
+    assert not intent.recent
+
+
+def test_last_week_alone_is_still_the_week_before() -> None:
+    start, end = window("What happened last week?", WEDNESDAY) or (WEDNESDAY, WEDNESDAY)
+    assert end < WEDNESDAY - timedelta(days=3)  # not up to now
+    assert time_intent("What happened in the past week?", WEDNESDAY.timestamp()).only
+
+
 @pytest.mark.parametrize(("count", "days"), [("a few", 3), ("a couple of", 2), ("few", 3), ("2", 2)])
 def test_a_count_in_words_of_days_ago(count: str, days: int) -> None:
     start, end = window(f"What happened {count} days ago?", WEDNESDAY) or (None, None)

@@ -86,6 +86,11 @@ _WITHIN = re.compile(
 )
 _LAST_HOUR = re.compile(r"\b(?:last|past)\s+hour\b", re.IGNORECASE)
 """The hour up to now ("in the last hour"), said without a count."""
+_PAST = re.compile(
+    r"\b(?:(?:in|over|during|within)\s+the\s+(?:last|past)|past)\s+(day|week|month|year)\b", re.IGNORECASE
+)
+"""A day, week, month or year up to now, said without a count ("in the past week", "over the last
+month"); "last week" alone is the week before (``_LAST``)."""
 _WEEKEND = re.compile(r"\b(last|this|past) weekend\b", re.IGNORECASE)
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "few": 3, "couple": 2}
 _UNIT = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30.4, "year": 365.25}
@@ -139,6 +144,8 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
         return (now - timedelta(days=_count(match[1]) * _UNIT[match[2].lower()])).timestamp(), now.timestamp()
     if _LAST_HOUR.search(query):
         return (now - timedelta(hours=1)).timestamp(), now.timestamp()
+    if match := _PAST.search(query):
+        return (now - timedelta(days=_UNIT[match[1].lower()])).timestamp(), now.timestamp()
     if match := _WEEKEND.search(query):
         return _weekend(now, this=match[1].lower() == "this")
     if match := _DAY.search(query):
@@ -209,7 +216,7 @@ def time_intent(query: str, now: float, zone: tzinfo = UTC) -> TimeIntent:
     (months, years, weekends, parts of the day, dates) as the clocks of ``zone`` show them."""
     moment = datetime.fromtimestamp(now, zone)
     said = set(words(query))
-    past = any(found.search(query) for found in (_DAY, _LAST, _WITHIN, _LAST_HOUR, _WEEKEND))  # a time gone by
+    past = any(found.search(query) for found in (_DAY, _LAST, _WITHIN, _LAST_HOUR, _PAST, _WEEKEND))  # a time gone by
     recent = bool(_RECENT & said or _PRESENT.search(query)) and not past
     try:
         window = _named_window(query, moment)
