@@ -101,6 +101,8 @@ async def test_what_happened_in_the_last_days_is_what_was_said_then(store: str) 
         assert [hit.id for hit in recent] == [ids["I went hiking with my sister"]]
         weekend = await memory.recall("What did I do last weekend?", now=WEDNESDAY)  # Saturday 22 to Monday 24
         assert [hit.id for hit in weekend] == [ids["Lunch with Ana at the pier"]]
+        week = await memory.recall("What happened in the past week?", now=WEDNESDAY)
+        assert {hit.id for hit in week} == {ids["I went hiking with my sister"], ids["Lunch with Ana at the pier"]}
 
 
 async def test_now_at_the_epoch_is_1970_not_the_present(store: str) -> None:
