@@ -8,14 +8,10 @@ import pytest
 
 from jotty.memory import Memory
 from jotty.memory.timeq import time_intent
+from tests.support.timewindow import window
 
 NOW = datetime(2024, 6, 26, 15, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-def window(question: str, now: datetime = NOW) -> tuple[datetime, datetime] | None:
-    found = time_intent(question, now.timestamp()).window
-    return None if found is None else (datetime.fromtimestamp(found[0], UTC), datetime.fromtimestamp(found[1], UTC))
 
 
 @pytest.mark.parametrize(
@@ -31,7 +27,7 @@ def window(question: str, now: datetime = NOW) -> tuple[datetime, datetime] | No
 )
 def test_the_last_n_hours_is_the_span_up_to_now(question: str, hours: int) -> None:
     intent = time_intent(question, NOW.timestamp())
-    assert window(question) == (NOW - hours * HOUR, NOW)
+    assert window(question, NOW) == (NOW - hours * HOUR, NOW)
     assert intent.only and not intent.recent  # a span gone by, and nothing else asked
 
 
@@ -44,12 +40,12 @@ def test_the_last_n_hours_is_the_span_up_to_now(question: str, hours: int) -> No
     ],
 )
 def test_hours_ago_is_a_window_around_that_moment(question: str, start: int, end: int) -> None:
-    assert window(question) == (NOW - start * HOUR, NOW - end * HOUR)
+    assert window(question, NOW) == (NOW - start * HOUR, NOW - end * HOUR)
     assert time_intent(question, NOW.timestamp()).only
 
 
 def test_days_ago_keeps_its_window() -> None:
-    assert window("What happened 3 days ago?") == (NOW - timedelta(days=4), NOW - timedelta(days=2))
+    assert window("What happened 3 days ago?", NOW) == (NOW - timedelta(days=4), NOW - timedelta(days=2))
 
 
 @pytest.mark.parametrize(

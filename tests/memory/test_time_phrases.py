@@ -8,14 +8,10 @@ import pytest
 
 from jotty.memory import Memory
 from jotty.memory.timeq import time_intent
+from tests.support.timewindow import window
 
 WEDNESDAY = datetime(2024, 6, 26, 15, tzinfo=UTC)
 SUNDAY = datetime(2024, 6, 30, 15, tzinfo=UTC)
-
-
-def window(question: str, now: datetime) -> tuple[datetime, datetime] | None:
-    found = time_intent(question, now.timestamp()).window
-    return None if found is None else (datetime.fromtimestamp(found[0], UTC), datetime.fromtimestamp(found[1], UTC))
 
 
 @pytest.mark.parametrize(
@@ -52,8 +48,8 @@ def test_the_past_week_without_a_count_is_the_span_up_to_now(question: str, days
 
 
 def test_last_week_alone_is_still_the_week_before() -> None:
-    start, end = window("What happened last week?", WEDNESDAY) or (WEDNESDAY, WEDNESDAY)
-    assert end < WEDNESDAY - timedelta(days=3)  # not up to now
+    before = (WEDNESDAY - timedelta(days=14), WEDNESDAY - timedelta(days=3.5))  # not up to now
+    assert window("What happened last week?", WEDNESDAY) == before
     assert time_intent("What happened in the past week?", WEDNESDAY.timestamp()).only
 
 
