@@ -136,16 +136,15 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
     if match := _AGO.search(query):
         unit = match[2].lower()
         days = _count(match[1]) * _UNIT[unit]
-        centre = now - timedelta(days=days)
         # a quarter of the span either side, at least one of its unit ("3 hours ago": an hour; a day for the rest)
-        half = timedelta(days=max(_UNIT["hour"] if unit == "hour" else 1.0, days * 0.25))
-        return (centre - half).timestamp(), (centre + half).timestamp()
+        half = max(_UNIT["hour"] if unit == "hour" else 1.0, days * 0.25)
+        return _before(now, days + half).timestamp(), _before(now, days - half).timestamp()
     if match := _WITHIN.search(query):  # "in the last 3 days", "over the past few weeks": up to now
-        return (now - timedelta(days=_count(match[1]) * _UNIT[match[2].lower()])).timestamp(), now.timestamp()
+        return _before(now, _count(match[1]) * _UNIT[match[2].lower()]).timestamp(), now.timestamp()
     if _LAST_HOUR.search(query):
-        return (now - timedelta(hours=1)).timestamp(), now.timestamp()
+        return _before(now, _UNIT["hour"]).timestamp(), now.timestamp()
     if match := _PAST.search(query):
-        return (now - timedelta(days=_UNIT[match[1].lower()])).timestamp(), now.timestamp()
+        return _before(now, _UNIT[match[1].lower()]).timestamp(), now.timestamp()
     if match := _WEEKEND.search(query):
         return _weekend(now, this=match[1].lower() == "this")
     if match := _DAY.search(query):
@@ -156,8 +155,8 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
         unit = phrase.split()[-1]
         days = span[unit]
         if phrase.startswith("this"):
-            return (now - timedelta(days=days)).timestamp(), now.timestamp()
-        return (now - timedelta(days=2 * days)).timestamp(), (now - timedelta(days=days * 0.5)).timestamp()
+            return _before(now, days).timestamp(), now.timestamp()
+        return _before(now, 2 * days).timestamp(), _before(now, days * 0.5).timestamp()
     if match := _YEAR.search(query):
         year = int(match[1])
         zone = now.tzinfo
@@ -168,6 +167,13 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
             year = now.year if month <= now.month else now.year - 1
             return _month_window(year, month, now.tzinfo)
     return None
+
+
+def _before(now: datetime, days: float) -> datetime:
+    """``days`` of elapsed time before ``now``, in ``now``'s zone. Not of the clock, as aware
+    datetimes subtract: across a change of the clocks "in the last hour" was no time at all, or two
+    hours, and "in the past 24 hours" 23 or 25."""
+    return (now.astimezone(UTC) - timedelta(days=days)).astimezone(now.tzinfo)
 
 
 def _clock(now: datetime, days: int, hour: int) -> datetime:
