@@ -1,4 +1,5 @@
-"""Review of hours and zones: a span of hours is elapsed time, also across a change of the clocks."""
+"""Review of hours and zones: a span of hours is elapsed time, also across a change of the clocks,
+and a ``now`` at the edge of the calendar in the question's zone names no window (no crash)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,21 @@ async def test_the_last_hour_holds_what_was_said_in_it_when_the_clocks_went_forw
         await memory.remember("Lunch with Ana at the pier", at=utc - 5 * HOUR)
         hits = await memory.recall("What happened in the last hour?", now=SPRING)
         assert [hit.id for hit in hits] == [just]
+
+
+@pytest.mark.parametrize(
+    ("now", "zone"),
+    [
+        (datetime(1, 1, 1, 1), "America/Los_Angeles"),  # naive: UTC, the year 0 in Los Angeles
+        ("0001-01-01T01:00:00", "America/Los_Angeles"),
+        (datetime(9999, 12, 31, 20, tzinfo=UTC), "Asia/Tokyo"),  # the year 10000 in Tokyo
+        (datetime(1, 1, 1, 10, tzinfo=UTC).timestamp(), "America/Los_Angeles"),
+    ],
+)
+async def test_a_now_at_the_calendars_edge_in_the_zone_is_no_crash(
+    store: str, now: datetime | str | float, zone: str
+) -> None:
+    async with Memory(store, scope="edge", timezone=zone, embedder=False) as memory:
+        await memory.remember("Planted tomatoes in the garden", at=datetime(2024, 6, 29, tzinfo=UTC))
+        for question in ("What did I do yesterday?", "What happened 3 hours ago?", "Where are the tomatoes?"):
+            await memory.recall(question, now=now)

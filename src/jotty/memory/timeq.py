@@ -220,12 +220,11 @@ def without_time_words(words: frozenset[str]) -> frozenset[str]:
 def time_intent(query: str, now: float, zone: tzinfo = UTC) -> TimeIntent:
     """Read the time intent of ``query``, relative dates against ``now`` (epoch seconds), days
     (months, years, weekends, parts of the day, dates) as the clocks of ``zone`` show them."""
-    moment = datetime.fromtimestamp(now, zone)
     said = set(words(query))
     past = any(found.search(query) for found in (_DAY, _LAST, _WITHIN, _LAST_HOUR, _PAST, _WEEKEND))  # a time gone by
     recent = bool(_RECENT & said or _PRESENT.search(query)) and not past
-    try:
-        window = _named_window(query, moment)
+    try:  # now itself may be out of the calendar's range in the zone (a UTC 0001-01-01 01:00 is the year 0 in LA)
+        window = _named_window(query, datetime.fromtimestamp(now, zone))
     except (ValueError, OverflowError):  # a date out of the calendar's range ("3000 years ago", "December 9999")
         window = None
     # its content words besides the time (the count of a span is of the time: "two weeks ago", "the
