@@ -60,3 +60,27 @@ async def test_a_now_at_the_calendars_edge_in_the_zone_is_no_crash(
         await memory.remember("Planted tomatoes in the garden", at=datetime(2024, 6, 29, tzinfo=UTC))
         for question in ("What did I do yesterday?", "What happened 3 hours ago?", "Where are the tomatoes?"):
             await memory.recall(question, now=now)
+
+
+@pytest.mark.parametrize(
+    ("question", "month"),
+    [
+        ("What happened in the last 24 hours of March?", 3),
+        ("What did we do in the last 3 days of April?", 4),
+        ("What happened in the last hour of the party in June?", 6),
+    ],
+)
+def test_the_last_hours_of_something_else_are_not_the_hours_up_to_now(question: str, month: int) -> None:
+    now = datetime(2024, 6, 26, 15, tzinfo=UTC)
+    found = time_intent(question, now.timestamp()).window
+    assert found == (
+        datetime(2024, month, 1, tzinfo=UTC).timestamp(),
+        datetime(2024, month + 1, 1, tzinfo=UTC).timestamp(),
+    )
+
+
+@pytest.mark.parametrize(
+    "question", ["What did I do in the last hour before the deadline?", "the last 2 hours of the meeting"]
+)
+def test_the_last_hour_of_an_event_names_no_time(question: str) -> None:
+    assert time_intent(question, datetime(2024, 6, 26, 15, tzinfo=UTC).timestamp()).window is None

@@ -80,11 +80,14 @@ _DAY = re.compile(
 """Days and parts of days, by the clock of the question's zone."""
 _PARTS = {"morning": (0, 12), "afternoon": (12, 18), "evening": (18, 24), "tonight": (18, 24)}
 """The hours (from, to) of a part of the day ("3 this morning" is morning too)."""
+_OF_ELSE = r"(?!\s+(?:of|before|after)\b)"
+"""Not the span up to now but the end of another: "the last 24 hours of March", "the last hour
+before the deadline"."""
 _WITHIN = re.compile(
-    rf"\b(?:last|past)\s+{_COUNT}\s+(hour|day|week|month|year)s?\b",
+    rf"\b(?:last|past)\s+{_COUNT}\s+(hour|day|week|month|year)s?\b{_OF_ELSE}",
     re.IGNORECASE,
 )
-_LAST_HOUR = re.compile(r"\b(?:last|past)\s+hour\b", re.IGNORECASE)
+_LAST_HOUR = re.compile(rf"\b(?:last|past)\s+hour\b{_OF_ELSE}", re.IGNORECASE)
 """The hour up to now ("in the last hour"), said without a count."""
 _PAST = re.compile(
     r"\b(?:(?:in|over|during|within)\s+the\s+(?:last|past)|past)\s+(day|week|month|year)\b", re.IGNORECASE
