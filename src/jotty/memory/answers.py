@@ -73,8 +73,14 @@ def holds_place(text: str, names: frozenset[str]) -> bool:
     return False
 
 
+_LAST_WORD = re.compile(r"([^\W_]+(?:['\u2019][^\W_]+)?)\s+$")
+"""The word before white space at the end ("She's" too): none if punctuation ends it ("moved.")."""
+
+
 def _after_a_move(text: str, end: int) -> bool:
     """Whether the word just before ``end`` (a preposition's start) is one of ``_MOVING``, as
-    written (a word that ends a sentence, "moved.", is not) or a contraction of "is", "am", "are"."""
-    word = text[text.rfind(" ", 0, max(end - 1, 0)) + 1 : end].rstrip().lower()
+    written (a word that ends a sentence, "moved.", is not) or a contraction of "is", "am", "are".
+    Any white space stands between them, and the word may open with punctuation ("(moved to")."""
+    found = _LAST_WORD.search(text, max(end - 64, 0), end)  # a few words back: not the whole text each time
+    word = found[1].lower() if found else ""
     return word in _MOVING or word.endswith(_BEING)
