@@ -372,3 +372,20 @@ async def test_a_canceled_statement_is_not_taken_for_a_lost_connection(
         await queue._run(slow)
     assert runs == 1  # the connection is fine: running it again would only wait as long again
     assert not isinstance(caught.value, StoreUnavailableError) and "reconnect" not in str(caught.value)
+
+
+async def test_no_free_connection_is_said_at_once_not_taken_for_a_lost_one(
+    make: Callable[..., Awaitable[PostgresTaskQueue]],
+) -> None:
+    queue = await make(pool_size=1, min_pool_size=1, pool_timeout=1.0)
+    pool = await queue._ready()
+    async with pool.connection():  # the pool's only connection, busy
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(StoreUnavailableError, match="no PostgreSQL connection became available") as caught:
+            await queue.list_tasks()
+        waited = asyncio.get_running_loop().time() - started
+    # PoolTimeout is an OperationalError: it was taken for a dropped connection, waited for twice
+    # and said to be "lost ... again after reconnecting once"
+    assert "reconnect" not in str(caught.value)
+    assert waited < 1.8
+    assert await queue.list_tasks() == []  # the pool serves again once the connection is free

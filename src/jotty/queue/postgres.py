@@ -375,6 +375,8 @@ class PostgresTaskQueue(TaskQueue):
                     ) from exc
                 log.debug("PostgreSQL rolled back a queue transaction (%s); running it again", exc)
                 await asyncio.sleep(rolled_back_pause(rolled_back))
+            except PoolTimeout as exc:  # an OperationalError too: before it, or taken for a lost connection
+                raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
             except psycopg.OperationalError as exc:
                 error = translate(exc, self.url) or StoreUnavailableError(str(exc))
                 if conn is not None and not conn.closed:  # the server answered: a canceled statement, say
@@ -386,8 +388,6 @@ class PostgresTaskQueue(TaskQueue):
                 reconnected = True
                 log.info("PostgreSQL connection lost (%s); retrying on a fresh connection", exc)
                 await pool.check()  # replace every idle connection the server dropped too
-            except PoolTimeout as exc:
-                raise (translate(exc, self.url) or StoreUnavailableError(str(exc))) from exc
 
     async def _notify_in(self, conn: AsyncConn) -> None:
         """Wake idle workers on every host when this transaction commits."""
