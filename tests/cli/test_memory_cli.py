@@ -242,3 +242,11 @@ def test_search_refuses_an_unknown_zone_as_a_usage_error(tmp_path: Path) -> None
     assert done.returncode == 2 and done.stdout == "", done
     said = " ".join(done.stderr.replace("│", " ").split())
     assert "Mars/Olympus" in said and "Europe/Lisbon" in said, done.stderr
+
+
+def test_an_unknown_zone_on_the_command_line_is_told_what_the_command_line_takes(tmp_path: Path) -> None:
+    done = real_cli("memory", "search", "depot", "--tz", "Europe/Lisbn", "--db", str(tmp_path / "jotty.db"))
+    said = " ".join(done.stderr.replace("│", " ").split())
+    assert done.returncode == 2 and done.stdout == "" and not (tmp_path / "jotty.db").exists(), done
+    assert "'Europe/Lisbn' is not a known time zone" in said, done.stderr
+    assert "tzinfo" not in said, done.stderr  # a Python object: no one can type one after --tz

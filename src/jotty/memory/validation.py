@@ -92,7 +92,8 @@ def check_timezone(value: object, where: str = "timezone") -> tzinfo:
     ``tzinfo``; None is the process's local zone (``local_zone``)."""
     if value is None:
         return local_zone()
-    fix = "give a zoneinfo key such as 'Europe/Lisbon', 'America/Los_Angeles' or 'UTC', or a tzinfo"
+    key = "a zoneinfo key such as 'Europe/Lisbon', 'America/Los_Angeles' or 'UTC'"
+    fix = f"give {key}, or a tzinfo"
     if isinstance(value, tzinfo):
         try:
             told = datetime.now(UTC).astimezone(value).utcoffset()
@@ -106,7 +107,8 @@ def check_timezone(value: object, where: str = "timezone") -> tzinfo:
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, empty, a path, a NUL
-        raise ValidationError(f"{where} {value!r} is not a known time zone: {fix}") from None
+        # a name was given, maybe typed (jotty memory search --timezone): a key is what to give
+        raise ValidationError(f"{where} {value!r} is not a known time zone: give {key}") from None
 
 
 def _datable(seconds: float, given: object, must: str) -> float:
