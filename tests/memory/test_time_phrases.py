@@ -47,6 +47,14 @@ def test_the_past_week_without_a_count_is_the_span_up_to_now(question: str, days
     assert not intent.recent
 
 
+@pytest.mark.parametrize(
+    "question", ["What happened in the last day of March?", "What did we do in the last week before the move?"]
+)
+def test_the_last_day_of_something_else_is_no_span_up_to_now(question: str) -> None:
+    found = window(question, WEDNESDAY)
+    assert found is None or found[1] < WEDNESDAY - timedelta(days=2)
+
+
 def test_last_week_alone_is_still_the_week_before() -> None:
     before = (WEDNESDAY - timedelta(days=14), WEDNESDAY - timedelta(days=3.5))  # not up to now
     assert window("What happened last week?", WEDNESDAY) == before

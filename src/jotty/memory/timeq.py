@@ -90,7 +90,7 @@ _WITHIN = re.compile(
 _LAST_HOUR = re.compile(rf"\b(?:last|past)\s+hour\b{_OF_ELSE}", re.IGNORECASE)
 """The hour up to now ("in the last hour"), said without a count."""
 _PAST = re.compile(
-    r"\b(?:(?:in|over|during|within)\s+the\s+(?:last|past)|past)\s+(day|week|month|year)\b", re.IGNORECASE
+    rf"\b(?:(?:in|over|during|within)\s+the\s+(?:last|past)|past)\s+(day|week|month|year)\b{_OF_ELSE}", re.IGNORECASE
 )
 """A day, week, month or year up to now, said without a count ("in the past week", "over the last
 month"); "last week" alone is the week before (``_LAST``)."""
