@@ -143,22 +143,20 @@ def _named_window(query: str, now: datetime) -> tuple[float, float] | None:
         half = max(_UNIT["hour"] if unit == "hour" else 1.0, days * 0.25)
         return _before(now, days + half).timestamp(), _before(now, days - half).timestamp()
     if match := _WITHIN.search(query):  # "in the last 3 days", "over the past few weeks": up to now
-        return _before(now, _count(match[1]) * _UNIT[match[2].lower()]).timestamp(), now.timestamp()
+        return _up_to_now(now, _count(match[1]) * _UNIT[match[2].lower()])
     if _LAST_HOUR.search(query):
-        return _before(now, _UNIT["hour"]).timestamp(), now.timestamp()
+        return _up_to_now(now, _UNIT["hour"])
     if match := _PAST.search(query):
-        return _before(now, _UNIT[match[1].lower()]).timestamp(), now.timestamp()
+        return _up_to_now(now, _UNIT[match[1].lower()])
     if match := _WEEKEND.search(query):
         return _weekend(now, this=match[1].lower() == "this")
     if match := _DAY.search(query):
         return _day_window(" ".join(match[1].lower().split()), now)
     if match := _LAST.search(query):
         phrase = match[1].lower()
-        span = {"week": 7, "month": 30.4, "year": 365.25}
-        unit = phrase.split()[-1]
-        days = span[unit]
+        days = _UNIT[phrase.split()[-1]]
         if phrase.startswith("this"):
-            return _before(now, days).timestamp(), now.timestamp()
+            return _up_to_now(now, days)
         return _before(now, 2 * days).timestamp(), _before(now, days * 0.5).timestamp()
     if match := _YEAR.search(query):
         year = int(match[1])
@@ -177,6 +175,11 @@ def _before(now: datetime, days: float) -> datetime:
     datetimes subtract: across a change of the clocks "in the last hour" was no time at all, or two
     hours, and "in the past 24 hours" 23 or 25."""
     return (now.astimezone(UTC) - timedelta(days=days)).astimezone(now.tzinfo)
+
+
+def _up_to_now(now: datetime, days: float) -> tuple[float, float]:
+    """The window of the ``days`` of elapsed time up to ``now`` ("in the last 3 days", "this week")."""
+    return _before(now, days).timestamp(), now.timestamp()
 
 
 def _clock(now: datetime, days: int, hour: int) -> datetime:
