@@ -196,10 +196,12 @@ def test_the_timeline_is_drawn_at_the_pages_width_and_again_when_it_changes(stor
     run_async(record_nested(store, "nested"))
 
     def drawn() -> tuple[float, float, float]:
+        """The timeline's width, its drawing's and a name's height; 0 for one the redraw is
+        replacing at that moment (measured between its removal and its successor)."""
         box = page.locator("#timeline").bounding_box()
         svg = page.locator("#timeline svg").bounding_box()
         name = page.locator("#timeline .tl-name").first.bounding_box()
-        return box["width"], svg["width"], name["height"]
+        return (box or {}).get("width", 0), (svg or {}).get("width", 0), (name or {}).get("height", 0)
 
     with serve(store) as base:
         page.set_viewport_size({"width": 800, "height": 900})
